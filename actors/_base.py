@@ -1,0 +1,86 @@
+"""The thin shell every mmd actor shares: injected collaborators and one dispatch.
+
+Pykka stops an actor when a `tell` handler raises. A market maker must not die on one
+bad message, so dispatch logs and counts handler errors and carries on; only a
+`FatalActorError` is re-raised, stopping the actor so its supervisor's on_failure runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, Callable
+
+import pykka
+
+from messages import Message
+from mmd.bus import Bus, InFlightTracker, post
+
+__all__ = ["MmdActor", "handles", "FatalActorError"]
+
+
+class FatalActorError(Exception):
+    """Raised by a handler when the actor cannot safely go on (stops the actor)."""
+
+
+def handles(*message_types: type) -> Callable:
+    """Mark a method as the handler of the given message types."""
+
+    def mark(fn: Callable) -> Callable:
+        fn._handles = message_types  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class MmdActor(pykka.ThreadingActor):
+    """Base for mmd actors. Subclasses declare handlers with @handles(MessageType)."""
+
+    _dispatch: dict[type, str] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: dict[type, str] = {}
+        for klass in reversed(cls.__mro__):
+            for name, attr in vars(klass).items():
+                for message_type in getattr(attr, "_handles", ()):
+                    table[message_type] = name
+        cls._dispatch = table
+
+    def __init__(self, *, clock: Any, bus: Bus, tracker: InFlightTracker | None = None) -> None:
+        super().__init__()
+        self.clock = clock
+        self.bus = bus
+        self.tracker = tracker
+        self.log = logging.getLogger(f"mmd.{type(self).__name__}")
+        self.errors: Counter[str] = Counter()
+
+    # -- sending --------------------------------------------------------------------
+    def send(self, target: Any, message: Message) -> bool:
+        return post(target, message, self.tracker)
+
+    def publish(self, message: Message) -> int:
+        return self.bus.publish(message)
+
+    def timer(self, delay_ns: int, message: Message):
+        """Schedule `message` to come back to this actor after delay_ns (virtual or wall)."""
+        return self.clock.call_later(delay_ns, self.actor_ref, message)
+
+    # -- receiving ------------------------------------------------------------------
+    def on_receive(self, message: Any) -> Any:
+        try:
+            name = self._dispatch.get(type(message))
+            if name is None:
+                self.errors["unknown_message"] += 1
+                self.log.warning("ignored unknown message %s", type(message).__name__)
+                return None
+            return getattr(self, name)(message)
+        except FatalActorError:
+            raise
+        except Exception:  # one bad message must not kill a trading actor
+            self.errors[f"handler:{type(message).__name__}"] += 1
+            self.log.exception("error handling %s", type(message).__name__)
+            return None
+        finally:
+            if isinstance(message, Message) and self.tracker is not None:
+                self.tracker.done()

@@ -1,0 +1,165 @@
+"""Load YAML over the shipped defaults and validate it into frozen Config objects.
+
+Every error is collected (not just the first), each named by its key path, with a
+"did you mean" for misspelt keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._schema import Config
+
+__all__ = ["ConfigError", "load_config", "default_config_path", "validate", "cross_checks"]
+
+DEFAULT_PATH = Path(__file__).with_name("default.yaml")
+
+
+class ConfigError(ValueError):
+    """One or more configuration problems; .errors holds one line per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def default_config_path() -> Path:
+    return DEFAULT_PATH
+
+
+def _read_yaml(path: Path, errors: list[str]) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        errors.append(f"{path}: file not found")
+        return {}
+    except yaml.YAMLError as exc:
+        errors.append(f"{path}: not valid YAML: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        errors.append(f"{path}: top level must be a mapping, got {type(data).__name__}")
+        return {}
+    return data
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _coerce(value: Any, kind: Any, path: str, errors: list[str]) -> Any:
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        (item_kind, _) = typing.get_args(kind)
+        if not isinstance(value, list | tuple):
+            errors.append(f"{path}: expected a list, got {value!r}")
+            return ()
+        return tuple(_coerce(v, item_kind, f"{path}[{i}]", errors) for i, v in enumerate(value))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif kind is Decimal:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            try:
+                d = Decimal(str(value))
+                if d.is_finite():
+                    return d
+            except InvalidOperation:
+                pass
+        elif isinstance(value, float):
+            errors.append(f"{path}: write money and prices as quoted strings (\"0.05\"), not {value!r}")
+            return None
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    errors.append(f"{path}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+    return None
+
+
+def _build(cls: type, data: Any, path: str, errors: list[str]) -> Any:
+    if not isinstance(data, dict):
+        errors.append(f"{path or '<root>'}: expected a mapping, got {data!r}")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            guess = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            errors.append(f"{path}{key}: unknown key{hint}")
+    values = {}
+    for name, f in fields.items():
+        key_path = f"{path}{name}"
+        if name not in data:
+            errors.append(f"{key_path}: missing")
+            continue
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            values[name] = _build(kind, data[name], key_path + ".", errors)
+            continue
+        value = _coerce(data[name], kind, key_path, errors)
+        if value is None:
+            continue
+        for rule in f.metadata.get("checks", ()):
+            problem = rule(value)
+            if problem:
+                errors.append(f"{key_path}: {problem} (got {data[name]!r})")
+        values[name] = value
+    if len(values) != len(fields):
+        return None
+    try:
+        return cls(**values)
+    except TypeError:
+        return None
+
+
+def cross_checks(cfg: Config) -> list[str]:
+    errors = []
+    if cfg.maker.min_spread > cfg.maker.max_spread:
+        errors.append("maker.min_spread: must not exceed maker.max_spread")
+    if cfg.risk.min_price >= cfg.risk.max_price:
+        errors.append("risk.min_price: must be below risk.max_price")
+    if cfg.ws.reconnect_base_s > cfg.ws.reconnect_cap_s:
+        errors.append("ws.reconnect_base_s: must not exceed ws.reconnect_cap_s")
+    return errors
+
+
+def validate(data: dict) -> Config:
+    errors: list[str] = []
+    cfg = _build(Config, data, "", errors)
+    if cfg is not None and not errors:
+        errors.extend(cross_checks(cfg))
+    if errors:
+        raise ConfigError(errors)
+    return cfg
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """Defaults, then the user's file (if any), then programmatic overrides."""
+    errors: list[str] = []
+    data = _read_yaml(DEFAULT_PATH, errors)
+    if path is not None:
+        data = _merge(data, _read_yaml(Path(path), errors))
+    if overrides:
+        data = _merge(data, overrides)
+    if errors:
+        raise ConfigError(errors)
+    return validate(data)

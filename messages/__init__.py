@@ -1,0 +1,17 @@
+"""Immutable messages that mmd's actors exchange, grouped by topic.
+
+Commands are imperative (PlaceOrder), events past tense (OrderFilled), timers say what
+is due (RequoteDue). Inbound data carries ts_event (exchange time) and ts_recv (stamped
+once at ingestion from the injected clock), both integer nanoseconds.
+"""
+
+from ._base import *  # noqa: F401,F403
+from ._base import __all__ as _base_all
+from ._control import *  # noqa: F401,F403
+from ._control import __all__ as _control_all
+from ._market import *  # noqa: F401,F403
+from ._market import __all__ as _market_all
+from ._orders import *  # noqa: F401,F403
+from ._orders import __all__ as _orders_all
+
+__all__ = [*_base_all, *_market_all, *_orders_all, *_control_all]

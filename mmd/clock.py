@@ -1,0 +1,173 @@
+"""The one seam through which actors read time and schedule timers.
+
+Two implementations, chosen in exactly one place (mmd.app) and injected everywhere:
+
+- LiveClock: wall time plus one timer thread that tells due messages to actors.
+- ReplayClock: virtual time that moves only when the replay driver advances it; due
+  timers are popped by the driver one at a time, in (deadline, scheduling order).
+
+No actor reads time.time(), datetime.now() or sleeps: they call clock.now_ns() and
+clock.call_later(...), and the timer arrives as an ordinary message.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mmd.bus import post
+
+NS_PER_SECOND = 1_000_000_000
+NS_PER_MS = 1_000_000
+
+__all__ = ["Clock", "LiveClock", "ReplayClock", "TimerHandle", "NS_PER_SECOND", "NS_PER_MS", "seconds"]
+
+
+def seconds(value: float) -> int:
+    """Seconds (config values) to integer nanoseconds."""
+    return int(round(value * NS_PER_SECOND))
+
+
+@dataclass(order=True)
+class TimerHandle:
+    deadline_ns: int
+    order: int
+    target: Any = field(compare=False)
+    message: Any = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class Clock(Protocol):
+    def now_ns(self) -> int: ...
+
+    def call_at(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle: ...
+
+    def call_later(self, delay_ns: int, target: Any, message: Any) -> TimerHandle: ...
+
+    def cancel(self, handle: TimerHandle | None) -> None: ...
+
+
+class _TimerHeap:
+    def __init__(self) -> None:
+        self._heap: list[TimerHandle] = []
+        self._order = itertools.count()
+
+    def push(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
+        handle = TimerHandle(deadline_ns, next(self._order), target, message)
+        heapq.heappush(self._heap, handle)
+        return handle
+
+    def peek_deadline(self) -> int | None:
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0].deadline_ns if self._heap else None
+
+    def pop_due(self, now_ns: int) -> TimerHandle | None:
+        deadline = self.peek_deadline()
+        if deadline is None or deadline > now_ns:
+            return None
+        return heapq.heappop(self._heap)
+
+    def __len__(self) -> int:
+        return sum(1 for h in self._heap if not h.cancelled)
+
+
+def _deliver(handle: TimerHandle, tracker: Any) -> None:
+    post(handle.target, handle.message, tracker)
+
+
+class ReplayClock:
+    """Virtual time. Only the replay driver moves it (advance_to / fire_next_due)."""
+
+    def __init__(self, start_ns: int, tracker: Any = None) -> None:
+        self._now = start_ns
+        self._timers = _TimerHeap()
+        self._lock = threading.Lock()  # actors schedule from their own threads
+        self.tracker = tracker
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def call_at(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
+        with self._lock:
+            return self._timers.push(max(deadline_ns, self._now), target, message)
+
+    def call_later(self, delay_ns: int, target: Any, message: Any) -> TimerHandle:
+        return self.call_at(self._now + delay_ns, target, message)
+
+    def cancel(self, handle: TimerHandle | None) -> None:
+        if handle is not None:
+            handle.cancelled = True
+
+    def next_deadline(self) -> int | None:
+        with self._lock:
+            return self._timers.peek_deadline()
+
+    def advance_to(self, t_ns: int) -> None:
+        if t_ns < self._now:
+            raise ValueError(f"replay clock cannot move backwards ({t_ns} < {self._now})")
+        self._now = t_ns
+
+    def fire_next_due(self, up_to_ns: int) -> bool:
+        """Fire the earliest timer due at or before up_to_ns (moving time to it). One only:
+        its handler may schedule an earlier one."""
+        with self._lock:
+            handle = self._timers.pop_due(up_to_ns)
+        if handle is None:
+            return False
+        self._now = max(self._now, handle.deadline_ns)
+        _deliver(handle, self.tracker)
+        return True
+
+
+class LiveClock:
+    """Wall time; one daemon thread delivers due timers as messages."""
+
+    def __init__(self, tracker: Any = None) -> None:
+        self._timers = _TimerHeap()
+        self._cond = threading.Condition()
+        self._stopped = False
+        self.tracker = tracker
+        self._thread = threading.Thread(target=self._run, name="mmd-clock", daemon=True)
+        self._thread.start()
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def call_at(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
+        with self._cond:
+            handle = self._timers.push(deadline_ns, target, message)
+            self._cond.notify()
+        return handle
+
+    def call_later(self, delay_ns: int, target: Any, message: Any) -> TimerHandle:
+        return self.call_at(time.time_ns() + delay_ns, target, message)
+
+    def cancel(self, handle: TimerHandle | None) -> None:
+        if handle is not None:
+            with self._cond:
+                handle.cancelled = True
+                self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                now = time.time_ns()
+                handle = self._timers.pop_due(now)
+                if handle is None:
+                    deadline = self._timers.peek_deadline()
+                    wait_s = None if deadline is None else max(0.0, (deadline - now) / NS_PER_SECOND)
+                    self._cond.wait(timeout=wait_s)
+                    continue
+            _deliver(handle, self.tracker)
