@@ -66,6 +66,10 @@ class MmdActor(pykka.ThreadingActor):
         """Schedule `message` to come back to this actor after delay_ns (virtual or wall)."""
         return self.clock.call_later(delay_ns, self.actor_ref, message)
 
+    def ping(self) -> bool:
+        """Answered only after on_start has run: lets startup wait for readiness."""
+        return True
+
     # -- receiving ------------------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
         try:

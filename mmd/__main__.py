@@ -1,0 +1,5 @@
+import sys
+
+from mmd.cli import main
+
+sys.exit(main())

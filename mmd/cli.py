@@ -1,0 +1,194 @@
+"""Command line: `mmd start | status | stop | config check | sim | replay`.
+
+Domain errors (bad config, bad key, no credentials, exchange unreachable) print one
+clear line and exit 1; anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from config import ConfigError, load_config
+
+__all__ = ["main"]
+
+REAL_MONEY_FLAG = "--i-understand-this-trades-real-money"
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    if os.environ.get("JOURNAL_STREAM"):  # under systemd: journald adds time stamps itself
+        fmt = "%(levelname)s %(name)s: %(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
+    for noisy in ("urllib3", "websocket", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str) -> int:
+    print(f"mmd: {message}", file=sys.stderr)
+    return 1
+
+
+def _load(args: argparse.Namespace, overrides: dict | None = None):
+    return load_config(args.config, overrides=overrides)
+
+
+def _data_dir(args: argparse.Namespace, cfg=None) -> Path:
+    if getattr(args, "data_dir", None):
+        return Path(args.data_dir)
+    if cfg is None:
+        cfg = load_config(getattr(args, "config", None))
+    return Path(cfg.paths.data_dir)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    if args.env == "prod" and not args.real_money:
+        return _fail(f"--env prod trades real money: add {REAL_MONEY_FLAG} to confirm")
+    overrides: dict = {"mode": args.env}
+    if args.status_port is not None:
+        overrides["status"] = {"port": args.status_port}
+    cfg = _load(args, overrides)
+    from mmd.runner import StartupError, run_daemon  # after validation: a bad config fails fast
+
+    try:
+        return run_daemon(
+            cfg,
+            env=args.env,
+            exchange_url=args.exchange_url,
+            data_dir=_data_dir(args, cfg),
+            duration_s=args.duration,
+        )
+    except StartupError as exc:
+        return _fail(str(exc))
+
+
+def _daemon_info(args: argparse.Namespace) -> dict:
+    path = _data_dir(args) / "daemon.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(_fail(f"no running daemon found ({path} does not exist)")) from None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    url = args.url or _daemon_info(args)["status_url"]
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            status = json.load(response)
+    except (urllib.error.URLError, OSError) as exc:
+        return _fail(f"daemon did not answer at {url}: {exc}")
+    print(json.dumps(status, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    info = _daemon_info(args)
+    try:
+        os.kill(int(info["pid"]), signal.SIGTERM)
+    except ProcessLookupError:
+        return _fail(f"daemon pid {info['pid']} is not running")
+    print(f"sent SIGTERM to mmd (pid {info['pid']})")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        load_config(args.file)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"{args.file}: {line}")
+        return 1
+    print(f"{args.file}: ok")
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from simex import run_standalone
+
+    cfg = _load(args)
+    return run_standalone(
+        host=args.host,
+        port=args.port,
+        seed=cfg.paper.seed if args.seed is None else args.seed,
+        key_dir=_data_dir(args, cfg) / "paper-keys",
+        balance_cents=int(cfg.paper.balance_dollars * 100),
+    ) or 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from mmd.replay import run_replay
+
+    cfg = _load(args)
+    summary = run_replay(cfg, tape=Path(args.tape), db_path=Path(args.db), run_id=args.run_id)
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmd", description="Market-making daemon for Kalshi")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="YAML config file (defaults: config/default.yaml)")
+        p.add_argument("--data-dir", help="where SQLite, paper keys and run state live")
+        return p
+
+    start = with_config(sub.add_parser("start", help="run the daemon (paper by default)"))
+    start.add_argument("--env", choices=["paper", "demo", "prod"], default="paper")
+    start.add_argument("--exchange-url", help="REST base URL, e.g. http://127.0.0.1:8080/trade-api/v2")
+    start.add_argument("--status-port", type=int, help="loopback status port (0 = any free)")
+    start.add_argument("--duration", type=float, help="stop by itself after this many seconds")
+    start.add_argument(REAL_MONEY_FLAG, dest="real_money", action="store_true")
+    start.set_defaults(func=cmd_start)
+
+    status = with_config(sub.add_parser("status", help="print the running daemon's state as JSON"))
+    status.add_argument("--url", help="status URL (default: read from the data dir)")
+    status.set_defaults(func=cmd_status)
+
+    stop = with_config(sub.add_parser("stop", help="gracefully stop the running daemon"))
+    stop.set_defaults(func=cmd_stop)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a config file, listing every error")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+
+    sim = with_config(sub.add_parser("sim", help="run the simulated Kalshi exchange standalone"))
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8080)
+    sim.add_argument("--seed", type=int)
+    sim.set_defaults(func=cmd_sim)
+
+    replay = with_config(sub.add_parser("replay", help="replay a recorded trade tape through the actors"))
+    replay.add_argument("tape", help="trade tape CSV (see shared/data/kalshi/README.md)")
+    replay.add_argument("--db", default="var/replay.sqlite")
+    replay.add_argument("--run-id", default="replay")
+    replay.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"mmd: config: {line}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The injected clock: virtual time moves only when the driver says; timers are messages."""
+
+import threading
+
+import pykka
+
+from actors._base import MmdActor, handles
+from messages import TimerFired
+from mmd.bus import Bus, InFlightTracker
+from mmd.clock import LiveClock, ReplayClock, seconds
+
+
+class Recorder(MmdActor):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = []
+
+    @handles(TimerFired)
+    def on_timer(self, message):
+        self.seen.append((message.what, self.clock.now_ns()))
+
+    def get_seen(self):
+        return list(self.seen)
+
+
+def start_recorder(clock, tracker):
+    return Recorder.start(clock=clock, bus=Bus(tracker), tracker=tracker)
+
+
+def test_replay_clock_does_not_move_by_itself():
+    clock = ReplayClock(1_000)
+    assert clock.now_ns() == 1_000
+    assert clock.now_ns() == 1_000
+
+
+def test_replay_clock_fires_timers_in_deadline_order_one_at_a_time():
+    tracker = InFlightTracker()
+    clock = ReplayClock(0, tracker)
+    ref = start_recorder(clock, tracker)
+    clock.call_at(seconds(2), ref, TimerFired(what="second", ts=0))
+    clock.call_at(seconds(1), ref, TimerFired(what="first", ts=0))
+
+    assert clock.fire_next_due(seconds(5))
+    tracker.wait_quiet()
+    assert ref.proxy().get_seen().get() == [("first", seconds(1))]
+
+    assert clock.fire_next_due(seconds(5))
+    assert not clock.fire_next_due(seconds(5))
+    tracker.wait_quiet()
+    assert ref.proxy().get_seen().get() == [("first", seconds(1)), ("second", seconds(2))]
+
+
+def test_replay_clock_keeps_scheduling_order_for_equal_deadlines():
+    tracker = InFlightTracker()
+    clock = ReplayClock(0, tracker)
+    ref = start_recorder(clock, tracker)
+    for name in ("a", "b", "c"):
+        clock.call_at(10, ref, TimerFired(what=name, ts=0))
+    while clock.fire_next_due(10):
+        pass
+    tracker.wait_quiet()
+    assert [w for w, _ in ref.proxy().get_seen().get()] == ["a", "b", "c"]
+
+
+def test_cancelled_timer_never_fires():
+    tracker = InFlightTracker()
+    clock = ReplayClock(0, tracker)
+    ref = start_recorder(clock, tracker)
+    handle = clock.call_at(10, ref, TimerFired(what="x", ts=0))
+    clock.cancel(handle)
+    assert not clock.fire_next_due(100)
+    assert clock.next_deadline() is None
+
+
+def test_replay_clock_refuses_to_go_backwards():
+    clock = ReplayClock(100)
+    try:
+        clock.advance_to(50)
+    except ValueError as exc:
+        assert "backwards" in str(exc)
+    else:
+        raise AssertionError("moving backwards must fail")
+
+
+def test_live_clock_delivers_a_timer_as_a_message():
+    tracker = InFlightTracker()
+    clock = LiveClock(tracker)
+    try:
+        ref = start_recorder(clock, tracker)
+        clock.call_later(seconds(0.05), ref, TimerFired(what="due", ts=0))
+        deadline = threading.Event()
+        for _ in range(100):
+            if ref.proxy().get_seen().get():
+                break
+            deadline.wait(0.02)
+        assert [w for w, _ in ref.proxy().get_seen().get()] == ["due"]
+    finally:
+        clock.stop()
+
+
+def test_timer_to_a_stopped_actor_is_dropped_without_leaking_in_flight_count():
+    tracker = InFlightTracker()
+    clock = ReplayClock(0, tracker)
+    ref = start_recorder(clock, tracker)
+    clock.call_at(5, ref, TimerFired(what="late", ts=0))
+    ref.stop()
+    assert clock.fire_next_due(5)
+    assert tracker.in_flight == 0
+    assert pykka.ActorRegistry.get_all() == []

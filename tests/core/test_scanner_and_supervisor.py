@@ -1,0 +1,186 @@
+"""Scanner picks markets; the supervisor spawns one maker actor per pick and stops them."""
+
+import pykka
+
+from actors._base import MmdActor, handles
+from actors.scanner import ScannerActor, rank_markets
+from actors.supervisor import SessionSupervisorActor
+from config import load_config
+from messages import (
+    MarketSelected,
+    RestReadCompleted,
+    RestReadRequested,
+    SessionStarted,
+    SessionStopped,
+    StopSession,
+    SubscribeMarkets,
+)
+from mmd.bus import Bus, InFlightTracker, post
+from mmd.clock import ReplayClock, seconds
+
+
+def market(ticker, volume_24h="100.00", last="0.5000", status="active", market_type="binary"):
+    return {
+        "ticker": ticker,
+        "status": status,
+        "market_type": market_type,
+        "volume_24h_fp": volume_24h,
+        "volume_fp": volume_24h,
+        "last_price_dollars": last,
+    }
+
+
+def test_ranking_prefers_volume_and_skips_inactive_scalar_and_extreme_markets():
+    markets = [
+        market("KX-QUIET", volume_24h="10.00"),
+        market("KX-BUSY", volume_24h="900.00"),
+        market("KX-CLOSED", volume_24h="5000.00", status="closed"),
+        market("KX-SCALAR", volume_24h="5000.00", market_type="scalar"),
+        market("KX-CHEAP", volume_24h="5000.00", last="0.0200"),
+        market("KX-BAD", volume_24h="not-a-number"),
+    ]
+    assert [c.ticker for c in rank_markets(markets, limit=5)] == ["KX-BUSY", "KX-QUIET"]
+
+
+class Recorder(MmdActor):
+    """Stands in for any collaborator: records every message it is sent."""
+
+    def __init__(self, *, reply_markets=None, **kwargs):
+        super().__init__(**kwargs)
+        self.got = []
+        self.reply_markets = reply_markets
+
+    @handles(RestReadRequested, SubscribeMarkets, StopSession, MarketSelected, SessionStarted, SessionStopped)
+    def on_any(self, message):
+        self.got.append(message)
+        if isinstance(message, RestReadRequested) and self.reply_markets is not None:
+            self.send(
+                message.reply_to,
+                RestReadCompleted(
+                    request_id=message.request_id,
+                    path=message.path,
+                    status=200,
+                    body={"markets": self.reply_markets},
+                    error="",
+                    ts_recv=self.clock.now_ns(),
+                ),
+            )
+
+    def get_got(self):
+        return list(self.got)
+
+
+def harness():
+    tracker = InFlightTracker()
+    clock = ReplayClock(seconds(1_000), tracker)
+    return clock, Bus(tracker), tracker
+
+
+def test_scanner_selects_the_busiest_market_from_the_rest_listing():
+    clock, bus, tracker = harness()
+    listener = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    bus.subscribe(listener, MarketSelected)
+    rest = Recorder.start(
+        clock=clock, bus=bus, tracker=tracker, reply_markets=[market("KX-A", "5.00"), market("KX-B", "50.00")]
+    )
+    cfg = load_config().scanner
+    ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=cfg, rest=rest)
+    tracker.wait_quiet()
+    picks = listener.proxy().get_got().get()
+    assert [p.ticker for p in picks] == ["KX-B"]
+    request = rest.proxy().get_got().get()[0]
+    assert request.path == "/markets" and request.all_pages and ("status", "open") in request.query
+
+
+def test_scanner_retries_after_a_failed_listing():
+    clock, bus, tracker = harness()
+    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker)  # never replies
+    scanner = ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=load_config().scanner, rest=rest)
+    tracker.wait_quiet()
+    post(
+        scanner,
+        RestReadCompleted(request_id="x", path="/markets", status=503, body=None, error="down", ts_recv=0),
+        tracker,
+    )
+    tracker.wait_quiet()
+    assert clock.fire_next_due(clock.now_ns() + seconds(10))
+    tracker.wait_quiet()
+    assert len(rest.proxy().get_got().get()) == 2
+
+
+def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
+    feed = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    makers = {}
+
+    def factory(ticker, session_id):
+        makers[session_id] = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+        return makers[session_id]
+
+    cfg = load_config(overrides={"supervisor": {"session_ttl_s": ttl_s, "max_concurrent_sessions": max_sessions}})
+    supervisor = SessionSupervisorActor.start(
+        clock=clock, bus=bus, tracker=tracker, config=cfg.supervisor, run_id="run-t", maker_factory=factory, feed=feed
+    )
+    supervisor.proxy().ping().get()
+    return supervisor, feed, makers
+
+
+def test_a_selected_market_gets_its_own_maker_and_a_feed_subscription():
+    clock, bus, tracker = harness()
+    events = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    bus.subscribe(events, SessionStarted)
+    supervisor, feed, makers = start_supervisor(clock, bus, tracker)
+    bus.publish(MarketSelected(ticker="KX-A", reason="test", ts=0))
+    tracker.wait_quiet()
+    assert list(makers) == ["run-t-s1"]
+    assert feed.proxy().get_got().get()[0].tickers == ("KX-A",)
+    (started,) = events.proxy().get_got().get()
+    assert (started.session_id, started.ticker) == ("run-t-s1", "KX-A")
+
+
+def test_a_second_selection_of_the_same_ticker_does_not_start_a_second_session():
+    clock, bus, tracker = harness()
+    supervisor, _, makers = start_supervisor(clock, bus, tracker)
+    bus.publish(MarketSelected(ticker="KX-A", reason="test", ts=0))
+    bus.publish(MarketSelected(ticker="KX-A", reason="again", ts=0))
+    tracker.wait_quiet()
+    assert len(makers) == 1
+
+
+def test_concurrency_limit_refuses_extra_sessions():
+    clock, bus, tracker = harness()
+    supervisor, _, makers = start_supervisor(clock, bus, tracker, max_sessions=1)
+    bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
+    bus.publish(MarketSelected(ticker="KX-B", reason="t", ts=0))
+    tracker.wait_quiet()
+    assert len(makers) == 1
+
+
+def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it():
+    clock, bus, tracker = harness()
+    events = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    bus.subscribe(events, SessionStopped)
+    supervisor, _, makers = start_supervisor(clock, bus, tracker, ttl_s=300)
+    bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
+    tracker.wait_quiet()
+    maker = makers["run-t-s1"]
+    assert clock.fire_next_due(clock.now_ns() + seconds(301))
+    tracker.wait_quiet()
+    maker.actor_stopped.wait(5)
+    assert not maker.is_alive()
+    (stopped,) = events.proxy().get_got().get()
+    assert (stopped.ticker, stopped.reason) == ("KX-A", "ttl")
+
+
+def test_stop_all_sessions_refuses_new_ones_afterwards():
+    clock, bus, tracker = harness()
+    supervisor, _, makers = start_supervisor(clock, bus, tracker)
+    bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
+    tracker.wait_quiet()
+    assert supervisor.proxy().stop_all_sessions("shutdown").get() == 1
+    bus.publish(MarketSelected(ticker="KX-B", reason="t", ts=0))
+    tracker.wait_quiet()
+    assert len(makers) == 1
+    status = supervisor.proxy().get_status().get()
+    assert status["accepting"] is False and status["active"] == []
+    assert status["ended"][0]["reason"] == "shutdown"
+    assert pykka.ActorRegistry.get_by_urn(makers["run-t-s1"].actor_urn) is None
