@@ -1,0 +1,104 @@
+"""AnalyticsActor: the analytics sink, a thin Pykka shell over AnalyticsStore.
+
+Direction: events come *up* to it by bus tell only; it never asks anyone, so it cannot
+take part in an ask cycle. Writes are off the trading path: handlers only buffer rows;
+SQLite is written when a buffer reaches batch_size, on the FlushDue timer, on
+flush_now(), and on stop (so nothing buffered is lost on shutdown).
+
+The actor does not own the store's lifetime: the app calls store.start_run before
+starting it, and store.end_run / store.close after stopping it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import AnalyticsConfig
+from messages import BookUpdated, FlushDue
+from mmd.bus import Bus, InFlightTracker
+from mmd.clock import seconds
+
+from .._base import MmdActor, handles
+from ._rows import RECORDED_MESSAGES
+from ._sampling import SnapshotSampler
+from ._store import AnalyticsStore
+
+__all__ = ["AnalyticsActor"]
+
+_EVENTS = tuple(t for t in RECORDED_MESSAGES if t is not BookUpdated)
+
+
+class AnalyticsActor(MmdActor):
+    def __init__(
+        self,
+        *,
+        clock: Any,
+        bus: Bus,
+        tracker: InFlightTracker | None = None,
+        store: AnalyticsStore,
+        config: AnalyticsConfig,
+    ) -> None:
+        super().__init__(clock=clock, bus=bus, tracker=tracker)
+        self.store = store
+        self.batch_size = config.batch_size
+        self.flush_interval_ns = seconds(config.flush_interval_s)
+        self.sampler = SnapshotSampler(seconds(config.snapshot_interval_s))
+        self._flush_timer = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def on_start(self) -> None:
+        for message_type in RECORDED_MESSAGES:
+            self.bus.subscribe(self.actor_ref, message_type)
+        self._schedule_flush()
+
+    def on_stop(self) -> None:
+        self._shut_down()
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self._shut_down()  # on_stop does not run after a failure: still keep the rows
+
+    def _shut_down(self) -> None:
+        self.bus.unsubscribe_all(self.actor_ref)
+        self.clock.cancel(self._flush_timer)
+        self._flush()
+
+    # -- events -------------------------------------------------------------------------
+    @handles(*_EVENTS)
+    def on_event(self, message: Any) -> None:
+        self._buffer(message)
+
+    @handles(BookUpdated)
+    def on_book_updated(self, message: BookUpdated) -> None:
+        if self.sampler.should_sample(message.ticker, message.ts_recv):
+            self._buffer(message)
+
+    @handles(FlushDue)
+    def on_flush_due(self, message: FlushDue) -> None:
+        try:
+            self._flush()
+        finally:  # a failed flush must not end the periodic flushing
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        due_ns = self.clock.now_ns() + self.flush_interval_ns
+        self._flush_timer = self.timer(self.flush_interval_ns, FlushDue(ts=due_ns))
+
+    def _buffer(self, message: Any) -> None:
+        if self.store.record(message) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> int:
+        return self.store.flush(self.clock.now_ns())
+
+    # -- proxy API (control and queries) ------------------------------------------------
+    def flush_now(self) -> int:
+        """Write everything pending now; returns rows written. For graceful shutdown."""
+        return self._flush()
+
+    def get_status(self) -> dict[str, Any]:
+        return {
+            **self.store.stats(),
+            "snapshots_sampled": self.sampler.sampled,
+            "snapshots_skipped": self.sampler.skipped,
+            "handler_errors": dict(self.errors),
+        }
