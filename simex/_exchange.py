@@ -1,0 +1,524 @@
+"""The simulated exchange core: markets, accounts, orders, fills. No sockets, threads or wall clock.
+
+Time comes only from the injected `now_ns` callable, or from the scheduled time of a
+background event while `advance()` runs it, so a replay driven by a virtual clock is
+byte-identical run after run. Ids come from counters (`stable_id`), never from uuid4.
+
+Accounting model (whole-cent prices, whole contracts):
+- A resting order locks p x remaining (bid) or (1 - p) x remaining (ask). `balance` is cash
+  minus locked collateral; a new order must fit in it, with a taker-fee allowance.
+- A fill costs the buyer of YES p per contract and the buyer of NO (an `ask`) 1 - p. YES
+  and NO held in the same market net immediately: each YES/NO pair pays back $1.00.
+- Fees per fill: ceil_to_cent(k x C x P x (1 - P)) x series multiplier, k = 0.07 for the
+  taker, 0.0175 for the maker only on `quadratic_with_maker_fees` series, else 0.
+"""
+
+from __future__ import annotations
+
+import heapq
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any, Callable, Iterator
+
+from mmd.wire import CENT, ONE, ceil_to
+
+from ._book import BID, STP_MAKER, MatchResult
+from ._errors import ApiError
+from ._model import (
+    FOK,
+    GTC,
+    MAX_PRICE,
+    MIN_PRICE,
+    ZERO,
+    Account,
+    Fill,
+    Market,
+    MarketSpec,
+    Order,
+    OrderRequest,
+    Position,
+    Trade,
+    stable_id,
+    unit_cost,
+)
+from ._rest import RestApi, parse_json_body
+from ._ws import WsHub, WsSession
+
+__all__ = ["Exchange", "FEE_TYPES", "taker_fee"]
+
+FEE_TYPES = ("quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat")
+TAKER_FEE_RATE = Decimal("0.07")
+MAKER_FEE_RATES = {
+    "quadratic_with_maker_fees": Decimal("0.0175"),
+    "quadratic_with_combo_maker_fees": Decimal("0.035"),
+}
+MARKET_INACTIVE = "MARKET_INACTIVE"
+
+
+def taker_fee(count: Decimal, price: Decimal) -> Decimal:
+    return ceil_to(TAKER_FEE_RATE * count * price * (ONE - price), CENT)
+
+
+class Exchange:
+    """Sans-IO Kalshi exchange. Drive it with handle_rest / open_session / advance.
+
+    `ticker` WS messages are published at the end of each REST call, advance step or
+    `acting_at` scope (e.g. one tape row), once per market whose summary changed.
+    """
+
+    def __init__(self, now_ns: Callable[[], int], seed: int = 0) -> None:
+        self._clock = now_ns
+        self._acting_ns: int | None = None  # set while a scheduled event or tape row runs
+        self.seed = seed
+        self.markets: dict[str, Market] = {}
+        self.accounts: dict[str, Account] = {}
+        self.orders: dict[str, Order] = {}  # creation order
+        self.trades: list[Trade] = []
+        self.fills: list[Fill] = []
+        self._counters: dict[str, int] = {}
+        self._live_coids: dict[tuple[str, str], str] = {}
+        self._expiries: list[tuple[int, str]] = []
+        self._schedule: list[tuple[int, int, Callable[[int], None]]] = []
+        self._schedule_seq = 0
+        self._advanced_to = 0
+        self._ticker_cache: dict[str, tuple] = {}
+        self._touched: set[str] = set()
+        self.hub = WsHub(self)
+        self._rest_api = RestApi(self)
+
+    # ----- time -----
+    def now(self) -> int:
+        return self._acting_ns if self._acting_ns is not None else self._clock()
+
+    def now_ms(self) -> int:
+        return self.now() // 1_000_000
+
+    @contextmanager
+    def acting_at(self, ts_ns: int) -> Iterator[None]:
+        """Run the body as if the clock read `ts_ns` (background events, tape rows)."""
+        previous, self._acting_ns = self._acting_ns, ts_ns
+        try:
+            yield
+            if previous is None:
+                self._flush_tickers()  # outermost scope: publish ticker changes at its time
+        finally:
+            self._acting_ns = previous
+
+    def schedule(self, at_ns: int, action: Callable[[int], None]) -> None:
+        """Run `action(at_ns)` during the first advance() that reaches `at_ns`."""
+        self._schedule_seq += 1
+        heapq.heappush(self._schedule, (at_ns, self._schedule_seq, action))
+
+    def advance(self, now_ns: int) -> None:
+        """Run background activity (scheduled events, expiries, closes) up to `now_ns`."""
+        while self._schedule and self._schedule[0][0] <= now_ns:
+            at_ns, _, action = heapq.heappop(self._schedule)
+            at_ns = max(at_ns, self._advanced_to)
+            with self.acting_at(at_ns):
+                self._sweep(at_ns)
+                action(at_ns)
+        self._advanced_to = max(self._advanced_to, now_ns)
+        with self.acting_at(self._advanced_to):
+            self._sweep(self._advanced_to)
+
+    def _next_id(self, kind: str) -> str:
+        n = self._counters.get(kind, 0) + 1
+        self._counters[kind] = n
+        return stable_id(kind, n)
+
+    # ----- setup -----
+    def add_market(self, spec: MarketSpec) -> Market:
+        if spec.fee_type not in FEE_TYPES:
+            raise ValueError(f"unknown fee_type {spec.fee_type!r}")
+        if spec.ticker in self.markets:
+            raise ValueError(f"market {spec.ticker} already listed")
+        market = Market(spec, created_ns=self.now())
+        market.updated_ns = market.created_ns
+        self.markets[spec.ticker] = market
+        self.hub.lifecycle(market, "created", {"open_ts": market.created_ns // 10**9, "close_ts": market.close_ns // 10**9})
+        return market
+
+    def register_account(self, account_id: str, balance_cents: int, keep_history: bool = True) -> Account:
+        """keep_history=False (background participants) bounds memory in long paper sessions:
+        their finished orders and their fills are not kept for REST reads."""
+        if account_id in self.accounts:
+            raise ValueError(f"account {account_id} already registered")
+        account = Account(account_id, Decimal(balance_cents) * CENT, keep_history=keep_history)
+        self.accounts[account_id] = account
+        return account
+
+    # ----- front doors -----
+    def handle_rest(
+        self, method: str, path: str, query: dict | None, body: Any, account_id: str | None
+    ) -> tuple[int, dict]:
+        """One REST request, already authenticated to `account_id` (None = unsigned)."""
+        self._sweep(self.now())
+        status, payload = self._rest_api.handle(method, path, query or {}, body, account_id)
+        self._flush_tickers()
+        return status, payload
+
+    def handle_rest_raw(
+        self, method: str, path: str, query: dict | None, raw_body: bytes | str | None, account_id: str | None
+    ) -> tuple[int, dict]:
+        """Like handle_rest, but parses the body; a body that is not JSON gets a 400."""
+        ok, body = parse_json_body(raw_body)
+        if not ok:
+            return 400, body
+        return self.handle_rest(method, path, query, body, account_id)
+
+    def open_session(self, account_id: str | None, send: Callable[[str], None]) -> WsSession:
+        return self.hub.open(account_id, send)
+
+    # ----- lookups -----
+    def market(self, ticker: str) -> Market:
+        market = self.markets.get(ticker)
+        if market is None:
+            raise ApiError.not_found(f"market {ticker} not found")
+        return market
+
+    def account(self, account_id: str) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise ApiError(401, "unauthorized", "unknown account")
+        return account
+
+    def owned_order(self, account_id: str, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None or order.account_id != account_id:
+            raise ApiError.not_found(f"order {order_id} not found")
+        return order
+
+    def locked(self, account: Account) -> Decimal:
+        return sum(
+            (unit_cost(o.side, o.price) * o.remaining for o in map(self.orders.__getitem__, account.live_order_ids)),
+            ZERO,
+        )
+
+    def available(self, account: Account) -> Decimal:
+        return account.cash - self.locked(account)
+
+    def portfolio_value(self, account: Account) -> Decimal:
+        value = ZERO
+        for pos in account.positions.values():
+            mark = self.markets[pos.ticker].mark()
+            if mark is None or not pos.position:
+                value += pos.cost
+                continue
+            value += abs(pos.position) * (mark if pos.position > 0 else ONE - mark)
+        return value
+
+    # ----- order entry -----
+    def place_order(self, account_id: str, req: OrderRequest) -> Order:
+        account = self.account(account_id)
+        market = self._tradable(req.ticker)
+        self._check_price_and_count(req.price, req.count)
+        self._check_coid_free(account_id, req.client_order_id)
+        count = self._reduce_only_cap(account, req) if req.reduce_only else req.count
+        if req.post_only and market.book.would_cross(req.side, req.price):
+            raise ApiError.invalid_order("post only cross")
+        need = unit_cost(req.side, req.price) * count + taker_fee(count, req.price)
+        if self.available(account) < need:
+            raise ApiError(400, "insufficient_balance", "insufficient balance", f"order needs {need} of collateral")
+        order = self._new_order(account_id, req, count)
+        if req.time_in_force == FOK and market.book.fillable(account_id, req.side, req.price, order.stp) < count:
+            self._finish(order, "canceled", "Cancel")
+            return order
+        self._execute_and_rest(market, order, reason="")
+        return order
+
+    def cancel_order(self, account_id: str, order_id: str) -> tuple[Order, Decimal]:
+        order = self._live_owned(account_id, order_id)
+        self._tradable(order.ticker)
+        reduced = order.remaining
+        self._cancel_resting(order, "Cancel")
+        return order, reduced
+
+    def cancel_all(self, account_id: str, ticker: str | None = None) -> list[tuple[Order, Decimal]]:
+        self.account(account_id)
+        live = [  # creation order, not set order: replays must be identical
+            o.order_id for o in self.orders.values()
+            if o.account_id == account_id and o.status == "resting" and (ticker is None or o.ticker == ticker)
+        ]
+        return [self.cancel_order(account_id, oid) for oid in live]
+
+    def decrease_order(self, account_id: str, order_id: str, reduce_by: Decimal | None, reduce_to: Decimal | None) -> Order:
+        if (reduce_by is None) == (reduce_to is None):
+            raise ApiError.bad_request("exactly one of reduce_by or reduce_to is required")
+        order = self._live_owned(account_id, order_id)
+        market = self._tradable(order.ticker)
+        target = order.remaining - reduce_by if reduce_by is not None else reduce_to
+        if target < ZERO or target >= order.remaining:
+            raise ApiError.invalid_order("decrease must leave between 0 and the current remaining count")
+        self._shrink_in_place(market, order, target, "Decrease")
+        return order
+
+    def amend_order(
+        self, account_id: str, order_id: str, ticker: str, side: str, price: Decimal, total: Decimal,
+        updated_client_order_id: str | None = None,
+    ) -> Order:
+        """`total` is the new TOTAL count (filled + resting). Same price and smaller size keeps
+        queue priority; any other change moves the order to the back of its new level."""
+        order = self._live_owned(account_id, order_id)
+        market = self._tradable(order.ticker)
+        if ticker != order.ticker or side != order.side:
+            raise ApiError.invalid_order("ticker and side must match the order")
+        self._check_price_and_count(price, total)
+        new_remaining = total - order.filled
+        if new_remaining <= ZERO:
+            raise ApiError.invalid_order("count must exceed the filled count")
+        if updated_client_order_id and updated_client_order_id != order.client_order_id:
+            self._check_coid_free(account_id, updated_client_order_id)
+        if price == order.price and new_remaining <= order.remaining:
+            self._rename(order, updated_client_order_id)
+            order.initial = total
+            self._shrink_in_place(market, order, new_remaining, "Amend")
+            return order
+        self._reprice(market, order, price, new_remaining, updated_client_order_id)
+        return order
+
+    # ----- internals: validation -----
+    def _tradable(self, ticker: str) -> Market:
+        market = self.market(ticker)
+        if market.status != "active":
+            raise ApiError(400, MARKET_INACTIVE, "market is not active", f"{ticker} is {market.status}")
+        return market
+
+    @staticmethod
+    def _check_price_and_count(price: Decimal, count: Decimal) -> None:
+        if not MIN_PRICE <= price <= MAX_PRICE or price % CENT:
+            raise ApiError.invalid_order(f"price {price} is off the linear_cent grid ($0.01..$0.99)")
+        if count <= ZERO or count % 1:
+            raise ApiError.invalid_order(f"count {count} must be a positive whole number of contracts")
+
+    def _check_coid_free(self, account_id: str, coid: str) -> None:
+        if coid and (account_id, coid) in self._live_coids:
+            raise ApiError(409, "order_already_exists", "order already exists", f"client_order_id {coid} is live")
+
+    def _reduce_only_cap(self, account: Account, req: OrderRequest) -> Decimal:
+        pos = account.positions.get(req.ticker)
+        held = pos.position if pos else ZERO
+        reducible = -held if req.side == BID else held
+        if reducible <= ZERO:
+            raise ApiError.invalid_order("reduce only order would increase the position")
+        return min(req.count, reducible)
+
+    def _live_owned(self, account_id: str, order_id: str) -> Order:
+        order = self.owned_order(account_id, order_id)
+        if order.status != "resting":
+            raise ApiError.invalid_order(f"order is {order.status}")
+        return order
+
+    # ----- internals: order state -----
+    def _new_order(self, account_id: str, req: OrderRequest, count: Decimal) -> Order:
+        now = self.now()
+        order = Order(
+            order_id=self._next_id("order"), account_id=account_id, ticker=req.ticker, side=req.side,
+            price=req.price, initial=count, time_in_force=req.time_in_force,
+            stp=req.self_trade_prevention_type, created_ns=now, client_order_id=req.client_order_id,
+            post_only=req.post_only, expiration_ns=req.expiration_ns, order_group_id=req.order_group_id,
+            cancel_order_on_pause=req.cancel_order_on_pause, remaining=count, updated_ns=now,
+        )
+        self.orders[order.order_id] = order
+        return order
+
+    def _execute_and_rest(self, market: Market, order: Order, reason: str) -> None:
+        """Match `order` as a taker, then rest (GTC) or cancel (IOC/FOK/STP) what is left."""
+        result = market.book.match(order.account_id, order.side, order.price, order.remaining, order.stp)
+        self._apply_match(market, order, result)
+        if order.remaining <= ZERO:
+            self._finish(order, "executed", "Trade")
+        elif result.taker_stp_cancelled or (order.stp == STP_MAKER and result.stp_cancelled_makers):
+            self._finish(order, "canceled", "SelfTradeCancel")
+        elif order.time_in_force != GTC:
+            self._finish(order, "canceled", "Cancel")
+        else:
+            self._rest(market, order, "Trade" if result.executions else reason)
+
+    def _rest(self, market: Market, order: Order, reason: str) -> None:
+        market.book.add(order.order_id, order.account_id, order.side, order.price, order.remaining)
+        order.status = "resting"
+        self.accounts[order.account_id].live_order_ids.add(order.order_id)
+        if order.client_order_id:
+            self._live_coids[(order.account_id, order.client_order_id)] = order.order_id
+        if order.expiration_ns is not None:
+            heapq.heappush(self._expiries, (order.expiration_ns, order.order_id))
+        self.hub.book_delta(market, order.side, order.price, order.remaining, order)
+        self._order_update(order, reason)
+        self._touched.add(market.ticker)
+
+    def _finish(self, order: Order, status: str, reason: str) -> None:
+        """Terminal state for an order that is not (or no longer) in the book."""
+        order.status = status
+        if status == "canceled":
+            order.remaining = ZERO
+        account = self.accounts[order.account_id]
+        account.live_order_ids.discard(order.order_id)
+        if not account.keep_history:
+            self.orders.pop(order.order_id, None)
+        if order.client_order_id and self._live_coids.get((order.account_id, order.client_order_id)) == order.order_id:
+            del self._live_coids[(order.account_id, order.client_order_id)]
+        self._order_update(order, reason)
+
+    def _cancel_resting(self, order: Order, reason: str) -> None:
+        market = self.markets[order.ticker]
+        market.book.remove(order.order_id)
+        self.hub.book_delta(market, order.side, order.price, -order.remaining, order)
+        self._touched.add(market.ticker)
+        self._finish(order, "canceled", reason)
+
+    def _shrink_in_place(self, market: Market, order: Order, new_remaining: Decimal, reason: str) -> None:
+        if new_remaining <= ZERO:
+            self._cancel_resting(order, reason)
+            return
+        delta = new_remaining - order.remaining
+        market.book.reduce(order.order_id, new_remaining)
+        order.remaining = new_remaining
+        self.hub.book_delta(market, order.side, order.price, delta, order)
+        self._touched.add(market.ticker)
+        self._order_update(order, reason)
+
+    def _reprice(self, market: Market, order: Order, price: Decimal, remaining: Decimal, new_coid: str | None) -> None:
+        """Amend that loses priority: pull the order, then re-enter it like a new one (it may trade)."""
+        if order.post_only and market.book.would_cross(order.side, price):
+            raise ApiError.invalid_order("post only cross")
+        account = self.accounts[order.account_id]
+        extra = unit_cost(order.side, price) * remaining - unit_cost(order.side, order.price) * order.remaining
+        if self.available(account) < extra + taker_fee(remaining, price):
+            raise ApiError(400, "insufficient_balance", "insufficient balance", "amend needs more collateral")
+        market.book.remove(order.order_id)
+        self.hub.book_delta(market, order.side, order.price, -order.remaining, order)
+        account.live_order_ids.discard(order.order_id)
+        self._live_coids.pop((order.account_id, order.client_order_id), None)
+        self._rename(order, new_coid)
+        order.price, order.remaining = price, remaining
+        order.initial = order.filled + remaining
+        self._execute_and_rest(market, order, reason="Amend")
+
+    def _rename(self, order: Order, new_coid: str | None) -> None:
+        if not new_coid or new_coid == order.client_order_id:
+            return
+        if order.status == "resting":
+            self._live_coids.pop((order.account_id, order.client_order_id), None)
+            self._live_coids[(order.account_id, new_coid)] = order.order_id
+        order.client_order_id = new_coid
+
+    def _order_update(self, order: Order, reason: str) -> None:
+        order.updated_ns = self.now()
+        order.last_update_reason = reason
+        self.hub.private(order.account_id, "user_orders", order.ticker, "user_order", order.ws_json())
+
+    # ----- internals: executions -----
+    def _apply_match(self, market: Market, taker: Order, result: MatchResult) -> None:
+        for maker_book in result.stp_cancelled_makers:
+            maker = self.orders[maker_book.order_id]
+            self.hub.book_delta(market, maker.side, maker.price, -maker.remaining, maker)
+            maker.remaining = ZERO
+            self._finish(maker, "canceled", "SelfTradeCancel")
+        for execution in result.executions:
+            maker = self.orders[execution.maker.order_id]
+            self._execute(market, taker, maker, execution.price, execution.count)
+        if result.executions or result.stp_cancelled_makers:
+            self._touched.add(market.ticker)
+
+    def _execute(self, market: Market, taker: Order, maker: Order, price: Decimal, count: Decimal) -> None:
+        now = self.now()
+        trade = Trade(self._next_id("trade"), market.ticker, price, count, taker.side, now)
+        self.trades.append(trade)
+        market.last_price, market.last_trade_size, market.updated_ns = price, count, now
+        market.volume += count
+        self.hub.book_delta(market, maker.side, price, -count, maker)
+        self.hub.trade(trade)
+        maker_fill = self._fill(market, maker, trade, is_taker=False)
+        taker_fill = self._fill(market, taker, trade, is_taker=True)
+        if maker.remaining <= ZERO:
+            self._finish(maker, "executed", "Trade")
+        else:
+            self._order_update(maker, "Trade")
+        if taker.remaining > ZERO:  # a fully filled taker gets its final update from _execute_and_rest
+            self._order_update(taker, "Trade")
+        for fill in (maker_fill, taker_fill):
+            self.hub.private(fill.account_id, "fill", market.ticker, "fill", fill.ws_json())
+            position = self.accounts[fill.account_id].positions[market.ticker]
+            self.hub.private(fill.account_id, "market_positions", market.ticker, "market_position",
+                             position.ws_json(fill.account_id))
+
+    def _fee(self, market: Market, count: Decimal, price: Decimal, is_taker: bool) -> Decimal:
+        rate = TAKER_FEE_RATE if is_taker else MAKER_FEE_RATES.get(market.spec.fee_type, ZERO)
+        return ceil_to(rate * market.spec.fee_multiplier * count * price * (ONE - price), CENT)
+
+    def _fill(self, market: Market, order: Order, trade: Trade, is_taker: bool) -> Fill:
+        fee = self._fee(market, trade.count, trade.price, is_taker)
+        cost = unit_cost(order.side, trade.price) * trade.count
+        order.filled += trade.count
+        order.remaining -= trade.count
+        order.fill_notional += trade.price * trade.count
+        if is_taker:
+            order.taker_fill_cost += cost
+            order.taker_fees += fee
+        else:
+            order.maker_fill_cost += cost
+            order.maker_fees += fee
+        account = self.accounts[order.account_id]
+        position = self._book_position(market, account, order.side, trade.price, trade.count, fee)
+        fill = Fill(trade.trade_id, account.account_id, order.order_id, order.client_order_id, market.ticker,
+                    order.side, trade.price, trade.count, is_taker, fee, position.position, trade.ts_ns)
+        if account.keep_history:
+            self.fills.append(fill)
+        return fill
+
+    def _book_position(self, market: Market, account: Account, side: str, price: Decimal, count: Decimal,
+                       fee: Decimal) -> Position:
+        """Cash and netted position after buying `count` YES (bid) or NO (ask) contracts."""
+        pos = account.positions.get(market.ticker)
+        if pos is None:
+            pos = account.positions[market.ticker] = Position(market.ticker, market.spec.event_ticker)
+        per_contract = unit_cost(side, price)
+        direction = 1 if side == BID else -1
+        held_against = max(ZERO, -direction * pos.position)  # opposite-outcome contracts held
+        closing = min(count, held_against)
+        opening = count - closing
+        if closing:
+            basis = pos.cost * closing / held_against
+            pos.cost -= basis
+            pos.realized_pnl += (ONE - per_contract) * closing - basis
+            account.cash += (ONE - per_contract) * closing  # pay per_contract, pair pays back $1
+        account.cash -= per_contract * opening + fee
+        pos.cost += per_contract * opening
+        open_long_before = max(ZERO, pos.position)
+        pos.position += direction * count
+        market.open_interest += max(ZERO, pos.position) - open_long_before
+        pos.fees_paid += fee
+        pos.total_traded += per_contract * count
+        pos.volume += count
+        pos.updated_ns = self.now()
+        return pos
+
+    # ----- internals: time-driven -----
+    def _sweep(self, now_ns: int) -> None:
+        """Expire GTC orders past expiration_time and close markets past close_time."""
+        while self._expiries and self._expiries[0][0] <= now_ns:
+            _, order_id = heapq.heappop(self._expiries)
+            order = self.orders.get(order_id)  # background accounts' finished orders are dropped
+            if order is not None and order.status == "resting" and order.expiration_ns is not None and order.expiration_ns <= now_ns:
+                self._cancel_resting(order, "ExpiryCancel")
+        for market in self.markets.values():
+            if market.status == "active" and market.close_ns <= now_ns:
+                self._close(market)
+
+    def _close(self, market: Market) -> None:
+        market.status = "closed"
+        market.updated_ns = self.now()
+        for order in [o for o in self.orders.values() if o.ticker == market.ticker and o.status == "resting"]:
+            self._cancel_resting(order, "CloseCancel")
+
+    def _flush_tickers(self) -> None:
+        """One `ticker` message per market whose touch, last trade, volume or OI changed."""
+        for ticker in sorted(self._touched):
+            market = self.markets[ticker]
+            touch = market.touch()
+            state = (touch["bid"], touch["ask"], touch["bid_size"], touch["ask_size"], market.last_price,
+                     market.volume, market.open_interest)
+            if self._ticker_cache.get(ticker) != state:
+                self._ticker_cache[ticker] = state
+                self.hub.ticker(market)
+        self._touched.clear()

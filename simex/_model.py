@@ -1,0 +1,425 @@
+"""State records of the simulated exchange and their JSON renderings (today's wire names).
+
+Money and counts are Decimal dollars / contracts. Renderers emit `_dollars` (4 dp for prices,
+6 dp for fees and fill costs) and `_fp` (2 dp) strings, RFC3339 times, no legacy integers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mmd.wire import CENT, ONE, format_count, format_fee, format_money, format_price, rfc3339_from_ns
+
+from ._book import BID, STP_MAKER, STP_TAKER_AT_CROSS, OrderBook
+
+__all__ = [
+    "GTC",
+    "IOC",
+    "FOK",
+    "TIME_IN_FORCE",
+    "STP_TYPES",
+    "OrderRequest",
+    "MarketSpec",
+    "Market",
+    "Account",
+    "Position",
+    "Order",
+    "Trade",
+    "Fill",
+    "unit_cost",
+    "outcome_side",
+    "stable_id",
+]
+
+ZERO = Decimal(0)
+MIN_PRICE = CENT
+MAX_PRICE = ONE - CENT
+_ID_NAMESPACE = uuid.UUID("6f1d4c1e-3b7a-5d2e-9c44-5e1a2b7c9d10")
+NS_PER_S = 1_000_000_000
+GTC = "good_till_canceled"
+IOC = "immediate_or_cancel"
+FOK = "fill_or_kill"
+TIME_IN_FORCE = (FOK, GTC, IOC)
+STP_TYPES = (STP_TAKER_AT_CROSS, STP_MAKER)
+
+
+def stable_id(kind: str, n: int | str) -> str:
+    """A UUID-shaped id derived from a counter: identical across replays (never uuid4)."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{kind}-{n}"))
+
+
+def unit_cost(side: str, yes_price: Decimal) -> Decimal:
+    """Cash one contract costs: p to buy YES (bid), 1 - p to buy NO (ask)."""
+    return yes_price if side == BID else ONE - yes_price
+
+
+def outcome_side(side: str) -> str:
+    return "yes" if side == BID else "no"
+
+
+def _time(ns: int | None) -> str | None:
+    return None if ns is None else rfc3339_from_ns(ns)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A validated order entry, whoever sends it (REST client, background participant, tape)."""
+
+    ticker: str
+    side: str
+    price: Decimal
+    count: Decimal
+    time_in_force: str = GTC
+    self_trade_prevention_type: str = STP_TAKER_AT_CROSS
+    client_order_id: str = ""
+    post_only: bool = False
+    expiration_ns: int | None = None
+    reduce_only: bool = False
+    order_group_id: str | None = None
+    cancel_order_on_pause: bool = False
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """One market to list. Volatility and mean reversion drive the synthetic fair value.
+
+    volatility_cents: standard deviation of the fair value's move per sqrt(second), cents.
+    mean_reversion: fraction of the gap to the initial fair closed per second.
+    """
+
+    ticker: str
+    event_ticker: str
+    series_ticker: str
+    category: str = "Economics"
+    title: str = "Simulated market"
+    initial_fair_cents: int = 50
+    volatility_cents: float = 0.35
+    mean_reversion: float = 0.01
+    close_offset_s: int = 40 * 86_400
+    fee_type: str = "quadratic"
+    fee_multiplier: Decimal = ONE
+
+
+@dataclass
+class Market:
+    spec: MarketSpec
+    created_ns: int
+    book: OrderBook = field(default_factory=OrderBook)
+    status: str = "active"
+    last_price: Decimal | None = None
+    last_trade_size: Decimal = ZERO
+    volume: Decimal = ZERO
+    open_interest: Decimal = ZERO
+    updated_ns: int = 0
+
+    @property
+    def ticker(self) -> str:
+        return self.spec.ticker
+
+    @property
+    def close_ns(self) -> int:
+        return self.created_ns + self.spec.close_offset_s * NS_PER_S
+
+    @property
+    def market_id(self) -> str:
+        return stable_id("market", self.ticker)
+
+    def touch(self) -> dict[str, Decimal | None]:
+        """Best bid/ask and their sizes (None when a side is empty)."""
+        bid, ask = self.book.best("bid"), self.book.best("ask")
+        return {
+            "bid": bid,
+            "ask": ask,
+            "bid_size": self.book.size_at("bid", bid) if bid is not None else ZERO,
+            "ask_size": self.book.size_at("ask", ask) if ask is not None else ZERO,
+        }
+
+    def mark(self) -> Decimal | None:
+        """YES mark price: mid of the touch, else last trade."""
+        t = self.touch()
+        if t["bid"] is not None and t["ask"] is not None:
+            return (t["bid"] + t["ask"]) / 2
+        return self.last_price
+
+    def to_json(self) -> dict:
+        t = self.touch()
+        bid = t["bid"] if t["bid"] is not None else ZERO
+        ask = t["ask"] if t["ask"] is not None else ONE
+        close = _time(self.close_ns)
+        return {
+            "ticker": self.ticker,
+            "event_ticker": self.spec.event_ticker,
+            "market_type": "binary",
+            "yes_sub_title": self.spec.title,
+            "no_sub_title": self.spec.title,
+            "created_time": _time(self.created_ns),
+            "updated_time": _time(self.updated_ns or self.created_ns),
+            "open_time": _time(self.created_ns),
+            "close_time": close,
+            "expected_expiration_time": close,
+            "latest_expiration_time": close,
+            "settlement_timer_seconds": 3600,
+            "status": self.status,
+            "notional_value_dollars": format_price(ONE),
+            "yes_bid_dollars": format_price(bid),
+            "yes_ask_dollars": format_price(ask),
+            "no_bid_dollars": format_price(ONE - ask),
+            "no_ask_dollars": format_price(ONE - bid),
+            "yes_bid_size_fp": format_count(t["bid_size"]),
+            "yes_ask_size_fp": format_count(t["ask_size"]),
+            "last_price_dollars": format_price(self.last_price or ZERO),
+            "previous_yes_bid_dollars": format_price(ZERO),
+            "previous_yes_ask_dollars": format_price(ZERO),
+            "previous_price_dollars": format_price(ZERO),
+            "volume_fp": format_count(self.volume),
+            "volume_24h_fp": format_count(self.volume),
+            "open_interest_fp": format_count(self.open_interest),
+            "result": "",
+            "can_close_early": True,
+            "expiration_value": "",
+            "rules_primary": f"If {self.spec.title} resolves Yes, the market resolves to Yes.",
+            "rules_secondary": "Simulated market; no real-world settlement source.",
+            "price_level_structure": "linear_cent",
+            "price_ranges": [
+                {"start": format_price(ZERO), "end": format_price(ONE), "step": format_price(CENT)}
+            ],
+            "exchange_index": 0,
+        }
+
+
+@dataclass
+class Position:
+    ticker: str
+    event_ticker: str
+    position: Decimal = ZERO  # signed: + YES contracts, - NO contracts
+    cost: Decimal = ZERO  # cash paid for the contracts still held
+    realized_pnl: Decimal = ZERO
+    fees_paid: Decimal = ZERO
+    total_traded: Decimal = ZERO
+    volume: Decimal = ZERO
+    updated_ns: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "ticker": self.ticker,
+            "exchange_index": 0,
+            "total_traded_dollars": format_money(self.total_traded),
+            "position_fp": format_count(self.position),
+            "market_exposure_dollars": format_money(self.cost),
+            "realized_pnl_dollars": format_money(self.realized_pnl),
+            "fees_paid_dollars": format_money(self.fees_paid),
+            "last_updated_ts": _time(self.updated_ns),
+        }
+
+    def ws_json(self, account_id: str) -> dict:
+        return {
+            "user_id": account_id,
+            "market_ticker": self.ticker,
+            "position_fp": format_count(self.position),
+            "position_cost_dollars": format_money(self.cost),
+            "realized_pnl_dollars": format_money(self.realized_pnl),
+            "fees_paid_dollars": format_money(self.fees_paid),
+            "position_fee_cost_dollars": format_money(self.fees_paid),
+            "volume_fp": format_count(self.volume),
+        }
+
+
+@dataclass
+class Account:
+    account_id: str
+    cash: Decimal  # dollars, always whole cents here
+    positions: dict[str, Position] = field(default_factory=dict)
+    live_order_ids: set[str] = field(default_factory=set)
+    keep_history: bool = True  # False for background accounts: finished orders and fills are dropped
+
+
+@dataclass
+class Order:
+    order_id: str
+    account_id: str
+    ticker: str
+    side: str
+    price: Decimal
+    initial: Decimal
+    time_in_force: str
+    stp: str
+    created_ns: int
+    client_order_id: str = ""
+    post_only: bool = False
+    expiration_ns: int | None = None
+    order_group_id: str | None = None
+    cancel_order_on_pause: bool = False
+    filled: Decimal = ZERO
+    remaining: Decimal = ZERO
+    status: str = "resting"
+    updated_ns: int = 0
+    last_update_reason: str = ""
+    taker_fill_cost: Decimal = ZERO
+    maker_fill_cost: Decimal = ZERO
+    taker_fees: Decimal = ZERO
+    maker_fees: Decimal = ZERO
+    fill_notional: Decimal = ZERO  # sum of YES price x count, for average_fill_price
+
+    @property
+    def fees(self) -> Decimal:
+        return self.taker_fees + self.maker_fees
+
+    def average_fill_price(self) -> str | None:
+        return format_fee(self.fill_notional / self.filled) if self.filled else None
+
+    def average_fee_paid(self) -> str | None:
+        return format_fee(self.fees / self.filled) if self.filled else None
+
+    def to_json(self) -> dict:
+        body = {
+            "order_id": self.order_id,
+            "user_id": self.account_id,
+            "client_order_id": self.client_order_id,
+            "ticker": self.ticker,
+            "outcome_side": outcome_side(self.side),
+            "book_side": self.side,
+            "type": "limit",
+            "status": self.status,
+            "yes_price_dollars": format_price(self.price),
+            "no_price_dollars": format_price(ONE - self.price),
+            "fill_count_fp": format_count(self.filled),
+            "remaining_count_fp": format_count(self.remaining),
+            "initial_count_fp": format_count(self.initial),
+            "taker_fill_cost_dollars": format_fee(self.taker_fill_cost),
+            "maker_fill_cost_dollars": format_fee(self.maker_fill_cost),
+            "taker_fees_dollars": format_fee(self.taker_fees),
+            "maker_fees_dollars": format_fee(self.maker_fees),
+            "expiration_time": _time(self.expiration_ns),
+            "created_time": _time(self.created_ns),
+            "last_update_time": _time(self.updated_ns),
+            "self_trade_prevention_type": self.stp,
+            "cancel_order_on_pause": self.cancel_order_on_pause,
+            "subaccount_number": 0,
+            "exchange_index": 0,
+        }
+        if self.order_group_id is not None:
+            body["order_group_id"] = self.order_group_id
+        return body
+
+    def ws_json(self) -> dict:
+        body = {
+            "order_id": self.order_id,
+            "user_id": self.account_id,
+            "ticker": self.ticker,
+            "exchange_index": 0,
+            "status": self.status,
+            "outcome_side": outcome_side(self.side),
+            "book_side": self.side,
+            "yes_price_dollars": format_price(self.price),
+            "fill_count_fp": format_count(self.filled),
+            "remaining_count_fp": format_count(self.remaining),
+            "initial_count_fp": format_count(self.initial),
+            "taker_fill_cost_dollars": format_fee(self.taker_fill_cost),
+            "maker_fill_cost_dollars": format_fee(self.maker_fill_cost),
+            "taker_fees_dollars": format_fee(self.taker_fees),
+            "maker_fees_dollars": format_fee(self.maker_fees),
+            "client_order_id": self.client_order_id,
+            "self_trade_prevention_type": self.stp,
+            "created_ts_ms": self.created_ns // 1_000_000,
+            "last_updated_ts_ms": self.updated_ns // 1_000_000,
+            "last_update_reason": self.last_update_reason,
+            "subaccount_number": 0,
+        }
+        if self.order_group_id is not None:
+            body["order_group_id"] = self.order_group_id
+        if self.expiration_ns is not None:
+            body["expiration_ts_ms"] = self.expiration_ns // 1_000_000
+        return body
+
+
+@dataclass(frozen=True)
+class Trade:
+    trade_id: str
+    ticker: str
+    price: Decimal
+    count: Decimal
+    taker_side: str
+    ts_ns: int
+
+    def to_json(self) -> dict:
+        return {
+            "trade_id": self.trade_id,
+            "ticker": self.ticker,
+            "count_fp": format_count(self.count),
+            "yes_price_dollars": format_price(self.price),
+            "no_price_dollars": format_price(ONE - self.price),
+            "taker_outcome_side": outcome_side(self.taker_side),
+            "taker_book_side": self.taker_side,
+            "created_time": _time(self.ts_ns),
+            "is_block_trade": False,
+        }
+
+    def ws_json(self) -> dict:
+        return {
+            "trade_id": self.trade_id,
+            "market_ticker": self.ticker,
+            "yes_price_dollars": format_price(self.price),
+            "no_price_dollars": format_price(ONE - self.price),
+            "count_fp": format_count(self.count),
+            "taker_outcome_side": outcome_side(self.taker_side),
+            "taker_book_side": self.taker_side,
+            "is_block_trade": False,
+            "ts": self.ts_ns // NS_PER_S,
+            "ts_ms": self.ts_ns // 1_000_000,
+        }
+
+
+@dataclass(frozen=True)
+class Fill:
+    fill_id: str  # equal to the trade id, as on Kalshi
+    account_id: str
+    order_id: str
+    client_order_id: str
+    ticker: str
+    side: str
+    price: Decimal
+    count: Decimal
+    is_taker: bool
+    fee: Decimal
+    post_position: Decimal
+    ts_ns: int
+
+    def to_json(self) -> dict:
+        return {
+            "fill_id": self.fill_id,
+            "trade_id": self.fill_id,
+            "order_id": self.order_id,
+            "ticker": self.ticker,
+            "market_ticker": self.ticker,
+            "exchange_index": 0,
+            "outcome_side": outcome_side(self.side),
+            "book_side": self.side,
+            "count_fp": format_count(self.count),
+            "yes_price_dollars": format_price(self.price),
+            "no_price_dollars": format_price(ONE - self.price),
+            "is_taker": self.is_taker,
+            "fee_cost": format_fee(self.fee),
+            "created_time": _time(self.ts_ns),
+            "ts": self.ts_ns // NS_PER_S,
+            "subaccount_number": 0,
+        }
+
+    def ws_json(self) -> dict:
+        return {
+            "trade_id": self.fill_id,
+            "order_id": self.order_id,
+            "client_order_id": self.client_order_id,
+            "market_ticker": self.ticker,
+            "exchange_index": 0,
+            "is_taker": self.is_taker,
+            "outcome_side": outcome_side(self.side),
+            "book_side": self.side,
+            "yes_price_dollars": format_price(self.price),
+            "count_fp": format_count(self.count),
+            "fee_cost": format_fee(self.fee),
+            "post_position_fp": format_count(self.post_position),
+            "ts": self.ts_ns // NS_PER_S,
+            "ts_ms": self.ts_ns // 1_000_000,
+        }
