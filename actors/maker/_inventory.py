@@ -1,0 +1,114 @@
+"""Inventory and P&L of one market from our fills: FIFO layers, all Decimal.
+
+Fills are the single source of truth and may arrive twice (WS `fill` and the REST
+reconcile), so every fill is de-duplicated by fill id.
+
+Fees are charged on both legs: each open layer carries the part of its entry fee not yet
+released, and closing contracts release their share of the entry fee and of the exit fee
+into realised P&L. So realised + unrealised(mark) is the whole P&L net of every fee paid.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from messages import BookSide, OrderFilled
+
+__all__ = ["Layer", "Inventory"]
+
+_ZERO = Decimal(0)
+# Fee shares are rounded to the exchange's fee precision; the last share takes the rest,
+# so the fees released always add up exactly to the fees paid.
+_FEE_QUANTUM = Decimal("0.000001")
+
+
+@dataclass(slots=True)
+class Layer:
+    """Contracts still open from one fill: qty signed (+ long YES, - short YES)."""
+
+    qty: Decimal
+    price: Decimal
+    fee: Decimal  # entry fee not yet released into realised P&L
+    ts: int
+
+
+def _signed(side: BookSide, count: Decimal) -> Decimal:
+    return count if side == "bid" else -count
+
+
+class _FeeSplitter:
+    """Hands out a fee in proportion to contracts; the final piece gets the remainder."""
+
+    def __init__(self, fee: Decimal, count: Decimal) -> None:
+        self._fee_left = fee
+        self._count_left = count
+
+    def take(self, count: Decimal) -> Decimal:
+        if count >= self._count_left:
+            share = self._fee_left
+        else:
+            share = (self._fee_left * count / self._count_left).quantize(_FEE_QUANTUM)
+        self._fee_left -= share
+        self._count_left -= count
+        return share
+
+
+class Inventory:
+    def __init__(self) -> None:
+        self._layers: deque[Layer] = deque()
+        self._seen_fill_ids: set[str] = set()
+        self.realized_pnl = _ZERO
+        self.fees_paid = _ZERO
+        self.fill_count = 0
+
+    @property
+    def position(self) -> Decimal:
+        return sum((layer.qty for layer in self._layers), _ZERO)
+
+    @property
+    def vwap(self) -> Decimal | None:
+        """Volume-weighted entry price of the open position; None when flat."""
+        size = sum((abs(layer.qty) for layer in self._layers), _ZERO)
+        if size == 0:
+            return None
+        return sum((abs(layer.qty) * layer.price for layer in self._layers), _ZERO) / size
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return tuple(Layer(layer.qty, layer.price, layer.fee, layer.ts) for layer in self._layers)
+
+    def unrealized_pnl(self, mark: Decimal | None) -> Decimal:
+        """Open layers marked at `mark`, less their entry fees already paid."""
+        if mark is None or not self._layers:
+            return _ZERO
+        return sum((layer.qty * (mark - layer.price) - layer.fee for layer in self._layers), _ZERO)
+
+    def apply_fill(self, fill: OrderFilled) -> bool:
+        """Apply one fill. False (and no change) when this fill id was already applied."""
+        if fill.fill_id in self._seen_fill_ids:
+            return False
+        self._seen_fill_ids.add(fill.fill_id)
+        self.fill_count += 1
+        self.fees_paid += fill.fee
+        self._trade(_signed(fill.side, fill.count), fill.price, fill.fee, fill.ts_event)
+        return True
+
+    def _trade(self, qty: Decimal, price: Decimal, fee: Decimal, ts: int) -> None:
+        exit_fee = _FeeSplitter(fee, abs(qty))
+        remaining = qty
+        # Close the oldest layers of the opposite sign first (FIFO).
+        while remaining != 0 and self._layers and (self._layers[0].qty > 0) != (remaining > 0):
+            layer = self._layers[0]
+            matched = min(abs(layer.qty), abs(remaining))
+            direction = Decimal(1) if layer.qty > 0 else Decimal(-1)
+            entry_fee = _FeeSplitter(layer.fee, abs(layer.qty)).take(matched)
+            self.realized_pnl += direction * matched * (price - layer.price) - entry_fee - exit_fee.take(matched)
+            layer.fee -= entry_fee
+            layer.qty -= direction * matched
+            remaining += direction * matched
+            if layer.qty == 0:
+                self._layers.popleft()
+        if remaining != 0:  # what is left opens (or, after a flip, re-opens) a layer
+            self._layers.append(Layer(remaining, price, exit_fee.take(abs(remaining)), ts))

@@ -1,0 +1,180 @@
+"""One market-making session as a plain object: state machine, quotes, orders, inventory.
+
+INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> DONE. The actor shell feeds it books, order
+events and timer ticks; every call returns the commands to send to the risk governor.
+Outside QUOTING the desired quote is empty, so any working order is cancelled, including
+one whose place was still in flight when we stopped (it is cancelled once accepted).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from config import MakerConfig
+from messages import BookView, CancelAllOrders, OrderFilled
+from mmd.clock import seconds
+
+from ._inventory import Inventory
+from ._orders import SIDES, Command, Desired, OrderManager
+from ._quoting import AvellanedaStoikovQuoter, Quote
+
+__all__ = ["MakerState", "MakerSession"]
+
+
+class MakerState:
+    INIT = "INIT"
+    WAIT_DATA = "WAIT_DATA"
+    QUOTING = "QUOTING"
+    PAUSED = "PAUSED"
+    DONE = "DONE"
+
+
+def _fair_value(book: BookView) -> Decimal | None:
+    """Microprice, falling back to the mid."""
+    return book.microprice if book.microprice is not None else book.mid
+
+
+def _book_problem(book: BookView | None) -> str | None:
+    if book is None:
+        return "no book yet"
+    if not book.trusted:
+        return "book untrusted (waiting for a fresh snapshot)"
+    if _fair_value(book) is None:
+        return "book empty or one-sided"
+    return None
+
+
+class MakerSession:
+    def __init__(self, *, ticker: str, session_id: str, config: MakerConfig) -> None:
+        self.ticker = ticker
+        self.session_id = session_id
+        self.config = config
+        self.quoter = AvellanedaStoikovQuoter(config)
+        self.orders = OrderManager(
+            ticker=ticker,
+            session_id=session_id,
+            keep_within=config.keep_within,
+            retry_after_ns=seconds(config.requote_interval_s),
+        )
+        self.inventory = Inventory()
+        self.state = MakerState.INIT
+        self.why_not_quoting = "not started"
+        self.book: BookView | None = None
+        self.last_quote: Quote | None = None
+        self.quote_updates = 0
+        self._warm_until_ns: int | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self, now_ns: int) -> None:
+        self.state = MakerState.WAIT_DATA
+        self._warm_until_ns = now_ns + seconds(self.config.warmup_s)
+        self.why_not_quoting = "warming up"
+
+    def warmup_elapsed(self, now_ns: int) -> list[Command]:
+        if self._warm_until_ns is not None and now_ns >= self._warm_until_ns:
+            self._warm_until_ns = None
+        return self.requote(now_ns)
+
+    def stop(self, now_ns: int, reason: str) -> list[Command]:
+        """Stop quoting; orders with a command in flight are cancelled when it is acknowledged."""
+        self.state = MakerState.DONE
+        self.why_not_quoting = f"stopped: {reason}"
+        return self.orders.cancel_all(now_ns, reason)
+
+    def shutdown(self, now_ns: int, reason: str) -> list[Command | CancelAllOrders]:
+        """Last words before the actor dies: no acknowledgement will be read after this, so
+        cancel everything now, and an order still being placed (no exchange id yet) by a
+        cancel-all on this market."""
+        commands: list[Command | CancelAllOrders] = []
+        if self.state != MakerState.DONE:
+            commands.extend(self.stop(now_ns, reason))
+        commands.extend(self.orders.cancel_all(now_ns, reason, in_flight_too=True))
+        if self.orders.unacknowledged_places:
+            commands.append(CancelAllOrders(reason=reason, ts=now_ns, ticker=self.ticker))
+        return commands
+
+    @property
+    def warming_up(self) -> bool:
+        return self._warm_until_ns is not None
+
+    # -- inputs ---------------------------------------------------------------------
+    def on_book(self, book: BookView, now_ns: int) -> list[Command]:
+        self.book = book
+        return self.requote(now_ns)
+
+    def on_order_event(self, event: object, now_ns: int) -> list[Command]:
+        # WS and the REST reconcile may both report a fill: a duplicate must not grow the
+        # order's filled size either.
+        if isinstance(event, OrderFilled) and not self.inventory.apply_fill(event):
+            return []
+        self.orders.apply(event, now_ns)
+        return self.requote(now_ns)
+
+    # -- decisions ------------------------------------------------------------------
+    def requote(self, now_ns: int) -> list[Command]:
+        self._update_state()
+        desired = self._desired() if self.state == MakerState.QUOTING else {side: None for side in SIDES}
+        return self.orders.reconcile(desired, self.book, now_ns)
+
+    def _update_state(self) -> None:
+        if self.state in (MakerState.INIT, MakerState.DONE):
+            return
+        if self.warming_up:
+            self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
+            return
+        problem = _book_problem(self.book)
+        if problem is None:
+            self.state, self.why_not_quoting = MakerState.QUOTING, ""
+        elif self.state == MakerState.WAIT_DATA and self.book is None:
+            self.why_not_quoting = problem
+        else:
+            self.state, self.why_not_quoting = MakerState.PAUSED, problem
+
+    def _desired(self) -> Desired:
+        assert self.book is not None
+        quote = self.quoter.quote(_fair_value(self.book), self.inventory.position)
+        if self.last_quote is None or quote.orders() != self.last_quote.orders():
+            self.quote_updates += 1
+        self.last_quote = quote
+        return {
+            "bid": (quote.bid, quote.bid_size) if quote.bid is not None else None,
+            "ask": (quote.ask, quote.ask_size) if quote.ask is not None else None,
+        }
+
+    # -- status ---------------------------------------------------------------------
+    def status(self) -> dict:
+        mark = self.book.mid if self.book is not None else None
+        vwap = self.inventory.vwap
+        quote = self.last_quote
+        skipped = "; ".join(f"{side} {why}" for side, why in self.orders.skipped.items())
+        return {
+            "ticker": self.ticker,
+            "session_id": self.session_id,
+            "state": self.state,
+            "why_not_quoting": self.why_not_quoting or skipped,
+            "position": str(self.inventory.position),
+            "vwap": None if vwap is None else str(vwap.quantize(Decimal("0.000001"))),
+            "realized_pnl": str(self.inventory.realized_pnl),
+            "unrealized_pnl": str(self.inventory.unrealized_pnl(mark)),
+            "fees": str(self.inventory.fees_paid),
+            "open_orders": self.orders.open_orders(),
+            "last_quote": None
+            if quote is None
+            else {
+                "fair_value": str(quote.fair_value),
+                "reservation": str(quote.reservation),
+                "spread": str(quote.spread),
+                "bid": None if quote.bid is None else str(quote.bid),
+                "ask": None if quote.ask is None else str(quote.ask),
+                "bid_size": str(quote.bid_size),
+                "ask_size": str(quote.ask_size),
+            },
+            "counters": {
+                "writes_sent": self.orders.writes,
+                "places": self.orders.places,
+                "amends": self.orders.amends,
+                "cancels": self.orders.cancels,
+                "quote_updates": self.quote_updates,
+                "fills": self.inventory.fill_count,
+            },
+        }

@@ -1,0 +1,325 @@
+"""Pre-trade risk checks and the exposure book they rely on, as a plain object.
+
+Exposure counts positions AND resting orders: cancels are asynchronous and an order may
+still fill before the cancel lands, so an order stays counted until the exchange confirms
+it gone. An amend in flight counts at the worse of its old and new terms for the same
+reason (the old terms may fill before the amend applies).
+
+Dollar exposure is what a fill can cost at most: a bid locks price x count, an ask (a NO
+bid) locks (1 - price) x count, a long position its cost, a short one (1 - entry) per
+contract. Resting orders on the side that closes the position count only for what goes
+beyond it: filling them releases exposure, and counting them would refuse the very
+orders that get us out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import NamedTuple
+
+from actors.maker import Inventory
+from config import RiskConfig
+from messages import (
+    AmendOrder,
+    BookSide,
+    CancelAllOrders,
+    CancelOrder,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderUpdated,
+    PlaceOrder,
+)
+from mmd.wire import CENT
+
+__all__ = ["TradingState", "Verdict", "RiskGovernor"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_TERMINAL_STATUSES = frozenset({"canceled", "cancelled", "executed"})
+
+
+class TradingState:
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"  # only orders that reduce a position
+    HALTED = "HALTED"  # nothing but cancels
+    ALL = (ACTIVE, REDUCING, HALTED)
+
+
+class Verdict(NamedTuple):
+    ok: bool
+    code: str
+    reason: str
+
+
+_PASS = Verdict(True, "", "")
+
+
+def order_exposure(side: BookSide, price: Decimal, count: Decimal) -> Decimal:
+    return price * count if side == "bid" else (_ONE - price) * count
+
+
+@dataclass(slots=True)
+class _RestingOrder:
+    ticker: str
+    side: BookSide
+    client_order_id: str
+    order_id: str | None
+    price: Decimal
+    count: Decimal  # total, filled included
+    filled: Decimal = _ZERO
+    amend_price: Decimal | None = None  # terms of an amend in flight
+    amend_remaining: Decimal | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.count - self.filled
+
+    @property
+    def worst_remaining(self) -> Decimal:
+        return max(self.remaining, self.amend_remaining or _ZERO)
+
+    def exposure_beyond(self, covered: Decimal) -> Decimal:
+        """Worst exposure of the contracts beyond the first `covered` (which close a position)."""
+        exposure = order_exposure(self.side, self.price, max(_ZERO, self.remaining - covered))
+        if self.amend_price is not None and self.amend_remaining is not None:
+            amended = order_exposure(self.side, self.amend_price, max(_ZERO, self.amend_remaining - covered))
+            exposure = max(exposure, amended)
+        return exposure
+
+
+class RiskGovernor:
+    def __init__(self, config: RiskConfig) -> None:
+        self.config = config
+        self.state = TradingState.ACTIVE
+        self.state_reason = "start"
+        self._orders: dict[str, list[_RestingOrder]] = {}
+        self._inventories: dict[str, Inventory] = {}
+        self.rejections: Counter[str] = Counter()
+
+    # -- trading state ------------------------------------------------------------------
+    def set_state(self, state: str, reason: str) -> bool:
+        """Change the trading state; True when it changed."""
+        if state not in TradingState.ALL:
+            raise ValueError(f"unknown trading state {state!r}")
+        changed = state != self.state
+        self.state, self.state_reason = state, reason
+        return changed
+
+    # -- exposure book ------------------------------------------------------------------
+    def position(self, ticker: str) -> Decimal:
+        inventory = self._inventories.get(ticker)
+        return _ZERO if inventory is None else inventory.position
+
+    def _position_exposure(self, ticker: str) -> Decimal:
+        inventory = self._inventories.get(ticker)
+        if inventory is None or inventory.vwap is None:
+            return _ZERO
+        q, entry = inventory.position, inventory.vwap
+        return q * entry if q > 0 else -q * (_ONE - entry)
+
+    def exposure(self, ticker: str, orders: list[_RestingOrder] | None = None) -> Decimal:
+        """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
+        position = self.position(ticker)
+        closing_side = "ask" if position > 0 else "bid"
+        to_close = abs(position)
+        total = self._position_exposure(ticker)
+        for order in self._orders.get(ticker, []) if orders is None else orders:
+            covered = min(to_close, order.worst_remaining) if order.side == closing_side else _ZERO
+            to_close -= covered
+            total += order.exposure_beyond(covered)
+        return total
+
+    def global_exposure(self) -> Decimal:
+        tickers = set(self._orders) | set(self._inventories)
+        return sum((self.exposure(t) for t in tickers), _ZERO)
+
+    def _resting_on_side(self, ticker: str, side: BookSide, excluding: _RestingOrder | None) -> Decimal:
+        return sum(
+            (o.worst_remaining for o in self._orders.get(ticker, ()) if o.side == side and o is not excluding),
+            _ZERO,
+        )
+
+    def _find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> _RestingOrder | None:
+        for order in self._orders.get(ticker, ()):
+            if (order_id and order.order_id == order_id) or order.client_order_id in client_order_ids:
+                return order
+        return None
+
+    def _remove(self, order: _RestingOrder) -> None:
+        orders = self._orders.get(order.ticker, [])
+        if order in orders:
+            orders.remove(order)
+        if not orders:
+            self._orders.pop(order.ticker, None)
+
+    # -- checks -------------------------------------------------------------------------
+    def _reduces(self, ticker: str, side: BookSide, remaining: Decimal, replacing: _RestingOrder | None) -> bool:
+        """True when this order, with every resting order on its side, can only shrink |position|."""
+        position = self.position(ticker)
+        already = self._resting_on_side(ticker, side, replacing)
+        if side == "ask":
+            return position > 0 and already + remaining <= position
+        return position < 0 and already + remaining <= -position
+
+    def _check(
+        self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
+    ) -> Verdict:
+        if self.state == TradingState.HALTED:
+            return Verdict(False, "halted", f"trading halted: {self.state_reason}")
+        reduces = self._reduces(ticker, side, remaining, replacing)
+        if self.state == TradingState.REDUCING and not reduces:
+            return Verdict(False, "reducing_only", "trading state REDUCING accepts only orders that reduce a position")
+        if price % CENT != 0:
+            return Verdict(False, "price_off_grid", f"price {price} is not on the cent grid")
+        if not self.config.min_price <= price <= self.config.max_price:
+            return Verdict(
+                False, "price_out_of_range", f"price {price} outside [{self.config.min_price}, {self.config.max_price}]"
+            )
+        if remaining <= 0:
+            return Verdict(False, "bad_count", f"count must be > 0 (remaining {remaining})")
+        if remaining > self.config.max_order_contracts:
+            return Verdict(
+                False, "order_too_large", f"{remaining} contracts exceeds max_order_contracts {self.config.max_order_contracts}"
+            )
+        limit = Decimal(self.config.max_position_contracts)
+        worst_new = max(remaining, replacing.worst_remaining) if replacing is not None else remaining
+        building = self._resting_on_side(ticker, side, replacing) + worst_new
+        worst_position = self.position(ticker) + (building if side == "bid" else -building)
+        if abs(worst_position) > limit and not reduces:
+            return Verdict(
+                False, "position_limit", f"worst-case position {worst_position} if all {side}s fill exceeds {limit}"
+            )
+        market_now = self.exposure(ticker)
+        market_after = self.exposure(ticker, self._orders_after(ticker, side, price, remaining, replacing))
+        if market_after <= market_now:
+            return _PASS  # releases (or keeps) exposure: never refused on budget
+        if market_after > self.config.per_market_budget_dollars:
+            return Verdict(
+                False, "market_budget", f"{ticker} exposure {market_after} exceeds {self.config.per_market_budget_dollars}"
+            )
+        global_after = self.global_exposure() - market_now + market_after
+        if global_after > self.config.global_budget_dollars:
+            return Verdict(
+                False, "global_budget", f"global exposure {global_after} exceeds {self.config.global_budget_dollars}"
+            )
+        return _PASS
+
+    def _orders_after(
+        self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
+    ) -> list[_RestingOrder]:
+        """The market's resting orders as they would be once this command is recorded."""
+        orders = [o for o in self._orders.get(ticker, []) if o is not replacing]
+        if replacing is None:
+            orders.append(_RestingOrder(ticker, side, "", None, price, remaining))
+        else:  # the old terms stay counted until the amend is acknowledged
+            orders.append(replace(replacing, amend_price=price, amend_remaining=remaining))
+        return orders
+
+    def check_place(self, cmd: PlaceOrder) -> Verdict:
+        return self._check(cmd.ticker, cmd.side, cmd.price, cmd.count, None)
+
+    def check_amend(self, cmd: AmendOrder) -> Verdict:
+        order = self._find(cmd.ticker, cmd.order_id, cmd.client_order_id)
+        if order is None:
+            return Verdict(False, "unknown_order", f"no resting order {cmd.order_id or cmd.client_order_id} to amend")
+        if order.amend_remaining is not None:
+            return Verdict(False, "amend_in_flight", "an amend of this order is already in flight")
+        return self._check(cmd.ticker, order.side, cmd.price, cmd.count - order.filled, order)
+
+    def admit(self, cmd: PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders) -> Verdict:
+        """Check a command and, when it passes, record it in the exposure book."""
+        if isinstance(cmd, PlaceOrder):
+            verdict = self.check_place(cmd)
+            if verdict.ok:
+                orders = self._orders.setdefault(cmd.ticker, [])
+                orders.append(_RestingOrder(cmd.ticker, cmd.side, cmd.client_order_id, None, cmd.price, cmd.count))
+        elif isinstance(cmd, AmendOrder):
+            verdict = self.check_amend(cmd)
+            if verdict.ok:
+                order = self._find(cmd.ticker, cmd.order_id, cmd.client_order_id)
+                assert order is not None
+                order.amend_price, order.amend_remaining = cmd.price, cmd.count - order.filled
+        else:
+            verdict = _PASS  # cancels always pass; the order stays counted until confirmed
+        if not verdict.ok:
+            self.rejections[verdict.code] += 1
+        return verdict
+
+    # -- events -------------------------------------------------------------------------
+    def apply(self, event: object) -> None:
+        if isinstance(event, OrderAccepted):
+            order = self._find(event.ticker, event.order_id, event.client_order_id)
+            if order is None:  # an order placed around us (adopted, manual): still exposure
+                order = _RestingOrder(event.ticker, event.side, event.client_order_id, None, event.price, event.count)
+                self._orders.setdefault(event.ticker, []).append(order)
+            order.order_id, order.price, order.count = event.order_id, event.price, event.count
+            order.filled = max(order.filled, event.filled)
+            self._remove_if_done(order)
+        elif isinstance(event, OrderAmended):
+            order = self._find(event.ticker, event.order_id, event.previous_client_order_id)
+            if order is not None:
+                order.client_order_id, order.price, order.count = event.client_order_id, event.price, event.count
+                order.filled = max(order.filled, event.filled)
+                order.amend_price = order.amend_remaining = None
+                self._remove_if_done(order)
+        elif isinstance(event, OrderRejected):
+            self._on_rejected(event)
+        elif isinstance(event, OrderCancelled):
+            order = self._find(event.ticker, event.order_id, event.client_order_id)
+            if order is not None:
+                self._remove(order)
+        elif isinstance(event, OrderFilled):
+            self._on_filled(event)
+        elif isinstance(event, OrderUpdated):
+            order = self._find(event.ticker, event.order_id, event.client_order_id)
+            if order is None:
+                return
+            if event.status in _TERMINAL_STATUSES:
+                self._remove(order)
+                return
+            order.price = event.price
+            order.filled = max(order.filled, event.filled)
+            order.count = order.filled + event.remaining
+            self._remove_if_done(order)
+
+    def _on_rejected(self, event: OrderRejected) -> None:
+        if event.source == "risk":  # our own refusal: nothing was recorded
+            return
+        order = self._find(event.ticker, event.order_id, event.client_order_id)
+        if order is None:
+            return
+        if event.action == "place":
+            self._remove(order)
+        elif event.action == "amend":
+            order.amend_price = order.amend_remaining = None
+
+    def _on_filled(self, event: OrderFilled) -> None:
+        inventory = self._inventories.setdefault(event.ticker, Inventory())
+        if not inventory.apply_fill(event):
+            return  # duplicate report of a fill already counted
+        order = self._find(event.ticker, event.order_id, event.client_order_id)
+        if order is not None:
+            order.filled += event.count
+            self._remove_if_done(order)
+
+    def _remove_if_done(self, order: _RestingOrder) -> None:
+        if order.remaining <= 0:
+            self._remove(order)
+
+    # -- status -------------------------------------------------------------------------
+    def status(self) -> dict:
+        tickers = sorted(set(self._orders) | set(self._inventories))
+        return {
+            "state": self.state,
+            "state_reason": self.state_reason,
+            "positions": {t: str(self.position(t)) for t in tickers},
+            "exposure": {t: str(self.exposure(t)) for t in tickers},
+            "global_exposure": str(self.global_exposure()),
+            "resting_orders": {t: len(self._orders.get(t, ())) for t in tickers},
+            "rejections": dict(self.rejections),
+        }

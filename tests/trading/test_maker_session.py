@@ -1,0 +1,120 @@
+"""MakerSession state machine, driven synchronously: warm-up, pause, stop, status."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from actors.maker import MakerSession, MakerState
+from messages import CancelAllOrders, CancelOrder, PlaceOrder
+
+from .factories import T0, TICKER, accepted, book_view, fill
+
+SECOND = 1_000_000_000
+
+
+@pytest.fixture
+def session(maker_config):
+    session = MakerSession(ticker=TICKER, session_id="s", config=maker_config)
+    session.start(T0)
+    return session
+
+
+def quoting(session):
+    """Warm up on a 0.45/0.55 book and have both places accepted."""
+    session.on_book(book_view(), T0)
+    places = session.warmup_elapsed(T0 + 5 * SECOND)
+    for n, cmd in enumerate(places, start=1):
+        session.on_order_event(accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
+    return places
+
+
+def test_no_quotes_during_the_warm_up_even_with_a_good_book(session):
+    commands = session.on_book(book_view(), T0 + SECOND)
+
+    assert commands == []
+    assert (session.state, session.why_not_quoting) == (MakerState.WAIT_DATA, "warming up")
+
+
+def test_after_the_warm_up_without_a_book_it_keeps_waiting_for_data(session):
+    assert session.warmup_elapsed(T0 + 5 * SECOND) == []
+    assert (session.state, session.why_not_quoting) == (MakerState.WAIT_DATA, "no book yet")
+
+
+def test_after_the_warm_up_it_quotes_both_sides(session):
+    places = quoting(session)
+
+    assert [(type(c), c.side, c.price) for c in places] == [(PlaceOrder, "bid", D("0.49")), (PlaceOrder, "ask", D("0.51"))]
+    assert session.state == MakerState.QUOTING
+
+
+def test_an_untrusted_book_pauses_quoting_and_cancels_the_orders(session):
+    quoting(session)
+
+    commands = session.on_book(book_view(trusted=False), T0 + 6 * SECOND)
+
+    assert [type(c) for c in commands] == [CancelOrder, CancelOrder]
+    assert session.state == MakerState.PAUSED
+    assert "untrusted" in session.status()["why_not_quoting"]
+
+
+def test_a_one_sided_book_pauses_with_its_reason(session):
+    quoting(session)
+
+    session.on_book(book_view(asks=()), T0 + 6 * SECOND)
+
+    assert (session.state, session.why_not_quoting) == (MakerState.PAUSED, "book empty or one-sided")
+
+
+def test_a_fresh_book_resumes_quoting_after_a_pause(session):
+    quoting(session)
+    session.on_book(book_view(trusted=False), T0 + 6 * SECOND)
+
+    session.on_book(book_view(), T0 + 7 * SECOND)
+
+    assert session.state == MakerState.QUOTING
+
+
+def test_stop_cancels_resting_orders_and_a_late_accepted_place(session):
+    session.on_book(book_view(), T0)
+    bid, ask = session.warmup_elapsed(T0 + 5 * SECOND)
+    session.on_order_event(accepted(bid, "ex-1"), T0 + 5 * SECOND)
+
+    on_stop = session.stop(T0 + 6 * SECOND, "ttl")
+    on_late_accept = session.on_order_event(accepted(ask, "ex-2"), T0 + 6 * SECOND)
+
+    assert [(type(c), c.order_id) for c in on_stop] == [(CancelOrder, "ex-1")]
+    assert [(type(c), c.order_id) for c in on_late_accept] == [(CancelOrder, "ex-2")]
+    assert session.status()["state"] == MakerState.DONE
+
+
+def test_shutdown_cancels_a_place_without_exchange_id_by_cancelling_the_market(session):
+    session.on_book(book_view(), T0)
+    bid, _ask = session.warmup_elapsed(T0 + 5 * SECOND)
+    session.on_order_event(accepted(bid, "ex-1"), T0 + 5 * SECOND)
+
+    commands = session.shutdown(T0 + 6 * SECOND, "maker stopped")
+
+    assert [type(c) for c in commands] == [CancelOrder, CancelAllOrders]
+    assert commands[1].ticker == TICKER
+
+
+def test_status_reports_position_pnl_orders_and_counters_as_json_friendly_values(session):
+    quoting(session)
+    session.on_order_event(fill("bid", "0.49", 2, fee="0.01", order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
+
+    status = session.status()
+
+    assert status["position"] == "2"
+    assert status["vwap"] == "0.490000"
+    assert status["fees"] == "0.01"
+    assert status["unrealized_pnl"] == "0.01"  # 2 x (0.50 - 0.49) - 0.01 entry fee
+    assert status["last_quote"]["reservation"] == "0.498642744"  # 0.50 - 2 x 0.3e^-0.1 x 0.05^2
+    assert [o["side"] for o in status["open_orders"]] == ["bid", "ask"]
+    assert status["counters"] == {
+        "writes_sent": 3,
+        "places": 2,
+        "amends": 1,
+        "cancels": 0,
+        "quote_updates": 2,
+        "fills": 1,
+    }

@@ -1,0 +1,206 @@
+"""RiskGovernor: every refusal reason, resting orders in exposure, REDUCING and HALTED."""
+
+from dataclasses import replace
+from decimal import Decimal as D
+
+import pytest
+
+from actors.risk import RiskGovernor, TradingState
+from messages import AmendOrder, CancelAllOrders, CancelOrder
+
+from .factories import T0, TICKER, accepted, amended, cancelled, fill, place, rejected
+
+
+@pytest.fixture
+def governor(risk_config):
+    return RiskGovernor(risk_config)
+
+
+def amend(order_id, client_order_id, price, count, side="bid", ticker=TICKER):
+    return AmendOrder(
+        order_id=order_id,
+        client_order_id=client_order_id,
+        updated_client_order_id=f"{client_order_id}-a",
+        ticker=ticker,
+        side=side,
+        price=D(price),
+        count=D(count),
+        ts=T0,
+    )
+
+
+def resting_order(governor, cid, side, price, count, ticker=TICKER):
+    cmd = place(cid, side, price, count, ticker=ticker)
+    assert governor.admit(cmd).ok
+    governor.apply(accepted(cmd, f"ex-{cid}"))
+    return cmd
+
+
+def go_long(governor, count, price="0.50"):
+    governor.apply(fill("bid", price, count, fill_id=f"long-{count}-{price}", order_id="elsewhere"))
+
+
+def test_a_sane_order_passes(governor):
+    assert governor.check_place(place("c1", "bid", "0.49", 5)) == (True, "", "")
+
+
+@pytest.mark.parametrize(
+    "price, count, code",
+    [
+        ("0.495", 5, "price_off_grid"),
+        ("1.00", 5, "price_out_of_range"),
+        ("0.00", 5, "price_out_of_range"),
+        ("0.50", 0, "bad_count"),
+        ("0.10", 51, "order_too_large"),
+    ],
+)
+def test_insane_prices_and_sizes_are_refused(governor, price, count, code):
+    ok, got_code, reason = governor.check_place(place("c1", "bid", price, count))
+
+    assert (ok, got_code) == (False, code)
+    assert reason
+
+
+def test_resting_orders_count_towards_the_worst_case_position(governor):
+    resting_order(governor, "c1", "bid", "0.10", 15)
+
+    verdict = governor.check_place(place("c2", "bid", "0.10", 10))
+
+    assert (verdict.ok, verdict.code) == (False, "position_limit")
+    assert governor.check_place(place("c3", "bid", "0.10", 5)).ok
+
+
+def test_position_and_same_side_orders_count_towards_the_position_limit(governor):
+    go_long(governor, 12, price="0.10")
+    resting_order(governor, "c1", "bid", "0.10", 5)
+
+    assert governor.check_place(place("c2", "bid", "0.10", 4)).code == "position_limit"
+    assert governor.check_place(place("c3", "bid", "0.10", 3)).ok
+
+
+def test_dollar_exposure_beyond_the_market_budget_is_refused(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)  # $5.00
+    resting_order(governor, "c2", "ask", "0.80", 10)  # (1 - 0.80) x 10 = $2.00
+
+    verdict = governor.check_place(place("c3", "bid", "0.20", 6))  # + $1.20 -> $8.20
+
+    assert (verdict.ok, verdict.code) == (False, "market_budget")
+    assert governor.exposure(TICKER) == D("7.00")
+
+
+def test_exposure_beyond_the_global_budget_is_refused(risk_config):
+    governor = RiskGovernor(replace(risk_config, global_budget_dollars=D("10.00")))
+    resting_order(governor, "a1", "bid", "0.50", 12, ticker="MKT-A")  # $6.00
+    resting_order(governor, "b1", "bid", "0.50", 6, ticker="MKT-B")  # $3.00
+
+    verdict = governor.check_place(place("b2", "bid", "0.50", 3, ticker="MKT-B"))
+
+    assert (verdict.ok, verdict.code) == (False, "global_budget")
+    assert governor.global_exposure() == D("9.00")
+
+
+def test_resting_orders_that_close_the_position_count_only_beyond_it(governor):
+    governor.apply(fill("ask", "0.40", 8, fill_id="short", order_id="elsewhere"))  # short 8: 8 x 0.60
+    resting_order(governor, "c1", "bid", "0.39", 5)
+    closing_only = governor.exposure(TICKER)
+    resting_order(governor, "c2", "bid", "0.39", 5)  # 2 of these go beyond flat
+
+    assert closing_only == D("4.80")
+    assert governor.exposure(TICKER) == D("5.58")  # + 2 x 0.39
+
+
+def test_a_cancelled_order_stays_in_exposure_until_the_exchange_confirms(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+
+    governor.admit(CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0))
+    before_confirmation = governor.exposure(TICKER)
+    governor.apply(cancelled("ex-c1", "c1"))
+
+    assert before_confirmation == D("5.00")
+    assert governor.exposure(TICKER) == 0
+
+
+def test_an_order_sent_but_not_yet_accepted_already_counts(governor):
+    governor.admit(place("c1", "bid", "0.50", 10))
+
+    assert governor.exposure(TICKER) == D("5.00")
+
+
+def test_an_exchange_refused_place_releases_its_exposure(governor):
+    cmd = place("c1", "bid", "0.50", 10)
+    governor.admit(cmd)
+
+    governor.apply(rejected(cmd, "place"))
+
+    assert governor.exposure(TICKER) == 0
+
+
+def test_a_fill_moves_exposure_from_the_order_into_the_position(governor):
+    resting_order(governor, "c1", "bid", "0.40", 10)
+
+    governor.apply(fill("bid", "0.40", 4, order_id="ex-c1", client_order_id="c1"))
+    governor.apply(fill("bid", "0.40", 4, order_id="ex-c1", client_order_id="c1"))  # duplicate report
+
+    assert governor.position(TICKER) == D(4)
+    assert governor.exposure(TICKER) == D("4.00")  # 4 held at 0.40 + 6 resting at 0.40
+
+
+def test_an_amend_in_flight_counts_the_worse_of_old_and_new_terms(governor):
+    resting_order(governor, "c1", "bid", "0.40", 10)
+    cmd = amend("ex-c1", "c1", "0.30", 12)
+
+    assert governor.admit(cmd).ok
+    in_flight = governor.exposure(TICKER)
+    governor.apply(amended(cmd))
+
+    assert in_flight == D("4.00")  # max(0.40 x 10, 0.30 x 12 = 3.60)
+    assert governor.exposure(TICKER) == D("3.60")
+
+
+def test_an_amend_is_checked_against_the_limits(governor):
+    resting_order(governor, "c1", "bid", "0.40", 10)
+
+    verdict = governor.admit(amend("ex-c1", "c1", "0.40", 25))
+
+    assert (verdict.ok, verdict.code) == (False, "position_limit")
+
+
+def test_an_amend_of_an_unknown_order_is_refused(governor):
+    assert governor.check_amend(amend("ex-nope", "nope", "0.40", 5)).code == "unknown_order"
+
+
+def test_reducing_state_accepts_only_orders_that_reduce_the_position(governor):
+    go_long(governor, 5)
+    governor.set_state(TradingState.REDUCING, "daily loss")
+
+    assert governor.check_place(place("c1", "ask", "0.55", 5)).ok
+    assert governor.check_place(place("c2", "ask", "0.55", 6)).code == "reducing_only"
+    assert governor.check_place(place("c3", "bid", "0.45", 1)).code == "reducing_only"
+
+
+def test_resting_reducing_orders_count_against_what_is_left_to_reduce(governor):
+    go_long(governor, 5)
+    resting_order(governor, "c1", "ask", "0.55", 3)
+    governor.set_state(TradingState.REDUCING, "daily loss")
+
+    assert governor.check_place(place("c2", "ask", "0.55", 3)).code == "reducing_only"
+    assert governor.check_place(place("c3", "ask", "0.55", 2)).ok
+
+
+def test_an_order_that_reduces_the_position_is_not_held_to_the_dollar_budget(governor):
+    go_long(governor, 14, price="0.50")  # $7.00 held
+    resting_order(governor, "c1", "bid", "0.10", 5)  # + $0.50 -> $7.50
+
+    assert governor.check_place(place("c2", "ask", "0.10", 10)).ok  # would lock $9.00 if it opened
+    assert governor.check_place(place("c3", "bid", "0.60", 1)).code == "market_budget"  # $8.10
+
+
+def test_the_kill_switch_halts_every_order_but_cancels(governor):
+    resting_order(governor, "c1", "bid", "0.40", 5)
+    governor.set_state(TradingState.HALTED, "kill switch")
+
+    assert governor.admit(place("c2", "bid", "0.40", 1)).code == "halted"
+    assert governor.admit(amend("ex-c1", "c1", "0.39", 5)).code == "halted"
+    assert governor.admit(CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)).ok
+    assert governor.admit(CancelAllOrders(reason="kill", ts=T0)).ok
+    assert governor.status()["rejections"] == {"halted": 2}
