@@ -1,0 +1,483 @@
+"""Blocking Kalshi REST client: V2 orders, reads, pagination, retries, idempotent settlement.
+
+Runs on worker threads (live) or inline in the REST actor (replay, where `sleep` is a
+no-op). It keeps no trading state: each call is independent and thread-safe.
+
+Retry policy (tenacity, exponential backoff with full jitter): 429, 408, 5xx and
+transport failures are retried; any other 4xx is final. Order creation is retried only
+with the same client_order_id, so a retry can never place a second order; when the
+outcome stays unknown (connection dropped, 5xx, unreadable success body, or a 409
+`order_already_exists` on a retry) it is settled by reading our orders back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+import tenacity
+
+from messages import BookLevel, BookSide, Count, Price
+from mmd.wire import WireFormatError, format_count, format_price, ms_to_ns, parse_count
+
+from ._shapes import (
+    Balance,
+    ExchangeFill,
+    ExchangeOrder,
+    ExchangePosition,
+    parse_balance,
+    parse_fill,
+    parse_levels,
+    parse_order,
+    parse_position,
+    text_field,
+    yes_leg_book,
+)
+from ._transport import Transport, TransportError
+
+__all__ = [
+    "KalshiRestClient",
+    "RestError",
+    "OrderOutcomeUnknown",
+    "PlacedOrder",
+    "AmendedOrder",
+    "CancelledOrder",
+    "CancelAllResult",
+    "OrderBookLevels",
+    "rest_error_from",
+    "ORDERS_PATH",
+]
+
+ORDERS_PATH = "/portfolio/events/orders"  # V2 mutations
+_SELF_TRADE_PREVENTION = "taker_at_cross"
+_ZERO = Decimal(0)
+
+
+class RestError(Exception):
+    """Kalshi answered with an error status. `code` is Kalshi's (case-sensitive)."""
+
+    def __init__(self, status: int, code: str, message: str, body: dict | None = None) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.body = body if body is not None else {}
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """408 and 5xx: the exchange may or may not have acted (kalshi-api.md §3)."""
+        return self.status == 408 or self.status >= 500
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.outcome_unknown
+
+
+class OrderOutcomeUnknown(Exception):
+    """A write whose outcome could not be settled, even by reading back."""
+
+    def __init__(self, what: str, cause: BaseException, read_back_error: BaseException) -> None:
+        super().__init__(f"{what}: outcome unknown ({cause}); read-back failed ({read_back_error})")
+        self.cause = cause
+        self.read_back_error = read_back_error
+
+
+def rest_error_from(status: int, body: Mapping[str, Any]) -> RestError:
+    """Read `error.code`, fall back to a top-level `code`; 429's body is a plain string."""
+    error = body.get("error")
+    code = message = ""
+    if isinstance(error, Mapping):
+        code = str(error.get("code") or "")
+        message = str(error.get("message") or "")
+        details = error.get("details")
+        if details:
+            message = f"{message} ({details})" if message else str(details)
+    elif isinstance(error, str):
+        message = error
+    if not code:
+        code = str(body.get("code") or "")
+        message = message or str(body.get("message") or "")
+        if body.get("details"):
+            message = f"{message} ({body['details']})"
+    if not code:
+        code = "too_many_requests" if status == 429 else f"http_{status}"
+    return RestError(status, code, message or f"HTTP {status}", dict(body))
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order_id: str
+    client_order_id: str
+    filled: Count
+    remaining: Count
+    ts_event: int | None  # ns, from ts_ms
+    read_back: bool = False  # True when settled by reading the order back
+
+
+@dataclass(frozen=True, slots=True)
+class AmendedOrder:
+    order_id: str
+    client_order_id: str  # the new one
+    filled: Count
+    remaining: Count
+    ts_event: int | None
+    read_back: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledOrder:
+    order_id: str
+    client_order_id: str
+    reduced_by: Count
+    ts_event: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAllResult:
+    cancelled: int
+    failed: int
+    still_resting: int  # read back after cancelling: 0 means confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBookLevels:
+    ticker: str
+    bids: tuple[BookLevel, ...]  # YES bids, descending
+    asks: tuple[BookLevel, ...]  # YES asks (from NO bids), ascending
+
+
+class _Attempts:
+    """How many times one logical call hit the transport (to tell a retry's 409)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, TransportError) or (isinstance(exc, RestError) and exc.retryable)
+
+
+def _ts_event(payload: Mapping[str, Any]) -> int | None:
+    ts = payload.get("ts_ms")
+    return ms_to_ns(ts) if isinstance(ts, int) and not isinstance(ts, bool) else None
+
+
+def _count_field(payload: Mapping[str, Any], name: str) -> Decimal | None:
+    """V2 responses name counts `x` or `x_fp`; both are count strings."""
+    for key in (f"{name}_fp", name):
+        if payload.get(key) is not None:
+            return parse_count(payload[key], key)
+    return None
+
+
+class KalshiRestClient:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        max_attempts: int,
+        backoff_base_s: float,
+        backoff_cap_s: float,
+        sleep: Callable[[float], None],  # time.sleep on worker threads; a no-op in replay
+        page_limit: int = 200,
+        batch_cancel_size: int = 20,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._transport = transport
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self._sleep = sleep
+        self.page_limit = page_limit
+        self.batch_cancel_size = batch_cancel_size
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._retries = 0
+
+    # -- plumbing -------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"requests": self._requests, "retries": self._retries}
+
+    def _note_retry(self, _state: tenacity.RetryCallState) -> None:
+        with self._lock:
+            self._retries += 1
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        attempts: _Attempts | None = None,
+    ) -> dict:
+        """One logical request with retries; returns the body of a 2xx answer."""
+        tally = attempts if attempts is not None else _Attempts()
+
+        def once() -> dict:
+            tally.count += 1
+            with self._lock:
+                self._requests += 1
+            status, payload = self._transport.request(method, path, query, body)
+            if 200 <= status < 300:  # create documents 201, 200 has been seen live
+                return payload
+            raise rest_error_from(status, payload)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_random_exponential(multiplier=self.backoff_base_s, max=self.backoff_cap_s),
+            retry=tenacity.retry_if_exception(_retryable),
+            sleep=self._sleep,
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+        return retrying(once)
+
+    # -- generic reads --------------------------------------------------------------
+    def get(self, path: str, query: Mapping[str, Any] | None = None) -> dict:
+        return self._call("GET", path, query)
+
+    def get_all_pages(self, path: str, query: Mapping[str, Any] | None, list_key: str) -> list:
+        """Follow `cursor` until it is "" or null; concatenate `list_key` of every page."""
+        base = dict(query or {})
+        base.setdefault("limit", self.page_limit)
+        items: list = []
+        seen: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page_query = dict(base, cursor=cursor) if cursor else base
+            payload = self.get(path, page_query)
+            page = payload.get(list_key)
+            if page is None:
+                page = []  # an empty list may be sent as null or left out
+            if not isinstance(page, list):
+                raise WireFormatError(f"{path}: {list_key} is not a list")
+            items.extend(page)
+            cursor = payload.get("cursor")
+            if not cursor:
+                return items
+            if cursor in seen:  # a server bug must not become an endless loop
+                raise WireFormatError(f"{path}: cursor {cursor!r} repeated")
+            seen.add(cursor)
+
+    # -- orders: writes -------------------------------------------------------------
+    def create_order(
+        self,
+        ticker: str,
+        side: BookSide,
+        price: Price,
+        count: Count,
+        client_order_id: str,
+        post_only: bool = True,
+        time_in_force: str = "good_till_canceled",
+        reduce_only: bool = False,
+    ) -> PlacedOrder:
+        body = {
+            "ticker": ticker,
+            "side": side,
+            "price": format_price(price),
+            "count": format_count(count),
+            "time_in_force": time_in_force,
+            "self_trade_prevention_type": _SELF_TRADE_PREVENTION,
+            "post_only": post_only,
+            "reduce_only": reduce_only,
+            "client_order_id": client_order_id,
+        }
+        attempts = _Attempts()
+        try:
+            payload = self._call("POST", ORDERS_PATH, body=body, attempts=attempts)
+            return PlacedOrder(
+                order_id=text_field(payload, "order_id"),
+                client_order_id=payload.get("client_order_id") or client_order_id,
+                filled=_count_field(payload, "fill_count") or _ZERO,
+                remaining=self._required_count(payload, "remaining_count"),
+                ts_event=_ts_event(payload),
+            )
+        except (TransportError, RestError, WireFormatError) as exc:
+            if not self._outcome_unknown(exc, attempts):
+                raise
+            return self._settle_create(ticker, client_order_id, exc)
+
+    def amend_order(
+        self,
+        order_id: str,
+        ticker: str,
+        side: BookSide,
+        price: Price,
+        count: Count,
+        client_order_id: str,
+        updated_client_order_id: str,
+    ) -> AmendedOrder:
+        """`count` is the new TOTAL (filled + desired remainder), not the new remainder."""
+        body = {
+            "ticker": ticker,
+            "side": side,
+            "price": format_price(price),
+            "count": format_count(count),
+            "client_order_id": client_order_id,
+            "updated_client_order_id": updated_client_order_id,
+        }
+        attempts = _Attempts()
+        try:
+            payload = self._call("POST", f"{ORDERS_PATH}/{order_id}/amend", body=body, attempts=attempts)
+            filled = _count_field(payload, "fill_count")
+            remaining = _count_field(payload, "remaining_count")
+        except (TransportError, RestError, WireFormatError) as exc:
+            # after a retry, a 4xx may only mean the first attempt already amended it
+            if not (self._outcome_unknown(exc, attempts) or (isinstance(exc, RestError) and attempts.count > 1)):
+                raise
+            try:
+                order = self.get_order(order_id)
+            except (TransportError, RestError, WireFormatError) as read_exc:
+                raise OrderOutcomeUnknown(f"amend {order_id}", exc, read_exc) from exc
+            if order.client_order_id != updated_client_order_id:
+                raise exc
+            return self._amended_from(order, updated_client_order_id)
+        if filled is None and remaining is None:  # a thin reply: ask the order itself
+            return self._amended_from(self.get_order(order_id), updated_client_order_id)
+        return AmendedOrder(
+            order_id=payload.get("order_id") or order_id,
+            client_order_id=payload.get("client_order_id") or updated_client_order_id,
+            filled=filled if filled is not None else count - remaining,  # type: ignore[operator]
+            remaining=remaining if remaining is not None else count - filled,  # type: ignore[operator]
+            ts_event=_ts_event(payload),
+        )
+
+    def cancel_order(self, order_id: str, ticker: str | None = None) -> CancelledOrder:
+        query = {"market_ticker": ticker} if ticker else None
+        payload = self._call("DELETE", f"{ORDERS_PATH}/{order_id}", query=query)
+        return CancelledOrder(
+            order_id=payload.get("order_id") or order_id,
+            client_order_id=payload.get("client_order_id") or "",
+            reduced_by=_count_field(payload, "reduced_by") or _ZERO,
+            ts_event=_ts_event(payload),
+        )
+
+    def cancel_all(self, ticker: str | None = None) -> CancelAllResult:
+        """Cancel every resting order of ours (optionally one market), then read back."""
+        resting = self.get_orders(status="resting", ticker=ticker)
+        cancelled = failed = 0
+        for start in range(0, len(resting), self.batch_cancel_size):
+            chunk = resting[start : start + self.batch_cancel_size]
+            try:
+                payload = self._call(
+                    "DELETE",
+                    f"{ORDERS_PATH}/batched",
+                    body={"orders": [{"order_id": o.order_id, "market_ticker": o.ticker} for o in chunk]},
+                )
+                results = payload.get("orders") or []
+                ok = sum(1 for item in results if isinstance(item, Mapping) and not item.get("error"))
+                cancelled += ok
+                failed += len(chunk) - ok
+            except RestError:
+                # batch refused as a whole (unsupported, too large for the bucket): one by one
+                for order in chunk:
+                    try:
+                        self.cancel_order(order.order_id, order.ticker)
+                        cancelled += 1
+                    except (RestError, TransportError, WireFormatError):
+                        failed += 1
+        still_resting = len(self.get_orders(status="resting", ticker=ticker))
+        return CancelAllResult(cancelled=cancelled, failed=failed, still_resting=still_resting)
+
+    # -- orders: reads --------------------------------------------------------------
+    def get_order(self, order_id: str) -> ExchangeOrder:
+        payload = self.get(f"/portfolio/orders/{order_id}")
+        order = payload.get("order")
+        if not isinstance(order, Mapping):
+            raise WireFormatError("order: missing")
+        return parse_order(order)
+
+    def get_orders(self, status: str | None = None, ticker: str | None = None) -> list[ExchangeOrder]:
+        query = {k: v for k, v in (("status", status), ("ticker", ticker)) if v}
+        return [parse_order(o) for o in self.get_all_pages("/portfolio/orders", query, "orders")]
+
+    # -- market data ----------------------------------------------------------------
+    def get_markets(self, status: str | None = "open") -> list[dict]:
+        query = {"status": status, "limit": 1000} if status else {"limit": 1000}
+        return self.get_all_pages("/markets", query, "markets")
+
+    def get_market(self, ticker: str) -> dict:
+        market = self.get(f"/markets/{ticker}").get("market")
+        if not isinstance(market, dict):
+            raise WireFormatError("market: missing")
+        return market
+
+    def get_orderbook(self, ticker: str, depth: int | None = None) -> OrderBookLevels:
+        """REST books always quote the NO side at NO prices; converted to YES asks here."""
+        payload = self.get(f"/markets/{ticker}/orderbook", {"depth": depth} if depth else None)
+        book = payload.get("orderbook_fp")
+        if not isinstance(book, Mapping):
+            raise WireFormatError("orderbook_fp: missing")
+        bids, asks = yes_leg_book(
+            parse_levels(book.get("yes_dollars"), "yes_dollars"),
+            parse_levels(book.get("no_dollars"), "no_dollars"),
+            no_in_yes_prices=False,
+        )
+        return OrderBookLevels(ticker=ticker, bids=bids, asks=asks)
+
+    # -- portfolio ------------------------------------------------------------------
+    def get_balance(self) -> Balance:
+        return parse_balance(self.get("/portfolio/balance"))
+
+    def get_positions(self, ticker: str | None = None) -> list[ExchangePosition]:
+        query = {"ticker": ticker} if ticker else {}
+        return [parse_position(p) for p in self.get_all_pages("/portfolio/positions", query, "market_positions")]
+
+    def get_fills(self, min_ts: int | None = None, ticker: str | None = None) -> list[ExchangeFill]:
+        """Fills since `min_ts` (Unix seconds), all pages."""
+        query = {k: v for k, v in (("min_ts", min_ts), ("ticker", ticker)) if v is not None}
+        return [parse_fill(f) for f in self.get_all_pages("/portfolio/fills", query, "fills")]
+
+    # -- settlement helpers ---------------------------------------------------------
+    @staticmethod
+    def _required_count(payload: Mapping[str, Any], name: str) -> Decimal:
+        value = _count_field(payload, name)
+        if value is None:
+            raise WireFormatError(f"{name}: missing")
+        return value
+
+    @staticmethod
+    def _outcome_unknown(exc: BaseException, attempts: _Attempts) -> bool:
+        if isinstance(exc, TransportError | WireFormatError):
+            return True  # dropped connection, or a success we could not read
+        assert isinstance(exc, RestError)
+        return exc.outcome_unknown or (exc.code == "order_already_exists" and attempts.count > 1)
+
+    def _settle_create(self, ticker: str, client_order_id: str, cause: BaseException) -> PlacedOrder:
+        """Find the order by client_order_id. Not found = not placed (the original error).
+
+        Hazard: a request still being processed when we read back is missed here and
+        shows up later on user_orders with a client id the maker believes rejected.
+        """
+        try:
+            ours = [o for o in self.get_orders(ticker=ticker) if o.client_order_id == client_order_id]
+        except (TransportError, RestError, WireFormatError) as read_exc:
+            raise OrderOutcomeUnknown(f"create {client_order_id}", cause, read_exc) from cause
+        if not ours:
+            raise cause
+        order = ours[0]
+        return PlacedOrder(
+            order_id=order.order_id,
+            client_order_id=client_order_id,
+            filled=order.filled,
+            remaining=order.remaining,
+            ts_event=order.ts_event,
+            read_back=True,
+        )
+
+    @staticmethod
+    def _amended_from(order: ExchangeOrder, updated_client_order_id: str) -> AmendedOrder:
+        return AmendedOrder(
+            order_id=order.order_id,
+            client_order_id=order.client_order_id or updated_client_order_id,
+            filled=order.filled,
+            remaining=order.remaining,
+            ts_event=order.ts_event,
+            read_back=True,
+        )
