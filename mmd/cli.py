@@ -129,7 +129,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from mmd.replay import run_replay
 
     cfg = _load(args)
-    summary = run_replay(cfg, tape=Path(args.tape), db_path=Path(args.db), run_id=args.run_id)
+    summary = run_replay(
+        cfg,
+        tape=Path(args.tape),
+        db_path=Path(args.db),
+        run_id=args.run_id,
+        first_event=args.first_event,
+        max_events=args.events,
+    )
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
 
@@ -175,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("tape", help="trade tape CSV (see shared/data/kalshi/README.md)")
     replay.add_argument("--db", default="var/replay.sqlite")
     replay.add_argument("--run-id", default="replay")
+    replay.add_argument("--first-event", type=int, default=0, help="skip this many tape rows")
+    replay.add_argument("--events", type=int, help="replay at most this many tape rows")
     replay.set_defaults(func=cmd_replay)
     return parser
 

@@ -1,0 +1,219 @@
+"""Wiring: which clock, transport and feed connector; actor start order; graceful stop.
+
+This is the one place that chooses live versus replay. Everything it builds is handed
+to the actors as constructor arguments (Mopidy style): the actors never look around.
+
+Start order (each actor answers a ping before the next starts, so its bus
+subscriptions exist before anyone publishes): analytics, REST client, market state,
+risk governor, session supervisor, WS connection, scanner. Stop runs in reverse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field, is_dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import pykka
+
+from actors.analytics import AnalyticsActor, AnalyticsStore
+from actors.maker import MakerActor
+from actors.market_state import MarketStateActor
+from actors.rest import KalshiRestClient, RestClientActor
+from actors.risk import RiskGovernorActor
+from actors.scanner import ScannerActor
+from actors.supervisor import SessionSupervisorActor
+from actors.ws import WsConnectionActor
+from config import Config
+from mmd.bus import Bus, InFlightTracker
+from schema import migrate
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Wiring", "Daemon", "config_to_json"]
+
+PING_TIMEOUT_S = 10.0
+ASK_TIMEOUT_S = 2.0
+
+
+@dataclass
+class Wiring:
+    """What differs between live/paper and replay runs."""
+
+    mode: str
+    run_id: str
+    clock: Any
+    tracker: InFlightTracker
+    client: KalshiRestClient  # over an HTTP or loopback transport
+    executor: Any  # ThreadPoolExecutor (live) or InlineExecutor (replay)
+    connector_factory: Callable[[Any], Any]  # ws actor ref -> connector
+    extras: dict = field(default_factory=dict)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value):
+        return {k: _jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def config_to_json(config: Config) -> str:
+    return json.dumps(_jsonable(config), sort_keys=True)
+
+
+class Daemon:
+    def __init__(self, config: Config, wiring: Wiring, db_path: Path) -> None:
+        self.config = config
+        self.wiring = wiring
+        self.db_path = db_path
+        self.bus = Bus(wiring.tracker)
+        self.refs: dict[str, Any] = {}
+        self.store: AnalyticsStore | None = None
+        self.started = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def _start(self, name: str, actor_class: type, **kwargs: Any) -> Any:
+        w = self.wiring
+        ref = actor_class.start(clock=w.clock, bus=self.bus, tracker=w.tracker, **kwargs)
+        ref.proxy().ping().get(timeout=PING_TIMEOUT_S)  # on_start done: subscriptions are in place
+        self.refs[name] = ref
+        return ref
+
+    def start(self) -> None:
+        cfg, w = self.config, self.wiring
+        migrate(self.db_path)
+        self.store = AnalyticsStore(self.db_path, w.run_id)
+        self.store.start_run(w.mode, config_to_json(cfg), w.clock.now_ns())
+        self._start("analytics", AnalyticsActor, store=self.store, config=cfg.analytics)
+        rest = self._start(
+            "rest",
+            RestClientActor,
+            client=w.client,
+            executor=w.executor,
+            read_rate=cfg.rest.read_tokens_per_s,
+            read_capacity=cfg.rest.read_tokens_per_s * cfg.rest.read_bucket_s,
+            write_rate=cfg.rest.write_tokens_per_s,
+            write_capacity=cfg.rest.write_tokens_per_s * cfg.rest.write_bucket_s,
+            default_cost=cfg.rest.default_cost,
+            cancel_cost=cfg.rest.cancel_cost,
+        )
+        self._start("market_state", MarketStateActor, config=cfg.market_state)
+        risk = self._start("risk", RiskGovernorActor, config=cfg.risk, order_gateway=rest)
+        ws = self._start(
+            "ws",
+            WsConnectionActor,
+            connector_factory=w.connector_factory,
+            reconnect_base_s=cfg.ws.reconnect_base_s,
+            reconnect_cap_s=cfg.ws.reconnect_cap_s,
+            liveness_timeout_s=cfg.ws.liveness_timeout_s,
+        )
+
+        def start_maker(ticker: str, session_id: str) -> Any:
+            return MakerActor.start(
+                clock=w.clock,
+                bus=self.bus,
+                tracker=w.tracker,
+                ticker=ticker,
+                session_id=session_id,
+                config=cfg.maker,
+                order_sink=risk,
+            )
+
+        self._start(
+            "supervisor",
+            SessionSupervisorActor,
+            config=cfg.supervisor,
+            run_id=w.run_id,
+            maker_factory=start_maker,
+            feed=ws,
+        )
+        self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest)
+        self.started = True
+
+    def stop_quoting(self, reason: str) -> int:
+        """Ends every maker session (each cancels its own orders). Returns sessions ended."""
+        supervisor = self.refs.get("supervisor")
+        if supervisor is None:
+            return 0
+        try:
+            return supervisor.proxy().stop_all_sessions(reason).get(timeout=PING_TIMEOUT_S)
+        except (pykka.ActorDeadError, pykka.Timeout):
+            log.exception("supervisor did not stop its sessions")
+            return 0
+
+    def stop_actors(self) -> list[str]:
+        """Stop actors in reverse start order; analytics flushes in its on_stop. Returns
+        the names of any actor still alive afterwards (a bug, logged)."""
+        for name in reversed(list(self.refs)):
+            try:
+                self.refs[name].stop(timeout=PING_TIMEOUT_S)
+            except pykka.Timeout:
+                log.error("actor %s did not stop in %.0f s", name, PING_TIMEOUT_S)
+        survivors = [ref.actor_class.__name__ for ref in pykka.ActorRegistry.get_all()]
+        if survivors:
+            log.error("actors still alive after shutdown: %s", survivors)
+            pykka.ActorRegistry.stop_all(timeout=PING_TIMEOUT_S)
+        self.started = False
+        return survivors
+
+    def close_run(self, exit_reason: str) -> None:
+        if self.store is not None:
+            self.store.end_run(self.wiring.clock.now_ns(), exit_reason)
+            self.store.close()
+            self.store = None
+
+    # -- status -------------------------------------------------------------------------
+    def _ask_status(self, name: str) -> Any:
+        ref = self.refs.get(name)
+        if ref is None:
+            return None
+        try:
+            return ref.proxy().get_status().get(timeout=ASK_TIMEOUT_S)
+        except (pykka.ActorDeadError, pykka.Timeout) as exc:
+            return {"error": type(exc).__name__}
+
+    def status(self) -> dict:
+        ws = self._ask_status("ws") or {}
+        supervisor = self._ask_status("supervisor") or {}
+        sessions = supervisor.get("active", [])
+        makers = [s.get("maker", {}) for s in sessions]
+        return _jsonable(
+            {
+                "mode": self.wiring.mode,
+                "run_id": self.wiring.run_id,
+                "now_ns": self.wiring.clock.now_ns(),
+                "feed": {
+                    "ws_healthy": ws.get("ws_healthy"),
+                    "connected": ws.get("connected"),
+                    "last_message_ns": ws.get("last_message_ns"),
+                    "details": ws,
+                },
+                "sessions": sessions,
+                "ended_sessions": supervisor.get("ended", []),
+                "makers": makers,
+                "positions": {m.get("ticker"): m.get("position") for m in makers if "ticker" in m},
+                "pnl": {
+                    m.get("ticker"): {
+                        "realized": m.get("realized_pnl"),
+                        "unrealized": m.get("unrealized_pnl"),
+                        "fees": m.get("fees"),
+                    }
+                    for m in makers
+                    if "ticker" in m
+                },
+                "open_orders": [o for m in makers for o in m.get("open_orders", [])],
+                "risk": self._ask_status("risk"),
+                "rest": self._ask_status("rest"),
+                "scanner": self._ask_status("scanner"),
+                "market_state": self._ask_status("market_state"),
+                "analytics": self._ask_status("analytics"),
+            }
+        )

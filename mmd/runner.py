@@ -1,0 +1,244 @@
+"""`mmd start`: paper (embedded simulated exchange) or live (Kalshi demo/prod).
+
+The main thread owns signals: SIGTERM/SIGINT are blocked before any thread starts (all
+threads inherit the mask) and taken synchronously with sigtimedwait, so no handler runs
+inside an actor thread. Shutdown: stop quoting, cancel every resting order, confirm with
+the exchange, reconcile fills over REST, flush SQLite, exit 0.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from actors.rest import HttpTransport, KalshiRestClient
+from actors.ws import LiveConnector
+from config import Config
+from mmd.app import Daemon, Wiring
+from mmd.bus import InFlightTracker
+from mmd.clock import NS_PER_MS, LiveClock
+from mmd.kalshi_auth import Signer, generate_key_pair, load_private_key
+from mmd.reconcile import order_filled_from
+from mmd.status_server import StatusServer
+
+log = logging.getLogger("mmd")
+
+__all__ = ["StartupError", "Endpoint", "run_daemon", "resolve_endpoint", "ws_url_for"]
+
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CONFIRM_ATTEMPTS = 10
+CONFIRM_PAUSE_S = 0.5
+QUIET_TIMEOUT_S = 5.0
+PAPER_KEY_ID = "paper-key"
+
+
+class StartupError(Exception):
+    """A domain problem at startup (bad key, no credentials, exchange refused): one line, exit 1."""
+
+
+@dataclass
+class Endpoint:
+    rest_url: str
+    ws_url: str
+    key_id: str
+    private_key: Any
+    embedded: Any = None  # the embedded simulated exchange server, in paper mode
+
+
+def ws_url_for(rest_url: str) -> str:
+    """http://h:p/trade-api/v2 -> ws://h:p/trade-api/ws/v2 (https -> wss)."""
+    scheme, rest = rest_url.split("://", 1)
+    host = rest.split("/", 1)[0]
+    return f"{'wss' if scheme == 'https' else 'ws'}://{host}/trade-api/ws/v2"
+
+
+def _credentials_from_env(env: str) -> tuple[str, Any]:
+    key_id = os.environ.get("KALSHI_ACCESS_KEY", "").strip()
+    pem = os.environ.get("KALSHI_PRIVATE_KEY", "").strip()
+    creds_dir = os.environ.get("CREDENTIALS_DIRECTORY")  # systemd LoadCredential
+    if not pem and creds_dir and (Path(creds_dir) / "kalshi-private-key").is_file():
+        pem = str(Path(creds_dir) / "kalshi-private-key")
+    if not key_id or not pem:
+        raise StartupError(
+            f"--env {env} needs credentials: set KALSHI_ACCESS_KEY and KALSHI_PRIVATE_KEY "
+            "(PEM text or a path to a PEM file)"
+        )
+    from mmd.kalshi_auth import PrivateKeyError
+
+    try:
+        return key_id, load_private_key(pem)
+    except PrivateKeyError as exc:
+        raise StartupError(f"KALSHI_PRIVATE_KEY: {exc}") from None
+
+
+def _start_embedded_exchange(cfg: Config, data_dir: Path) -> Endpoint:
+    from simex import SimServer, build_default_exchange
+
+    private_path, public_path = generate_key_pair(data_dir / "paper-keys", PAPER_KEY_ID)
+    exchange = build_default_exchange(seed=cfg.paper.seed, now_ns=time.time_ns)
+    server = SimServer(exchange, host=cfg.paper.host, port=cfg.paper.port)
+    server.start_in_thread()
+    server.authorize_key(
+        PAPER_KEY_ID, public_path.read_bytes(), PAPER_KEY_ID, balance_cents=int(cfg.paper.balance_dollars * 100)
+    )
+    log.info("embedded simulated exchange on %s", server.base_url)
+    return Endpoint(server.base_url, server.ws_url, PAPER_KEY_ID, load_private_key(str(private_path)), server)
+
+
+def resolve_endpoint(cfg: Config, env: str, exchange_url: str | None, data_dir: Path) -> Endpoint:
+    if env == "paper":
+        if exchange_url:  # an external `mmd sim`, authorizing the same paper key dir
+            private_path, _ = generate_key_pair(data_dir / "paper-keys", PAPER_KEY_ID)
+            return Endpoint(exchange_url, ws_url_for(exchange_url), PAPER_KEY_ID, load_private_key(str(private_path)))
+        return _start_embedded_exchange(cfg, data_dir)
+    key_id, private_key = _credentials_from_env(env)
+    if exchange_url:
+        return Endpoint(exchange_url, ws_url_for(exchange_url), key_id, private_key)
+    if env == "demo":
+        return Endpoint(cfg.exchange.demo_rest_url, cfg.exchange.demo_ws_url, key_id, private_key)
+    return Endpoint(cfg.exchange.prod_rest_url, cfg.exchange.prod_ws_url, key_id, private_key)
+
+
+def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiring:
+    tracker = InFlightTracker()
+    clock = LiveClock(tracker)
+    signer = Signer(endpoint.key_id, endpoint.private_key)
+    transport = HttpTransport(
+        endpoint.rest_url, signer, cfg.rest.timeout_s, now_ms=lambda: clock.now_ns() // NS_PER_MS
+    )
+    client = KalshiRestClient(
+        transport,
+        max_attempts=cfg.rest.max_attempts,
+        backoff_base_s=cfg.rest.backoff_base_s,
+        backoff_cap_s=cfg.rest.backoff_cap_s,
+        sleep=time.sleep,  # worker threads only, never an actor thread
+    )
+    executor = ThreadPoolExecutor(cfg.rest.workers, thread_name_prefix="mmd-rest")
+
+    def connector_factory(ws_ref: Any) -> Any:
+        return LiveConnector(endpoint.ws_url, signer, clock, ws_ref, tracker, cfg.ws.ping_interval_s)
+
+    return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory)
+
+
+def _cancel_orphans(client: KalshiRestClient) -> int:
+    """Startup reconciliation: orders left resting by an earlier run are cancelled."""
+    orphans = client.get_orders(status="resting")
+    for order in orphans:
+        client.cancel_order(order.order_id)
+    if orphans:
+        log.warning("cancelled %d orphan resting order(s) from an earlier run", len(orphans))
+    return len(orphans)
+
+
+def cancel_and_confirm(client: KalshiRestClient) -> int:
+    """Cancel whatever of ours still rests and read back until none does. Returns leftovers."""
+    resting: list = []
+    for _ in range(CONFIRM_ATTEMPTS):
+        resting = client.get_orders(status="resting")
+        if not resting:
+            return 0
+        for order in resting:
+            try:
+                client.cancel_order(order.order_id)
+            except Exception as exc:  # already filled or cancelled: the read-back decides
+                log.warning("cancel %s: %s", order.order_id, exc)
+        time.sleep(CONFIRM_PAUSE_S)
+    return len(resting)
+
+
+def reconcile_fills(daemon: Daemon, client: KalshiRestClient, since_ns: int) -> int:
+    """Every fill the exchange reports for this run ends up in SQLite (dedup by fill id)."""
+    store = daemon.store
+    if store is None:
+        return 0
+    fills = client.get_fills(min_ts=since_ns // 1_000_000_000 - 1)
+    now = daemon.wiring.clock.now_ns()
+    for fill in fills:
+        store.record(order_filled_from(fill, now))
+    store.flush()
+    return len(fills)
+
+
+def status_line(status: dict) -> str:
+    feed = "feed ok" if status.get("feed", {}).get("ws_healthy") else "feed DOWN"
+    parts = [f"mmd {status.get('mode')}", feed, f"{len(status.get('sessions', []))} session(s)"]
+    for maker in status.get("makers", []):
+        quote = maker.get("last_quote") or {}
+        parts.append(
+            f"{maker.get('ticker')} {maker.get('state')}"
+            + (f" ({maker['why_not_quoting']})" if maker.get("why_not_quoting") else "")
+            + f" bid {quote.get('bid')} ask {quote.get('ask')}"
+            + f" pos {maker.get('position')} realized {maker.get('realized_pnl')}"
+        )
+    parts.append(f"open orders {len(status.get('open_orders', []))}")
+    return " | ".join(parts)
+
+
+def run_daemon(cfg: Config, *, env: str, exchange_url: str | None, data_dir: Path, duration_s: float | None) -> int:
+    faulthandler.enable()
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # before any thread starts
+    data_dir.mkdir(parents=True, exist_ok=True)
+    run_id = "run-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")  # edge: wall-clock name
+    endpoint = resolve_endpoint(cfg, env, exchange_url, data_dir)
+    wiring = live_wiring(cfg, env, endpoint, run_id)
+    started_ns = wiring.clock.now_ns()
+    try:
+        _cancel_orphans(wiring.client)
+    except Exception as exc:
+        raise StartupError(f"cannot reach the exchange at {endpoint.rest_url}: {exc}") from None
+    daemon = Daemon(cfg, wiring, data_dir / cfg.paths.database)
+    status_server = None
+    daemon_file = data_dir / "daemon.json"
+    exit_reason = "unknown"
+    try:
+        daemon.start()
+        status_server = StatusServer(cfg.status.host, cfg.status.port, daemon.status).start()
+        daemon_file.write_text(
+            json.dumps({"pid": os.getpid(), "status_url": status_server.url, "run_id": run_id, "mode": env})
+        )
+        log.info("mmd %s running (run %s); status at %s", env, run_id, status_server.url)
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        while True:
+            received = signal.sigtimedwait(HANDLED_SIGNALS, cfg.status.print_interval_s)
+            if received is not None:
+                exit_reason = f"signal {signal.Signals(received.si_signo).name}"
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                exit_reason = "duration elapsed"
+                break
+            try:
+                log.info(status_line(daemon.status()))
+            except Exception:
+                log.exception("status line failed")
+    finally:
+        log.info("stopping (%s): cancelling orders", exit_reason)
+        ended = daemon.stop_quoting("shutdown") if daemon.started else 0
+        wiring.tracker.wait_quiet(QUIET_TIMEOUT_S)
+        leftovers = cancel_and_confirm(wiring.client)
+        fills = reconcile_fills(daemon, wiring.client, started_ns) if daemon.store else 0
+        if status_server is not None:
+            status_server.stop()
+        daemon.stop_actors()
+        daemon.close_run(exit_reason)
+        wiring.executor.shutdown(wait=True, cancel_futures=True)
+        wiring.clock.stop()
+        if endpoint.embedded is not None:
+            endpoint.embedded.stop()
+        daemon_file.unlink(missing_ok=True)
+        log.info(
+            "stopped: %d session(s) ended, %d order(s) left resting, %d fill(s) reconciled",
+            ended,
+            leftovers,
+            fills,
+        )
+    return 0 if leftovers == 0 else 1
