@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -75,7 +76,10 @@ def _coerce(value: Any, kind: Any, path: str, errors: list[str]) -> Any:
             return value
     elif kind is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            if math.isfinite(value):
+                return float(value)
+            errors.append(f"{path}: must be a finite number, got {value!r}")
+            return None
     elif kind is Decimal:
         if isinstance(value, str | int) and not isinstance(value, bool):
             try:
@@ -139,6 +143,15 @@ def cross_checks(cfg: Config) -> list[str]:
         errors.append("risk.min_price: must be below risk.max_price")
     if cfg.ws.reconnect_base_s > cfg.ws.reconnect_cap_s:
         errors.append("ws.reconnect_base_s: must not exceed ws.reconnect_cap_s")
+    rest = cfg.rest
+    read_capacity = rest.read_tokens_per_s * rest.read_bucket_s
+    write_capacity = rest.write_tokens_per_s * rest.write_bucket_s
+    for name, cost in (("default_cost", rest.default_cost), ("cancel_cost", rest.cancel_cost)):
+        if cost > min(read_capacity, write_capacity):
+            errors.append(
+                f"rest.{name}: {cost} tokens exceeds a bucket's capacity "
+                f"(read {read_capacity:g}, write {write_capacity:g}): no request could ever be sent"
+            )
     return errors
 
 

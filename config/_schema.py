@@ -62,7 +62,6 @@ class ExchangeConfig:
     prod_ws_url: str
     demo_rest_url: str
     demo_ws_url: str
-    max_clock_skew_s: float = check(positive)
 
 
 @frozen
@@ -75,7 +74,6 @@ class PaperConfig:
 
 @frozen
 class RestConfig:
-    tier: str = check(one_of("basic", "advanced", "expert", "premier", "paragon", "prime", "prestige"))
     read_tokens_per_s: int = check(positive)
     write_tokens_per_s: int = check(positive)
     read_bucket_s: float = check(positive)
@@ -95,14 +93,12 @@ class WsConfig:
     reconnect_cap_s: float = check(positive)
     ping_interval_s: float = check(positive)
     liveness_timeout_s: float = check(positive)
-    stale_after_s: float = check(positive)
 
 
 @frozen
 class MarketStateConfig:
     ticker_stale_s: float = check(positive)
     book_stale_s: float = check(positive)
-    positions_stale_s: float = check(positive)
     trade_buffer: int = check(positive)
     history_window_s: float = check(positive)
     history_max_points: int = check(positive)

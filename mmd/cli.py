@@ -116,27 +116,36 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from simex import run_standalone
 
     cfg = _load(args)
-    return run_standalone(
-        host=args.host,
-        port=args.port,
-        seed=cfg.paper.seed if args.seed is None else args.seed,
-        key_dir=_data_dir(args, cfg) / "paper-keys",
-        balance_cents=int(cfg.paper.balance_dollars * 100),
-    ) or 0
+    try:
+        return run_standalone(
+            host=args.host,
+            port=args.port,
+            seed=cfg.paper.seed if args.seed is None else args.seed,
+            key_dir=_data_dir(args, cfg) / "paper-keys",
+            balance_cents=int(cfg.paper.balance_dollars * 100),
+        ) or 0
+    except OSError as exc:  # port in use, key dir not writable
+        return _fail(f"simulated exchange cannot start on {args.host}:{args.port}: {exc}")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from mmd.replay import run_replay
 
     cfg = _load(args)
-    summary = run_replay(
-        cfg,
-        tape=Path(args.tape),
-        db_path=Path(args.db),
-        run_id=args.run_id,
-        first_event=args.first_event,
-        max_events=args.events,
-    )
+    tape = Path(args.tape)
+    if not tape.is_file():
+        return _fail(f"tape not found: {tape}")
+    try:
+        summary = run_replay(
+            cfg,
+            tape=tape,
+            db_path=Path(args.db),
+            run_id=args.run_id,
+            first_event=args.first_event,
+            max_events=args.events,
+        )
+    except ValueError as exc:  # unreadable tape rows, empty range
+        return _fail(str(exc))
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
 

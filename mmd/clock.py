@@ -35,6 +35,7 @@ def seconds(value: float) -> int:
 @dataclass(order=True)
 class TimerHandle:
     deadline_ns: int
+    tie: tuple[str, str]  # equal deadlines: by message kind and ticker, not by thread timing
     order: int
     target: Any = field(compare=False)
     message: Any = field(compare=False)
@@ -57,7 +58,10 @@ class _TimerHeap:
         self._order = itertools.count()
 
     def push(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
-        handle = TimerHandle(deadline_ns, next(self._order), target, message)
+        # Hazard: two actors scheduling in the same replay step race for the counter, so
+        # ties break on what the timer is for first; the counter only orders one actor's.
+        tie = (type(message).__name__, str(getattr(message, "ticker", "") or getattr(message, "what", "")))
+        handle = TimerHandle(deadline_ns, tie, next(self._order), target, message)
         heapq.heappush(self._heap, handle)
         return handle
 
@@ -125,7 +129,11 @@ class ReplayClock:
 
 
 class LiveClock:
-    """Wall time; one daemon thread delivers due timers as messages."""
+    """Wall time; one daemon thread delivers due timers as messages.
+
+    Deadlines are given in wall time (comparable with now_ns()) but kept on the monotonic
+    clock, so a wall-clock step (NTP) neither fires timers early nor holds them back.
+    """
 
     def __init__(self, tracker: Any = None) -> None:
         self._timers = _TimerHeap()
@@ -139,13 +147,13 @@ class LiveClock:
         return time.time_ns()
 
     def call_at(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
-        with self._cond:
-            handle = self._timers.push(deadline_ns, target, message)
-            self._cond.notify()
-        return handle
+        return self.call_later(deadline_ns - time.time_ns(), target, message)
 
     def call_later(self, delay_ns: int, target: Any, message: Any) -> TimerHandle:
-        return self.call_at(time.time_ns() + delay_ns, target, message)
+        with self._cond:
+            handle = self._timers.push(time.monotonic_ns() + max(0, delay_ns), target, message)
+            self._cond.notify()
+        return handle
 
     def cancel(self, handle: TimerHandle | None) -> None:
         if handle is not None:
@@ -163,7 +171,7 @@ class LiveClock:
             with self._cond:
                 if self._stopped:
                     return
-                now = time.time_ns()
+                now = time.monotonic_ns()
                 handle = self._timers.pop_due(now)
                 if handle is None:
                     deadline = self._timers.peek_deadline()

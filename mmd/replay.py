@@ -1,11 +1,12 @@
 """Replay: the real actors, a virtual clock, and the simulated exchange in-process.
 
-A recorded trade tape drives one market of the simulated exchange. The actors talk to
-the exchange through the same REST client and WS connection code as in live trading;
-only the transport differs (in-process calls instead of sockets), and time is virtual.
+`InProcessRig` wires the daemon to an in-process simulated exchange: the actors talk to it
+through the same REST client and WS connection code as in live trading; only the
+transport differs (in-process calls instead of sockets), and time is virtual. Frames
+the exchange sends wait in a FIFO "network" until the driver delivers them.
 
-The driver loop, one step at a time, always after the actors have gone quiet (the
-in-flight tracker reads zero):
+`ReplayHarness` drives one market from a recorded trade tape. Its loop, one step at a
+time, always after the actors have gone quiet (the in-flight tracker reads zero):
   1. a frame the exchange sent is waiting  -> deliver it to the WS actor (FIFO);
   2. else the earliest of (next tape event, next timer) happens next. Tie rule: data at
      time t is applied before timers due at t. Timers fire one at a time, because a
@@ -20,7 +21,7 @@ import logging
 import sqlite3
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,9 +36,17 @@ from simex import Exchange, TapeMarketDriver
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReplayHarness", "run_replay", "table_dump", "ticker_from_tape_path"]
+__all__ = [
+    "InProcessRig",
+    "ReplayHarness",
+    "ReplayStalled",
+    "run_replay",
+    "table_dump",
+    "ticker_from_tape_path",
+    "config_for_tickers",
+]
 
-REPLAY_ACCOUNT = "replay-account"
+RIG_ACCOUNT = "replay-account"
 QUIET_TIMEOUT_S = 30.0
 
 
@@ -49,7 +58,7 @@ class _SerializedExchange:
     """The REST actor, the WS actor and the driver reach the exchange from different
     threads; the exchange core is single-threaded, so every entry point takes one lock."""
 
-    def __init__(self, exchange: Any) -> None:
+    def __init__(self, exchange: Exchange) -> None:
         self._exchange = exchange
         self._lock = threading.RLock()
 
@@ -61,9 +70,9 @@ class _SerializedExchange:
         with self._lock:
             return _SerializedSession(self._exchange.open_session(account_id, send), self._lock)
 
-    def run(self, action: Callable[[], Any]) -> Any:
+    def run(self, action: Callable[[Exchange], Any]) -> Any:
         with self._lock:
-            return action()
+            return action(self._exchange)
 
 
 class _SerializedSession:
@@ -80,43 +89,31 @@ class _SerializedSession:
             self._session.close()
 
 
-@dataclass
-class ReplaySummary:
-    tape_events: int
-    timers_fired: int
-    frames_delivered: int
-    virtual_seconds: float
+def config_for_tickers(config: Config, *tickers: str) -> Config:
+    """The scanner makes exactly these markets."""
+    return replace(config, scanner=replace(config.scanner, tickers=tuple(tickers), max_markets=len(tickers)))
 
 
-class ReplayHarness:
+class InProcessRig:
+    """The real daemon on a virtual clock against an in-process simulated exchange."""
+
     def __init__(
         self,
         config: Config,
-        tape: Path,
         db_path: Path,
         *,
-        run_id: str = "replay",
-        first_event: int = 0,
-        max_events: int | None = None,
+        run_id: str,
+        client_transport: Callable[[Any, str], Any] = LoopbackTransport,
         balance_cents: int = 100_000,
-        tail_s: float = 5.0,
     ) -> None:
-        self.config = config
-        self.network: deque[str] = deque()
         self.tracker = InFlightTracker()
         self.clock = ReplayClock(0, self.tracker)
         self.raw_exchange = Exchange(now_ns=self.clock.now_ns, seed=config.paper.seed)
-        self.tape = TapeMarketDriver(self.raw_exchange, ticker_from_tape_path(tape), tape)
-        end = None if max_events is None else first_event + max_events
-        self.events = self.tape.events()[first_event:end]
-        if not self.events:
-            raise ValueError(f"tape {tape} has no events")
-        self.clock.advance_to(self.events[0][0] - seconds(1))
-        self.raw_exchange.register_account(REPLAY_ACCOUNT, balance_cents)
+        self.raw_exchange.register_account(RIG_ACCOUNT, balance_cents)
         self.exchange = _SerializedExchange(self.raw_exchange)
-        self.tail_ns = seconds(tail_s)
+        self.network: deque[str] = deque()
         client = KalshiRestClient(
-            LoopbackTransport(self.exchange, REPLAY_ACCOUNT),
+            client_transport(self.exchange, RIG_ACCOUNT),
             max_attempts=config.rest.max_attempts,
             backoff_base_s=config.rest.backoff_base_s,
             backoff_cap_s=config.rest.backoff_cap_s,
@@ -129,83 +126,125 @@ class ReplayHarness:
             tracker=self.tracker,
             client=client,
             executor=InlineExecutor(),
-            connector_factory=lambda _ref: LoopbackConnector(self.exchange, REPLAY_ACCOUNT, self.network.append),
+            connector_factory=lambda _ref: LoopbackConnector(self.exchange, RIG_ACCOUNT, self.network.append),
         )
-        config = _replay_config(config, self.tape.ticker)
-        self.daemon = Daemon(config, wiring, db_path)
-        self.timers_fired = 0
+        self.config = config
+        self.db_path = db_path
+        self.wiring = wiring
+        self.daemon: Daemon | None = None
         self.frames_delivered = 0
-        self.tape_events = 0
+        self.timers_fired = 0
 
-    # -- driving ------------------------------------------------------------------------
-    def _quiet(self) -> None:
+    def start(self) -> None:
+        self.daemon = Daemon(self.config, self.wiring, self.db_path)
+        self.daemon.start()
+        self.deliver_frames()
+
+    def quiet(self) -> None:
         if not self.tracker.wait_quiet(QUIET_TIMEOUT_S):
             raise ReplayStalled(f"{self.tracker.in_flight} message(s) still in flight after {QUIET_TIMEOUT_S} s")
 
-    def _deliver_frames(self) -> None:
+    def deliver_next_frame(self) -> bool:
+        """Deliver one waiting frame (after quiet) and wait for quiet again."""
+        self.quiet()
+        if not self.network:
+            return False
         ws = self.daemon.refs["ws"]
-        while True:
-            self._quiet()
-            if not self.network:
-                return
-            post(ws, FrameReceived(text=self.network.popleft(), ts_recv=self.clock.now_ns()), self.tracker)
-            self.frames_delivered += 1
+        post(ws, FrameReceived(text=self.network.popleft(), ts_recv=self.clock.now_ns()), self.tracker)
+        self.frames_delivered += 1
+        self.quiet()
+        return True
 
-    def _run_until(self, end_ns: int, next_event_ns: int | None) -> bool:
-        """One step. False when nothing is left before end_ns."""
-        self._deliver_frames()
-        next_timer = self.clock.next_deadline()
-        timer_first = next_timer is not None and next_timer <= end_ns and (
-            next_event_ns is None or next_timer < next_event_ns  # tie: data before timers
-        )
-        if timer_first:
-            self.clock.fire_next_due(next_timer)
-            self.timers_fired += 1
-            return True
-        return False
+    def deliver_frames(self) -> None:
+        while self.deliver_next_frame():
+            pass
 
-    def run(self) -> ReplaySummary:
-        self.daemon.start()
-        try:
-            for ts_ns, row in self.events:
-                while self._run_until(ts_ns, ts_ns):
-                    pass
-                self.clock.advance_to(max(ts_ns, self.clock.now_ns()))
-                self.exchange.run(lambda: (self.raw_exchange.advance(ts_ns), self.tape.apply(row)))
-                self.tape_events += 1
-            end_ns = self.clock.now_ns() + self.tail_ns
-            while self._run_until(end_ns, None):
-                pass
-            self.clock.advance_to(max(end_ns, self.clock.now_ns()))
-        finally:
-            self.shutdown()
-        return ReplaySummary(
-            tape_events=self.tape_events,
-            timers_fired=self.timers_fired,
-            frames_delivered=self.frames_delivered,
-            virtual_seconds=(self.clock.now_ns() - self.events[0][0]) / 1e9,
-        )
+    def fire_next_timer(self, up_to_ns: int, before_ns: int | None = None) -> bool:
+        """Fire the earliest timer due by up_to_ns (and strictly before before_ns: data at t
+        goes before timers at t). False when none is due."""
+        self.deliver_frames()
+        deadline = self.clock.next_deadline()
+        if deadline is None or deadline > up_to_ns or (before_ns is not None and deadline >= before_ns):
+            return False
+        self.clock.fire_next_due(deadline)
+        self.timers_fired += 1
+        self.deliver_frames()
+        return True
 
-    def shutdown(self) -> None:
-        if not self.daemon.started:
+    def run_until(self, t_ns: int, before_ns: int | None = None) -> None:
+        """Fire every timer due up to t_ns, then move the clock there."""
+        while self.fire_next_timer(t_ns, before_ns):
+            pass
+        self.clock.advance_to(max(t_ns, self.clock.now_ns()))
+
+    def act(self, action: Callable[[Exchange], Any]) -> Any:
+        """Do something on the exchange (market activity) between actor steps."""
+        self.quiet()
+        return self.exchange.run(action)
+
+    def shutdown(self, reason: str) -> None:
+        if self.daemon is None or not self.daemon.started:
             return
-        self.daemon.stop_quoting("replay finished")
-        self._deliver_frames()
+        self.daemon.stop_quoting(reason)
+        self.deliver_frames()
         self.daemon.stop_actors()
-        self.daemon.close_run("replay finished")
+        self.daemon.close_run(reason)
+
+
+@dataclass
+class ReplaySummary:
+    tape_events: int
+    timers_fired: int
+    frames_delivered: int
+    virtual_seconds: float
 
 
 def ticker_from_tape_path(path: Path) -> str:
     """TRADES_KXNHLGAME-26APR04FLAPIT-PIT.csv -> KXNHLGAME-26APR04FLAPIT-PIT."""
-    stem = Path(path).stem
-    return stem.removeprefix("TRADES_")
+    return Path(path).stem.removeprefix("TRADES_")
 
 
-def _replay_config(config: Config, ticker: str) -> Config:
-    """The tape names the market: the scanner makes exactly that one."""
-    from dataclasses import replace
+class ReplayHarness:
+    def __init__(
+        self,
+        config: Config,
+        tape: Path,
+        db_path: Path,
+        *,
+        run_id: str = "replay",
+        first_event: int = 0,
+        max_events: int | None = None,
+        tail_s: float = 5.0,
+    ) -> None:
+        ticker = ticker_from_tape_path(tape)
+        self.rig = InProcessRig(config_for_tickers(config, ticker), db_path, run_id=run_id)
+        self.tape = TapeMarketDriver(self.rig.raw_exchange, ticker, tape)
+        end = None if max_events is None else first_event + max_events
+        self.events = self.tape.events()[first_event:end]
+        if not self.events:
+            raise ValueError(f"tape {tape} has no events in the chosen range")
+        self.tail_ns = seconds(tail_s)
+        self.tape_events = 0
 
-    return replace(config, scanner=replace(config.scanner, tickers=(ticker,), max_markets=1))
+    def run(self) -> ReplaySummary:
+        rig = self.rig
+        first_ns = self.events[0][0]
+        rig.clock.advance_to(first_ns - seconds(1))
+        rig.start()
+        try:
+            for ts_ns, row in self.events:
+                rig.run_until(ts_ns, before_ns=ts_ns)
+                rig.act(lambda exchange: (exchange.advance(ts_ns), self.tape.apply(row)))
+                self.tape_events += 1
+            rig.run_until(rig.clock.now_ns() + self.tail_ns)
+        finally:
+            rig.shutdown("replay finished")
+        return ReplaySummary(
+            tape_events=self.tape_events,
+            timers_fired=rig.timers_fired,
+            frames_delivered=rig.frames_delivered,
+            virtual_seconds=(rig.clock.now_ns() - first_ns) / 1e9,
+        )
 
 
 def table_dump(db_path: Path, table: str) -> list[tuple]:

@@ -20,14 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from actors.rest import HttpTransport, KalshiRestClient
+from actors.rest import HttpTransport, KalshiRestClient, order_filled_from
 from actors.ws import LiveConnector
 from config import Config
 from mmd.app import Daemon, Wiring
 from mmd.bus import InFlightTracker
 from mmd.clock import NS_PER_MS, LiveClock
+from mmd.ids import CLIENT_ORDER_PREFIX
 from mmd.kalshi_auth import Signer, generate_key_pair, load_private_key
-from mmd.reconcile import order_filled_from
 from mmd.status_server import StatusServer
 
 log = logging.getLogger("mmd")
@@ -131,29 +131,27 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
 
 
 def _cancel_orphans(client: KalshiRestClient) -> int:
-    """Startup reconciliation: orders left resting by an earlier run are cancelled."""
-    orphans = client.get_orders(status="resting")
-    for order in orphans:
-        client.cancel_order(order.order_id)
-    if orphans:
-        log.warning("cancelled %d orphan resting order(s) from an earlier run", len(orphans))
-    return len(orphans)
+    """Startup reconciliation: orders of ours left resting by an earlier run are cancelled
+    (only ours: the account holder's own orders are never touched)."""
+    result = client.cancel_all(client_order_prefix=CLIENT_ORDER_PREFIX)
+    if result.cancelled or result.still_resting:
+        log.warning(
+            "startup: cancelled %d orphan order(s) of an earlier run, %d still resting",
+            result.cancelled,
+            result.still_resting,
+        )
+    return result.cancelled
 
 
 def cancel_and_confirm(client: KalshiRestClient) -> int:
     """Cancel whatever of ours still rests and read back until none does. Returns leftovers."""
-    resting: list = []
+    still_resting = -1
     for _ in range(CONFIRM_ATTEMPTS):
-        resting = client.get_orders(status="resting")
-        if not resting:
+        still_resting = client.cancel_all(client_order_prefix=CLIENT_ORDER_PREFIX).still_resting
+        if still_resting == 0:
             return 0
-        for order in resting:
-            try:
-                client.cancel_order(order.order_id)
-            except Exception as exc:  # already filled or cancelled: the read-back decides
-                log.warning("cancel %s: %s", order.order_id, exc)
-        time.sleep(CONFIRM_PAUSE_S)
-    return len(resting)
+        time.sleep(CONFIRM_PAUSE_S)  # main thread, not an actor
+    return still_resting
 
 
 def reconcile_fills(daemon: Daemon, client: KalshiRestClient, since_ns: int) -> int:
@@ -167,6 +165,42 @@ def reconcile_fills(daemon: Daemon, client: KalshiRestClient, since_ns: int) -> 
         store.record(order_filled_from(fill, now))
     store.flush()
     return len(fills)
+
+
+def _guarded(step: str, action, default=None):
+    """Run one shutdown step; a failure is logged and the next steps still run."""
+    try:
+        return action()
+    except Exception:
+        log.exception("shutdown step '%s' failed", step)
+        return default
+
+
+def shutdown(daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int, reason: str) -> int:
+    """Stop quoting, stop the actors (nothing can place an order after this), cancel and
+    confirm over REST, reconcile fills into SQLite, close the run. Returns orders left resting.
+
+    Hazard: the actors stop before the final cancel-and-confirm, because a write still
+    queued in the REST actor's budget could otherwise go out after the confirmation.
+    """
+    log.info("stopping (%s): cancelling orders", reason)
+    ended = _guarded("stop quoting", lambda: daemon.stop_quoting("shutdown"), 0) if daemon.started else 0
+    wiring.tracker.wait_quiet(QUIET_TIMEOUT_S)
+    _guarded("stop actors", daemon.stop_actors)
+    leftovers = _guarded("cancel and confirm", lambda: cancel_and_confirm(wiring.client), -1)
+    fills = _guarded("reconcile fills", lambda: reconcile_fills(daemon, wiring.client, started_ns), 0)
+    _guarded("close run", lambda: daemon.close_run(reason))
+    _guarded("stop REST workers", lambda: wiring.executor.shutdown(wait=True, cancel_futures=True))
+    _guarded("stop clock", wiring.clock.stop)
+    if endpoint.embedded is not None:
+        _guarded("stop embedded exchange", endpoint.embedded.stop)
+    log.info(
+        "stopped: %d session(s) ended, %s order(s) left resting, %d fill(s) reconciled",
+        ended,
+        "unknown" if leftovers < 0 else leftovers,
+        fills,
+    )
+    return leftovers
 
 
 def status_line(status: dict) -> str:
@@ -199,46 +233,39 @@ def run_daemon(cfg: Config, *, env: str, exchange_url: str | None, data_dir: Pat
     daemon = Daemon(cfg, wiring, data_dir / cfg.paths.database)
     status_server = None
     daemon_file = data_dir / "daemon.json"
-    exit_reason = "unknown"
+    exit_reason = "startup failed"
+    leftovers = -1
     try:
         daemon.start()
-        status_server = StatusServer(cfg.status.host, cfg.status.port, daemon.status).start()
+        try:
+            status_server = StatusServer(cfg.status.host, cfg.status.port, daemon.status).start()
+        except OSError as exc:
+            raise StartupError(f"status.port {cfg.status.port}: cannot listen on {cfg.status.host}: {exc}") from None
         daemon_file.write_text(
             json.dumps({"pid": os.getpid(), "status_url": status_server.url, "run_id": run_id, "mode": env})
         )
         log.info("mmd %s running (run %s); status at %s", env, run_id, status_server.url)
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        while True:
-            received = signal.sigtimedwait(HANDLED_SIGNALS, cfg.status.print_interval_s)
-            if received is not None:
-                exit_reason = f"signal {signal.Signals(received.si_signo).name}"
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                exit_reason = "duration elapsed"
-                break
-            try:
-                log.info(status_line(daemon.status()))
-            except Exception:
-                log.exception("status line failed")
+        exit_reason = wait_for_stop(daemon, cfg.status.print_interval_s, duration_s)
     finally:
-        log.info("stopping (%s): cancelling orders", exit_reason)
-        ended = daemon.stop_quoting("shutdown") if daemon.started else 0
-        wiring.tracker.wait_quiet(QUIET_TIMEOUT_S)
-        leftovers = cancel_and_confirm(wiring.client)
-        fills = reconcile_fills(daemon, wiring.client, started_ns) if daemon.store else 0
+        # a second SIGINT/SIGTERM during shutdown is not swallowed: it aborts as usual
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         if status_server is not None:
-            status_server.stop()
-        daemon.stop_actors()
-        daemon.close_run(exit_reason)
-        wiring.executor.shutdown(wait=True, cancel_futures=True)
-        wiring.clock.stop()
-        if endpoint.embedded is not None:
-            endpoint.embedded.stop()
+            _guarded("stop status server", status_server.stop)
+        leftovers = shutdown(daemon, wiring, endpoint, started_ns, exit_reason)
         daemon_file.unlink(missing_ok=True)
-        log.info(
-            "stopped: %d session(s) ended, %d order(s) left resting, %d fill(s) reconciled",
-            ended,
-            leftovers,
-            fills,
-        )
     return 0 if leftovers == 0 else 1
+
+
+def wait_for_stop(daemon: Daemon, print_interval_s: float, duration_s: float | None) -> str:
+    """Main-thread loop: print a status line now and then until a signal or the duration."""
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    while True:
+        received = signal.sigtimedwait(HANDLED_SIGNALS, print_interval_s)
+        if received is not None:
+            return f"signal {signal.Signals(received.si_signo).name}"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "duration elapsed"
+        try:
+            log.info(status_line(daemon.status()))
+        except Exception:
+            log.exception("status line failed")

@@ -33,6 +33,7 @@ from messages import (
     message,
 )
 from mmd.bus import post
+from mmd.ids import CLIENT_ORDER_PREFIX
 from mmd.wire import WireFormatError
 
 from actors._base import MmdActor, handles
@@ -190,7 +191,19 @@ class RestClientActor(MmdActor):
         # Charged as one cancel: this is the emergency path and must not starve. Its reads
         # and per-order cancels are not pre-charged; a 429 there is retried with backoff.
         client = self._client
-        self._enqueue(cmd, _CANCEL, self._cancel_cost, lambda: client.cancel_all(cmd.ticker))
+        self._enqueue(
+            cmd,
+            _CANCEL,
+            self._cancel_cost,
+            lambda: client.cancel_all(cmd.ticker, client_order_prefix=CLIENT_ORDER_PREFIX),
+        )
+
+    @handles(OrderRejected)
+    def on_refused_upstream(self, refusal: OrderRejected) -> None:
+        # The risk governor's refusals are published from here, so every outcome of a
+        # command reaches listeners from one thread, in the order the commands were sent
+        # (replays must see the same interleaving of refusals and acknowledgements).
+        self.publish(refusal)
 
     @handles(RestReadRequested)
     def on_rest_read_requested(self, cmd: RestReadRequested) -> None:

@@ -358,9 +358,10 @@ class KalshiRestClient:
             ts_event=_ts_event(payload),
         )
 
-    def cancel_all(self, ticker: str | None = None) -> CancelAllResult:
-        """Cancel every resting order of ours (optionally one market), then read back."""
-        resting = self.get_orders(status="resting", ticker=ticker)
+    def cancel_all(self, ticker: str | None = None, client_order_prefix: str = "") -> CancelAllResult:
+        """Cancel every resting order (optionally one market, optionally only those whose
+        client order id has our prefix, sparing the account holder's own), then read back."""
+        resting = self._resting(ticker, client_order_prefix)
         cancelled = failed = 0
         for start in range(0, len(resting), self.batch_cancel_size):
             chunk = resting[start : start + self.batch_cancel_size]
@@ -382,8 +383,12 @@ class KalshiRestClient:
                         cancelled += 1
                     except (RestError, TransportError, WireFormatError):
                         failed += 1
-        still_resting = len(self.get_orders(status="resting", ticker=ticker))
+        still_resting = len(self._resting(ticker, client_order_prefix))
         return CancelAllResult(cancelled=cancelled, failed=failed, still_resting=still_resting)
+
+    def _resting(self, ticker: str | None, client_order_prefix: str) -> list[ExchangeOrder]:
+        orders = self.get_orders(status="resting", ticker=ticker)
+        return [o for o in orders if o.client_order_id.startswith(client_order_prefix)]
 
     # -- orders: reads --------------------------------------------------------------
     def get_order(self, order_id: str) -> ExchangeOrder:

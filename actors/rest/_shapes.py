@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from messages import BookLevel, BookSide, Count, Money, Price
+from messages import BookLevel, BookSide, Count, Money, OrderFilled, Price
 from mmd.wire import ONE, WireFormatError, ms_to_ns, ns_from_rfc3339, parse_count, parse_dollars
 
 __all__ = [
@@ -25,11 +26,14 @@ __all__ = [
     "Balance",
     "parse_order",
     "parse_fill",
+    "order_filled_from",
     "parse_position",
     "parse_balance",
     "parse_levels",
+    "parse_yes_price",
     "yes_leg_book",
     "book_side_of",
+    "OUTCOME_TO_BOOK",
     "text_field",
     "event_time_ns",
     "optional_dollars",
@@ -37,7 +41,8 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
-_OUTCOME_TO_BOOK = {"yes": "bid", "no": "ask"}
+# an outcome (YES/NO) bought is a side of the YES book: buying NO rests as a YES ask
+OUTCOME_TO_BOOK: Mapping[str, BookSide] = MappingProxyType({"yes": "bid", "no": "ask"})
 # deprecated (action, side) pairs: buying NO or selling YES both sell YES on the book
 _LEGACY_TO_BOOK = {("buy", "yes"): "bid", ("sell", "no"): "bid", ("buy", "no"): "ask", ("sell", "yes"): "ask"}
 
@@ -88,14 +93,22 @@ def book_side_of(obj: Mapping[str, Any], book_key: str = "book_side", outcome_ke
     if book in ("bid", "ask"):
         return book
     outcome = obj.get(outcome_key)
-    if outcome in _OUTCOME_TO_BOOK:
-        return _OUTCOME_TO_BOOK[outcome]  # type: ignore[return-value]
+    if outcome in OUTCOME_TO_BOOK:
+        return OUTCOME_TO_BOOK[outcome]
     side, action = obj.get("side"), obj.get("action")
     if (action, side) in _LEGACY_TO_BOOK:
         return _LEGACY_TO_BOOK[(action, side)]  # type: ignore[return-value]
-    if action is None and side in _OUTCOME_TO_BOOK:  # user_order has side without action
-        return _OUTCOME_TO_BOOK[side]  # type: ignore[return-value]
+    if action is None and side in OUTCOME_TO_BOOK:  # user_order has side without action
+        return OUTCOME_TO_BOOK[side]
     raise WireFormatError(f"no usable side: {book_key}={book!r} {outcome_key}={outcome!r} side={side!r} action={action!r}")
+
+
+def parse_yes_price(value: Any, what: str) -> Price:
+    """A dollar price a market can trade at: strictly between 0 and 1."""
+    price = parse_dollars(value, what)
+    if not _ZERO < price < ONE:
+        raise WireFormatError(f"{what}: price {price} outside (0, 1)")
+    return price
 
 
 def parse_levels(raw: Any, what: str) -> list[BookLevel]:
@@ -108,10 +121,7 @@ def parse_levels(raw: Any, what: str) -> list[BookLevel]:
     for item in raw:
         if not isinstance(item, list | tuple) or len(item) != 2:
             raise WireFormatError(f"{what}: bad level {item!r}")
-        price = parse_dollars(item[0], f"{what} price")
-        if not _ZERO < price < ONE:
-            raise WireFormatError(f"{what}: price {price} outside (0, 1)")
-        levels.append((price, parse_count(item[1], f"{what} count")))
+        levels.append((parse_yes_price(item[0], f"{what} price"), parse_count(item[1], f"{what} count")))
     return levels
 
 
@@ -206,6 +216,25 @@ def parse_fill(obj: Mapping[str, Any]) -> ExchangeFill:
         is_taker=is_taker,
         post_position=optional_count(obj, "post_position_fp"),
         ts_event=ts_event,
+    )
+
+
+def order_filled_from(fill: ExchangeFill, ts_recv: int) -> OrderFilled:
+    """The bus message for one of our fills, from the WS `fill` feed or a REST read.
+    `ts_recv` stands in for the exchange time when the exchange gave none."""
+    return OrderFilled(
+        fill_id=fill.fill_id,
+        order_id=fill.order_id,
+        client_order_id=fill.client_order_id,
+        ticker=fill.ticker,
+        side=fill.side,
+        price=fill.price,
+        count=fill.count,
+        fee=fill.fee,
+        is_taker=fill.is_taker,
+        post_position=fill.post_position,
+        ts_event=fill.ts_event if fill.ts_event is not None else ts_recv,
+        ts_recv=ts_recv,
     )
 
 

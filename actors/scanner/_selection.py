@@ -26,7 +26,10 @@ class MarketCandidate:
     reason: str
 
 
-def _candidate(market: dict) -> MarketCandidate | None:
+def _candidate(market: object) -> MarketCandidate | None:
+    """None for anything that is not a usable market (bad entries are skipped, not fatal)."""
+    if not isinstance(market, dict) or not isinstance(market.get("ticker"), str) or not market["ticker"]:
+        return None
     if market.get("market_type", "binary") != "binary" or market.get("status") != "active":
         return None
     try:
@@ -42,8 +45,10 @@ def _candidate(market: dict) -> MarketCandidate | None:
     return MarketCandidate(market["ticker"], volume_24h, volume, last_price, reason)
 
 
-def rank_markets(markets: list[dict], limit: int) -> list[MarketCandidate]:
+def rank_markets(markets: object, limit: int) -> list[MarketCandidate]:
     """Best first: most 24h volume, then lifetime volume, then ticker (stable order)."""
+    if not isinstance(markets, list):
+        return []
     candidates = [c for c in map(_candidate, markets) if c is not None]
     candidates.sort(key=lambda c: (-c.volume_24h, -c.volume, c.ticker))
     return candidates[:limit]

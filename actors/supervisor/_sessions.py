@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mmd.ids import session_id
+
 __all__ = ["Session", "SessionBook"]
 
 
@@ -39,7 +41,7 @@ class SessionBook:
     def next_session_id(self) -> str:
         # deterministic ids: replays must produce identical client order ids
         self._counter += 1
-        return f"{self.run_id}-s{self._counter}"
+        return session_id(self.run_id, self._counter)
 
     def add(self, session: Session) -> None:
         self.active[session.ticker] = session

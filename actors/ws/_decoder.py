@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Callable
+from typing import Callable
 
 from actors.rest import (
     event_time_ns,
     optional_count,
     optional_dollars,
+    order_filled_from,
     parse_fill,
     parse_levels,
     parse_order,
@@ -31,24 +31,23 @@ from actors.rest import (
     text_field,
     yes_leg_book,
 )
+from actors.rest._shapes import OUTCOME_TO_BOOK, parse_yes_price
 from messages import (
     BookDelta,
     BookSnapshot,
     MarketLifecycleChanged,
     Message,
-    OrderFilled,
     OrderUpdated,
     PositionUpdated,
     TickerUpdated,
     TradePrinted,
 )
-from mmd.wire import ONE, WireFormatError, parse_count, parse_dollars
+from mmd.wire import ONE, WireFormatError, parse_count
 
 __all__ = ["FeedDecoder", "DecodedFrame", "FrameDecodeError", "CONTROL_TYPES", "BOOK_TYPES"]
 
 CONTROL_TYPES = frozenset({"subscribed", "ok", "unsubscribed", "error"})
 BOOK_TYPES = frozenset({"orderbook_snapshot", "orderbook_delta"})
-_OUTCOME_TO_BOOK = {"yes": "bid", "no": "ask"}
 
 # Documented msg fields per type (current and deprecated ones), from kalshi-docs/websockets.
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
@@ -119,13 +118,6 @@ def _optional_int(obj: dict, key: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise WireFormatError(f"{key}: expected an integer, got {value!r}")
     return value
-
-
-def _yes_price(value: Any, what: str) -> Decimal:
-    price = parse_dollars(value, what)
-    if not Decimal(0) < price < ONE:
-        raise WireFormatError(f"{what}: price {price} outside (0, 1)")
-    return price
 
 
 class FeedDecoder:
@@ -226,15 +218,15 @@ class FeedDecoder:
 
     def _delta(self, msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
         side = msg.get("side")
-        if side not in _OUTCOME_TO_BOOK:
+        if side not in OUTCOME_TO_BOOK:
             raise WireFormatError(f"side: expected yes|no, got {side!r}")
-        price = _yes_price(msg.get("price_dollars"), "price_dollars")
+        price = parse_yes_price(msg.get("price_dollars"), "price_dollars")
         if side == "no" and not self.no_prices_in_yes_leg:
             price = ONE - price  # a NO bid at q rests as a YES ask at 1 - q
         ts_event = event_time_ns(msg)
         return (
             BookDelta(
-                ticker=text_field(msg, "market_ticker"), side=_OUTCOME_TO_BOOK[side], price=price,
+                ticker=text_field(msg, "market_ticker"), side=OUTCOME_TO_BOOK[side], price=price,
                 delta=parse_count(msg.get("delta_fp"), "delta_fp"), seq=seq or 0,
                 ts_event=ts_event if ts_event is not None else ts_recv, ts_recv=ts_recv,
                 own_client_order_id=msg.get("client_order_id") or None,
@@ -263,14 +255,14 @@ class FeedDecoder:
     def _trade(msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
         taker = msg.get("taker_book_side")
         if taker not in ("bid", "ask"):  # older shapes: outcome side, then deprecated taker_side
-            taker = _OUTCOME_TO_BOOK.get(msg.get("taker_outcome_side") or msg.get("taker_side"))  # type: ignore[arg-type]
+            taker = OUTCOME_TO_BOOK.get(msg.get("taker_outcome_side") or msg.get("taker_side"))  # type: ignore[arg-type]
         if taker is None:
             raise WireFormatError("no taker side")
         ts_event = event_time_ns(msg)
         return (
             TradePrinted(
                 ticker=text_field(msg, "market_ticker"), trade_id=text_field(msg, "trade_id"),
-                price=_yes_price(msg.get("yes_price_dollars"), "yes_price_dollars"),
+                price=parse_yes_price(msg.get("yes_price_dollars"), "yes_price_dollars"),
                 count=parse_count(msg.get("count_fp"), "count_fp"), taker_side=taker,
                 ts_event=ts_event if ts_event is not None else ts_recv, ts_recv=ts_recv,
             ),
@@ -279,15 +271,7 @@ class FeedDecoder:
     # -- private --------------------------------------------------------------------
     @staticmethod
     def _fill(msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
-        fill = parse_fill(msg)
-        return (
-            OrderFilled(
-                fill_id=fill.fill_id, order_id=fill.order_id, client_order_id=fill.client_order_id,
-                ticker=fill.ticker, side=fill.side, price=fill.price, count=fill.count, fee=fill.fee,
-                is_taker=fill.is_taker, post_position=fill.post_position,
-                ts_event=fill.ts_event if fill.ts_event is not None else ts_recv, ts_recv=ts_recv,
-            ),
-        )  # fmt: skip
+        return (order_filled_from(parse_fill(msg), ts_recv),)
 
     @staticmethod
     def _user_order(msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:

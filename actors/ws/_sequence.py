@@ -1,9 +1,11 @@
 """Per-subscription sequence checking (kalshi-api.md §7.4).
 
-`seq` counts per sid and rises by one. A snapshot (re)starts the count and makes its
-market trusted. Any other `seq != last + 1` is a gap: every market of that sid is
-untrusted until its own fresh snapshot arrives. Sids are renumbered per connection, so
-everything resets on reconnect.
+`seq` counts per sid and rises by one, snapshots included (they share the sid's
+counter). Any `seq != last + 1` is a gap: a frame for some market of the sid was lost,
+so every market of that sid is untrusted until its own fresh snapshot arrives. A snapshot
+makes its own market trusted, so when the gap shows on a snapshot, every OTHER market
+of the sid is untrusted and refreshed. Sids are renumbered per connection, so everything
+resets on reconnect.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ __all__ = ["SequenceTracker", "SequenceVerdict"]
 class SequenceVerdict:
     gap: bool
     refresh: tuple[str, ...]  # markets of the sid that need a fresh snapshot (on a gap)
-    apply: bool  # the frame's own market has a trusted book: apply the frame
+    apply: bool  # the frame's own market has a trusted book (or this is its snapshot): apply it
 
 
 class SequenceTracker:
@@ -41,14 +43,19 @@ class SequenceTracker:
         self._last[sid] = seq
         if ticker is not None:
             self._tickers[sid].add(ticker)
+        gap = last is not None and seq != last + 1
+        refresh: tuple[str, ...] = ()
+        if gap:
+            # checked before the snapshot branch: the lost frame may belong to another
+            # market of the sid, whose book this snapshot does not repair
+            self.gaps += 1
+            refresh = tuple(sorted(t for t in self._tickers[sid] if not (snapshot and t == ticker)))
+            self._trusted.difference_update(refresh)
         if snapshot:
             if ticker is not None:
                 self._trusted.add(ticker)
-            return SequenceVerdict(gap=False, refresh=(), apply=True)
-        if last is not None and seq != last + 1:
-            self.gaps += 1
-            refresh = tuple(sorted(self._tickers[sid]))
-            self._trusted.difference_update(refresh)
+            return SequenceVerdict(gap=gap, refresh=refresh, apply=True)
+        if gap:
             return SequenceVerdict(gap=True, refresh=refresh, apply=False)
         return SequenceVerdict(gap=False, refresh=(), apply=ticker is None or ticker in self._trusted)
 

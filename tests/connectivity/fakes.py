@@ -104,7 +104,7 @@ class FakeConnector:
 def order_object(**overrides: Any) -> dict:
     """A REST Order as GET /portfolio/orders returns it (kalshi-api.md §5)."""
     order = {
-        "order_id": "ord-1", "user_id": "u-1", "client_order_id": "run1-1", "ticker": "KXTEST-26",
+        "order_id": "ord-1", "user_id": "u-1", "client_order_id": "mmd-run1-1", "ticker": "KXTEST-26",
         "outcome_side": "yes", "book_side": "bid", "type": "limit", "status": "resting",
         "yes_price_dollars": "0.4200", "no_price_dollars": "0.5800", "fill_count_fp": "0.00",
         "remaining_count_fp": "5.00", "initial_count_fp": "5.00", "created_time": "2026-11-21T10:00:00Z",

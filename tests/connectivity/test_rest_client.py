@@ -20,7 +20,7 @@ from mmd.kalshi_auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer, verify_s
 from .fakes import FakeTransport, order_object
 
 D = Decimal
-CREATED = (201, {"order_id": "ord-1", "client_order_id": "run1-1", "fill_count": "0.00", "remaining_count": "5.00", "ts_ms": 1790000000123})
+CREATED = (201, {"order_id": "ord-1", "client_order_id": "mmd-run1-1", "fill_count": "0.00", "remaining_count": "5.00", "ts_ms": 1790000000123})
 SERVER_ERROR = (503, {"error": {"code": "service_unavailable", "message": "try again"}})
 
 
@@ -35,7 +35,7 @@ def make_client(transport, sleeps=None, max_attempts=4):
 
 
 def place(client):
-    return client.create_order("KXTEST-26", "bid", D("0.42"), D("5"), "run1-1")
+    return client.create_order("KXTEST-26", "bid", D("0.42"), D("5"), "mmd-run1-1")
 
 
 def test_create_order_sends_a_v2_body_and_reads_the_thin_reply():
@@ -45,7 +45,7 @@ def test_create_order_sends_a_v2_body_and_reads_the_thin_reply():
     assert body == {
         "ticker": "KXTEST-26", "side": "bid", "price": "0.4200", "count": "5.00",
         "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross",
-        "post_only": True, "reduce_only": False, "client_order_id": "run1-1",
+        "post_only": True, "reduce_only": False, "client_order_id": "mmd-run1-1",
     }  # fmt: skip
     assert (placed.order_id, placed.filled, placed.remaining) == ("ord-1", D("0"), D("5"))
     assert placed.ts_event == 1790000000123 * 1_000_000 and not placed.read_back
@@ -63,7 +63,7 @@ def test_rate_limits_and_server_errors_are_retried_with_capped_jittered_backoff(
 def test_every_retry_reuses_the_same_client_order_id():
     transport = FakeTransport({("POST", ORDERS_PATH): [SERVER_ERROR, TransportError("reset"), CREATED]})
     place(make_client(transport))
-    assert {call[3]["client_order_id"] for call in transport.calls_to("POST", ORDERS_PATH)} == {"run1-1"}
+    assert {call[3]["client_order_id"] for call in transport.calls_to("POST", ORDERS_PATH)} == {"mmd-run1-1"}
 
 
 def test_other_client_errors_are_final_and_carry_kalshi_error_code():
@@ -148,9 +148,9 @@ def test_unreadable_success_reply_is_settled_by_read_back():
 def test_amend_sends_the_new_total_count_and_both_client_ids():
     path = f"{ORDERS_PATH}/ord-1/amend"
     transport = FakeTransport({("POST", path): [(200, {"order_id": "ord-1", "client_order_id": "run1-2", "fill_count": "2.00", "remaining_count": "5.00", "ts_ms": 5})]})
-    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("7"), "run1-1", "run1-2")
+    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("7"), "mmd-run1-1", "run1-2")
     body = transport.calls[0][3]
-    assert (body["count"], body["price"], body["client_order_id"], body["updated_client_order_id"]) == ("7.00", "0.4300", "run1-1", "run1-2")
+    assert (body["count"], body["price"], body["client_order_id"], body["updated_client_order_id"]) == ("7.00", "0.4300", "mmd-run1-1", "run1-2")
     assert (amended.client_order_id, amended.filled, amended.remaining) == ("run1-2", D("2"), D("5"))
 
 
@@ -162,7 +162,7 @@ def test_amend_refused_on_a_retry_is_settled_when_the_order_carries_the_new_clie
             ("GET", "/portfolio/orders/ord-1"): [(200, {"order": order_object(client_order_id="run1-2", yes_price_dollars="0.4300")})],
         }
     )
-    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("5"), "run1-1", "run1-2")
+    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("5"), "mmd-run1-1", "run1-2")
     assert amended.read_back and amended.client_order_id == "run1-2"
 
 

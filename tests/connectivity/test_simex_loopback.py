@@ -59,7 +59,7 @@ def test_order_round_trip_and_market_data_through_the_simulated_exchange(exchang
     assert tracker.wait_quiet(5)
     pump_frames()
 
-    post(rest, PlaceOrder(client_order_id="run-1", ticker=ticker, side="bid", price=Decimal("0.05"), count=Decimal("3"), ts=clock.now_ns()), tracker)
+    post(rest, PlaceOrder(client_order_id="mmd-run-1", ticker=ticker, side="bid", price=Decimal("0.05"), count=Decimal("3"), ts=clock.now_ns()), tracker)
     assert tracker.wait_quiet(5)
     pump_frames()
     post(rest, CancelAllOrders(reason="test over", ts=clock.now_ns()), tracker)
@@ -71,8 +71,8 @@ def test_order_round_trip_and_market_data_through_the_simulated_exchange(exchang
     assert snapshot.ticker == ticker and snapshot.bids and snapshot.asks
     assert snapshot.bids[0][0] < snapshot.asks[0][0]  # NO bids became YES asks above the bids
     accepted = next(m for m in received if isinstance(m, OrderAccepted))
-    assert (accepted.client_order_id, accepted.remaining) == ("run-1", Decimal("3"))
-    updates = [m for m in received if isinstance(m, OrderUpdated) and m.client_order_id == "run-1"]
+    assert (accepted.client_order_id, accepted.remaining) == ("mmd-run-1", Decimal("3"))
+    updates = [m for m in received if isinstance(m, OrderUpdated) and m.client_order_id == "mmd-run-1"]
     assert [u.status for u in updates][-1] == "canceled" and updates[0].price == Decimal("0.05")
     done = next(m for m in received if isinstance(m, AllOrdersCancelled))
     assert (done.cancelled, done.still_resting) == (1, 0)

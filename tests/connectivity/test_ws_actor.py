@@ -100,6 +100,25 @@ def test_a_sequence_gap_untrusts_the_book_and_requests_a_fresh_snapshot(feed, cl
     assert ws.proxy().get_status().get()["gaps"] == 1
 
 
+def test_a_gap_seen_first_on_a_snapshot_untrusts_and_refreshes_the_other_markets_of_the_sid(feed, clock, tracker):
+    ws, connector, recorder = feed
+    other = "KXOTHER-1"
+    tell(ws, SubscribeMarkets(tickers=(MARKET, other), ts=clock.now_ns()), tracker)
+    subscribed(ws, connector, clock, tracker, "orderbook_delta", 2)
+    frame(ws, {**SNAPSHOT, "seq": 1}, clock, tracker)
+    frame(ws, {**SNAPSHOT, "seq": 2, "msg": {**SNAPSHOT["msg"], "market_ticker": other}}, clock, tracker)
+    # seq 3, a delta for the other market, is lost; seq 4 is a snapshot of MARKET
+    frame(ws, {**SNAPSHOT, "seq": 4}, clock, tracker)
+    (untrusted,) = received(recorder, BookUntrusted)
+    assert untrusted.ticker == other
+    assert connector.commands("update_subscription")[-1]["params"] == {"sid": 2, "market_tickers": [other], "action": "get_snapshot"}
+    assert [s.seq for s in received(recorder, BookSnapshot)] == [1, 2, 4]  # MARKET's own snapshot still applies
+    frame(ws, {**DELTA, "seq": 5, "msg": {**DELTA["msg"], "market_ticker": other}}, clock, tracker)
+    frame(ws, {**DELTA, "seq": 6}, clock, tracker)
+    assert [(d.ticker, d.seq) for d in received(recorder, BookDelta)] == [(MARKET, 6)]  # the other book waits
+    assert ws.proxy().get_status().get()["gaps"] == 1
+
+
 def test_a_malformed_frame_is_counted_and_the_feed_keeps_working(feed, clock, tracker):
     ws, _, recorder = feed
     frame(ws, "{not json", clock, tracker)

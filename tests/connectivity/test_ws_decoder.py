@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from actors.rest import order_filled_from, parse_fill
 from actors.ws import FeedDecoder, FrameDecodeError
 from messages import (
     BookDelta,
@@ -113,6 +114,12 @@ def test_fill_side_from_legacy_side_and_action_or_book_side():
     assert fill.fee == D("0") and fill.ts_event == 1671899397000 * 1_000_000
     current = only(with_msg(FILL, book_side="ask", outcome_side="no", side="no", action="buy", fee_cost="0.010000", client_order_id="my-order-1"))
     assert (current.side, current.fee, current.client_order_id) == ("ask", D("0.01"), "my-order-1")
+
+
+def test_a_ws_fill_becomes_the_same_order_filled_as_the_rest_fill_it_parses_to():
+    assert only(FILL) == order_filled_from(parse_fill(FILL["msg"]), TS_RECV)
+    without_time = with_msg(FILL, ts=None, ts_ms=None)
+    assert only(without_time).ts_event == TS_RECV  # no exchange time: the receive time stands in
 
 
 def test_user_order_becomes_order_updated():

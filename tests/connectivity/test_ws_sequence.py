@@ -26,6 +26,34 @@ def test_a_gap_untrusts_every_market_of_the_sid_until_its_snapshot():
     assert sequence.gaps == 1
 
 
+def test_a_gap_seen_first_on_a_snapshot_untrusts_every_other_market_of_the_sid():
+    sequence = tracker_with_two_books()  # A at seq 1, B at seq 2
+    assert sequence.observe(2, 3, ticker="A").apply
+    # seq 4 (a delta for B) is lost; seq 5 is a snapshot of A
+    verdict = sequence.observe(2, 5, ticker="A", snapshot=True)
+    assert verdict.gap and verdict.apply and verdict.refresh == ("B",)
+    assert sequence.gaps == 1
+    assert sequence.is_trusted("A") and not sequence.is_trusted("B")
+    assert not sequence.observe(2, 6, ticker="B").apply  # B's book is wrong until its snapshot
+    assert sequence.observe(2, 7, ticker="A").apply
+    assert sequence.observe(2, 8, ticker="B", snapshot=True).apply
+    assert sequence.observe(2, 9, ticker="B").apply
+    assert sequence.gaps == 1
+
+
+def test_a_snapshot_at_the_next_seq_is_not_a_gap_and_refreshes_nothing():
+    sequence = tracker_with_two_books()
+    verdict = sequence.observe(2, 3, ticker="A", snapshot=True)
+    assert not verdict.gap and verdict.apply and verdict.refresh == ()
+    assert sequence.is_trusted("A") and sequence.is_trusted("B") and sequence.gaps == 0
+
+
+def test_a_gap_on_a_snapshot_refreshes_watched_markets_but_not_the_snapshot_market():
+    sequence = tracker_with_two_books()
+    sequence.watch(2, ["C"])
+    assert sequence.observe(2, 4, ticker="B", snapshot=True).refresh == ("A", "C")
+
+
 def test_a_repeated_or_old_seq_is_a_gap_too():
     sequence = tracker_with_two_books()
     assert sequence.observe(2, 2, ticker="A").gap

@@ -104,3 +104,15 @@ def test_messages_are_frozen():
         pass
     else:
         raise AssertionError("messages must be immutable")
+
+
+def test_messages_queued_behind_a_stop_are_marked_done_and_the_actor_leaves_the_bus():
+    tracker = InFlightTracker()
+    bus = Bus(tracker)
+    ref = Fragile.start(clock=ReplayClock(0, tracker), bus=bus, tracker=tracker)
+    bus.subscribe(ref, TimerFired)
+    ref.stop(block=False)
+    post(ref, TimerFired(what="late", ts=0), tracker)  # may land behind the stop
+    ref.actor_stopped.wait(5)
+    assert tracker.wait_quiet(timeout=5)
+    assert bus.subscribers(TimerFired(what="x", ts=0)) == []

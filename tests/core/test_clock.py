@@ -50,16 +50,24 @@ def test_replay_clock_fires_timers_in_deadline_order_one_at_a_time():
     assert ref.proxy().get_seen().get() == [("first", seconds(1)), ("second", seconds(2))]
 
 
-def test_replay_clock_keeps_scheduling_order_for_equal_deadlines():
+def test_equal_deadlines_break_ties_by_what_is_due_not_by_who_scheduled_first():
     tracker = InFlightTracker()
     clock = ReplayClock(0, tracker)
     ref = start_recorder(clock, tracker)
-    for name in ("a", "b", "c"):
+    for name in ("c", "a", "b"):  # in replay, actors on other threads may schedule in any order
         clock.call_at(10, ref, TimerFired(what=name, ts=0))
     while clock.fire_next_due(10):
         pass
     tracker.wait_quiet()
     assert [w for w, _ in ref.proxy().get_seen().get()] == ["a", "b", "c"]
+
+
+def test_identical_timers_with_equal_deadlines_keep_scheduling_order():
+    tracker = InFlightTracker()
+    clock = ReplayClock(0, tracker)
+    ref = start_recorder(clock, tracker)
+    handles = [clock.call_at(10, ref, TimerFired(what="same", ts=i)) for i in range(3)]
+    assert sorted(handles) == handles
 
 
 def test_cancelled_timer_never_fires():

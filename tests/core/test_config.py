@@ -107,3 +107,16 @@ def test_prod_needs_the_explicit_real_money_flag(tmp_path):
     result = run_cli("start", "--env", "prod", "--data-dir", str(tmp_path))
     assert result.returncode == 1
     assert "--i-understand-this-trades-real-money" in result.stderr
+
+
+def test_infinite_and_nan_numbers_are_refused():
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides={"maker": {"warmup_s": float("inf")}, "ws": {"reconnect_cap_s": float("nan")}})
+    assert "maker.warmup_s: must be a finite number, got inf" in caught.value.errors
+    assert "ws.reconnect_cap_s: must be a finite number, got nan" in caught.value.errors
+
+
+def test_a_request_cost_no_bucket_can_hold_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides={"rest": {"write_tokens_per_s": 5}})
+    assert caught.value.errors[0].startswith("rest.default_cost: 10 tokens exceeds a bucket's capacity")

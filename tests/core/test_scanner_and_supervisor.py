@@ -38,16 +38,20 @@ def test_ranking_prefers_volume_and_skips_inactive_scalar_and_extreme_markets():
         market("KX-SCALAR", volume_24h="5000.00", market_type="scalar"),
         market("KX-CHEAP", volume_24h="5000.00", last="0.0200"),
         market("KX-BAD", volume_24h="not-a-number"),
+        "not a market",
+        {"status": "active", "volume_24h_fp": "9999.00"},  # no ticker
+        {**market("KX-NULL"), "ticker": None},
     ]
     assert [c.ticker for c in rank_markets(markets, limit=5)] == ["KX-BUSY", "KX-QUIET"]
+    assert rank_markets({"markets": "wrong shape"}, limit=5) == []
 
 
 class Recorder(MmdActor):
     """Stands in for any collaborator: records every message it is sent."""
 
-    def __init__(self, *, reply_markets=None, **kwargs):
+    def __init__(self, *, reply_markets=None, sink=None, **kwargs):
         super().__init__(**kwargs)
-        self.got = []
+        self.got = [] if sink is None else sink  # a sink outlives the actor
         self.reply_markets = reply_markets
 
     @handles(RestReadRequested, SubscribeMarkets, StopSession, MarketSelected, SessionStarted, SessionStopped)
@@ -111,9 +115,11 @@ def test_scanner_retries_after_a_failed_listing():
 def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
     feed = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     makers = {}
+    maker_messages = {}
 
     def factory(ticker, session_id):
-        makers[session_id] = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+        maker_messages[session_id] = []
+        makers[session_id] = Recorder.start(clock=clock, bus=bus, tracker=tracker, sink=maker_messages[session_id])
         return makers[session_id]
 
     cfg = load_config(overrides={"supervisor": {"session_ttl_s": ttl_s, "max_concurrent_sessions": max_sessions}})
@@ -121,6 +127,7 @@ def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
         clock=clock, bus=bus, tracker=tracker, config=cfg.supervisor, run_id="run-t", maker_factory=factory, feed=feed
     )
     supervisor.proxy().ping().get()
+    supervisor.maker_messages = maker_messages
     return supervisor, feed, makers
 
 
@@ -131,10 +138,10 @@ def test_a_selected_market_gets_its_own_maker_and_a_feed_subscription():
     supervisor, feed, makers = start_supervisor(clock, bus, tracker)
     bus.publish(MarketSelected(ticker="KX-A", reason="test", ts=0))
     tracker.wait_quiet()
-    assert list(makers) == ["run-t-s1"]
+    assert list(makers) == ["mmd-run-t-s1"]
     assert feed.proxy().get_got().get()[0].tickers == ("KX-A",)
     (started,) = events.proxy().get_got().get()
-    assert (started.session_id, started.ticker) == ("run-t-s1", "KX-A")
+    assert (started.session_id, started.ticker) == ("mmd-run-t-s1", "KX-A")
 
 
 def test_a_second_selection_of_the_same_ticker_does_not_start_a_second_session():
@@ -162,13 +169,15 @@ def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it():
     supervisor, _, makers = start_supervisor(clock, bus, tracker, ttl_s=300)
     bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
     tracker.wait_quiet()
-    maker = makers["run-t-s1"]
+    maker = makers["mmd-run-t-s1"]
     assert clock.fire_next_due(clock.now_ns() + seconds(301))
     tracker.wait_quiet()
     maker.actor_stopped.wait(5)
     assert not maker.is_alive()
     (stopped,) = events.proxy().get_got().get()
     assert (stopped.ticker, stopped.reason) == ("KX-A", "ttl")
+    (told,) = supervisor.maker_messages["mmd-run-t-s1"]
+    assert isinstance(told, StopSession) and told.reason == "ttl"
 
 
 def test_stop_all_sessions_refuses_new_ones_afterwards():
@@ -183,4 +192,4 @@ def test_stop_all_sessions_refuses_new_ones_afterwards():
     status = supervisor.proxy().get_status().get()
     assert status["accepting"] is False and status["active"] == []
     assert status["ended"][0]["reason"] == "shutdown"
-    assert pykka.ActorRegistry.get_by_urn(makers["run-t-s1"].actor_urn) is None
+    assert pykka.ActorRegistry.get_by_urn(makers["mmd-run-t-s1"].actor_urn) is None
