@@ -5,8 +5,15 @@
 - one in-flight command per side: until the last one is acknowledged we do not know the
   order's price, size or even whether it exists;
 - an amend the exchange refuses falls back to cancel, then place on the next pass;
+- an amend or cancel refused because the order is already executed or cancelled means
+  the order is gone: it is forgotten, not kept as live;
+- an amend to the order's current terms is never sent (it would only burn a write);
 - a side whose place was refused waits `retry_after_ns` before trying again, so a risk
-  limit does not turn every book update into a rejected write.
+  limit does not turn every book update into a rejected write;
+- an order of this session that we do not track (a place whose outcome was unknown) is
+  adopted when the exchange reports it resting, and cancelled: it is nobody's quote.
+
+What an order has filled follows the shared rule of `actors._own_orders`.
 """
 
 from __future__ import annotations
@@ -20,40 +27,25 @@ from messages import (
     BookView,
     CancelOrder,
     OrderAccepted,
-    OrderAmended,
-    OrderCancelled,
-    OrderFilled,
     OrderRejected,
     OrderUpdated,
     PlaceOrder,
 )
 
+from .._own_orders import OwnOrder, OwnOrders, refusal_means_gone
+
 __all__ = ["WorkingOrder", "OrderManager", "SIDES"]
 
 SIDES: tuple[BookSide, ...] = ("bid", "ask")
-_ZERO = Decimal(0)
-# A cancel refused with one of these codes means the order is already gone.
-_ORDER_GONE_CODES = frozenset({"not_found", "order_not_found"})
-_TERMINAL_STATUSES = frozenset({"canceled", "cancelled", "executed"})
 
 Desired = dict[BookSide, "tuple[Decimal, Decimal] | None"]
 Command = PlaceOrder | AmendOrder | CancelOrder
 
 
-@dataclass(slots=True)
-class WorkingOrder:
-    side: BookSide
-    client_order_id: str
-    order_id: str | None  # None until the exchange accepts the place
-    price: Decimal
-    count: Decimal  # total, filled included
-    filled: Decimal = _ZERO
-    pending: str | None = "placing"  # placing | amending | cancelling | None
+@dataclass(slots=True, eq=False)
+class WorkingOrder(OwnOrder):
     amend_refused: bool = False  # the next change goes cancel-and-place
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.count - self.filled
+    cancel_refused_at: int | None = None  # an adopted order's cancel was refused then
 
     def as_dict(self) -> dict:
         return {
@@ -65,6 +57,7 @@ class WorkingOrder:
             "filled": str(self.filled),
             "remaining": str(self.remaining),
             "pending": self.pending,
+            "adopted": self.adopted,
         }
 
 
@@ -74,6 +67,8 @@ class OrderManager:
         self.session_id = session_id
         self.keep_within = keep_within
         self.retry_after_ns = retry_after_ns
+        self._client_prefix = f"{session_id}-"
+        self._book = OwnOrders(adopt=self._is_ours_untracked, order_type=WorkingOrder)
         self._orders: dict[BookSide, WorkingOrder | None] = {side: None for side in SIDES}
         self._place_refused_at: dict[BookSide, int | None] = {side: None for side in SIDES}
         self._sequence = 0
@@ -82,20 +77,36 @@ class OrderManager:
         self.cancels = 0
         self.skipped: dict[BookSide, str] = {}  # why a side is not quoted on the last pass
 
+    def _is_ours_untracked(self, event: OrderAccepted | OrderUpdated) -> bool:
+        return event.ticker == self.ticker and event.client_order_id.startswith(self._client_prefix)
+
     # -- reads ----------------------------------------------------------------------
     def order(self, side: BookSide) -> WorkingOrder | None:
         return self._orders[side]
 
     def open_orders(self) -> list[dict]:
-        return [o.as_dict() for o in self._orders.values() if o is not None]
+        return [o.as_dict() for o in self._all()]
 
     @property
     def has_orders(self) -> bool:
-        return any(o is not None for o in self._orders.values())
+        return len(self._book) > 0
+
+    @property
+    def adopted(self) -> int:
+        """Orders of this session found resting untracked (and so cancelled)."""
+        return self._book.adoptions
 
     @property
     def writes(self) -> int:
         return self.places + self.amends + self.cancels
+
+    def _all(self) -> list[WorkingOrder]:
+        return self._book.of_ticker(self.ticker)  # type: ignore[return-value]
+
+    def _strays(self) -> list[WorkingOrder]:
+        """Tracked orders that are no side's working order (adopted ones)."""
+        working = [o for o in self._orders.values() if o is not None]
+        return [o for o in self._all() if not any(o is w for w in working)]
 
     # -- decisions ------------------------------------------------------------------
     def reconcile(self, desired: Desired, book: BookView | None, now_ns: int) -> list[Command]:
@@ -105,6 +116,12 @@ class OrderManager:
             command = self._reconcile_side(side, desired.get(side), book, now_ns)
             if command is not None:
                 commands.append(command)
+        for stray in self._strays():
+            if stray.pending is not None or stray.order_id is None:
+                continue
+            if stray.cancel_refused_at is not None and now_ns < stray.cancel_refused_at + self.retry_after_ns:
+                continue
+            commands.append(self._cancel(stray, now_ns, "adopted order of this session"))
         return commands
 
     def cancel_all(self, now_ns: int, reason: str, *, in_flight_too: bool = False) -> list[Command]:
@@ -112,8 +129,8 @@ class OrderManager:
         when the actor stops) also those with an amend in flight; an order still being
         placed has no exchange id to cancel by: see `unacknowledged_places`."""
         commands: list[Command] = []
-        for order in self._orders.values():
-            if order is None or order.pending == "cancelling" or order.order_id is None:
+        for order in self._all():
+            if order.pending == "cancelling" or order.order_id is None:
                 continue
             if order.pending is None or in_flight_too:
                 commands.append(self._cancel(order, now_ns, reason))
@@ -121,7 +138,7 @@ class OrderManager:
 
     @property
     def unacknowledged_places(self) -> int:
-        return sum(1 for o in self._orders.values() if o is not None and o.order_id is None)
+        return sum(1 for o in self._all() if o.order_id is None)
 
     def _reconcile_side(
         self, side: BookSide, want: tuple[Decimal, Decimal] | None, book: BookView | None, now_ns: int
@@ -161,10 +178,19 @@ class OrderManager:
 
     def _next_client_order_id(self) -> str:
         self._sequence += 1
-        return f"{self.session_id}-{self._sequence}"
+        return f"{self._client_prefix}{self._sequence}"
 
     def _place(self, side: BookSide, price: Decimal, size: Decimal, now_ns: int) -> PlaceOrder:
-        order = WorkingOrder(side=side, client_order_id=self._next_client_order_id(), order_id=None, price=price, count=size)
+        order = WorkingOrder(
+            ticker=self.ticker,
+            side=side,
+            client_order_id=self._next_client_order_id(),
+            order_id=None,
+            price=price,
+            count=size,
+            pending="placing",
+        )
+        self._book.add(order)
         self._orders[side] = order
         self.places += 1
         return PlaceOrder(
@@ -178,8 +204,12 @@ class OrderManager:
             session_id=self.session_id,
         )
 
-    def _amend(self, order: WorkingOrder, price: Decimal, size: Decimal, now_ns: int) -> AmendOrder:
+    def _amend(self, order: WorkingOrder, price: Decimal, size: Decimal, now_ns: int) -> AmendOrder | None:
+        total = order.filled + size  # amend takes the new total, filled included
+        if price == order.price and total == order.count:
+            return None  # the order already has these terms: an amend would only burn a write
         order.pending = "amending"
+        order.amend_to = (price, total)
         self.amends += 1
         return AmendOrder(
             order_id=order.order_id or "",
@@ -188,7 +218,7 @@ class OrderManager:
             ticker=self.ticker,
             side=order.side,
             price=price,
-            count=order.filled + size,  # amend takes the new total, filled included
+            count=total,
             ts=now_ns,
             session_id=self.session_id,
         )
@@ -206,97 +236,40 @@ class OrderManager:
         )
 
     # -- events ---------------------------------------------------------------------
-    def _find(self, order_id: str | None, *client_order_ids: str | None) -> WorkingOrder | None:
-        for order in self._orders.values():
-            if order is None:
-                continue
-            if order_id and order.order_id == order_id:
-                return order
-            if order.client_order_id in client_order_ids:
-                return order
-        return None
+    def _forget(self, order: WorkingOrder, *, closed: bool = True) -> None:
+        self._book.remove(order, closed=closed)
+        self._release(order)
 
-    def _forget(self, order: WorkingOrder) -> None:
+    def _release(self, order: WorkingOrder) -> None:
         if self._orders[order.side] is order:
             self._orders[order.side] = None
 
-    def _forget_if_done(self, order: WorkingOrder) -> None:
-        if order.remaining <= 0:
-            self._forget(order)
-
     def apply(self, event: object, now_ns: int) -> None:
         """Apply an order event. Events for orders that are not ours are ignored."""
-        if isinstance(event, OrderAccepted):
-            self._on_accepted(event)
-        elif isinstance(event, OrderAmended):
-            self._on_amended(event)
-        elif isinstance(event, OrderRejected):
+        if isinstance(event, OrderRejected):
             self._on_rejected(event, now_ns)
-        elif isinstance(event, OrderCancelled):
-            order = self._find(event.order_id, event.client_order_id)
-            if order is not None:
-                self._forget(order)
-        elif isinstance(event, OrderFilled):
-            self._on_filled(event)
-        elif isinstance(event, OrderUpdated):
-            self._on_updated(event)
-
-    def _on_accepted(self, event: OrderAccepted) -> None:
-        order = self._find(None, event.client_order_id)
+            return
+        order = self._book.apply(event)
         if order is None:
             return
-        order.order_id = event.order_id
-        order.price = event.price
-        order.count = event.count
-        # a fill may have overtaken the accept: both are cumulative, keep the larger
-        order.filled = max(order.filled, event.filled)
-        if order.pending == "placing":
-            order.pending = None
-        self._forget_if_done(order)
-
-    def _on_amended(self, event: OrderAmended) -> None:
-        order = self._find(event.order_id, event.previous_client_order_id, event.client_order_id)
-        if order is None:
-            return
-        order.client_order_id = event.client_order_id
-        order.price = event.price
-        order.count = event.count
-        order.filled = max(order.filled, event.filled)
-        if order.pending == "amending":
-            order.pending = None
-        self._forget_if_done(order)
+        if order.gone:
+            self._release(order)
 
     def _on_rejected(self, event: OrderRejected, now_ns: int) -> None:
-        order = self._find(event.order_id, event.client_order_id)
+        order = self._book.find(event.ticker, event.order_id, event.client_order_id)
         if order is None:
             return
-        if event.action == "place":
+        assert isinstance(order, WorkingOrder)
+        if refusal_means_gone(event):  # already executed or cancelled: not live
             self._forget(order)
+        elif event.action == "place":
+            # closed=False: a place whose outcome was unknown may yet show up resting
+            self._forget(order, closed=False)
             self._place_refused_at[order.side] = now_ns
         elif event.action == "amend":
             order.pending = None
+            order.amend_to = None
             order.amend_refused = True
         elif event.action == "cancel":
             order.pending = None
-            if event.code in _ORDER_GONE_CODES:
-                self._forget(order)
-
-    def _on_filled(self, event: OrderFilled) -> None:
-        order = self._find(event.order_id, event.client_order_id)
-        if order is None:
-            return
-        order.filled += event.count
-        self._forget_if_done(order)
-
-    def _on_updated(self, event: OrderUpdated) -> None:
-        order = self._find(event.order_id, event.client_order_id)
-        if order is None:
-            return
-        if event.status in _TERMINAL_STATUSES:
-            self._forget(order)
-            return
-        if order.pending is None:  # a pending command's ack will bring the authoritative state
-            order.price = event.price
-            order.filled = max(order.filled, event.filled)
-            order.count = order.filled + event.remaining
-        self._forget_if_done(order)
+            order.cancel_refused_at = now_ns

@@ -174,6 +174,7 @@ class MakerSession:
                 "places": self.orders.places,
                 "amends": self.orders.amends,
                 "cancels": self.orders.cancels,
+                "adopted": self.orders.adopted,
                 "quote_updates": self.quote_updates,
                 "fills": self.inventory.fill_count,
             },

@@ -80,13 +80,16 @@ class _Job:
     call: Callable[[], Any]  # closes over the client and the immutable command only
 
 
+def _call(call: Callable[[], Any], job_id: int) -> RestCallFinished:
+    try:
+        return RestCallFinished(job_id=job_id, result=call())
+    except Exception as exc:  # every failure goes back to the actor as data
+        return RestCallFinished(job_id=job_id, error=exc)
+
+
 def _run_on_worker(call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any) -> None:
     """Worker thread body: do the blocking call, post the outcome. Touches no actor state."""
-    try:
-        finished = RestCallFinished(job_id=job_id, result=call())
-    except Exception as exc:  # every failure goes back to the actor as data
-        finished = RestCallFinished(job_id=job_id, error=exc)
-    post(actor_ref, finished, tracker)
+    post(actor_ref, _call(call, job_id), tracker)
 
 
 def _query_dict(pairs: tuple[tuple[str, str], ...]) -> dict[str, str | list[str]]:
@@ -226,7 +229,7 @@ class RestClientActor(MmdActor):
         job = _Job(self._next_job_id, cmd, lane, cost, call)
         self._queues[lane].append(job)
         self._pump()
-        if job.job_id not in self._running:
+        if any(waiting is job for waiting in self._queues[lane]):
             self._queued_total += 1  # had to wait for budget (or behind higher priority)
 
     def _pump(self) -> None:
@@ -252,6 +255,12 @@ class RestClientActor(MmdActor):
             # the HTTP call counts as in flight until its result is handled, so "quiet"
             # also means no request is outstanding (released in on_rest_call_finished)
             self.tracker.sent()
+        if isinstance(self._executor, InlineExecutor):
+            # Replay: handle the outcome now, on this thread. Posted back to the inbox, it
+            # could be overtaken by a message from another actor (e.g. a risk refusal),
+            # and the order of published outcomes would depend on thread timing.
+            self.on_rest_call_finished(_call(job.call, job.job_id))
+            return
         self._executor.submit(_run_on_worker, job.call, job.job_id, self.actor_ref, self.tracker)
 
     # -- outcomes -------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The risk governor actor: every order command passes here on its way to the REST client.
 
 Direction: commands come down from makers (tell) and go on down to the order gateway
-(tell); order events come up from the bus (tell). Refusals go up on the bus as
-OrderRejected(source="risk"), so the maker that sent the command hears it like any other
-rejection. Nothing here asks another actor.
+(tell); order events come up from the bus (tell). Refusals, OrderRejected(source="risk"),
+also go down to the order gateway, which publishes them on the bus: every outcome of a
+command then comes from one thread, in command order (replays stay deterministic), and
+the maker hears a refusal like any other rejection. Nothing here asks another actor.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class RiskGovernorActor(MmdActor):
             self.send(self.order_gateway, command)
             return
         self.log.info("refused %s %s: %s", type(command).__name__, command.client_order_id, verdict.reason)
-        self.publish(
+        self.send(
+            self.order_gateway,
             OrderRejected(
                 action="place" if isinstance(command, PlaceOrder) else "amend",
                 client_order_id=command.client_order_id,
@@ -73,7 +75,7 @@ class RiskGovernorActor(MmdActor):
                 reason=verdict.reason,
                 ts_recv=self.clock.now_ns(),
                 session_id=command.session_id,
-            )
+            ),
         )
 
     @handles(CancelOrder, CancelAllOrders)

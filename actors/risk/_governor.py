@@ -10,6 +10,11 @@ bid) locks (1 - price) x count, a long position its cost, a short one (1 - entry
 contract. Resting orders on the side that closes the position count only for what goes
 beyond it: filling them releases exposure, and counting them would refuse the very
 orders that get us out.
+
+What an order has filled, and when it is gone, follows the shared rule of
+`actors._own_orders` (running totals and per-fill reports never added together). An
+order we did not admit but the exchange reports resting (adopted, placed around us, or a
+place whose outcome was unknown) is exposure all the same.
 """
 
 from __future__ import annotations
@@ -26,21 +31,18 @@ from messages import (
     BookSide,
     CancelAllOrders,
     CancelOrder,
-    OrderAccepted,
-    OrderAmended,
-    OrderCancelled,
     OrderFilled,
     OrderRejected,
-    OrderUpdated,
     PlaceOrder,
 )
 from mmd.wire import CENT
+
+from .._own_orders import OwnOrder, OwnOrders, refusal_means_gone
 
 __all__ = ["TradingState", "Verdict", "RiskGovernor"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_TERMINAL_STATUSES = frozenset({"canceled", "cancelled", "executed"})
 
 
 class TradingState:
@@ -63,21 +65,12 @@ def order_exposure(side: BookSide, price: Decimal, count: Decimal) -> Decimal:
     return price * count if side == "bid" else (_ONE - price) * count
 
 
-@dataclass(slots=True)
-class _RestingOrder:
-    ticker: str
-    side: BookSide
-    client_order_id: str
-    order_id: str | None
-    price: Decimal
-    count: Decimal  # total, filled included
-    filled: Decimal = _ZERO
-    amend_price: Decimal | None = None  # terms of an amend in flight
-    amend_remaining: Decimal | None = None
-
+@dataclass(slots=True, eq=False)
+class _RestingOrder(OwnOrder):
     @property
-    def remaining(self) -> Decimal:
-        return self.count - self.filled
+    def amend_remaining(self) -> Decimal | None:
+        """What would rest once the amend in flight applies (None: no amend in flight)."""
+        return None if self.amend_to is None else max(_ZERO, self.amend_to[1] - self.filled)
 
     @property
     def worst_remaining(self) -> Decimal:
@@ -86,8 +79,9 @@ class _RestingOrder:
     def exposure_beyond(self, covered: Decimal) -> Decimal:
         """Worst exposure of the contracts beyond the first `covered` (which close a position)."""
         exposure = order_exposure(self.side, self.price, max(_ZERO, self.remaining - covered))
-        if self.amend_price is not None and self.amend_remaining is not None:
-            amended = order_exposure(self.side, self.amend_price, max(_ZERO, self.amend_remaining - covered))
+        amend_remaining = self.amend_remaining
+        if self.amend_to is not None and amend_remaining is not None:
+            amended = order_exposure(self.side, self.amend_to[0], max(_ZERO, amend_remaining - covered))
             exposure = max(exposure, amended)
         return exposure
 
@@ -97,7 +91,9 @@ class RiskGovernor:
         self.config = config
         self.state = TradingState.ACTIVE
         self.state_reason = "start"
-        self._orders: dict[str, list[_RestingOrder]] = {}
+        # every order counts from admission until the exchange confirms it gone; one the
+        # exchange reports resting that we never admitted is exposure too (adopted)
+        self._orders = OwnOrders(adopt=lambda event: True, order_type=_RestingOrder)
         self._inventories: dict[str, Inventory] = {}
         self.rejections: Counter[str] = Counter()
 
@@ -128,34 +124,27 @@ class RiskGovernor:
         closing_side = "ask" if position > 0 else "bid"
         to_close = abs(position)
         total = self._position_exposure(ticker)
-        for order in self._orders.get(ticker, []) if orders is None else orders:
+        for order in self._resting(ticker) if orders is None else orders:
             covered = min(to_close, order.worst_remaining) if order.side == closing_side else _ZERO
             to_close -= covered
             total += order.exposure_beyond(covered)
         return total
 
     def global_exposure(self) -> Decimal:
-        tickers = set(self._orders) | set(self._inventories)
+        tickers = set(self._orders.tickers()) | set(self._inventories)
         return sum((self.exposure(t) for t in tickers), _ZERO)
 
     def _resting_on_side(self, ticker: str, side: BookSide, excluding: _RestingOrder | None) -> Decimal:
         return sum(
-            (o.worst_remaining for o in self._orders.get(ticker, ()) if o.side == side and o is not excluding),
+            (o.worst_remaining for o in self._resting(ticker) if o.side == side and o is not excluding),
             _ZERO,
         )
 
-    def _find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> _RestingOrder | None:
-        for order in self._orders.get(ticker, ()):
-            if (order_id and order.order_id == order_id) or order.client_order_id in client_order_ids:
-                return order
-        return None
+    def _resting(self, ticker: str) -> list[_RestingOrder]:
+        return self._orders.of_ticker(ticker)  # type: ignore[return-value]
 
-    def _remove(self, order: _RestingOrder) -> None:
-        orders = self._orders.get(order.ticker, [])
-        if order in orders:
-            orders.remove(order)
-        if not orders:
-            self._orders.pop(order.ticker, None)
+    def _find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> _RestingOrder | None:
+        return self._orders.find(ticker, order_id, *client_order_ids)  # type: ignore[return-value]
 
     # -- checks -------------------------------------------------------------------------
     def _reduces(self, ticker: str, side: BookSide, remaining: Decimal, replacing: _RestingOrder | None) -> bool:
@@ -200,12 +189,12 @@ class RiskGovernor:
             return _PASS  # releases (or keeps) exposure: never refused on budget
         if market_after > self.config.per_market_budget_dollars:
             return Verdict(
-                False, "market_budget", f"{ticker} exposure {market_after} exceeds {self.config.per_market_budget_dollars}"
+                False, "market_budget", f"{ticker} exposure ${market_after:.2f} exceeds ${self.config.per_market_budget_dollars}"
             )
         global_after = self.global_exposure() - market_now + market_after
         if global_after > self.config.global_budget_dollars:
             return Verdict(
-                False, "global_budget", f"global exposure {global_after} exceeds {self.config.global_budget_dollars}"
+                False, "global_budget", f"global exposure ${global_after:.2f} exceeds ${self.config.global_budget_dollars}"
             )
         return _PASS
 
@@ -213,11 +202,13 @@ class RiskGovernor:
         self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
     ) -> list[_RestingOrder]:
         """The market's resting orders as they would be once this command is recorded."""
-        orders = [o for o in self._orders.get(ticker, []) if o is not replacing]
+        orders = [o for o in self._resting(ticker) if o is not replacing]
         if replacing is None:
-            orders.append(_RestingOrder(ticker, side, "", None, price, remaining))
+            orders.append(
+                _RestingOrder(ticker=ticker, side=side, client_order_id="", order_id=None, price=price, count=remaining)
+            )
         else:  # the old terms stay counted until the amend is acknowledged
-            orders.append(replace(replacing, amend_price=price, amend_remaining=remaining))
+            orders.append(replace(replacing, amend_to=(price, replacing.filled + remaining)))
         return orders
 
     def check_place(self, cmd: PlaceOrder) -> Verdict:
@@ -227,7 +218,7 @@ class RiskGovernor:
         order = self._find(cmd.ticker, cmd.order_id, cmd.client_order_id)
         if order is None:
             return Verdict(False, "unknown_order", f"no resting order {cmd.order_id or cmd.client_order_id} to amend")
-        if order.amend_remaining is not None:
+        if order.amend_to is not None:
             return Verdict(False, "amend_in_flight", "an amend of this order is already in flight")
         return self._check(cmd.ticker, order.side, cmd.price, cmd.count - order.filled, order)
 
@@ -236,14 +227,23 @@ class RiskGovernor:
         if isinstance(cmd, PlaceOrder):
             verdict = self.check_place(cmd)
             if verdict.ok:
-                orders = self._orders.setdefault(cmd.ticker, [])
-                orders.append(_RestingOrder(cmd.ticker, cmd.side, cmd.client_order_id, None, cmd.price, cmd.count))
+                self._orders.add(
+                    _RestingOrder(
+                        ticker=cmd.ticker,
+                        side=cmd.side,
+                        client_order_id=cmd.client_order_id,
+                        order_id=None,
+                        price=cmd.price,
+                        count=cmd.count,
+                        pending="placing",
+                    )
+                )
         elif isinstance(cmd, AmendOrder):
             verdict = self.check_amend(cmd)
             if verdict.ok:
                 order = self._find(cmd.ticker, cmd.order_id, cmd.client_order_id)
                 assert order is not None
-                order.amend_price, order.amend_remaining = cmd.price, cmd.count - order.filled
+                order.pending, order.amend_to = "amending", (cmd.price, cmd.count)
         else:
             verdict = _PASS  # cancels always pass; the order stays counted until confirmed
         if not verdict.ok:
@@ -252,40 +252,14 @@ class RiskGovernor:
 
     # -- events -------------------------------------------------------------------------
     def apply(self, event: object) -> None:
-        if isinstance(event, OrderAccepted):
-            order = self._find(event.ticker, event.order_id, event.client_order_id)
-            if order is None:  # an order placed around us (adopted, manual): still exposure
-                order = _RestingOrder(event.ticker, event.side, event.client_order_id, None, event.price, event.count)
-                self._orders.setdefault(event.ticker, []).append(order)
-            order.order_id, order.price, order.count = event.order_id, event.price, event.count
-            order.filled = max(order.filled, event.filled)
-            self._remove_if_done(order)
-        elif isinstance(event, OrderAmended):
-            order = self._find(event.ticker, event.order_id, event.previous_client_order_id)
-            if order is not None:
-                order.client_order_id, order.price, order.count = event.client_order_id, event.price, event.count
-                order.filled = max(order.filled, event.filled)
-                order.amend_price = order.amend_remaining = None
-                self._remove_if_done(order)
-        elif isinstance(event, OrderRejected):
+        if isinstance(event, OrderRejected):
             self._on_rejected(event)
-        elif isinstance(event, OrderCancelled):
-            order = self._find(event.ticker, event.order_id, event.client_order_id)
-            if order is not None:
-                self._remove(order)
-        elif isinstance(event, OrderFilled):
-            self._on_filled(event)
-        elif isinstance(event, OrderUpdated):
-            order = self._find(event.ticker, event.order_id, event.client_order_id)
-            if order is None:
-                return
-            if event.status in _TERMINAL_STATUSES:
-                self._remove(order)
-                return
-            order.price = event.price
-            order.filled = max(order.filled, event.filled)
-            order.count = order.filled + event.remaining
-            self._remove_if_done(order)
+            return
+        if isinstance(event, OrderFilled):
+            inventory = self._inventories.setdefault(event.ticker, Inventory())
+            if not inventory.apply_fill(event):
+                return  # duplicate report of a fill already counted
+        self._orders.apply(event)
 
     def _on_rejected(self, event: OrderRejected) -> None:
         if event.source == "risk":  # our own refusal: nothing was recorded
@@ -293,33 +267,23 @@ class RiskGovernor:
         order = self._find(event.ticker, event.order_id, event.client_order_id)
         if order is None:
             return
-        if event.action == "place":
-            self._remove(order)
+        if refusal_means_gone(event):  # already executed or cancelled: no longer exposure
+            self._orders.remove(order)
+        elif event.action == "place":
+            # closed=False: a place whose outcome was unknown may yet show up resting
+            self._orders.remove(order, closed=False)
         elif event.action == "amend":
-            order.amend_price = order.amend_remaining = None
-
-    def _on_filled(self, event: OrderFilled) -> None:
-        inventory = self._inventories.setdefault(event.ticker, Inventory())
-        if not inventory.apply_fill(event):
-            return  # duplicate report of a fill already counted
-        order = self._find(event.ticker, event.order_id, event.client_order_id)
-        if order is not None:
-            order.filled += event.count
-            self._remove_if_done(order)
-
-    def _remove_if_done(self, order: _RestingOrder) -> None:
-        if order.remaining <= 0:
-            self._remove(order)
+            order.pending, order.amend_to = None, None
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict:
-        tickers = sorted(set(self._orders) | set(self._inventories))
+        tickers = sorted(set(self._orders.tickers()) | set(self._inventories))
         return {
             "state": self.state,
             "state_reason": self.state_reason,
             "positions": {t: str(self.position(t)) for t in tickers},
             "exposure": {t: str(self.exposure(t)) for t in tickers},
             "global_exposure": str(self.global_exposure()),
-            "resting_orders": {t: len(self._orders.get(t, ())) for t in tickers},
+            "resting_orders": {t: len(self._resting(t)) for t in tickers},
             "rejections": dict(self.rejections),
         }

@@ -162,3 +162,17 @@ def test_refused_cancel_publishes_a_cancel_rejection(wiring, clock, tracker):
     deliver(rest, CancelOrder(order_id="ord-1", client_order_id="c-1", ticker="KXTEST-26", ts=clock.now_ns(), session_id="s-1"), tracker)
     (rejected,) = recorder.proxy().received().get()
     assert (rejected.action, rejected.order_id, rejected.code, rejected.side, rejected.session_id) == ("cancel", "ord-1", "MARKET_INACTIVE", None, "s-1")
+
+
+def test_a_risk_refusal_is_published_in_order_behind_the_outcome_of_the_command_before_it(wiring, clock, tracker):
+    rest, recorder, transport = wiring({("POST", ORDERS_PATH): [CREATED]})
+    refusal = OrderRejected(
+        action="place", client_order_id="c-2", order_id=None, ticker="KXTEST-26", side="ask",
+        price=D("0.58"), count=D("500"), source="risk", code="order_too_large", reason="too big",
+        ts_recv=clock.now_ns(), session_id="s-1",
+    )
+    post(rest, place_order(1, clock.now_ns()), tracker)
+    deliver(rest, refusal, tracker)
+    accepted, relayed = recorder.proxy().received().get()
+    assert isinstance(accepted, OrderAccepted) and relayed == refusal
+    assert len(transport.calls_to("POST", ORDERS_PATH)) == 1  # a refusal never reaches the exchange

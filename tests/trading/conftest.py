@@ -106,6 +106,10 @@ class DummyGateway(MmdActor):
         self._ids = itertools.count(1)
         self._filled: dict[str, D] = {}
 
+    @handles(OrderRejected)
+    def _on_refusal(self, refusal: OrderRejected) -> None:
+        self.publish(refusal)  # as the REST client relays the risk governor's refusals
+
     @handles(PlaceOrder)
     def _on_place(self, cmd: PlaceOrder) -> None:
         self.received.append(cmd)

@@ -12,6 +12,7 @@ from messages import (
     OrderCancelled,
     OrderFilled,
     OrderRejected,
+    OrderUpdated,
     PlaceOrder,
 )
 
@@ -93,7 +94,7 @@ def cancelled(order_id: str, client_order_id: str, ticker=TICKER, reduced_by="5"
     )
 
 
-def rejected(command, action: str, code="invalid_order", source="exchange") -> OrderRejected:
+def rejected(command, action: str, code="invalid_order", source="exchange", reason=None) -> OrderRejected:
     return OrderRejected(
         action=action,
         client_order_id=command.client_order_id,
@@ -104,7 +105,35 @@ def rejected(command, action: str, code="invalid_order", source="exchange") -> O
         count=getattr(command, "count", None),
         source=source,
         code=code,
-        reason=code,
+        reason=code if reason is None else reason,
+        ts_recv=T0,
+    )
+
+
+def updated(
+    order_id: str,
+    client_order_id: str,
+    side="bid",
+    price="0.49",
+    filled="0",
+    remaining="5",
+    status="resting",
+    ticker=TICKER,
+    reason="",
+) -> OrderUpdated:
+    """The exchange's view of an order (WS user_order): running totals, not one fill."""
+    return OrderUpdated(
+        order_id=order_id,
+        client_order_id=client_order_id,
+        ticker=ticker,
+        side=side,
+        price=D(price),
+        status=status,
+        filled=D(filled),
+        remaining=D(remaining),
+        initial=D(filled) + D(remaining),
+        reason=reason,
+        ts_event=T0,
         ts_recv=T0,
     )
 

@@ -7,7 +7,7 @@ import pytest
 from actors.maker import MakerSession, MakerState
 from messages import CancelAllOrders, CancelOrder, PlaceOrder
 
-from .factories import T0, TICKER, accepted, book_view, fill
+from .factories import T0, TICKER, accepted, book_view, fill, updated
 
 SECOND = 1_000_000_000
 
@@ -115,6 +115,23 @@ def test_status_reports_position_pnl_orders_and_counters_as_json_friendly_values
         "places": 2,
         "amends": 1,
         "cancels": 0,
+        "adopted": 0,
         "quote_updates": 2,
         "fills": 1,
     }
+
+
+@pytest.mark.parametrize("fill_first", [False, True], ids=["user_order then fill", "fill then user_order"])
+def test_a_partial_fill_reported_twice_counts_once_in_position_and_order(session, fill_first):
+    bid, _ask = quoting(session)
+    total = updated("ex-1", bid.client_order_id, price=str(bid.price), filled="2", remaining=str(bid.count - 2))
+    execution = fill("bid", str(bid.price), 2, order_id="ex-1", client_order_id=bid.client_order_id)
+    events = [execution, total] if fill_first else [total, execution]
+
+    commands = [c for event in events for c in session.on_order_event(event, T0 + 6 * SECOND)]
+
+    working_bid = session.orders.order("bid")
+    assert session.inventory.position == D(2)
+    assert working_bid is not None and working_bid.order_id == "ex-1"
+    assert (working_bid.filled, working_bid.remaining) == (D(2), bid.count - 2)
+    assert not any(isinstance(c, PlaceOrder) for c in commands)  # the resting order was not forgotten

@@ -7,7 +7,7 @@ import pytest
 from actors.maker import OrderManager
 from messages import AmendOrder, CancelOrder, PlaceOrder
 
-from .factories import T0, TICKER, accepted, amended, book_view, cancelled, fill, rejected
+from .factories import T0, TICKER, accepted, amended, book_view, cancelled, fill, rejected, updated
 
 BOOK = book_view(bids=(("0.45", 10),), asks=(("0.55", 10),))
 RETRY_NS = 1_000_000_000
@@ -156,3 +156,153 @@ def test_cancel_all_cancels_idle_orders_and_reports_unacknowledged_places(manage
 
     assert manager.cancel_all(T0, "stop") == []
     assert manager.unacknowledged_places == 1
+
+
+# -- one execution, two reports: the exchange's running total and the fill -------------
+
+
+def running_total(filled, remaining, order_id="ex-1", client_order_id="s-1", side="bid", price="0.49"):
+    return updated(order_id, client_order_id, side=side, price=price, filled=filled, remaining=remaining)
+
+
+FOUR_FILLED = [
+    pytest.param(lambda: [running_total("4", "1"), fill("bid", "0.49", 4)], id="user_order then fill"),
+    pytest.param(lambda: [fill("bid", "0.49", 4), running_total("4", "1")], id="fill then user_order"),
+    pytest.param(lambda: [fill("bid", "0.49", 4), fill("bid", "0.49", 4)], id="duplicate fill"),
+]
+
+
+@pytest.mark.parametrize("sequence", FOUR_FILLED)
+def test_an_execution_reported_as_running_total_and_as_fill_is_counted_once(manager, sequence):
+    resting(manager)
+
+    for event in sequence():
+        manager.apply(event, T0)
+
+    order = manager.order("bid")
+    assert order is not None
+    assert (order.filled, order.remaining) == (D(4), D(1))
+
+
+@pytest.mark.parametrize("sequence", FOUR_FILLED)
+def test_a_partially_filled_order_stays_managed_and_is_topped_up_in_place(manager, sequence):
+    resting(manager)
+    for event in sequence():
+        manager.apply(event, T0)
+
+    commands = manager.reconcile(quote(), BOOK, T0)
+
+    assert [(type(c), c.order_id, c.count) for c in commands] == [(AmendOrder, "ex-1", D(9))]  # 4 filled + 5
+
+
+# -- refusals that mean the order is gone ------------------------------------------------
+
+EXECUTED = "HTTP 400 invalid_order: invalid order (order is executed)"
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [("invalid_order", EXECUTED), ("not_found", "HTTP 404 not_found: not found (order ex-1 not found)")],
+)
+def test_a_cancel_refused_because_the_order_already_executed_forgets_it(manager, code, reason):
+    resting(manager)
+    [cancel] = manager.reconcile(quote(bid=None), BOOK, T0)
+
+    manager.apply(rejected(cancel, "cancel", code=code, reason=reason), T0)
+
+    assert manager.order("bid") is None
+    assert [o["side"] for o in manager.open_orders()] == ["ask"]
+    assert [(type(c), c.side) for c in manager.reconcile(quote(), BOOK, T0)] == [(PlaceOrder, "bid")]
+
+
+def test_an_amend_refused_because_the_order_already_executed_forgets_it_without_a_cancel(manager):
+    resting(manager)
+    [amend] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
+
+    manager.apply(rejected(amend, "amend", reason=EXECUTED), T0)
+
+    assert manager.order("bid") is None
+    assert [(type(c), c.side) for c in manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)] == [(PlaceOrder, "bid")]
+
+
+def test_a_cancel_refused_for_another_reason_keeps_the_order(manager):
+    resting(manager)
+    [cancel] = manager.reconcile(quote(bid=None), BOOK, T0)
+
+    manager.apply(rejected(cancel, "cancel", code="transport_error", source="transport"), T0)
+
+    order = manager.order("bid")
+    assert order is not None and order.pending is None
+
+
+# -- never an amend to the terms the order already has ----------------------------------
+
+
+def test_no_amend_is_sent_when_the_order_already_has_the_wanted_terms():
+    exact = OrderManager(ticker=TICKER, session_id="s", keep_within=D(0), retry_after_ns=RETRY_NS)
+    resting(exact)
+
+    assert exact.reconcile(quote(), BOOK, T0) == []
+    assert exact.amends == 0
+
+
+def test_a_user_order_from_before_an_amend_does_not_trigger_a_second_identical_amend(manager):
+    resting(manager)
+    [amend] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
+    manager.apply(amended(amend), T0)  # the REST reply overtook the user_order below
+
+    manager.apply(running_total("0", "5", price="0.49"), T0)  # still names s-1, the old terms
+
+    assert manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0) == []
+    assert (manager.order("bid").price, manager.amends) == (D("0.46"), 1)
+
+
+# -- orders of this session that we do not track -----------------------------------------
+
+
+def test_an_unknown_resting_order_of_this_session_is_adopted_and_cancelled(manager):
+    resting(manager)
+
+    manager.apply(running_total("0", "3", order_id="ex-9", client_order_id="s-7", side="ask", price="0.60"), T0)
+    commands = manager.reconcile(quote(), BOOK, T0)
+
+    assert [(type(c), c.order_id) for c in commands] == [(CancelOrder, "ex-9")]
+    assert (manager.order("bid").order_id, manager.order("ask").order_id) == ("ex-1", "ex-2")
+    assert manager.adopted == 1
+
+
+def test_an_adopted_order_is_dropped_once_its_cancel_is_confirmed(manager):
+    manager.apply(running_total("0", "3", order_id="ex-9", client_order_id="s-7"), T0)
+    [cancel] = manager.reconcile(quote(bid=None, ask=None), BOOK, T0)
+
+    manager.apply(cancelled("ex-9", "s-7"), T0)
+
+    assert cancel.order_id == "ex-9"
+    assert manager.open_orders() == [] and not manager.has_orders
+
+
+def test_a_place_whose_outcome_was_unknown_is_cancelled_when_it_shows_up_resting(manager):
+    [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
+    manager.apply(rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
+
+    manager.apply(running_total("0", "5", order_id="ex-5", client_order_id=bid.client_order_id), T0)
+    commands = manager.reconcile(quote(), BOOK, T0 + RETRY_NS)
+
+    assert (CancelOrder, "ex-5") in [(type(c), getattr(c, "order_id", None)) for c in commands]
+
+
+def test_resting_orders_of_other_sessions_or_markets_are_left_alone(manager):
+    manager.apply(running_total("0", "3", order_id="ex-8", client_order_id="other-1"), T0)
+    manager.apply(updated("ex-9", "s-9", ticker="KXOTHER-26JAN01-T50"), T0)
+
+    assert manager.reconcile(quote(bid=None, ask=None), BOOK, T0) == []
+
+
+def test_a_cancelled_order_is_not_adopted_back_by_a_late_resting_report(manager):
+    resting(manager)
+    manager.reconcile(quote(bid=None), BOOK, T0)
+    manager.apply(cancelled("ex-1", "s-1"), T0)
+
+    manager.apply(running_total("0", "5"), T0)
+
+    assert manager.reconcile(quote(bid=None), BOOK, T0) == []

@@ -8,7 +8,7 @@ import pytest
 from actors.risk import RiskGovernor, TradingState
 from messages import AmendOrder, CancelAllOrders, CancelOrder
 
-from .factories import T0, TICKER, accepted, amended, cancelled, fill, place, rejected
+from .factories import T0, TICKER, accepted, amended, cancelled, fill, place, rejected, updated
 
 
 @pytest.fixture
@@ -204,3 +204,111 @@ def test_the_kill_switch_halts_every_order_but_cancels(governor):
     assert governor.admit(CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)).ok
     assert governor.admit(CancelAllOrders(reason="kill", ts=T0)).ok
     assert governor.status()["rejections"] == {"halted": 2}
+
+
+# -- one execution, two reports: the exchange's running total and the fill -------------
+
+
+def running_total(filled, remaining, order_id="ex-c1", client_order_id="c1", status="resting", price="0.40"):
+    return updated(order_id, client_order_id, price=price, filled=filled, remaining=remaining, status=status)
+
+
+def fill_of_c1(count=4, fill_id="f1"):
+    return fill("bid", "0.40", count, fill_id=fill_id, order_id="ex-c1", client_order_id="c1")
+
+
+@pytest.mark.parametrize(
+    "sequence",
+    [
+        pytest.param(lambda: [running_total("4", "6"), fill_of_c1()], id="user_order then fill"),
+        pytest.param(lambda: [fill_of_c1(), running_total("4", "6")], id="fill then user_order"),
+        pytest.param(lambda: [fill_of_c1(), fill_of_c1()], id="duplicate fill"),
+    ],
+)
+def test_an_execution_reported_as_running_total_and_as_fill_is_counted_once(governor, sequence):
+    resting_order(governor, "c1", "bid", "0.40", 10)
+
+    for event in sequence():
+        governor.apply(event)
+
+    assert governor.position(TICKER) == D(4)
+    assert governor.exposure(TICKER) == D("4.00")  # 4 held at 0.40 + 6 still resting at 0.40
+    assert governor.status()["resting_orders"] == {TICKER: 1}
+
+
+def test_an_acknowledged_amend_after_a_partial_fill_rests_its_new_total_less_the_filled(governor):
+    resting_order(governor, "c1", "bid", "0.40", 10)
+    governor.apply(running_total("4", "6"))
+    governor.apply(fill_of_c1())
+    cmd = amend("ex-c1", "c1", "0.40", 9)  # 4 filled + 5 to rest
+
+    assert governor.admit(cmd).ok
+    governor.apply(amended(cmd, filled="4"))
+
+    assert governor.exposure(TICKER) == D("3.60")  # 4 held + 5 resting, all at 0.40
+
+
+# -- refusals that mean the order is gone ------------------------------------------------
+
+
+def test_a_cancel_refused_because_the_order_already_executed_releases_its_exposure(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    cancel = CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)
+
+    governor.apply(rejected(cancel, "cancel", reason="HTTP 400 invalid_order: invalid order (order is executed)"))
+
+    assert governor.exposure(TICKER) == 0
+
+
+def test_a_cancel_refused_by_the_transport_keeps_the_order_counted(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    cancel = CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)
+
+    governor.apply(rejected(cancel, "cancel", code="transport_error", source="transport"))
+
+    assert governor.exposure(TICKER) == D("5.00")
+
+
+# -- orders we did not admit ---------------------------------------------------------------
+
+
+def test_an_unknown_resting_order_reported_by_the_exchange_counts_in_exposure(governor):
+    governor.apply(running_total("0", "10", order_id="ex-x", client_order_id="manual-1", price="0.50"))
+    adopted = governor.exposure(TICKER)
+    governor.apply(running_total("0", "0", order_id="ex-x", client_order_id="manual-1", status="canceled"))
+
+    assert adopted == D("5.00")
+    assert governor.exposure(TICKER) == 0
+
+
+def test_a_place_whose_outcome_was_unknown_counts_again_when_it_shows_up_resting(governor):
+    cmd = place("c1", "bid", "0.50", 10)
+    governor.admit(cmd)
+    governor.apply(rejected(cmd, "place", code="outcome_unknown", source="transport"))
+    released = governor.exposure(TICKER)
+
+    governor.apply(running_total("0", "10", order_id="ex-1", client_order_id="c1", price="0.50"))
+
+    assert released == 0
+    assert governor.exposure(TICKER) == D("5.00")
+
+
+def test_a_cancelled_order_is_not_counted_again_after_a_late_resting_report(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    governor.apply(cancelled("ex-c1", "c1"))
+
+    governor.apply(running_total("0", "10", price="0.50"))
+
+    assert governor.exposure(TICKER) == 0
+
+
+def test_a_place_reply_that_trails_the_execution_does_not_count_the_order_again(governor):
+    cmd = place("c1", "bid", "0.50", 10)
+    governor.admit(cmd)
+    governor.apply(running_total("10", "0", order_id="ex-c1", status="executed", price="0.50"))
+    governor.apply(fill("bid", "0.50", 10, order_id="ex-c1", client_order_id="c1"))
+
+    governor.apply(accepted(cmd, "ex-c1"))  # the REST reply, read before the execution
+
+    assert governor.exposure(TICKER) == D("5.00")  # the 10 held, nothing resting
+    assert governor.status()["resting_orders"] == {TICKER: 0}

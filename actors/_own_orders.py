@@ -1,0 +1,258 @@
+"""Our own orders as the exchange reports them: one rule for what is filled and what rests.
+
+Shared by the maker's order manager and the risk governor, so both read the same events
+the same way. Hazards it names:
+- the exchange reports one execution twice: `user_order` (OrderUpdated, a running total
+  of the order's filled contracts) and `fill` (OrderFilled, one fill's contracts), in
+  either order, and a REST place/amend reply (OrderAccepted/OrderAmended, running totals
+  again) may overtake or trail both. Adding the two would count the same contracts twice,
+  so an order's `filled` is the larger of the highest running total seen and the sum of
+  its distinct fills (by fill id); either source alone can only lag, never overcount;
+- running totals may arrive stale: `filled` never decreases, and an OrderUpdated's price
+  and count are not taken while an amend is in flight (the amend's ack brings them) nor
+  when it names an earlier client id of the order (a snapshot the amend's reply overtook);
+- an order the exchange confirmed gone may still be reported resting by a stale event:
+  its ids are remembered, so it is not adopted back;
+- an order we do not know may rest on the exchange (a place whose outcome was unknown,
+  one placed around us): the owner decides by `adopt` whether to take it in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from messages import (
+    BookSide,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderUpdated,
+)
+
+__all__ = [
+    "OwnOrder",
+    "OwnOrders",
+    "TERMINAL_STATUSES",
+    "ORDER_GONE_CODES",
+    "refusal_means_gone",
+]
+
+_ZERO = Decimal(0)
+TERMINAL_STATUSES = frozenset({"canceled", "cancelled", "executed"})
+# A write refused with one of these codes: the order no longer exists on the exchange.
+ORDER_GONE_CODES = frozenset({"not_found", "order_not_found"})
+# simex refuses a cancel or amend of an order that no longer rests with 400 invalid_order,
+# details "order is executed" / "order is canceled" (live Kalshi's wording is not in our
+# API notes: widen this when seen). Kept strict on purpose: taking a refusal for "gone"
+# while the order still rests would drop it from risk exposure.
+_NO_LONGER_RESTING = re.compile(r"\border is (executed|canceled|cancelled)\b", re.IGNORECASE)
+_REMEMBER_CLOSED = 50_000  # ids of confirmed-gone orders kept to refuse stale adoptions
+
+
+def refusal_means_gone(event: OrderRejected) -> bool:
+    """True when the exchange refused an amend or cancel because the order is already
+    executed, cancelled or unknown to it: the order is gone, not still resting."""
+    if event.source != "exchange" or event.action not in ("amend", "cancel"):
+        return False
+    if event.code in ORDER_GONE_CODES:
+        return True
+    return event.code == "invalid_order" and _NO_LONGER_RESTING.search(event.reason) is not None
+
+
+@dataclass(slots=True, eq=False)
+class OwnOrder:
+    """One of our orders: its terms and how much of it the exchange says has filled."""
+
+    ticker: str
+    side: BookSide
+    client_order_id: str
+    order_id: str | None  # None until the exchange accepts the place
+    price: Decimal
+    count: Decimal  # total, filled included
+    pending: str | None = None  # placing | amending | cancelling: a command awaiting its ack
+    amend_to: tuple[Decimal, Decimal] | None = None  # (price, total count) of an amend in flight
+    adopted: bool = False  # not placed by us in this run: found on the exchange
+    gone: bool = False  # the exchange confirmed it no longer rests (or its place failed)
+    reported_filled: Decimal = _ZERO  # highest running total the exchange reported
+    fills: dict[str, Decimal] = field(default_factory=dict)  # fill id -> contracts
+
+    @property
+    def filled(self) -> Decimal:
+        # Two views of the same executions, never added: see the module docstring.
+        return max(self.reported_filled, sum(self.fills.values(), _ZERO))
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(_ZERO, self.count - self.filled)
+
+    def record_fill(self, fill_id: str, count: Decimal) -> bool:
+        """Count one fill; False (and no change) when this fill id was already counted."""
+        if fill_id in self.fills:
+            return False
+        self.fills[fill_id] = count
+        return True
+
+    def take_running_totals(self, filled: Decimal, remaining: Decimal, price: Decimal | None, *, terms: bool) -> None:
+        """Apply an exchange snapshot of the order. With terms, also its price and total."""
+        self.reported_filled = max(self.reported_filled, filled)
+        if terms:
+            if price is not None:
+                self.price = price
+            self.count = filled + remaining  # the total at that snapshot
+
+
+OrderFactory = Callable[..., OwnOrder]
+
+
+class OwnOrders:
+    """The orders we track, by ticker, with the event handling both actors share.
+
+    `apply` updates the order an event is about and returns it (None when the event is
+    about no order we track); an order that ends is removed and has `gone` set, so the
+    caller can drop its own references. Rejections are left to the caller (what a refused
+    command means depends on who sent it), with `refusal_means_gone` and `remove`.
+    """
+
+    def __init__(
+        self,
+        *,
+        adopt: Callable[[OrderAccepted | OrderUpdated], bool] = lambda event: False,
+        order_type: OrderFactory = OwnOrder,
+    ) -> None:
+        self._adopt_filter = adopt
+        self._order_type = order_type
+        self._orders: dict[str, list[OwnOrder]] = {}
+        self._closed_ids: dict[str, None] = {}  # ordered set, oldest first
+        self.adoptions = 0
+
+    # -- reads ----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[OwnOrder]:
+        for orders in list(self._orders.values()):
+            yield from list(orders)
+
+    def __len__(self) -> int:
+        return sum(len(orders) for orders in self._orders.values())
+
+    def tickers(self) -> list[str]:
+        return list(self._orders)
+
+    def of_ticker(self, ticker: str) -> list[OwnOrder]:
+        return list(self._orders.get(ticker, ()))
+
+    def find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> OwnOrder | None:
+        for order in self._orders.get(ticker, ()):
+            if order_id and order.order_id == order_id:
+                return order
+        for order in self._orders.get(ticker, ()):
+            if order.client_order_id and order.client_order_id in client_order_ids:
+                return order
+        return None
+
+    def was_closed(self, order_id: str | None, client_order_id: str | None) -> bool:
+        return bool(order_id and order_id in self._closed_ids) or bool(
+            client_order_id and client_order_id in self._closed_ids
+        )
+
+    # -- writes ---------------------------------------------------------------------
+    def add(self, order: OwnOrder) -> OwnOrder:
+        self._orders.setdefault(order.ticker, []).append(order)
+        return order
+
+    def remove(self, order: OwnOrder, *, closed: bool = True) -> None:
+        """Stop tracking an order. closed: the exchange confirmed it gone, so a stale
+        event must not adopt it back (False for a place that may never have happened)."""
+        order.gone = True
+        order.pending = None
+        order.amend_to = None
+        orders = self._orders.get(order.ticker, [])
+        if order in orders:
+            orders.remove(order)
+        if not orders:
+            self._orders.pop(order.ticker, None)
+        if closed:
+            for key in (order.order_id, order.client_order_id):
+                if key:
+                    self._closed_ids[key] = None
+            while len(self._closed_ids) > _REMEMBER_CLOSED:
+                del self._closed_ids[next(iter(self._closed_ids))]
+
+    def apply(self, event: object) -> OwnOrder | None:
+        """Apply an exchange event about one order; returns that order (None if not ours)."""
+        if isinstance(event, OrderAccepted):
+            order = self.find(event.ticker, event.order_id, event.client_order_id) or self._adopt(event)
+            if order is None:
+                return None
+            order.order_id = event.order_id
+            order.take_running_totals(event.filled, event.remaining, event.price, terms=True)
+            if order.pending == "placing":
+                order.pending = None
+        elif isinstance(event, OrderAmended):
+            order = self.find(event.ticker, event.order_id, event.previous_client_order_id, event.client_order_id)
+            if order is None:
+                return None
+            order.client_order_id = event.client_order_id
+            order.take_running_totals(event.filled, event.remaining, event.price, terms=True)
+            if order.pending == "amending":
+                order.pending = None
+            order.amend_to = None
+        elif isinstance(event, OrderCancelled):
+            order = self.find(event.ticker, event.order_id, event.client_order_id)
+            if order is None:
+                return None
+            self.remove(order)
+            return order
+        elif isinstance(event, OrderFilled):
+            order = self.find(event.ticker, event.order_id, event.client_order_id)
+            if order is None:
+                return None
+            order.record_fill(event.fill_id, event.count)
+        elif isinstance(event, OrderUpdated):
+            order = self.find(event.ticker, event.order_id, event.client_order_id)
+            if order is None and event.status == "resting":
+                order = self._adopt(event)
+            if order is None:
+                return None
+            if event.status in TERMINAL_STATUSES:
+                order.reported_filled = max(order.reported_filled, event.filled)
+                self.remove(order)
+                return order
+            terms = self._current_terms(order, event)
+            order.take_running_totals(event.filled, event.remaining, event.price, terms=terms)
+        else:
+            return None
+        if order.remaining <= 0:  # fully executed
+            self.remove(order)
+        return order
+
+    @staticmethod
+    def _current_terms(order: OwnOrder, event: OrderUpdated) -> bool:
+        """Whether an update's price and total describe the order as it is now. Not while
+        an amend is in flight (its ack brings them), nor when the update names another
+        client id than the order's: every amend renames the order, so that is a snapshot
+        from before our last acknowledged amend, overtaken by the amend's REST reply."""
+        if order.pending == "amending":
+            return False
+        return not event.client_order_id or event.client_order_id == order.client_order_id
+
+    def _adopt(self, event: OrderAccepted | OrderUpdated) -> OwnOrder | None:
+        if event.remaining <= 0 or self.was_closed(event.order_id, event.client_order_id):
+            return None
+        if not self._adopt_filter(event):
+            return None
+        order = self._order_type(
+            ticker=event.ticker,
+            side=event.side,
+            client_order_id=event.client_order_id,
+            order_id=event.order_id,
+            price=event.price,
+            count=event.filled + event.remaining,
+            adopted=True,
+            reported_filled=event.filled,
+        )
+        self.adoptions += 1
+        return self.add(order)

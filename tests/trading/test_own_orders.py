@@ -1,0 +1,158 @@
+"""OwnOrders: the one rule, shared by the maker and the risk governor, for what an order
+has filled and whether it still rests, whatever order the exchange's reports arrive in."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from actors._own_orders import OwnOrder, OwnOrders, refusal_means_gone
+from messages import AmendOrder, CancelOrder
+
+from .factories import T0, TICKER, amended, cancelled, fill, place, rejected, updated
+
+
+def tracked(count="10", price="0.49", adopt=lambda event: False) -> tuple[OwnOrders, OwnOrder]:
+    orders = OwnOrders(adopt=adopt)
+    order = orders.add(
+        OwnOrder(ticker=TICKER, side="bid", client_order_id="s-1", order_id="ex-1", price=D(price), count=D(count))
+    )
+    return orders, order
+
+
+def amend(client_order_id, updated_client_order_id, price, count) -> AmendOrder:
+    return AmendOrder(
+        order_id="ex-1",
+        client_order_id=client_order_id,
+        updated_client_order_id=updated_client_order_id,
+        ticker=TICKER,
+        side="bid",
+        price=D(price),
+        count=D(count),
+        ts=T0,
+    )
+
+
+def partial(filled, fill_id="f1"):
+    """The two reports of one execution: the order's running total and the fill itself."""
+    return (
+        updated("ex-1", "s-1", filled=filled, remaining=str(10 - int(filled))),
+        fill("bid", "0.49", filled, fill_id=fill_id),
+    )
+
+
+@pytest.mark.parametrize(
+    "sequence",
+    [
+        pytest.param(lambda: [*partial("4")], id="running total then fill"),
+        pytest.param(lambda: [*reversed(partial("4"))], id="fill then running total"),
+        pytest.param(lambda: [fill("bid", "0.49", 4), fill("bid", "0.49", 4)], id="the same fill twice"),
+        pytest.param(lambda: [*partial("4"), fill("bid", "0.49", 4)], id="total, fill, fill again"),
+    ],
+)
+def test_one_execution_reported_twice_is_counted_once(sequence):
+    orders, order = tracked()
+
+    for event in sequence():
+        orders.apply(event)
+
+    assert (order.filled, order.remaining) == (D(4), D(6))
+
+
+def test_interleaved_fills_and_running_totals_add_up_to_the_distinct_fills():
+    orders, order = tracked()
+    first_total, first_fill = partial("4", fill_id="a")
+    second_total = updated("ex-1", "s-1", filled="6", remaining="4")
+    second_fill = fill("bid", "0.49", 2, fill_id="b")
+
+    for event in (first_total, second_fill, first_fill, second_total):
+        orders.apply(event)
+
+    assert order.filled == D(6)
+
+
+def test_a_stale_running_total_never_decreases_filled():
+    orders, order = tracked()
+    orders.apply(fill("bid", "0.49", 4))
+
+    orders.apply(updated("ex-1", "s-1", filled="1", remaining="9"))
+
+    assert order.filled == D(4)
+
+
+def test_remaining_never_goes_below_zero_and_a_fully_filled_order_is_gone():
+    orders, order = tracked(count="5")
+
+    orders.apply(fill("bid", "0.49", 3, fill_id="a"))
+    orders.apply(fill("bid", "0.49", 3, fill_id="b"))
+
+    assert order.remaining == 0
+    assert order.gone and len(orders) == 0
+
+
+@pytest.mark.parametrize("status", ["executed", "canceled"])
+def test_a_terminal_status_removes_the_order(status):
+    orders, order = tracked()
+
+    orders.apply(updated("ex-1", "s-1", status=status, remaining="0"))
+
+    assert order.gone and orders.find(TICKER, "ex-1") is None
+
+
+def test_an_update_naming_an_earlier_client_id_does_not_revert_the_amended_terms():
+    orders, order = tracked(count="5")
+    orders.apply(amended(amend("s-1", "s-2", "0.46", "5")))  # the REST reply came first
+
+    orders.apply(updated("ex-1", "s-1", price="0.49", remaining="5"))  # user_order from before it
+
+    assert (order.client_order_id, order.price, order.count) == ("s-2", D("0.46"), D(5))
+
+
+def test_an_update_while_an_amend_is_in_flight_keeps_the_terms_but_takes_the_filled():
+    orders, order = tracked(count="5")
+    order.pending = "amending"
+
+    orders.apply(updated("ex-1", "s-1", price="0.47", filled="2", remaining="1"))
+
+    assert (order.price, order.count, order.filled) == (D("0.49"), D(5), D(2))
+
+
+def test_an_unknown_resting_order_is_adopted_only_when_the_owner_says_so():
+    ours = OwnOrders(adopt=lambda event: event.client_order_id.startswith("s-"))
+
+    adopted = ours.apply(updated("ex-9", "s-9", side="ask", price="0.60", filled="1", remaining="3"))
+    ignored = ours.apply(updated("ex-8", "other-1", remaining="3"))
+
+    assert ignored is None
+    assert adopted is not None and adopted.adopted
+    assert (adopted.side, adopted.price, adopted.count, adopted.filled) == ("ask", D("0.60"), D(4), D(1))
+
+
+def test_an_order_confirmed_gone_is_not_adopted_back_by_a_stale_resting_report():
+    orders, order = tracked(adopt=lambda event: True)
+    orders.apply(cancelled("ex-1", "s-1"))
+
+    assert orders.apply(updated("ex-1", "s-1", remaining="10")) is None
+    assert len(orders) == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "gone"),
+    [
+        ("invalid_order", "HTTP 400 invalid_order: invalid order (order is executed)", True),
+        ("invalid_order", "HTTP 400 invalid_order: invalid order (order is canceled)", True),
+        ("not_found", "HTTP 404 not_found: not found (order ex-1 not found)", True),
+        ("invalid_order", "HTTP 400 invalid_order: invalid order (post only cross)", False),
+        ("transport_error", "connection reset", False),
+    ],
+)
+def test_a_cancel_refused_because_the_order_no_longer_rests_means_it_is_gone(code, reason, gone):
+    cancel = CancelOrder(order_id="ex-1", client_order_id="s-1", ticker=TICKER, ts=T0)
+    source = "transport" if code == "transport_error" else "exchange"
+
+    assert refusal_means_gone(rejected(cancel, "cancel", code=code, source=source, reason=reason)) is gone
+
+
+def test_a_refused_place_never_means_an_order_is_gone():
+    refusal = rejected(place("s-1", "bid", "0.49", 5), "place", reason="order is executed")
+
+    assert refusal_means_gone(refusal) is False
