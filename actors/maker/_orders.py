@@ -87,6 +87,16 @@ class OrderManager:
     def open_orders(self) -> list[dict]:
         return [o.as_dict() for o in self._all()]
 
+    def resting_size_by_level(self) -> dict[tuple[str, Decimal], Decimal]:
+        """Our own size in the exchange's book by (side, price): acknowledged orders at
+        their acknowledged terms (an amend in flight counts at its old price until acked)."""
+        levels: dict[tuple[str, Decimal], Decimal] = {}
+        for order in self._all():
+            if order.order_id is not None and not order.gone and order.remaining > 0:
+                key = (order.side, order.price)
+                levels[key] = levels.get(key, Decimal(0)) + order.remaining
+        return levels
+
     @property
     def has_orders(self) -> bool:
         return len(self._book) > 0

@@ -8,6 +8,7 @@ one whose place was still in flight when we stopped (it is cancelled once accept
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from config import MakerConfig
@@ -32,6 +33,24 @@ class MakerState:
 def _fair_value(book: BookView) -> Decimal | None:
     """Microprice, falling back to the mid."""
     return book.microprice if book.microprice is not None else book.mid
+
+
+def without_own_orders(book: BookView, own: dict[tuple[str, Decimal], Decimal]) -> BookView:
+    """The book as the rest of the market shows it. Hazard: fair value taken from a book
+    whose touch is our own quote only ever finds our own price again, so the maker
+    would stop following the market."""
+
+    def strip(levels: tuple, side: str) -> tuple:
+        kept = []
+        for price, size in levels:
+            left = size - own.get((side, price), Decimal(0))
+            if left > 0:
+                kept.append((price, left))
+        return tuple(kept)
+
+    if not own:
+        return book
+    return replace(book, bids=strip(book.bids, "bid"), asks=strip(book.asks, "ask"))
 
 
 def _book_problem(book: BookView | None) -> str | None:
@@ -122,7 +141,7 @@ class MakerSession:
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
             return
-        problem = _book_problem(self.book)
+        problem = _book_problem(self.market_book())
         if problem is None:
             self.state, self.why_not_quoting = MakerState.QUOTING, ""
         elif self.state == MakerState.WAIT_DATA and self.book is None:
@@ -130,9 +149,16 @@ class MakerSession:
         else:
             self.state, self.why_not_quoting = MakerState.PAUSED, problem
 
+    def market_book(self) -> BookView | None:
+        """The latest book less our own resting orders: what fair value is taken from."""
+        if self.book is None:
+            return None
+        return without_own_orders(self.book, self.orders.resting_size_by_level())
+
     def _desired(self) -> Desired:
-        assert self.book is not None
-        quote = self.quoter.quote(_fair_value(self.book), self.inventory.position)
+        market = self.market_book()
+        assert market is not None
+        quote = self.quoter.quote(_fair_value(market), self.inventory.position)
         if self.last_quote is None or quote.orders() != self.last_quote.orders():
             self.quote_updates += 1
         self.last_quote = quote

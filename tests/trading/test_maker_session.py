@@ -135,3 +135,27 @@ def test_a_partial_fill_reported_twice_counts_once_in_position_and_order(session
     assert working_bid is not None and working_bid.order_id == "ex-1"
     assert (working_bid.filled, working_bid.remaining) == (D(2), bid.count - 2)
     assert not any(isinstance(c, PlaceOrder) for c in commands)  # the resting order was not forgotten
+
+
+def test_fair_value_ignores_our_own_quotes_at_the_touch(session):
+    quoting(session)  # our 0.49 bid and 0.51 ask now are the touch
+    book_with_ours = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5), ("0.55", 10)))
+
+    assert session.market_book().best_bid is not None
+    session.on_book(book_with_ours, T0 + 6 * SECOND)
+    market = session.market_book()
+
+    assert (market.best_bid, market.best_ask) == (D("0.45"), D("0.55"))
+    assert session.last_quote.fair_value == D("0.50")
+
+
+def test_the_maker_follows_the_market_when_others_move_even_though_our_quotes_are_the_touch(session):
+    quoting(session)  # ours: 0.49 bid, 0.51 ask
+    others_moved_up = book_view(bids=(("0.50", 10), ("0.49", 5)), asks=(("0.51", 5), ("0.60", 10)))
+
+    commands = session.on_book(others_moved_up, T0 + 6 * SECOND)
+
+    # the rest of the market shows 0.50/0.60: fair value 0.55, and our ask moves up to it
+    # (the bid follows once our own 0.51 ask no longer stands in its way)
+    assert session.last_quote.fair_value == D("0.55")
+    assert [(c.side, c.price) for c in commands] == [("ask", D("0.56"))]
