@@ -134,6 +134,7 @@ class Daemon:
             run_id=w.run_id,
             maker_factory=start_maker,
             feed=ws,
+            order_gateway=rest,
         )
         self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest)
         self.started = True

@@ -200,6 +200,11 @@ def shutdown(daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int
         "unknown" if leftovers < 0 else leftovers,
         fills,
     )
+    if leftovers != 0:
+        log.error(
+            "could not confirm that no order of ours rests on the exchange: check the account; "
+            "the next `mmd start` cancels any mmd- orders it finds before quoting"
+        )
     return leftovers
 
 

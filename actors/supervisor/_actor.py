@@ -12,7 +12,14 @@ import pykka
 
 from actors._base import MmdActor, handles
 from config import SupervisorConfig
-from messages import MarketSelected, SessionStarted, SessionStopped, StopSession, SubscribeMarkets
+from messages import (
+    CancelAllOrders,
+    MarketSelected,
+    SessionStarted,
+    SessionStopped,
+    StopSession,
+    SubscribeMarkets,
+)
 from mmd.clock import seconds
 
 from ._sessions import Session, SessionBook
@@ -34,12 +41,14 @@ class SessionSupervisorActor(MmdActor):
         run_id: str,
         maker_factory: MakerFactory,
         feed: Any,
+        order_gateway: Any,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.config = config
         self.sessions = SessionBook(run_id, config.max_concurrent_sessions)
         self.maker_factory = maker_factory
         self.feed = feed
+        self.order_gateway = order_gateway
         self.accepting = True
 
     def on_start(self) -> None:
@@ -84,6 +93,10 @@ class SessionSupervisorActor(MmdActor):
         # queued before stop: the maker handles StopSession (cancels its orders) first
         self.send(session.maker, StopSession(ticker=ticker, reason=reason, ts=now))
         session.maker.stop(block=False)
+        # Sweep behind the maker: a cancel it sent may be refused (a 429, a dropped
+        # connection) and it is gone before it could retry. The REST client reads back
+        # and cancels whatever of ours still rests on this ticker.
+        self.send(self.order_gateway, CancelAllOrders(reason=f"session ended: {reason}", ts=now, ticker=ticker))
         self.publish(SessionStopped(session_id=session.session_id, ticker=ticker, reason=reason, ts=now))
         self.log.info("session %s on %s ended: %s", session.session_id, ticker, reason)
         return True

@@ -7,6 +7,7 @@ from actors.scanner import ScannerActor, rank_markets
 from actors.supervisor import SessionSupervisorActor
 from config import load_config
 from messages import (
+    CancelAllOrders,
     MarketSelected,
     RestReadCompleted,
     RestReadRequested,
@@ -54,7 +55,9 @@ class Recorder(MmdActor):
         self.got = [] if sink is None else sink  # a sink outlives the actor
         self.reply_markets = reply_markets
 
-    @handles(RestReadRequested, SubscribeMarkets, StopSession, MarketSelected, SessionStarted, SessionStopped)
+    @handles(
+        RestReadRequested, SubscribeMarkets, StopSession, MarketSelected, SessionStarted, SessionStopped, CancelAllOrders
+    )
     def on_any(self, message):
         self.got.append(message)
         if isinstance(message, RestReadRequested) and self.reply_markets is not None:
@@ -114,6 +117,7 @@ def test_scanner_retries_after_a_failed_listing():
 
 def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
     feed = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    gateway = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     makers = {}
     maker_messages = {}
 
@@ -124,10 +128,12 @@ def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
 
     cfg = load_config(overrides={"supervisor": {"session_ttl_s": ttl_s, "max_concurrent_sessions": max_sessions}})
     supervisor = SessionSupervisorActor.start(
-        clock=clock, bus=bus, tracker=tracker, config=cfg.supervisor, run_id="run-t", maker_factory=factory, feed=feed
+        clock=clock, bus=bus, tracker=tracker, config=cfg.supervisor, run_id="run-t", maker_factory=factory, feed=feed,
+        order_gateway=gateway,
     )
     supervisor.proxy().ping().get()
     supervisor.maker_messages = maker_messages
+    supervisor.gateway = gateway
     return supervisor, feed, makers
 
 
@@ -162,7 +168,7 @@ def test_concurrency_limit_refuses_extra_sessions():
     assert len(makers) == 1
 
 
-def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it():
+def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it_and_sweeping_its_ticker():
     clock, bus, tracker = harness()
     events = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     bus.subscribe(events, SessionStopped)
@@ -178,6 +184,8 @@ def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it():
     assert (stopped.ticker, stopped.reason) == ("KX-A", "ttl")
     (told,) = supervisor.maker_messages["mmd-run-t-s1"]
     assert isinstance(told, StopSession) and told.reason == "ttl"
+    (sweep,) = supervisor.gateway.proxy().get_got().get()
+    assert isinstance(sweep, CancelAllOrders) and sweep.ticker == "KX-A"
 
 
 def test_stop_all_sessions_refuses_new_ones_afterwards():

@@ -146,3 +146,30 @@ def test_paper_start_with_embedded_exchange_quotes_and_stops_cleanly(tmp_path):
         assert daemon.wait(60) == 0, (tmp_path / "daemon.log").read_text()[-4000:]
     finally:
         stop_all(daemon)
+
+
+def test_sigterm_with_the_exchange_gone_still_exits_and_closes_the_run(tmp_path):
+    """Shutdown must never hang: every step is guarded, and an unconfirmed cancel exits 1."""
+    data_dir = tmp_path / "var"
+    port = free_port()
+    sim = spawn("sim", "--port", str(port), "--data-dir", str(data_dir), log_path=tmp_path / "sim.log")
+    daemon = None
+    try:
+        wait_for(lambda: _listening(port), 30, "sim port", [sim])
+        daemon = spawn(
+            "start", "--data-dir", str(data_dir), "--status-port", "0",
+            "--exchange-url", f"http://127.0.0.1:{port}/trade-api/v2",
+            log_path=tmp_path / "daemon.log",
+        )
+        wait_for(lambda: (status(data_dir) or {}).get("open_orders"), 60, "resting quotes", [sim, daemon])
+        sim.kill()
+        sim.wait(10)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(90) == 1, (tmp_path / "daemon.log").read_text()[-4000:]
+        with sqlite3.connect(data_dir / "mmd.sqlite") as conn:
+            (reason,) = conn.execute("SELECT exit_reason FROM strategy_runs").fetchone()
+        assert reason == "signal SIGTERM"
+        assert not (data_dir / "daemon.json").exists()
+        assert "left resting" in (tmp_path / "daemon.log").read_text()
+    finally:
+        stop_all(*(p for p in (daemon, sim) if p is not None))
