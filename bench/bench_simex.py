@@ -1,16 +1,20 @@
 """Throughput of the simulated exchange: prints figures, asserts nothing.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_simex.py
+    .venv/bin/python bench/bench_simex.py
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
-from simex import TapeMarketDriver, build_default_exchange
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-TAPE = Path("/work/shared/data/kalshi/TRADES_KXNHLGAME-26APR02BOSFLA-BOS.csv")
+from simex import TapeMarketDriver, build_default_exchange  # noqa: E402
+
+TAPE = ROOT.parent / "shared" / "data" / "kalshi" / "TRADES_KXNHLGAME-26APR02BOSFLA-BOS.csv"
 START_NS = 1_795_000_000 * 1_000_000_000
 
 
