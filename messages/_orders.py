@@ -118,7 +118,7 @@ class OrderRejected(Message):
     side: BookSide | None
     price: Price | None
     count: Count | None
-    source: str  # "risk" | "exchange" | "transport"
+    source: str  # "risk" | "exchange" | "transport" | "client" (dropped before sending)
     code: str
     reason: str
     ts_recv: int

@@ -4,7 +4,7 @@ Two implementations, chosen in exactly one place (mmd.app) and injected everywhe
 
 - LiveClock: wall time plus one timer thread that tells due messages to actors.
 - ReplayClock: virtual time that moves only when the replay driver advances it; due
-  timers are popped by the driver one at a time, in (deadline, scheduling order).
+  timers are popped by the driver one at a time, in (deadline, what is due, scheduling order).
 
 No actor reads time.time(), datetime.now() or sleeps: they call clock.now_ns() and
 clock.call_later(...), and the timer arrives as an ordinary message.
@@ -34,9 +34,10 @@ def seconds(value: float) -> int:
 
 @dataclass(order=True)
 class TimerHandle:
-    deadline_ns: int
+    due_key: int  # heap order: virtual time (replay) or the monotonic clock (live)
     tie: tuple[str, str]  # equal deadlines: by message kind and ticker, not by thread timing
     order: int
+    deadline_ns: int = field(compare=False)  # in the clock's now_ns() time base
     target: Any = field(compare=False)
     message: Any = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
@@ -57,22 +58,22 @@ class _TimerHeap:
         self._heap: list[TimerHandle] = []
         self._order = itertools.count()
 
-    def push(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
+    def push(self, due_key: int, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
         # Hazard: two actors scheduling in the same replay step race for the counter, so
         # ties break on what the timer is for first; the counter only orders one actor's.
         tie = (type(message).__name__, str(getattr(message, "ticker", "") or getattr(message, "what", "")))
-        handle = TimerHandle(deadline_ns, tie, next(self._order), target, message)
+        handle = TimerHandle(due_key, tie, next(self._order), deadline_ns, target, message)
         heapq.heappush(self._heap, handle)
         return handle
 
-    def peek_deadline(self) -> int | None:
+    def peek_due_key(self) -> int | None:
         while self._heap and self._heap[0].cancelled:
             heapq.heappop(self._heap)
-        return self._heap[0].deadline_ns if self._heap else None
+        return self._heap[0].due_key if self._heap else None
 
-    def pop_due(self, now_ns: int) -> TimerHandle | None:
-        deadline = self.peek_deadline()
-        if deadline is None or deadline > now_ns:
+    def pop_due(self, now_key: int) -> TimerHandle | None:
+        due = self.peek_due_key()
+        if due is None or due > now_key:
             return None
         return heapq.heappop(self._heap)
 
@@ -98,7 +99,8 @@ class ReplayClock:
 
     def call_at(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
         with self._lock:
-            return self._timers.push(max(deadline_ns, self._now), target, message)
+            deadline = max(deadline_ns, self._now)
+            return self._timers.push(deadline, deadline, target, message)
 
     def call_later(self, delay_ns: int, target: Any, message: Any) -> TimerHandle:
         return self.call_at(self._now + delay_ns, target, message)
@@ -109,7 +111,7 @@ class ReplayClock:
 
     def next_deadline(self) -> int | None:
         with self._lock:
-            return self._timers.peek_deadline()
+            return self._timers.peek_due_key()
 
     def advance_to(self, t_ns: int) -> None:
         if t_ns < self._now:
@@ -150,8 +152,9 @@ class LiveClock:
         return self.call_later(deadline_ns - time.time_ns(), target, message)
 
     def call_later(self, delay_ns: int, target: Any, message: Any) -> TimerHandle:
+        delay = max(0, delay_ns)
         with self._cond:
-            handle = self._timers.push(time.monotonic_ns() + max(0, delay_ns), target, message)
+            handle = self._timers.push(time.monotonic_ns() + delay, time.time_ns() + delay, target, message)
             self._cond.notify()
         return handle
 
@@ -174,8 +177,8 @@ class LiveClock:
                 now = time.monotonic_ns()
                 handle = self._timers.pop_due(now)
                 if handle is None:
-                    deadline = self._timers.peek_deadline()
-                    wait_s = None if deadline is None else max(0.0, (deadline - now) / NS_PER_SECOND)
+                    due = self._timers.peek_due_key()
+                    wait_s = None if due is None else max(0.0, (due - now) / NS_PER_SECOND)
                     self._cond.wait(timeout=wait_s)
                     continue
             _deliver(handle, self.tracker)

@@ -180,17 +180,20 @@ def shutdown(daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int
     """Stop quoting, stop the actors (nothing can place an order after this), cancel and
     confirm over REST, reconcile fills into SQLite, close the run. Returns orders left resting.
 
-    Hazard: the actors stop before the final cancel-and-confirm, because a write still
-    queued in the REST actor's budget could otherwise go out after the confirmation.
+    Hazard: the actors stop, and the REST worker pool drains, before the final
+    cancel-and-confirm: a write still queued in the REST actor's budget, or already on a
+    worker thread, could otherwise land after the confirmation.
     """
     log.info("stopping (%s): cancelling orders", reason)
     ended = _guarded("stop quoting", lambda: daemon.stop_quoting("shutdown"), 0) if daemon.started else 0
-    wiring.tracker.wait_quiet(QUIET_TIMEOUT_S)
+    if not wiring.tracker.wait_quiet(QUIET_TIMEOUT_S):
+        log.warning("actors still busy after %.0f s; stopping them anyway", QUIET_TIMEOUT_S)
     _guarded("stop actors", daemon.stop_actors)
+    # an HTTP call already on a worker thread may still place an order: let it land first
+    _guarded("stop REST workers", lambda: wiring.executor.shutdown(wait=True, cancel_futures=True))
     leftovers = _guarded("cancel and confirm", lambda: cancel_and_confirm(wiring.client), -1)
     fills = _guarded("reconcile fills", lambda: reconcile_fills(daemon, wiring.client, started_ns), 0)
     _guarded("close run", lambda: daemon.close_run(reason))
-    _guarded("stop REST workers", lambda: wiring.executor.shutdown(wait=True, cancel_futures=True))
     _guarded("stop clock", wiring.clock.stop)
     if endpoint.embedded is not None:
         _guarded("stop embedded exchange", endpoint.embedded.stop)

@@ -193,6 +193,7 @@ class RestClientActor(MmdActor):
     def on_cancel_all_orders(self, cmd: CancelAllOrders) -> None:
         # Charged as one cancel: this is the emergency path and must not starve. Its reads
         # and per-order cancels are not pre-charged; a 429 there is retried with backoff.
+        self._drop_queued_writes(cmd.ticker, cmd.reason)
         client = self._client
         self._enqueue(
             cmd,
@@ -201,11 +202,40 @@ class RestClientActor(MmdActor):
             lambda: client.cancel_all(cmd.ticker, client_order_prefix=CLIENT_ORDER_PREFIX),
         )
 
+    def _drop_queued_writes(self, ticker: str | None, reason: str) -> None:
+        """Hazard: a place or amend still waiting for write budget would go out after a
+        cancel-all and rest untracked. Drop them; their senders hear a rejection."""
+        now = self.clock.now_ns()
+        kept: deque[_Job] = deque()
+        for job in self._queues[_WRITE]:
+            cmd = job.command
+            if isinstance(cmd, PlaceOrder | AmendOrder) and ticker in (None, cmd.ticker):
+                self.publish(
+                    OrderRejected(
+                        action="place" if isinstance(cmd, PlaceOrder) else "amend",
+                        client_order_id=cmd.client_order_id,
+                        order_id=getattr(cmd, "order_id", None),
+                        ticker=cmd.ticker,
+                        side=cmd.side,
+                        price=cmd.price,
+                        count=cmd.count,
+                        source="client",  # never sent: the exchange knows nothing of it
+                        code="dropped_by_cancel_all",
+                        reason=f"not sent: cancel-all ({reason})",
+                        ts_recv=now,
+                        session_id=cmd.session_id,
+                    )
+                )
+            else:
+                kept.append(job)
+        self._queues[_WRITE] = kept
+
     @handles(OrderRejected)
     def on_refused_upstream(self, refusal: OrderRejected) -> None:
         # The risk governor's refusals are published from here, so every outcome of a
-        # command reaches listeners from one thread, in the order the commands were sent
-        # (replays must see the same interleaving of refusals and acknowledgements).
+        # command reaches listeners from one thread (deterministic in replay). A refusal
+        # goes out at once: it may precede the outcome of an earlier command still
+        # waiting for budget.
         self.publish(refusal)
 
     @handles(RestReadRequested)

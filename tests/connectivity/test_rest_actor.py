@@ -176,3 +176,23 @@ def test_a_risk_refusal_is_published_in_order_behind_the_outcome_of_the_command_
     accepted, relayed = recorder.proxy().received().get()
     assert isinstance(accepted, OrderAccepted) and relayed == refusal
     assert len(transport.calls_to("POST", ORDERS_PATH)) == 1  # a refusal never reaches the exchange
+
+
+def test_a_cancel_all_drops_the_tickers_writes_still_waiting_for_budget(wiring, clock, tracker):
+    rest, recorder, transport = wiring(
+        {
+            ("POST", ORDERS_PATH): [CREATED],
+            ("GET", "/portfolio/orders"): [(200, {"orders": [], "cursor": ""}), (200, {"orders": [], "cursor": ""})],
+        },
+        write_capacity=10,
+    )
+    deliver(rest, place_order(1, clock.now_ns()), tracker)  # sent: uses the whole bucket
+    deliver(rest, place_order(2, clock.now_ns()), tracker)  # waits for budget
+    deliver(rest, CancelAllOrders(reason="session ended", ts=clock.now_ns(), ticker="KXTEST-26"), tracker)
+    while clock.fire_next_due(clock.now_ns() + 1_000_000_000):
+        assert tracker.wait_quiet(5)
+
+    assert len(transport.calls_to("POST", ORDERS_PATH)) == 1  # the queued place never went out
+    outcomes = recorder.proxy().received().get()
+    dropped = [m for m in outcomes if isinstance(m, OrderRejected)]
+    assert [(m.client_order_id, m.source, m.code) for m in dropped] == [("c-2", "client", "dropped_by_cancel_all")]

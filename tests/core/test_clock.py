@@ -115,3 +115,15 @@ def test_timer_to_a_stopped_actor_is_dropped_without_leaking_in_flight_count():
     assert clock.fire_next_due(5)
     assert tracker.in_flight == 0
     assert pykka.ActorRegistry.get_all() == []
+
+
+def test_a_live_timer_handle_reports_its_deadline_in_the_clocks_own_time_base():
+    clock = LiveClock()
+    try:
+        before = clock.now_ns()
+        handle = clock.call_later(seconds(30), None, TimerFired(what="x", ts=0))
+        # callers compare deadlines with now_ns() (e.g. "is the pending refill earlier?")
+        assert before + seconds(30) <= handle.deadline_ns <= clock.now_ns() + seconds(30)
+        clock.cancel(handle)
+    finally:
+        clock.stop()
