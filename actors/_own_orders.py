@@ -11,6 +11,14 @@ the same way. Hazards it names:
 - running totals may arrive stale: `filled` never decreases, and an OrderUpdated's price
   and count are not taken while an amend is in flight (the amend's ack brings them) nor
   when it names an earlier client id of the order (a snapshot the amend's reply overtook);
+  one that names the amend's NEW client id shows the amend applied, and is taken;
+- an order is not over because our counts say so while the exchange still shows it
+  resting, nor while an amend may have raised its total: "fully executed" means filled
+  reaches the largest total the order may have (its count, or an unsettled amend's), and
+  an OrderUpdated with status resting and contracts remaining always keeps the order;
+- an amend or a place whose outcome is unknown (a transport failure) may have happened:
+  the amend's terms stay counted and its new client id is still recognised; a place the
+  exchange has already reported live is kept;
 - an order the exchange confirmed gone may still be reported resting by a stale event:
   its ids are remembered, so it is not adopted back;
 - an order we do not know may rest on the exchange (a place whose outcome was unknown,
@@ -40,6 +48,8 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ORDER_GONE_CODES",
     "refusal_means_gone",
+    "refusal_means_executed",
+    "outcome_unknown",
 ]
 
 _ZERO = Decimal(0)
@@ -52,6 +62,22 @@ ORDER_GONE_CODES = frozenset({"not_found", "order_not_found"})
 # while the order still rests would drop it from risk exposure.
 _NO_LONGER_RESTING = re.compile(r"\border is (executed|canceled|cancelled)\b", re.IGNORECASE)
 _REMEMBER_CLOSED = 50_000  # ids of confirmed-gone orders kept to refuse stale adoptions
+
+
+def outcome_unknown(event: OrderRejected) -> bool:
+    """True when a refused command may nevertheless have happened: the transport failed
+    (the REST client could not settle it, or settled it by a read-back that a request
+    still being processed can miss)."""
+    return event.source == "transport"
+
+
+def refusal_means_executed(event: OrderRejected) -> bool:
+    """True when an amend or cancel was refused because the order already fully executed:
+    what it had left was filled, whether or not those fills have reached us yet."""
+    if not refusal_means_gone(event) or event.code in ORDER_GONE_CODES:
+        return False
+    match = _NO_LONGER_RESTING.search(event.reason)
+    return match is not None and match.group(1).lower() == "executed"
 
 
 def refusal_means_gone(event: OrderRejected) -> bool:
@@ -75,7 +101,9 @@ class OwnOrder:
     price: Decimal
     count: Decimal  # total, filled included
     pending: str | None = None  # placing | amending | cancelling: a command awaiting its ack
-    amend_to: tuple[Decimal, Decimal] | None = None  # (price, total count) of an amend in flight
+    # (price, total count) of an amend not yet settled: in flight, or its outcome unknown
+    amend_to: tuple[Decimal, Decimal] | None = None
+    amend_client_order_id: str | None = None  # the client id that unsettled amend gives the order
     adopted: bool = False  # not placed by us in this run: found on the exchange
     gone: bool = False  # the exchange confirmed it no longer rests (or its place failed)
     reported_filled: Decimal = _ZERO  # highest running total the exchange reported
@@ -89,6 +117,33 @@ class OwnOrder:
     @property
     def remaining(self) -> Decimal:
         return max(_ZERO, self.count - self.filled)
+
+    @property
+    def largest_total(self) -> Decimal:
+        """The largest total the order may have on the exchange: an unsettled amend may
+        have raised it."""
+        return self.count if self.amend_to is None else max(self.count, self.amend_to[1])
+
+    @property
+    def fully_executed(self) -> bool:
+        return self.filled >= self.largest_total
+
+    @property
+    def unseen_filled(self) -> Decimal:
+        """Contracts the exchange reported filled whose fills have not reached us."""
+        return max(_ZERO, self.reported_filled - sum(self.fills.values(), _ZERO))
+
+    def start_amend(self, price: Decimal, total: Decimal, new_client_order_id: str) -> None:
+        self.pending = "amending"
+        self.amend_to = (price, total)
+        self.amend_client_order_id = new_client_order_id
+
+    def amend_applied(self) -> None:
+        """The exchange shows the amend in effect: the order now goes by its new client id."""
+        if self.amend_client_order_id:
+            self.client_order_id = self.amend_client_order_id
+        self.amend_to = None
+        self.amend_client_order_id = None
 
     def record_fill(self, fill_id: str, count: Decimal) -> bool:
         """Count one fill; False (and no change) when this fill id was already counted."""
@@ -151,6 +206,9 @@ class OwnOrders:
         for order in self._orders.get(ticker, ()):
             if order.client_order_id and order.client_order_id in client_order_ids:
                 return order
+        for order in self._orders.get(ticker, ()):  # an amend we have not heard back from
+            if order.amend_client_order_id and order.amend_client_order_id in client_order_ids:
+                return order
         return None
 
     def was_closed(self, order_id: str | None, client_order_id: str | None) -> bool:
@@ -169,13 +227,14 @@ class OwnOrders:
         order.gone = True
         order.pending = None
         order.amend_to = None
+        alias, order.amend_client_order_id = order.amend_client_order_id, None
         orders = self._orders.get(order.ticker, [])
         if order in orders:
             orders.remove(order)
         if not orders:
             self._orders.pop(order.ticker, None)
         if closed:
-            for key in (order.order_id, order.client_order_id):
+            for key in (order.order_id, order.client_order_id, alias):
                 if key:
                     self._closed_ids[key] = None
             while len(self._closed_ids) > _REMEMBER_CLOSED:
@@ -200,6 +259,7 @@ class OwnOrders:
             if order.pending == "amending":
                 order.pending = None
             order.amend_to = None
+            order.amend_client_order_id = None
         elif isinstance(event, OrderCancelled):
             order = self.find(event.ticker, event.order_id, event.client_order_id)
             if order is None:
@@ -217,17 +277,42 @@ class OwnOrders:
                 order = self._adopt(event)
             if order is None:
                 return None
+            if order.order_id is None:  # the exchange shows the order live before the place's reply
+                order.order_id = event.order_id
             if event.status in TERMINAL_STATUSES:
                 order.reported_filled = max(order.reported_filled, event.filled)
                 self.remove(order)
                 return order
-            terms = self._current_terms(order, event)
+            if order.amend_client_order_id and event.client_order_id == order.amend_client_order_id:
+                order.amend_applied()  # the update shows the amend in effect (its reply may trail)
+                terms = True
+            else:
+                terms = self._current_terms(order, event)
             order.take_running_totals(event.filled, event.remaining, event.price, terms=terms)
+            if event.status == "resting" and event.remaining > 0:
+                return order  # still on the book, whatever our counts say
         else:
             return None
-        if order.remaining <= 0:  # fully executed
-            self.remove(order)
+        self.remove_if_executed(order)
         return order
+
+    def remove_if_executed(self, order: OwnOrder) -> bool:
+        """Remove an order whose fills reach the largest total it may have; True if removed."""
+        if order.gone or not order.fully_executed:
+            return False
+        self.remove(order)
+        return True
+
+    def amend_refused(self, order: OwnOrder, event: OrderRejected) -> None:
+        """An amend did not (or may not have) happened. Unless its outcome is unknown, the
+        order keeps its old terms; if unknown, the amend's terms and new client id stay
+        recognised until the exchange shows which terms hold."""
+        if order.pending == "amending":
+            order.pending = None
+        if not outcome_unknown(event):
+            order.amend_to = None
+            order.amend_client_order_id = None
+        self.remove_if_executed(order)
 
     @staticmethod
     def _current_terms(order: OwnOrder, event: OrderUpdated) -> bool:
@@ -235,7 +320,7 @@ class OwnOrders:
         an amend is in flight (its ack brings them), nor when the update names another
         client id than the order's: every amend renames the order, so that is a snapshot
         from before our last acknowledged amend, overtaken by the amend's REST reply."""
-        if order.pending == "amending":
+        if order.pending == "amending" or order.amend_to is not None:
             return False
         return not event.client_order_id or event.client_order_id == order.client_order_id
 

@@ -134,7 +134,7 @@ class Daemon:
             run_id=w.run_id,
             maker_factory=start_maker,
             feed=ws,
-            order_gateway=rest,
+            order_gateway=risk,  # cancels pass through risk, which settles its exposure on them
         )
         self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest)
         self.started = True

@@ -30,7 +30,7 @@ from ._session import MakerSession, MakerState
 __all__ = ["MakerActor"]
 
 _ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderRejected, OrderCancelled, OrderFilled, OrderUpdated)
-_WARMUP = "maker-warmup"
+_WARMUP = "maker-warmup"  # + ":<ticker>", so equal-deadline timers of several makers order deterministically
 
 
 class MakerActor(MmdActor):
@@ -51,13 +51,14 @@ class MakerActor(MmdActor):
         self.order_sink = order_sink
         self.session = MakerSession(ticker=ticker, session_id=session_id, config=config)
         self._requote_timer = None
+        self._warmup_what = f"{_WARMUP}:{ticker}"
 
     def on_start(self) -> None:
         for message_type in (BookUpdated, *_ORDER_EVENTS):
             self.bus.subscribe(self.actor_ref, message_type, ticker=self.ticker)
         now = self.clock.now_ns()
         self.session.start(now)
-        self.timer(seconds(self.config.warmup_s), TimerFired(what=_WARMUP, ts=now))
+        self.timer(seconds(self.config.warmup_s), TimerFired(what=self._warmup_what, ts=now))
 
     def on_stop(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
@@ -67,7 +68,7 @@ class MakerActor(MmdActor):
     # -- handlers -------------------------------------------------------------------
     @handles(TimerFired)
     def _on_timer(self, message: TimerFired) -> None:
-        if message.what != _WARMUP or self.session.state == MakerState.DONE:
+        if message.what != self._warmup_what or self.session.state == MakerState.DONE:
             return
         now = self.clock.now_ns()
         self._send_all(self.session.warmup_elapsed(now))

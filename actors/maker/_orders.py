@@ -11,7 +11,15 @@
 - a side whose place was refused waits `retry_after_ns` before trying again, so a risk
   limit does not turn every book update into a rejected write;
 - an order of this session that we do not track (a place whose outcome was unknown) is
-  adopted when the exchange reports it resting, and cancelled: it is nobody's quote.
+  adopted when the exchange reports it resting, and cancelled: it is nobody's quote;
+- a place whose outcome is unknown (transport failure) is not dropped: if the exchange
+  already reported it live it stays the side's working order; otherwise it is kept,
+  off its side, as an unsettled place (cancelled by id if it shows up, by a cancel-all of
+  the market at shutdown if it never does);
+- the book feed lags our REST acknowledgements: an order whose cancel (or move by amend)
+  we already heard of may still show in the book. Its size stays subtracted at its old
+  level ("ghost") until that level has shrunk by it, or for at most `retry_after_ns`, so
+  others' liquidity is not imagined where our own order was.
 
 What an order has filled follows the shared rule of `actors._own_orders`.
 """
@@ -27,12 +35,13 @@ from messages import (
     BookView,
     CancelOrder,
     OrderAccepted,
+    OrderCancelled,
     OrderRejected,
     OrderUpdated,
     PlaceOrder,
 )
 
-from .._own_orders import OwnOrder, OwnOrders, refusal_means_gone
+from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_gone
 
 __all__ = ["WorkingOrder", "OrderManager", "SIDES"]
 
@@ -46,6 +55,7 @@ Command = PlaceOrder | AmendOrder | CancelOrder
 class WorkingOrder(OwnOrder):
     amend_refused: bool = False  # the next change goes cancel-and-place
     cancel_refused_at: int | None = None  # an adopted order's cancel was refused then
+    level_when_moved: Decimal | None = None  # book size at its price when we sent a cancel/amend
 
     def as_dict(self) -> dict:
         return {
@@ -61,6 +71,48 @@ class WorkingOrder(OwnOrder):
         }
 
 
+def _level(book: BookView | None, side: BookSide, price: Decimal) -> Decimal | None:
+    if book is None:
+        return None
+    levels = book.bids if side == "bid" else book.asks
+    return next((size for p, size in levels if p == price), Decimal(0))
+
+
+@dataclass(slots=True)
+class _Ghost:
+    """Our size the book may still show at a level we already left (see the docstring)."""
+
+    side: BookSide
+    price: Decimal
+    size: Decimal
+    shown_gone_at: Decimal | None  # level size once the book reflects our leaving (None: unknown)
+    expires_ns: int
+
+    def still_shown(self, book: BookView | None) -> Decimal:
+        """How much of our old size the book's level may still hold."""
+        level = _level(book, self.side, self.price)
+        if level is None:
+            return Decimal(0)
+        if self.shown_gone_at is None:
+            return min(self.size, level)
+        return max(Decimal(0), min(self.size, level - self.shown_gone_at))
+
+
+def _client_ids(event: object) -> tuple[str, ...]:
+    ids = (getattr(event, "client_order_id", None), getattr(event, "previous_client_order_id", None))
+    return tuple(i for i in ids if i)
+
+
+def _left_its_level(order: WorkingOrder, event: object, old_price: Decimal) -> bool:
+    """Whether this event took the order off the price level it rested at: a cancel
+    confirmed, or an amend (acknowledged or seen applied) that moved it."""
+    if order.gone:
+        return isinstance(event, OrderCancelled) or (
+            isinstance(event, OrderUpdated) and event.status in ("canceled", "cancelled")
+        )
+    return order.price != old_price
+
+
 class OrderManager:
     def __init__(self, *, ticker: str, session_id: str, keep_within: Decimal, retry_after_ns: int) -> None:
         self.ticker = ticker
@@ -70,6 +122,8 @@ class OrderManager:
         self._client_prefix = f"{session_id}-"
         self._book = OwnOrders(adopt=self._is_ours_untracked, order_type=WorkingOrder)
         self._orders: dict[BookSide, WorkingOrder | None] = {side: None for side in SIDES}
+        self._ghosts: list[_Ghost] = []
+        self._last_book: BookView | None = None
         self._place_refused_at: dict[BookSide, int | None] = {side: None for side in SIDES}
         self._sequence = 0
         self.places = 0
@@ -87,14 +141,28 @@ class OrderManager:
     def open_orders(self) -> list[dict]:
         return [o.as_dict() for o in self._all()]
 
-    def resting_size_by_level(self) -> dict[tuple[str, Decimal], Decimal]:
+    def resting_size_by_level(
+        self, book: BookView | None = None, now_ns: int | None = None
+    ) -> dict[tuple[str, Decimal], Decimal]:
         """Our own size in the exchange's book by (side, price): acknowledged orders at
-        their acknowledged terms (an amend in flight counts at its old price until acked)."""
+        their acknowledged terms (an amend in flight counts at its old price until acked),
+        plus, given the book, what it may still show of orders we already moved or
+        cancelled (ghosts; those the book no longer shows, or past their time, are dropped)."""
         levels: dict[tuple[str, Decimal], Decimal] = {}
         for order in self._all():
             if order.order_id is not None and not order.gone and order.remaining > 0:
                 key = (order.side, order.price)
                 levels[key] = levels.get(key, Decimal(0)) + order.remaining
+        if book is not None:
+            kept = []
+            for ghost in self._ghosts:
+                shown = ghost.still_shown(book)
+                if shown <= 0 or (now_ns is not None and now_ns >= ghost.expires_ns):
+                    continue
+                kept.append(ghost)
+                key = (ghost.side, ghost.price)
+                levels[key] = levels.get(key, Decimal(0)) + shown
+            self._ghosts = kept
         return levels
 
     @property
@@ -122,6 +190,8 @@ class OrderManager:
     def reconcile(self, desired: Desired, book: BookView | None, now_ns: int) -> list[Command]:
         commands: list[Command] = []
         self.skipped = {}
+        if book is not None:
+            self._last_book = book
         for side in SIDES:
             command = self._reconcile_side(side, desired.get(side), book, now_ns)
             if command is not None:
@@ -218,13 +288,14 @@ class OrderManager:
         total = order.filled + size  # amend takes the new total, filled included
         if price == order.price and total == order.count:
             return None  # the order already has these terms: an amend would only burn a write
-        order.pending = "amending"
-        order.amend_to = (price, total)
+        new_client_order_id = self._next_client_order_id()
+        order.start_amend(price, total, new_client_order_id)
+        order.level_when_moved = _level(self._last_book, order.side, order.price)
         self.amends += 1
         return AmendOrder(
             order_id=order.order_id or "",
             client_order_id=order.client_order_id,
-            updated_client_order_id=self._next_client_order_id(),
+            updated_client_order_id=new_client_order_id,
             ticker=self.ticker,
             side=order.side,
             price=price,
@@ -235,6 +306,7 @@ class OrderManager:
 
     def _cancel(self, order: WorkingOrder, now_ns: int, reason: str) -> CancelOrder:
         order.pending = "cancelling"
+        order.level_when_moved = _level(self._last_book, order.side, order.price)
         self.cancels += 1
         return CancelOrder(
             order_id=order.order_id or "",
@@ -259,11 +331,23 @@ class OrderManager:
         if isinstance(event, OrderRejected):
             self._on_rejected(event, now_ns)
             return
+        before = self._book.find(getattr(event, "ticker", ""), getattr(event, "order_id", None), *_client_ids(event))
+        was = None
+        if before is not None and before.order_id is not None and before.remaining > 0:
+            was = (before.price, before.remaining)
         order = self._book.apply(event)
         if order is None:
             return
+        assert isinstance(order, WorkingOrder)
+        if was is not None and _left_its_level(order, event, was[0]):
+            self._add_ghost(order, was[0], was[1], now_ns)
         if order.gone:
             self._release(order)
+
+    def _add_ghost(self, order: WorkingOrder, price: Decimal, size: Decimal, now_ns: int) -> None:
+        level = order.level_when_moved
+        shown_gone_at = None if level is None else max(Decimal(0), level - size)
+        self._ghosts.append(_Ghost(order.side, price, size, shown_gone_at, now_ns + self.retry_after_ns))
 
     def _on_rejected(self, event: OrderRejected, now_ns: int) -> None:
         order = self._book.find(event.ticker, event.order_id, event.client_order_id)
@@ -273,13 +357,22 @@ class OrderManager:
         if refusal_means_gone(event):  # already executed or cancelled: not live
             self._forget(order)
         elif event.action == "place":
-            # closed=False: a place whose outcome was unknown may yet show up resting
-            self._forget(order, closed=False)
+            if outcome_unknown(event) and order.order_id is not None:
+                order.pending = None  # the exchange already reported it live: keep working it
+                return
             self._place_refused_at[order.side] = now_ns
+            if outcome_unknown(event):
+                # may yet show up: kept off its side as an unsettled place, so it is
+                # recognised (and cancelled) when reported, or cancelled with the market
+                order.pending = None
+                self._release(order)
+            else:
+                self._forget(order, closed=False)
         elif event.action == "amend":
-            order.pending = None
-            order.amend_to = None
+            self._book.amend_refused(order, event)
             order.amend_refused = True
+            if order.gone:
+                self._release(order)
         elif event.action == "cancel":
             order.pending = None
             order.cancel_refused_at = now_ns

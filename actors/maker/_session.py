@@ -4,6 +4,12 @@ INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> DONE. The actor shell feeds it books,
 events and timer ticks; every call returns the commands to send to the risk governor.
 Outside QUOTING the desired quote is empty, so any working order is cancelled, including
 one whose place was still in flight when we stopped (it is cancelled once accepted).
+
+Fair value is taken from the book less our own orders (the market as others show it).
+Hazard: when our quote is the only liquidity on a side, that book is one-sided although
+the market is not; being alone at the touch is when our liquidity matters most, so this
+never pauses: fair value then stays at the last one (held inside what others still show),
+or, before any, comes from the full book. Only a book one-sided in full pauses.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ def without_own_orders(book: BookView, own: dict[tuple[str, Decimal], Decimal]) 
 
 
 def _book_problem(book: BookView | None) -> str | None:
+    """What keeps the FULL book from being quoted around (our own orders included: a side
+    that is empty only without them is not a problem, see the module docstring)."""
     if book is None:
         return "no book yet"
     if not book.trusted:
@@ -61,6 +69,15 @@ def _book_problem(book: BookView | None) -> str | None:
     if _fair_value(book) is None:
         return "book empty or one-sided"
     return None
+
+
+def _within_others(value: Decimal, market: BookView) -> Decimal:
+    """Hold a fair value inside the side(s) others still show."""
+    if market.best_bid is not None and value < market.best_bid:
+        return market.best_bid
+    if market.best_ask is not None and value > market.best_ask:
+        return market.best_ask
+    return value
 
 
 class MakerSession:
@@ -82,6 +99,7 @@ class MakerSession:
         self.last_quote: Quote | None = None
         self.quote_updates = 0
         self._warm_until_ns: int | None = None
+        self._now_ns: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
@@ -131,6 +149,7 @@ class MakerSession:
 
     # -- decisions ------------------------------------------------------------------
     def requote(self, now_ns: int) -> list[Command]:
+        self._now_ns = now_ns
         self._update_state()
         desired = self._desired() if self.state == MakerState.QUOTING else {side: None for side in SIDES}
         return self.orders.reconcile(desired, self.book, now_ns)
@@ -141,7 +160,7 @@ class MakerSession:
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
             return
-        problem = _book_problem(self.market_book())
+        problem = _book_problem(self.book)
         if problem is None:
             self.state, self.why_not_quoting = MakerState.QUOTING, ""
         elif self.state == MakerState.WAIT_DATA and self.book is None:
@@ -150,15 +169,29 @@ class MakerSession:
             self.state, self.why_not_quoting = MakerState.PAUSED, problem
 
     def market_book(self) -> BookView | None:
-        """The latest book less our own resting orders: what fair value is taken from."""
+        """The latest book less our own orders (and what it may still show of orders we
+        already moved or cancelled): what fair value is taken from."""
         if self.book is None:
             return None
-        return without_own_orders(self.book, self.orders.resting_size_by_level())
+        return without_own_orders(self.book, self.orders.resting_size_by_level(self.book, self._now_ns))
+
+    def fair_value(self) -> Decimal | None:
+        """From the market less our own orders; when that is one-sided only because of our
+        orders, the last fair value (held inside what others show), else the full book's."""
+        market = self.market_book()
+        if market is None:
+            return None
+        value = _fair_value(market)
+        if value is not None:
+            return value
+        if self.last_quote is not None:
+            return _within_others(self.last_quote.fair_value, market)
+        return _fair_value(self.book) if self.book is not None else None
 
     def _desired(self) -> Desired:
-        market = self.market_book()
-        assert market is not None
-        quote = self.quoter.quote(_fair_value(market), self.inventory.position)
+        fair_value = self.fair_value()
+        assert fair_value is not None  # the full book is two-sided when quoting
+        quote = self.quoter.quote(fair_value, self.inventory.position)
         if self.last_quote is None or quote.orders() != self.last_quote.orders():
             self.quote_updates += 1
         self.last_quote = quote

@@ -13,6 +13,7 @@ from typing import Any
 
 from config import RiskConfig
 from messages import (
+    AllOrdersCancelled,
     AmendOrder,
     CancelAllOrders,
     CancelOrder,
@@ -34,7 +35,15 @@ from ._governor import RiskGovernor, TradingState
 
 __all__ = ["RiskGovernorActor"]
 
-_ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderCancelled, OrderFilled, OrderUpdated, OrderRejected)
+_ORDER_EVENTS = (
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderFilled,
+    OrderUpdated,
+    OrderRejected,
+    AllOrdersCancelled,  # settles places whose outcome was unknown
+)
 
 
 class RiskGovernorActor(MmdActor):
@@ -80,7 +89,8 @@ class RiskGovernorActor(MmdActor):
 
     @handles(CancelOrder, CancelAllOrders)
     def _on_cancel(self, command: CancelOrder | CancelAllOrders) -> None:
-        self.send(self.order_gateway, command)  # cancels always pass
+        self.governor.admit(command)  # always passes; a cancel-all is remembered
+        self.send(self.order_gateway, command)
 
     # -- events ---------------------------------------------------------------------
     @handles(*_ORDER_EVENTS)
@@ -91,7 +101,9 @@ class RiskGovernorActor(MmdActor):
     def _on_kill_switch(self, message: KillSwitchEngaged) -> None:
         now = self.clock.now_ns()
         self._change_state(TradingState.HALTED, f"kill switch: {message.reason}")
-        self.send(self.order_gateway, CancelAllOrders(reason=f"kill switch: {message.reason}", ts=now))
+        cancel_all = CancelAllOrders(reason=f"kill switch: {message.reason}", ts=now)
+        self.governor.admit(cancel_all)
+        self.send(self.order_gateway, cancel_all)
 
     @handles(KillSwitchReleased)
     def _on_kill_switch_released(self, message: KillSwitchReleased) -> None:

@@ -15,11 +15,21 @@ What an order has filled, and when it is gone, follows the shared rule of
 `actors._own_orders` (running totals and per-fill reports never added together). An
 order we did not admit but the exchange reports resting (adopted, placed around us, or a
 place whose outcome was unknown) is exposure all the same.
+
+Hazards named here:
+- an order can be over (executed, or an amend/cancel refused "order is executed") before
+  its fills reach us. Contracts the exchange reported filled but we have not seen as
+  fills are carried, per order, as pending position on the order's side at its price
+  until the fills arrive; dropping them would admit the next order past the limits;
+- a place whose outcome is unknown (transport failure) stays counted until the exchange
+  settles it: a report naming it, or a confirmed cancel-all of its market;
+- an amend that does not make the worst case worse than it is now (one that shrinks the
+  order) is never refused on the position limit, as on the budgets.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import NamedTuple
@@ -27,6 +37,7 @@ from typing import NamedTuple
 from actors.maker import Inventory
 from config import RiskConfig
 from messages import (
+    AllOrdersCancelled,
     AmendOrder,
     BookSide,
     CancelAllOrders,
@@ -37,12 +48,13 @@ from messages import (
 )
 from mmd.wire import CENT
 
-from .._own_orders import OwnOrder, OwnOrders, refusal_means_gone
+from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
 
 __all__ = ["TradingState", "Verdict", "RiskGovernor"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
 
 
 class TradingState:
@@ -86,6 +98,12 @@ class _RestingOrder(OwnOrder):
         return exposure
 
 
+@dataclass(slots=True, eq=False)
+class _UnseenFills(_RestingOrder):
+    """An order that is over, reduced to the contracts it filled that we have not yet seen
+    as fills (count): they rest nowhere, they are position already (see `position`)."""
+
+
 class RiskGovernor:
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
@@ -95,6 +113,9 @@ class RiskGovernor:
         # exchange reports resting that we never admitted is exposure too (adopted)
         self._orders = OwnOrders(adopt=lambda event: True, order_type=_RestingOrder)
         self._inventories: dict[str, Inventory] = {}
+        self._unseen: dict[str, list[_UnseenFills]] = {}  # by ticker
+        # cancel-alls sent on, oldest first: (reason, ticker, unsettled places they settle)
+        self._cancel_alls: deque[tuple[str, str | None, list[_RestingOrder]]] = deque(maxlen=_REMEMBER_CANCEL_ALLS)
         self.rejections: Counter[str] = Counter()
 
     # -- trading state ------------------------------------------------------------------
@@ -108,15 +129,28 @@ class RiskGovernor:
 
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
+        """Signed position: our fills, plus fills the exchange reported that have not reached us."""
         inventory = self._inventories.get(ticker)
-        return _ZERO if inventory is None else inventory.position
+        seen = _ZERO if inventory is None else inventory.position
+        return seen + self.pending_position(ticker)
 
     def _position_exposure(self, ticker: str) -> Decimal:
+        """What the open position can cost: long layers their price, short ones 1 - price,
+        the unseen fills matched against the open layers first (FIFO), as they will be."""
         inventory = self._inventories.get(ticker)
-        if inventory is None or inventory.vwap is None:
-            return _ZERO
-        q, entry = inventory.position, inventory.vwap
-        return q * entry if q > 0 else -q * (_ONE - entry)
+        layers = [[layer.qty, layer.price] for layer in inventory.layers] if inventory is not None else []
+        for unseen in self._unseen.get(ticker, ()):
+            qty = unseen.count if unseen.side == "bid" else -unseen.count
+            while qty != 0 and layers and (layers[0][0] > 0) != (qty > 0):
+                matched = min(abs(layers[0][0]), abs(qty))
+                direction = 1 if layers[0][0] > 0 else -1
+                layers[0][0] -= direction * matched
+                qty += direction * matched
+                if layers[0][0] == 0:
+                    layers.pop(0)
+            if qty != 0:
+                layers.append([qty, unseen.price])
+        return sum((q * price if q > 0 else -q * (_ONE - price) for q, price in layers), _ZERO)
 
     def exposure(self, ticker: str, orders: list[_RestingOrder] | None = None) -> Decimal:
         """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
@@ -131,8 +165,12 @@ class RiskGovernor:
         return total
 
     def global_exposure(self) -> Decimal:
-        tickers = set(self._orders.tickers()) | set(self._inventories)
+        tickers = set(self._orders.tickers()) | set(self._inventories) | set(self._unseen)
         return sum((self.exposure(t) for t in tickers), _ZERO)
+
+    def pending_position(self, ticker: str) -> Decimal:
+        """Signed contracts the exchange reported filled that have not reached us as fills."""
+        return sum((o.count if o.side == "bid" else -o.count for o in self._unseen.get(ticker, ())), _ZERO)
 
     def _resting_on_side(self, ticker: str, side: BookSide, excluding: _RestingOrder | None) -> Decimal:
         return sum(
@@ -176,10 +214,10 @@ class RiskGovernor:
                 False, "order_too_large", f"{remaining} contracts exceeds max_order_contracts {self.config.max_order_contracts}"
             )
         limit = Decimal(self.config.max_position_contracts)
-        worst_new = max(remaining, replacing.worst_remaining) if replacing is not None else remaining
-        building = self._resting_on_side(ticker, side, replacing) + worst_new
-        worst_position = self.position(ticker) + (building if side == "bid" else -building)
-        if abs(worst_position) > limit and not reduces:
+        worst_position = self._worst_position(ticker, side, replacing, remaining)
+        worst_now = self._worst_position(ticker, side, replacing, None)
+        # an amend that leaves the worst case no worse than now (a shrink) always passes
+        if abs(worst_position) > limit and abs(worst_position) > abs(worst_now) and not reduces:
             return Verdict(
                 False, "position_limit", f"worst-case position {worst_position} if all {side}s fill exceeds {limit}"
             )
@@ -197,6 +235,18 @@ class RiskGovernor:
                 False, "global_budget", f"global exposure ${global_after:.2f} exceeds ${self.config.global_budget_dollars}"
             )
         return _PASS
+
+    def _worst_position(
+        self, ticker: str, side: BookSide, replacing: _RestingOrder | None, remaining: Decimal | None
+    ) -> Decimal:
+        """Position if every order on `side` fills, with this command recorded (remaining
+        None: as things are now). An amend in flight counts at the worse of old and new."""
+        building = self._resting_on_side(ticker, side, replacing)
+        if replacing is not None:
+            building += replacing.worst_remaining if remaining is None else max(remaining, replacing.worst_remaining)
+        elif remaining is not None:
+            building += remaining
+        return self.position(ticker) + (building if side == "bid" else -building)
 
     def _orders_after(
         self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
@@ -243,9 +293,11 @@ class RiskGovernor:
             if verdict.ok:
                 order = self._find(cmd.ticker, cmd.order_id, cmd.client_order_id)
                 assert order is not None
-                order.pending, order.amend_to = "amending", (cmd.price, cmd.count)
+                order.start_amend(cmd.price, cmd.count, cmd.updated_client_order_id)
         else:
             verdict = _PASS  # cancels always pass; the order stays counted until confirmed
+            if isinstance(cmd, CancelAllOrders):
+                self._cancel_alls.append((cmd.reason, cmd.ticker, self._unsettled_places(cmd.ticker)))
         if not verdict.ok:
             self.rejections[verdict.code] += 1
         return verdict
@@ -255,11 +307,79 @@ class RiskGovernor:
         if isinstance(event, OrderRejected):
             self._on_rejected(event)
             return
+        if isinstance(event, AllOrdersCancelled):
+            self._on_all_cancelled(event)
+            return
         if isinstance(event, OrderFilled):
             inventory = self._inventories.setdefault(event.ticker, Inventory())
             if not inventory.apply_fill(event):
                 return  # duplicate report of a fill already counted
-        self._orders.apply(event)
+            if self._fill_seen(event):
+                return
+        order = self._orders.apply(event)
+        if order is not None and order.gone:
+            self._carry_unseen_fills(order)  # type: ignore[arg-type]
+
+    def _carry_unseen_fills(self, order: _RestingOrder) -> None:
+        """An order is over: what it filled that has not reached us as fills stays counted."""
+        unseen = order.unseen_filled
+        if unseen <= 0:
+            return
+        carried = _UnseenFills(
+            ticker=order.ticker,
+            side=order.side,
+            client_order_id=order.client_order_id,
+            order_id=order.order_id,
+            price=order.price,
+            count=unseen,
+        )
+        self._unseen.setdefault(order.ticker, []).append(carried)
+
+    def _fill_seen(self, fill: OrderFilled) -> bool:
+        """A fill of an order that is already over: it settles that much unseen position.
+        True when the fill belonged to such an order."""
+        carried = self._unseen.get(fill.ticker, [])
+        match = next((o for o in carried if fill.order_id and o.order_id == fill.order_id), None)
+        if match is None:
+            match = next(
+                (o for o in carried if fill.client_order_id and o.client_order_id == fill.client_order_id), None
+            )
+        if match is None:
+            return False
+        match.count = max(_ZERO, match.count - fill.count)
+        if match.count <= 0:
+            carried.remove(match)
+            if not carried:
+                del self._unseen[fill.ticker]
+        return True
+
+    def _forget(self, order: _RestingOrder, *, closed: bool = True) -> None:
+        self._orders.remove(order, closed=closed)
+        self._carry_unseen_fills(order)
+
+    def _unsettled_places(self, ticker: str | None) -> list[_RestingOrder]:
+        """Places whose outcome is unknown and that the exchange has not reported since."""
+        return [
+            o  # type: ignore[misc]
+            for o in self._orders
+            if (ticker is None or o.ticker == ticker) and o.order_id is None and o.pending is None
+        ]
+
+    def _on_all_cancelled(self, event: AllOrdersCancelled) -> None:
+        """A cancel-all confirmed that none of our orders rest (on its market): the unknown
+        places it covered never rested, or no longer do."""
+        for entry in self._cancel_alls:
+            reason, _ticker, places = entry
+            if event.reason == reason or event.reason.startswith(f"{reason}; "):
+                self._cancel_alls.remove(entry)
+                break
+        else:
+            return
+        if event.still_resting != 0:
+            return
+        for order in places:
+            if not order.gone and order.order_id is None:
+                self._orders.remove(order, closed=False)  # may still show up: counted again then
 
     def _on_rejected(self, event: OrderRejected) -> None:
         if event.source == "risk":  # our own refusal: nothing was recorded
@@ -268,22 +388,32 @@ class RiskGovernor:
         if order is None:
             return
         if refusal_means_gone(event):  # already executed or cancelled: no longer exposure
-            self._orders.remove(order)
+            if refusal_means_executed(event) and event.action in ("amend", "cancel"):
+                # what rested at its (acknowledged) terms has filled, seen or not
+                order.reported_filled = max(order.reported_filled, order.count)
+            self._forget(order)
         elif event.action == "place":
-            # closed=False: a place whose outcome was unknown may yet show up resting
-            self._orders.remove(order, closed=False)
+            if outcome_unknown(event):
+                # counted until the exchange settles it (a report naming it, a cancel-all)
+                order.pending = None
+            else:
+                # closed=False: refused, but a late report of it must still count
+                self._orders.remove(order, closed=False)
         elif event.action == "amend":
-            order.pending, order.amend_to = None, None
+            self._orders.amend_refused(order, event)
+            if order.gone:
+                self._carry_unseen_fills(order)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict:
-        tickers = sorted(set(self._orders.tickers()) | set(self._inventories))
+        tickers = sorted(set(self._orders.tickers()) | set(self._inventories) | set(self._unseen))
         return {
             "state": self.state,
             "state_reason": self.state_reason,
-            "positions": {t: str(self.position(t)) for t in tickers},
+            "positions": {t: str(self.position(t)) for t in tickers},  # unseen fills included
             "exposure": {t: str(self.exposure(t)) for t in tickers},
             "global_exposure": str(self.global_exposure()),
-            "resting_orders": {t: len(self._resting(t)) for t in tickers},
+            "resting_orders": {t: len(self._orders.of_ticker(t)) for t in tickers},
+            "unseen_fills": {t: str(self.pending_position(t)) for t in tickers},
             "rejections": dict(self.rejections),
         }

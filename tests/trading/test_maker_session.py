@@ -7,7 +7,7 @@ import pytest
 from actors.maker import MakerSession, MakerState
 from messages import CancelAllOrders, CancelOrder, PlaceOrder
 
-from .factories import T0, TICKER, accepted, book_view, fill, updated
+from .factories import T0, TICKER, accepted, book_view, cancelled, fill, updated
 
 SECOND = 1_000_000_000
 
@@ -159,3 +159,26 @@ def test_the_maker_follows_the_market_when_others_move_even_though_our_quotes_ar
     # (the bid follows once our own 0.51 ask no longer stands in its way)
     assert session.last_quote.fair_value == D("0.55")
     assert [(c.side, c.price) for c in commands] == [("ask", D("0.56"))]
+
+
+def test_a_side_empty_only_because_our_quote_is_alone_there_keeps_quoting(session):
+    quoting(session)  # ours: 0.49 bid, 0.51 ask around a fair value of 0.50
+    alone_on_the_ask = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5),))
+
+    commands = session.on_book(alone_on_the_ask, T0 + 6 * SECOND)
+
+    assert (session.state, session.why_not_quoting) == (MakerState.QUOTING, "")
+    assert commands == []  # our quotes stay: fair value holds at the last one
+    assert session.last_quote.fair_value == D("0.50")
+
+
+def test_an_order_cancelled_before_the_book_shows_it_is_not_taken_for_others_liquidity(session):
+    quoting(session)  # ours: 0.49 bid (ex-1, s-1), 0.51 ask (ex-2, s-2)
+    session.on_book(book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5), ("0.55", 10))), T0 + 6 * SECOND)
+    session.stop(T0 + 6 * SECOND, "ttl")
+
+    for order_id, client_order_id in (("ex-1", "s-1"), ("ex-2", "s-2")):
+        session.on_order_event(cancelled(order_id, client_order_id), T0 + 6 * SECOND)
+    stale = session.market_book()  # the book has not caught up with the cancels yet
+
+    assert (stale.best_bid, stale.best_ask) == (D("0.45"), D("0.55"))

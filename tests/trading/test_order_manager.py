@@ -306,3 +306,75 @@ def test_a_cancelled_order_is_not_adopted_back_by_a_late_resting_report(manager)
     manager.apply(running_total("0", "5"), T0)
 
     assert manager.reconcile(quote(bid=None), BOOK, T0) == []
+
+
+# -- an order still resting is never taken for fully executed ---------------------------------
+
+
+def test_an_order_that_rests_on_after_fills_reach_its_pre_amend_total_stays_managed():
+    exact = OrderManager(ticker=TICKER, session_id="s", keep_within=D(0), retry_after_ns=RETRY_NS)
+    [bid] = exact.reconcile(quote(bid=("0.45", 5), ask=None), BOOK, T0)
+    exact.apply(accepted(bid, "ex-1"), T0)
+    exact.apply(fill("bid", "0.45", 1, fill_id="a", order_id="ex-1", client_order_id=bid.client_order_id), T0)
+    [amend] = exact.reconcile(quote(bid=("0.45", 5), ask=None), BOOK, T0)  # total 6: 1 filled + 5
+    # the exchange applies it, 4 more fill; its user_order beats the REST reply
+    exact.apply(updated("ex-1", amend.updated_client_order_id, price="0.45", filled="5", remaining="1"), T0)
+    exact.apply(amended(amend, filled="5"), T0)
+
+    order = exact.order("bid")
+    assert order is not None and (order.order_id, order.remaining) == ("ex-1", D(1))
+    assert [(type(c), c.order_id) for c in exact.cancel_all(T0, "stop")] == [(CancelOrder, "ex-1")]
+
+
+# -- places whose outcome is unknown --------------------------------------------------------
+
+
+def test_a_place_reported_live_is_kept_when_its_outcome_is_then_reported_unknown(manager):
+    [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
+    manager.apply(running_total("0", "5", order_id="ex-1", client_order_id=bid.client_order_id), T0)
+
+    manager.apply(rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
+
+    order = manager.order("bid")
+    assert order is not None and (order.order_id, order.pending) == ("ex-1", None)
+    assert (CancelOrder, "ex-1") in [(type(c), c.order_id) for c in manager.cancel_all(T0, "stop")]
+
+
+def test_a_place_of_unknown_outcome_not_yet_seen_is_kept_for_the_market_wide_cancel(manager):
+    [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
+
+    manager.apply(rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
+
+    assert manager.order("bid") is None  # the side is free to quote again (after the retry delay)
+    assert manager.unacknowledged_places == 2  # this one and the ask still being placed
+
+
+# -- the book lags our acknowledgements -------------------------------------------------------
+
+
+def test_a_cancelled_orders_size_counts_as_ours_until_the_book_shows_it_gone(manager):
+    with_ours = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5), ("0.55", 10)))
+    places = manager.reconcile(quote(), with_ours, T0)
+    for n, cmd in enumerate(places, start=1):
+        manager.apply(accepted(cmd, f"ex-{n}"), T0)
+    manager.reconcile(quote(bid=None), with_ours, T0)
+
+    manager.apply(cancelled("ex-1", "s-1"), T0)
+    stale = manager.resting_size_by_level(with_ours, T0)
+    caught_up = manager.resting_size_by_level(book_view(bids=(("0.45", 10),), asks=(("0.51", 5), ("0.55", 10))), T0)
+    others_join = manager.resting_size_by_level(book_view(bids=(("0.49", 3), ("0.45", 10))), T0)
+
+    assert stale.get(("bid", D("0.49"))) == D(5)
+    assert ("bid", D("0.49")) not in caught_up
+    assert ("bid", D("0.49")) not in others_join
+
+
+def test_a_cancelled_orders_size_stops_counting_as_ours_after_the_requote_interval(manager):
+    with_ours = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.55", 10),))
+    [bid] = manager.reconcile(quote(ask=None), with_ours, T0)
+    manager.apply(accepted(bid, "ex-1"), T0)
+    manager.reconcile(quote(bid=None, ask=None), with_ours, T0)
+    manager.apply(cancelled("ex-1", "s-1"), T0)
+
+    assert manager.resting_size_by_level(with_ours, T0 + RETRY_NS - 1) == {("bid", D("0.49")): D(5)}
+    assert manager.resting_size_by_level(with_ours, T0 + RETRY_NS) == {}

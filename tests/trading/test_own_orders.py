@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from actors._own_orders import OwnOrder, OwnOrders, refusal_means_gone
+from actors._own_orders import OwnOrder, OwnOrders, refusal_means_executed, refusal_means_gone
 from messages import AmendOrder, CancelOrder
 
 from .factories import T0, TICKER, amended, cancelled, fill, place, rejected, updated
@@ -156,3 +156,106 @@ def test_a_refused_place_never_means_an_order_is_gone():
     refusal = rejected(place("s-1", "bid", "0.49", 5), "place", reason="order is executed")
 
     assert refusal_means_gone(refusal) is False
+
+
+# -- an order is over only when the exchange says so, or its fills reach every total it may have
+
+
+def test_an_order_still_resting_when_fills_reach_its_old_total_during_an_amend_is_kept():
+    # a bid of 5, 1 filled, amended to a total of 6; the exchange applies the amend, 4 more
+    # fill, and its user_order (naming the amend's new client id) beats the REST reply
+    orders, order = tracked(count="5", price="0.45")
+    orders.apply(fill("bid", "0.45", 1, fill_id="a"))
+    order.pending, order.amend_to = "amending", (D("0.45"), D(6))
+
+    orders.apply(updated("ex-1", "s-2", price="0.45", filled="5", remaining="1"))
+    still_tracked = orders.find(TICKER, "ex-1")
+    orders.apply(amended(amend("s-1", "s-2", "0.45", "6"), filled="5"))
+
+    assert still_tracked is order and not order.gone
+    assert (order.client_order_id, order.count, order.filled, order.remaining) == ("s-2", D(6), D(5), D(1))
+
+
+def test_fills_reaching_the_old_total_do_not_end_an_order_an_amend_in_flight_may_have_raised():
+    orders, order = tracked(count="5")
+    order.pending, order.amend_to = "amending", (D("0.49"), D(6))
+
+    orders.apply(fill("bid", "0.49", 5, fill_id="a"))
+    kept_while_in_flight = not order.gone
+    orders.apply(amended(amend("s-1", "s-2", "0.49", "6"), filled="5"))
+
+    assert kept_while_in_flight
+    assert not order.gone and order.remaining == D(1)
+
+
+def test_fills_reaching_every_total_the_order_may_have_end_it():
+    orders, order = tracked(count="5")
+    order.pending, order.amend_to = "amending", (D("0.49"), D(6))
+
+    orders.apply(fill("bid", "0.49", 6, fill_id="a"))
+
+    assert order.gone and len(orders) == 0
+
+
+def test_a_refused_amend_leaves_an_order_whose_fills_reached_its_total_over():
+    orders, order = tracked(count="5")
+    order.start_amend(D("0.49"), D(6), "s-2")
+    orders.apply(fill("bid", "0.49", 5, fill_id="a"))
+
+    orders.amend_refused(order, rejected(amend("s-1", "s-2", "0.49", "6"), "amend", reason="post only cross"))
+
+    assert order.gone and len(orders) == 0
+
+
+def test_a_resting_report_with_contracts_left_keeps_the_order_whatever_our_counts_say():
+    orders, order = tracked(count="5")
+    order.pending = "amending"  # its terms are not taken from the report
+
+    orders.apply(updated("ex-1", "s-1", filled="5", remaining="2"))
+
+    assert not order.gone and orders.find(TICKER, "ex-1") is order
+
+
+# -- what the exchange reports before the REST reply ----------------------------------------
+
+
+def test_a_place_reported_live_before_its_reply_gets_its_exchange_id():
+    orders = OwnOrders()
+    order = orders.add(
+        OwnOrder(
+            ticker=TICKER, side="bid", client_order_id="s-1", order_id=None, price=D("0.49"), count=D(5), pending="placing"
+        )
+    )
+
+    orders.apply(updated("ex-1", "s-1", remaining="5"))
+
+    assert order.order_id == "ex-1"
+
+
+def test_an_amend_whose_outcome_is_unknown_is_recognised_by_its_new_client_id():
+    orders, order = tracked(count="5")
+    order.start_amend(D("0.46"), D(5), "s-2")
+    unknown = rejected(amend("s-1", "s-2", "0.46", "5"), "amend", code="outcome_unknown", source="transport")
+    orders.amend_refused(order, unknown)
+    still_counted = order.amend_to
+
+    found_by_new_id = orders.find(TICKER, None, "s-2")
+    orders.apply(updated("ex-1", "s-2", price="0.46", filled="0", remaining="5"))
+
+    assert still_counted == (D("0.46"), D(5))
+    assert found_by_new_id is order
+    assert (order.client_order_id, order.price, order.amend_to) == ("s-2", D("0.46"), None)
+
+
+@pytest.mark.parametrize(
+    ("reason", "executed"),
+    [
+        ("HTTP 400 invalid_order: invalid order (order is executed)", True),
+        ("HTTP 400 invalid_order: invalid order (order is canceled)", False),
+        ("HTTP 400 invalid_order: invalid order (post only cross)", False),
+    ],
+)
+def test_a_refusal_says_when_the_order_fully_executed(reason, executed):
+    cancel = CancelOrder(order_id="ex-1", client_order_id="s-1", ticker=TICKER, ts=T0)
+
+    assert refusal_means_executed(rejected(cancel, "cancel", reason=reason)) is executed

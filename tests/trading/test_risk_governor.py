@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 
 from actors.risk import RiskGovernor, TradingState
-from messages import AmendOrder, CancelAllOrders, CancelOrder
+from messages import AllOrdersCancelled, AmendOrder, CancelAllOrders, CancelOrder
 
 from .factories import T0, TICKER, accepted, amended, cancelled, fill, place, rejected, updated
 
@@ -251,13 +251,26 @@ def test_an_acknowledged_amend_after_a_partial_fill_rests_its_new_total_less_the
 # -- refusals that mean the order is gone ------------------------------------------------
 
 
-def test_a_cancel_refused_because_the_order_already_executed_releases_its_exposure(governor):
+def test_a_cancel_refused_because_the_order_already_executed_keeps_it_counted_as_position(governor):
     resting_order(governor, "c1", "bid", "0.50", 10)
     cancel = CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)
 
     governor.apply(rejected(cancel, "cancel", reason="HTTP 400 invalid_order: invalid order (order is executed)"))
+    before_the_fill = (governor.position(TICKER), governor.exposure(TICKER))
+    governor.apply(fill("bid", "0.50", 10, order_id="ex-c1", client_order_id="c1"))
 
-    assert governor.exposure(TICKER) == 0
+    assert before_the_fill == (D(10), D("5.00"))  # filled, not yet seen as a fill
+    assert (governor.position(TICKER), governor.exposure(TICKER)) == (D(10), D("5.00"))
+    assert governor.status()["resting_orders"] == {TICKER: 0}
+
+
+def test_a_cancel_refused_because_the_order_is_cancelled_releases_its_exposure(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    cancel = CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)
+
+    governor.apply(rejected(cancel, "cancel", reason="HTTP 400 invalid_order: invalid order (order is canceled)"))
+
+    assert (governor.position(TICKER), governor.exposure(TICKER)) == (0, 0)
 
 
 def test_a_cancel_refused_by_the_transport_keeps_the_order_counted(governor):
@@ -281,16 +294,48 @@ def test_an_unknown_resting_order_reported_by_the_exchange_counts_in_exposure(go
     assert governor.exposure(TICKER) == 0
 
 
-def test_a_place_whose_outcome_was_unknown_counts_again_when_it_shows_up_resting(governor):
+def test_a_place_whose_outcome_is_unknown_stays_counted_once_until_the_exchange_settles_it(governor):
     cmd = place("c1", "bid", "0.50", 10)
     governor.admit(cmd)
     governor.apply(rejected(cmd, "place", code="outcome_unknown", source="transport"))
-    released = governor.exposure(TICKER)
+    unknown = governor.exposure(TICKER)
 
     governor.apply(running_total("0", "10", order_id="ex-1", client_order_id="c1", price="0.50"))
+    shown_resting = governor.exposure(TICKER)
+    governor.apply(running_total("0", "0", order_id="ex-1", client_order_id="c1", price="0.50", status="canceled"))
 
-    assert released == 0
+    assert (unknown, shown_resting) == (D("5.00"), D("5.00"))
+    assert governor.exposure(TICKER) == 0
+
+
+def test_a_place_reported_resting_before_its_outcome_was_reported_unknown_stays_counted(governor):
+    cmd = place("c1", "bid", "0.50", 10)
+    governor.admit(cmd)
+    governor.apply(running_total("0", "10", order_id="ex-1", client_order_id="c1", price="0.50"))
+
+    governor.apply(rejected(cmd, "place", code="outcome_unknown", source="transport"))
+
     assert governor.exposure(TICKER) == D("5.00")
+
+
+def test_a_confirmed_cancel_all_of_its_market_settles_a_place_whose_outcome_is_unknown(governor):
+    cmd = place("c1", "bid", "0.50", 10)
+    governor.admit(cmd)
+    governor.apply(rejected(cmd, "place", code="outcome_unknown", source="transport"))
+
+    governor.admit(CancelAllOrders(reason="maker stopped", ts=T0, ticker=TICKER))
+    governor.apply(AllOrdersCancelled(reason="maker stopped", cancelled=0, still_resting=0, ts_recv=T0))
+
+    assert governor.exposure(TICKER) == 0
+
+
+def test_a_place_refused_by_the_exchange_itself_releases_its_exposure_at_once(governor):
+    cmd = place("c1", "bid", "0.50", 10)
+    governor.admit(cmd)
+
+    governor.apply(rejected(cmd, "place", code="invalid_order", reason="post only cross"))
+
+    assert governor.exposure(TICKER) == 0
 
 
 def test_a_cancelled_order_is_not_counted_again_after_a_late_resting_report(governor):
@@ -312,3 +357,47 @@ def test_a_place_reply_that_trails_the_execution_does_not_count_the_order_again(
 
     assert governor.exposure(TICKER) == D("5.00")  # the 10 held, nothing resting
     assert governor.status()["resting_orders"] == {TICKER: 0}
+
+
+# -- fills the exchange reported that have not reached us yet ----------------------------------
+
+
+def test_an_order_reported_executed_counts_as_position_before_its_fill_arrives(governor):
+    governor.apply(fill("ask", "0.90", 10, fill_id="short", order_id="elsewhere"))  # short 10
+    resting_order(governor, "c1", "ask", "0.90", 10)
+    governor.apply(updated("ex-c1", "c1", side="ask", price="0.90", filled="10", remaining="0", status="executed"))
+
+    before_the_fill = governor.check_place(place("c2", "ask", "0.90", 5))
+    governor.apply(fill("ask", "0.90", 10, fill_id="f-c1", order_id="ex-c1", client_order_id="c1"))
+
+    assert (before_the_fill.ok, before_the_fill.code) == (False, "position_limit")  # -20 - 5 if it fills
+    assert governor.position(TICKER) == D(-20)  # the fill settles the pending contracts, never adds twice
+    assert governor.status()["unseen_fills"] == {TICKER: "0"}
+
+
+def test_an_amend_refused_as_executed_carries_what_rested_as_position_until_its_fills_arrive(governor):
+    governor.apply(fill("ask", "0.90", 10, fill_id="short", order_id="elsewhere"))  # short 10
+    resting_order(governor, "c1", "ask", "0.90", 10)
+    governor.apply(fill("ask", "0.90", 4, fill_id="f-a", order_id="ex-c1", client_order_id="c1"))
+    cmd = amend("ex-c1", "c1", "0.91", 10, side="ask")
+    assert governor.admit(cmd).ok
+
+    governor.apply(rejected(cmd, "amend", reason="HTTP 400 invalid_order: invalid order (order is executed)"))
+    pending = governor.position(TICKER)
+    refused = governor.check_place(place("c2", "ask", "0.90", 5))
+    governor.apply(fill("ask", "0.90", 6, fill_id="f-b", order_id="ex-c1", client_order_id="c1"))
+
+    assert pending == D(-20)  # -14 seen + the 6 that rested, filled
+    assert refused.code == "position_limit"
+    assert governor.position(TICKER) == D(-20)
+
+
+# -- amends that do not make the worst case worse ----------------------------------------------
+
+
+def test_an_amend_that_shrinks_an_order_passes_even_beyond_the_position_limit(governor):
+    resting_order(governor, "c1", "ask", "0.90", 5)
+    governor.apply(fill("ask", "0.90", 18, fill_id="short", order_id="elsewhere"))  # worst case now -23
+
+    assert governor.check_amend(amend("ex-c1", "c1", "0.90", 4, side="ask")).ok
+    assert governor.check_amend(amend("ex-c1", "c1", "0.90", 6, side="ask")).code == "position_limit"

@@ -21,6 +21,7 @@ from messages import (
     PlaceOrder,
     RiskStateChanged,
     StopSession,
+    TimerFired,
 )
 
 from .factories import TICKER, fill, place, snapshot
@@ -162,3 +163,21 @@ def test_maker_quotes_through_the_risk_governor(harness, market_state, gateway, 
 
     assert len(commands(gateway, PlaceOrder)) == 2
     assert risk.proxy().get_status().get()["exposure"][TICKER] == "4.85"  # 0.51 x 5 + (1 - 0.54) x 5
+
+
+def test_the_warm_up_timer_names_its_market_so_equal_deadlines_fire_in_a_fixed_order(
+    harness, market_state, gateway, maker_config
+):
+    scheduled = []
+    call_later = harness.clock.call_later
+
+    def recording(delay_ns, target, message):
+        scheduled.append(message)
+        return call_later(delay_ns, target, message)
+
+    harness.clock.call_later = recording
+    MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway)
+    harness.quiet()
+
+    [warm_up] = [m for m in scheduled if isinstance(m, TimerFired)]
+    assert TICKER in warm_up.what
