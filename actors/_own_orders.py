@@ -22,13 +22,18 @@ the same way. Hazards it names:
 - an order the exchange confirmed gone may still be reported resting by a stale event:
   its ids are remembered, so it is not adopted back;
 - an order we do not know may rest on the exchange (a place whose outcome was unknown,
-  one placed around us): the owner decides by `adopt` whether to take it in.
+  one placed around us): the owner decides by `adopt` whether to take it in;
+- a fill can arrive before we can match it to its order (it names only the exchange id,
+  which the order learns later; or the order is adopted later): the owner may hand in
+  `known_fills` (exchange order id -> fills already seen), and an order takes those in as
+  its own when it learns its exchange id, so they are neither lost nor counted twice. A
+  fill matched by client id also teaches the order its exchange id.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -128,11 +133,6 @@ class OwnOrder:
     def fully_executed(self) -> bool:
         return self.filled >= self.largest_total
 
-    @property
-    def unseen_filled(self) -> Decimal:
-        """Contracts the exchange reported filled whose fills have not reached us."""
-        return max(_ZERO, self.reported_filled - sum(self.fills.values(), _ZERO))
-
     def start_amend(self, price: Decimal, total: Decimal, new_client_order_id: str) -> None:
         self.pending = "amending"
         self.amend_to = (price, total)
@@ -178,8 +178,10 @@ class OwnOrders:
         *,
         adopt: Callable[[OrderAccepted | OrderUpdated], bool] = lambda event: False,
         order_type: OrderFactory = OwnOrder,
+        known_fills: Callable[[str], Mapping[str, Decimal] | None] = lambda order_id: None,
     ) -> None:
         self._adopt_filter = adopt
+        self._known_fills = known_fills
         self._order_type = order_type
         self._orders: dict[str, list[OwnOrder]] = {}
         self._closed_ids: dict[str, None] = {}  # ordered set, oldest first
@@ -246,7 +248,7 @@ class OwnOrders:
             order = self.find(event.ticker, event.order_id, event.client_order_id) or self._adopt(event)
             if order is None:
                 return None
-            order.order_id = event.order_id
+            self._identify(order, event.order_id)
             order.take_running_totals(event.filled, event.remaining, event.price, terms=True)
             if order.pending == "placing":
                 order.pending = None
@@ -270,6 +272,8 @@ class OwnOrders:
             order = self.find(event.ticker, event.order_id, event.client_order_id)
             if order is None:
                 return None
+            if order.order_id is None:  # matched by client id: the fill names the exchange id
+                self._identify(order, event.order_id)
             order.record_fill(event.fill_id, event.count)
         elif isinstance(event, OrderUpdated):
             order = self.find(event.ticker, event.order_id, event.client_order_id)
@@ -278,7 +282,7 @@ class OwnOrders:
             if order is None:
                 return None
             if order.order_id is None:  # the exchange shows the order live before the place's reply
-                order.order_id = event.order_id
+                self._identify(order, event.order_id)
             if event.status in TERMINAL_STATUSES:
                 order.reported_filled = max(order.reported_filled, event.filled)
                 self.remove(order)
@@ -339,5 +343,14 @@ class OwnOrders:
             adopted=True,
             reported_filled=event.filled,
         )
+        self._identify(order, event.order_id)  # fills of it may have reached us already
         self.adoptions += 1
         return self.add(order)
+
+    def _identify(self, order: OwnOrder, order_id: str | None) -> None:
+        """The order's exchange id is known: take in the fills already seen under it."""
+        if not order_id:
+            return
+        order.order_id = order_id
+        for fill_id, count in (self._known_fills(order_id) or {}).items():
+            order.record_fill(fill_id, count)

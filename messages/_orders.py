@@ -191,3 +191,4 @@ class AllOrdersCancelled(Message):
     cancelled: int
     still_resting: int
     ts_recv: int
+    ticker: str | None = None  # the market the cancel-all covered (None: every market)

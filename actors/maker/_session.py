@@ -9,7 +9,9 @@ Fair value is taken from the book less our own orders (the market as others show
 Hazard: when our quote is the only liquidity on a side, that book is one-sided although
 the market is not; being alone at the touch is when our liquidity matters most, so this
 never pauses: fair value then stays at the last one (held inside what others still show),
-or, before any, comes from the full book. Only a book one-sided in full pauses.
+or, before any, comes from the full book. Only a book one-sided in full pauses, or one
+where nothing but our own orders is left on either side: no one else shows a price, so
+the fair value would be frozen at the last one while the market may have moved anywhere.
 """
 
 from __future__ import annotations
@@ -161,12 +163,20 @@ class MakerSession:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
             return
         problem = _book_problem(self.book)
+        if problem is None and self._only_our_orders():
+            problem = "no other liquidity in the book"
         if problem is None:
             self.state, self.why_not_quoting = MakerState.QUOTING, ""
         elif self.state == MakerState.WAIT_DATA and self.book is None:
             self.why_not_quoting = problem
         else:
             self.state, self.why_not_quoting = MakerState.PAUSED, problem
+
+    def _only_our_orders(self) -> bool:
+        """True when the book less our own orders is empty on both sides (one side alone
+        keeps quoting: see the module docstring)."""
+        market = self.market_book()
+        return market is not None and not market.bids and not market.asks
 
     def market_book(self) -> BookView | None:
         """The latest book less our own orders (and what it may still show of orders we

@@ -394,11 +394,19 @@ class RestClientActor(MmdActor):
         if done.error is not None:
             # still_resting = -1: not confirmed (the resting orders could not be read back)
             return AllOrdersCancelled(
-                reason=f"{cmd.reason}; not confirmed: {done.error}", cancelled=0, still_resting=-1, ts_recv=now
+                reason=f"{cmd.reason}; not confirmed: {done.error}",
+                cancelled=0,
+                still_resting=-1,
+                ts_recv=now,
+                ticker=cmd.ticker,
             )
         result: CancelAllResult = done.result
         return AllOrdersCancelled(
-            reason=cmd.reason, cancelled=result.cancelled, still_resting=result.still_resting, ts_recv=now
+            reason=cmd.reason,
+            cancelled=result.cancelled,
+            still_resting=result.still_resting,
+            ts_recv=now,
+            ticker=cmd.ticker,
         )
 
     @staticmethod

@@ -20,7 +20,16 @@ Hazards named here:
 - an order can be over (executed, or an amend/cancel refused "order is executed") before
   its fills reach us. Contracts the exchange reported filled but we have not seen as
   fills are carried, per order, as pending position on the order's side at its price
-  until the fills arrive; dropping them would admit the next order past the limits;
+  until the fills arrive; dropping them would admit the next order past the limits.
+  What has been seen is counted per exchange order id from every fill that reached the
+  position (`_seen_fills`), not from the fills matched to the tracked order: a fill can
+  reach the position without reaching its order (it named only an exchange id the order
+  did not know yet, or the order was adopted later), and would then be carried again;
+- a refusal "order is executed" does not say the order's total: with an unsettled amend
+  that shrank it, the total is the smaller of the two, so the smaller is assumed. Too
+  few is made good by the fills as they arrive; too many would never be taken back;
+- cancel-all confirmations are matched to their command by market AND reason (the same
+  reason, "maker stopped", is used on every market);
 - a place whose outcome is unknown (transport failure) stays counted until the exchange
   settles it: a report naming it, or a confirmed cancel-all of its market;
 - an amend that does not make the worst case worse than it is now (one that shrinks the
@@ -55,6 +64,7 @@ __all__ = ["TradingState", "Verdict", "RiskGovernor"]
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
+_REMEMBER_FILLED_ORDERS = 50_000  # exchange order ids whose seen fills are kept (a memory bound)
 
 
 class TradingState:
@@ -107,11 +117,15 @@ class _UnseenFills(_RestingOrder):
 class RiskGovernor:
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
+        # exchange order id -> {fill id: contracts} of every fill counted in a position,
+        # oldest order first: what of an order has been seen, whether or not the fill
+        # could be matched to the tracked order when it arrived
+        self._seen_fills: dict[str, dict[str, Decimal]] = {}
         self.state = TradingState.ACTIVE
         self.state_reason = "start"
         # every order counts from admission until the exchange confirms it gone; one the
         # exchange reports resting that we never admitted is exposure too (adopted)
-        self._orders = OwnOrders(adopt=lambda event: True, order_type=_RestingOrder)
+        self._orders = OwnOrders(adopt=lambda event: True, order_type=_RestingOrder, known_fills=self._seen_fills.get)
         self._inventories: dict[str, Inventory] = {}
         self._unseen: dict[str, list[_UnseenFills]] = {}  # by ticker
         # cancel-alls sent on, oldest first: (reason, ticker, unsettled places they settle)
@@ -314,15 +328,29 @@ class RiskGovernor:
             inventory = self._inventories.setdefault(event.ticker, Inventory())
             if not inventory.apply_fill(event):
                 return  # duplicate report of a fill already counted
+            self._note_seen(event)
             if self._fill_seen(event):
                 return
         order = self._orders.apply(event)
         if order is not None and order.gone:
             self._carry_unseen_fills(order)  # type: ignore[arg-type]
 
+    def _note_seen(self, fill: OrderFilled) -> None:
+        if not fill.order_id:
+            return
+        seen = self._seen_fills.get(fill.order_id)
+        if seen is None:
+            seen = self._seen_fills[fill.order_id] = {}
+            while len(self._seen_fills) > _REMEMBER_FILLED_ORDERS:
+                del self._seen_fills[next(iter(self._seen_fills))]
+        seen[fill.fill_id] = fill.count
+
     def _carry_unseen_fills(self, order: _RestingOrder) -> None:
-        """An order is over: what it filled that has not reached us as fills stays counted."""
-        unseen = order.unseen_filled
+        """An order is over: what it filled that has not reached us as fills stays counted.
+        Seen: every fill of its exchange id that reached the position, matched or not."""
+        seen_by_id = self._seen_fills.get(order.order_id, {}) if order.order_id else {}
+        seen = max(sum(seen_by_id.values(), _ZERO), sum(order.fills.values(), _ZERO))
+        unseen = order.reported_filled - seen
         if unseen <= 0:
             return
         carried = _UnseenFills(
@@ -369,7 +397,9 @@ class RiskGovernor:
         """A cancel-all confirmed that none of our orders rest (on its market): the unknown
         places it covered never rested, or no longer do."""
         for entry in self._cancel_alls:
-            reason, _ticker, places = entry
+            reason, ticker, places = entry
+            if event.ticker != ticker:
+                continue
             if event.reason == reason or event.reason.startswith(f"{reason}; "):
                 self._cancel_alls.remove(entry)
                 break
@@ -381,6 +411,15 @@ class RiskGovernor:
             if not order.gone and order.order_id is None:
                 self._orders.remove(order, closed=False)  # may still show up: counted again then
 
+    @staticmethod
+    def _executed_total(order: _RestingOrder, event: OrderRejected) -> Decimal:
+        """The total an order refused as executed filled, at the least. A cancel's refusal:
+        the acknowledged total, or an unsettled amend's if smaller (it may have applied).
+        An amend's refusal: the refused amend (the one in flight) did not apply."""
+        if event.action == "cancel" and order.amend_to is not None:
+            return min(order.count, order.amend_to[1])
+        return order.count
+
     def _on_rejected(self, event: OrderRejected) -> None:
         if event.source == "risk":  # our own refusal: nothing was recorded
             return
@@ -389,8 +428,8 @@ class RiskGovernor:
             return
         if refusal_means_gone(event):  # already executed or cancelled: no longer exposure
             if refusal_means_executed(event) and event.action in ("amend", "cancel"):
-                # what rested at its (acknowledged) terms has filled, seen or not
-                order.reported_filled = max(order.reported_filled, order.count)
+                # what rested has filled, seen or not
+                order.reported_filled = max(order.reported_filled, self._executed_total(order, event))
             self._forget(order)
         elif event.action == "place":
             if outcome_unknown(event):

@@ -182,3 +182,22 @@ def test_an_order_cancelled_before_the_book_shows_it_is_not_taken_for_others_liq
     stale = session.market_book()  # the book has not caught up with the cancels yet
 
     assert (stale.best_bid, stale.best_ask) == (D("0.45"), D("0.55"))
+
+
+def test_a_book_holding_only_our_own_quotes_pauses_and_cancels_them(session):
+    quoting(session)  # ours: 0.49 bid, 0.51 ask
+    only_ours = book_view(bids=(("0.49", 5),), asks=(("0.51", 5),))
+
+    commands = session.on_book(only_ours, T0 + 6 * SECOND)
+
+    assert (session.state, session.why_not_quoting) == (MakerState.PAUSED, "no other liquidity in the book")
+    assert [type(c) for c in commands] == [CancelOrder, CancelOrder]
+
+
+def test_quoting_resumes_once_others_show_liquidity_again(session):
+    quoting(session)
+    session.on_book(book_view(bids=(("0.49", 5),), asks=(("0.51", 5),)), T0 + 6 * SECOND)
+
+    session.on_book(book_view(bids=(("0.47", 10),), asks=(("0.53", 10),)), T0 + 7 * SECOND)
+
+    assert (session.state, session.why_not_quoting) == (MakerState.QUOTING, "")

@@ -324,7 +324,7 @@ def test_a_confirmed_cancel_all_of_its_market_settles_a_place_whose_outcome_is_u
     governor.apply(rejected(cmd, "place", code="outcome_unknown", source="transport"))
 
     governor.admit(CancelAllOrders(reason="maker stopped", ts=T0, ticker=TICKER))
-    governor.apply(AllOrdersCancelled(reason="maker stopped", cancelled=0, still_resting=0, ts_recv=T0))
+    governor.apply(AllOrdersCancelled(reason="maker stopped", cancelled=0, still_resting=0, ts_recv=T0, ticker=TICKER))
 
     assert governor.exposure(TICKER) == 0
 
@@ -401,3 +401,93 @@ def test_an_amend_that_shrinks_an_order_passes_even_beyond_the_position_limit(go
 
     assert governor.check_amend(amend("ex-c1", "c1", "0.90", 4, side="ask")).ok
     assert governor.check_amend(amend("ex-c1", "c1", "0.90", 6, side="ask")).code == "position_limit"
+
+
+# -- fills that reached the position without reaching the order they belong to ----------------
+
+
+def test_a_fill_seen_before_its_order_was_known_is_not_carried_again_when_the_order_executes(governor):
+    assert governor.admit(place("s-1", "bid", "0.50", 5)).ok
+    governor.apply(fill("bid", "0.50", 5, fill_id="f1", order_id="ex-1", client_order_id=""))  # no client id yet
+
+    governor.apply(updated("ex-1", "s-1", price="0.50", filled="5", remaining="0", status="executed"))
+
+    assert governor.position(TICKER) == D(5)
+    assert governor.status()["unseen_fills"] == {TICKER: "0"}
+    assert governor.status()["resting_orders"] == {TICKER: 0}
+
+
+def test_fills_seen_before_an_order_is_adopted_count_as_its_filled_and_are_not_carried_again(governor):
+    governor.apply(fill("bid", "0.50", 3, fill_id="f1", order_id="ex-9", client_order_id=""))
+    governor.apply(updated("ex-9", "manual-1", price="0.50", filled="0", remaining="5"))  # stale: before the fill
+    adopted = governor.exposure(TICKER)
+
+    governor.apply(updated("ex-9", "manual-1", price="0.50", filled="5", remaining="0", status="executed"))
+    governor.apply(fill("bid", "0.50", 2, fill_id="f2", order_id="ex-9", client_order_id=""))
+
+    assert adopted == D("2.50")  # 3 held + 2 left resting, at 0.50
+    assert governor.position(TICKER) == D(5)
+    assert governor.status()["unseen_fills"] == {TICKER: "0"}
+
+
+def test_a_fill_matched_by_client_id_teaches_the_order_its_exchange_id(governor):
+    assert governor.admit(place("s-1", "bid", "0.50", 5)).ok  # its reply not read yet
+    governor.apply(fill("bid", "0.50", 2, fill_id="f1", order_id="ex-1", client_order_id="s-1"))
+
+    governor.apply(updated("ex-1", "", price="0.50", filled="2", remaining="0", status="canceled"))
+
+    assert governor.position(TICKER) == D(2)
+    assert governor.exposure(TICKER) == D("1.00")  # the 2 held; nothing rests
+    assert governor.status()["resting_orders"] == {TICKER: 0}
+
+
+# -- an order refused as executed while a shrinking amend is unsettled -------------------------
+
+
+def test_an_order_refused_as_executed_during_an_unsettled_shrink_assumes_the_smaller_total(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    shrink = amend("ex-c1", "c1", "0.50", 4)
+    assert governor.admit(shrink).ok
+    governor.apply(rejected(shrink, "amend", code="outcome_unknown", source="transport"))  # may have applied
+    cancel = CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)
+
+    governor.apply(rejected(cancel, "cancel", reason="HTTP 400 invalid_order: invalid order (order is executed)"))
+    assumed = governor.position(TICKER)
+    governor.apply(fill("bid", "0.50", 4, fill_id="f1", order_id="ex-c1", client_order_id="c1-a"))
+
+    assert assumed == D(4)  # the amend did apply: 4 filled, never 10
+    assert governor.position(TICKER) == D(4)
+    assert governor.status()["unseen_fills"] == {TICKER: "0"}
+
+
+def test_an_undercount_after_an_executed_refusal_is_made_good_by_the_fills(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    shrink = amend("ex-c1", "c1", "0.50", 4)
+    assert governor.admit(shrink).ok
+    governor.apply(rejected(shrink, "amend", code="outcome_unknown", source="transport"))
+    cancel = CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0)
+    governor.apply(rejected(cancel, "cancel", reason="HTTP 400 invalid_order: invalid order (order is executed)"))
+
+    for n in range(10):  # the amend never applied: all 10 filled
+        governor.apply(fill("bid", "0.50", 1, fill_id=f"f{n}", order_id="ex-c1", client_order_id="c1"))
+
+    assert governor.position(TICKER) == D(10)
+    assert governor.status()["unseen_fills"] == {TICKER: "0"}
+
+
+# -- cancel-all confirmations, matched to their market -----------------------------------------
+
+
+def test_a_cancel_all_confirmation_settles_only_the_places_of_its_own_market(governor):
+    other = "KXTEST-26JAN01-T60"
+    for cid, ticker in (("a1", TICKER), ("b1", other)):
+        cmd = place(cid, "bid", "0.50", 10, ticker=ticker)
+        assert governor.admit(cmd).ok
+        governor.apply(rejected(cmd, "place", code="outcome_unknown", source="transport"))
+    governor.admit(CancelAllOrders(reason="maker stopped", ts=T0, ticker=TICKER))
+    governor.admit(CancelAllOrders(reason="maker stopped", ts=T0, ticker=other))
+
+    governor.apply(AllOrdersCancelled(reason="maker stopped", cancelled=0, still_resting=0, ts_recv=T0, ticker=other))
+
+    assert governor.exposure(other) == 0
+    assert governor.exposure(TICKER) == D("5.00")  # its own cancel-all is not confirmed yet
