@@ -17,6 +17,7 @@ __all__ = [
     "OrderUpdated",
     "PositionUpdated",
     "AllOrdersCancelled",
+    "rejection_of",
 ]
 
 
@@ -192,3 +193,28 @@ class AllOrdersCancelled(Message):
     still_resting: int
     ts_recv: int
     ticker: str | None = None  # the market the cancel-all covered (None: every market)
+
+
+def rejection_of(
+    command: PlaceOrder | AmendOrder | CancelOrder, *, source: str, code: str, reason: str, ts_recv: int
+) -> OrderRejected:
+    """The OrderRejected that tells a command's sender it did not happen."""
+    if isinstance(command, CancelOrder):
+        action, side, price, count = "cancel", None, None, None
+    else:
+        action = "place" if isinstance(command, PlaceOrder) else "amend"
+        side, price, count = command.side, command.price, command.count
+    return OrderRejected(
+        action=action,
+        client_order_id=command.client_order_id,
+        order_id=getattr(command, "order_id", None),
+        ticker=command.ticker,
+        side=side,
+        price=price,
+        count=count,
+        source=source,
+        code=code,
+        reason=reason,
+        ts_recv=ts_recv,
+        session_id=command.session_id,
+    )

@@ -31,6 +31,7 @@ from messages import (
     RestReadCompleted,
     RestReadRequested,
     message,
+    rejection_of,
 )
 from mmd.bus import post
 from mmd.ids import CLIENT_ORDER_PREFIX
@@ -211,19 +212,12 @@ class RestClientActor(MmdActor):
             cmd = job.command
             if isinstance(cmd, PlaceOrder | AmendOrder) and ticker in (None, cmd.ticker):
                 self.publish(
-                    OrderRejected(
-                        action="place" if isinstance(cmd, PlaceOrder) else "amend",
-                        client_order_id=cmd.client_order_id,
-                        order_id=getattr(cmd, "order_id", None),
-                        ticker=cmd.ticker,
-                        side=cmd.side,
-                        price=cmd.price,
-                        count=cmd.count,
+                    rejection_of(
+                        cmd,
                         source="client",  # never sent: the exchange knows nothing of it
                         code="dropped_by_cancel_all",
                         reason=f"not sent: cancel-all ({reason})",
                         ts_recv=now,
-                        session_id=cmd.session_id,
                     )
                 )
             else:
@@ -370,24 +364,9 @@ class RestClientActor(MmdActor):
         )
 
     @staticmethod
-    def _order_rejected(cmd: Message, exc: BaseException, now: int) -> OrderRejected:
+    def _order_rejected(cmd: PlaceOrder | AmendOrder | CancelOrder, exc: BaseException, now: int) -> OrderRejected:
         source, code = _rejection_source_and_code(exc)
-        common = dict(source=source, code=code, reason=str(exc), ts_recv=now, session_id=getattr(cmd, "session_id", ""))
-        if isinstance(cmd, PlaceOrder):
-            return OrderRejected(
-                action="place", client_order_id=cmd.client_order_id, order_id=None, ticker=cmd.ticker,
-                side=cmd.side, price=cmd.price, count=cmd.count, **common,
-            )  # fmt: skip
-        if isinstance(cmd, AmendOrder):
-            return OrderRejected(
-                action="amend", client_order_id=cmd.client_order_id, order_id=cmd.order_id, ticker=cmd.ticker,
-                side=cmd.side, price=cmd.price, count=cmd.count, **common,
-            )  # fmt: skip
-        assert isinstance(cmd, CancelOrder)
-        return OrderRejected(
-            action="cancel", client_order_id=cmd.client_order_id, order_id=cmd.order_id, ticker=cmd.ticker,
-            side=None, price=None, count=None, **common,
-        )  # fmt: skip
+        return rejection_of(cmd, source=source, code=code, reason=str(exc), ts_recv=now)
 
     @staticmethod
     def _all_cancelled(cmd: CancelAllOrders, done: RestCallFinished, now: int) -> AllOrdersCancelled:

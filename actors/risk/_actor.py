@@ -24,6 +24,7 @@ from messages import (
     OrderCancelled,
     OrderFilled,
     OrderRejected,
+    rejection_of,
     OrderUpdated,
     PlaceOrder,
     RiskStateChanged,
@@ -69,23 +70,10 @@ class RiskGovernorActor(MmdActor):
             self.send(self.order_gateway, command)
             return
         self.log.info("refused %s %s: %s", type(command).__name__, command.client_order_id, verdict.reason)
-        self.send(
-            self.order_gateway,
-            OrderRejected(
-                action="place" if isinstance(command, PlaceOrder) else "amend",
-                client_order_id=command.client_order_id,
-                order_id=getattr(command, "order_id", None),
-                ticker=command.ticker,
-                side=command.side,
-                price=command.price,
-                count=command.count,
-                source="risk",
-                code=verdict.code,
-                reason=verdict.reason,
-                ts_recv=self.clock.now_ns(),
-                session_id=command.session_id,
-            ),
+        refusal = rejection_of(
+            command, source="risk", code=verdict.code, reason=verdict.reason, ts_recv=self.clock.now_ns()
         )
+        self.send(self.order_gateway, refusal)
 
     @handles(CancelOrder, CancelAllOrders)
     def _on_cancel(self, command: CancelOrder | CancelAllOrders) -> None:
