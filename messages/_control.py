@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ._base import Message, message
@@ -86,6 +87,7 @@ class StopSession(Message):
     ticker: str
     reason: str
     ts: int
+    urgency: str = "cancel"  # messages.ExitUrgency: cancel | passive | immediate
 
 
 @message
@@ -94,6 +96,7 @@ class SessionStarted(Message):
     ticker: str
     reason: str
     ts: int
+    event_id: str = ""  # the VolatilityDetected that spawned it, if any
 
 
 @message
@@ -102,6 +105,7 @@ class SessionStopped(Message):
     ticker: str
     reason: str
     ts: int
+    pnl: Decimal | None = None  # session P&L net of fees, dollars
 
 
 @message

@@ -8,12 +8,21 @@ become 0/1. Every row of a table has the same keys, so a buffer inserts as one b
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable
 
 from messages import (
     BookUpdated,
+    DiscoveryCompleted,
     KillSwitchEngaged,
+    KillSwitchReleased,
+    RealizationRecorded,
+    RiskWarning,
+    TriggerRecorded,
+    VolatilityDetected,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -188,11 +197,130 @@ def _session_row(run_id: str, m: SessionStarted | SessionStopped, **fields: Any)
 
 
 def _session_started(run_id: str, m: SessionStarted) -> list[tuple[str, Row]]:
-    return _session_row(run_id, m, started_ns=m.ts, start_reason=m.reason)
+    return _session_row(run_id, m, started_ns=m.ts, start_reason=m.reason, event_id=m.event_id or None)
 
 
 def _session_stopped(run_id: str, m: SessionStopped) -> list[tuple[str, Row]]:
-    return _session_row(run_id, m, ended_ns=m.ts, end_reason=m.reason)
+    return _session_row(run_id, m, ended_ns=m.ts, end_reason=m.reason, pnl=decimal_text(m.pnl))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if dataclasses.is_dataclass(value):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _discovery(run_id: str, m: DiscoveryCompleted) -> list[tuple[str, Row]]:
+    rows: list[tuple[str, Row]] = [
+        (
+            "discovery_sessions",
+            {
+                "run_id": run_id,
+                "session_id": m.discovery_id,
+                "ts_ns": m.ts,
+                "total_markets": m.total_markets,
+                "binary_markets": m.binary_markets,
+                "pre_filtered": m.pre_filtered,
+                "scored": len(m.markets),
+                "top_markets_count": sum(1 for x in m.markets if x.selected),
+                "configs_generated": sum(1 for x in m.markets if x.config is not None),
+                "model_version": m.model_version,
+            },
+        )
+    ]
+    for market in m.markets:
+        rows.append(
+            (
+                "discovered_markets",
+                {
+                    "run_id": run_id,
+                    "session_id": m.discovery_id,
+                    "ts_ns": m.ts,
+                    "ticker": market.ticker,
+                    "title": market.title,
+                    "score": market.score,
+                    "rank": market.rank,
+                    "volume_24h": decimal_text(market.volume_24h),
+                    "spread": decimal_text(market.spread),
+                    "mid_price": decimal_text(market.mid),
+                    "liquidity": decimal_text(market.liquidity),
+                    "reasons_json": _json(list(market.reasons)),
+                    "generated_config_json": None if market.config is None else _json(market.config),
+                    "selected_for_trading": int(market.selected),
+                    "trade_side": None,
+                },
+            )
+        )
+    return rows
+
+
+def _volatility_event(run_id: str, m: VolatilityDetected) -> list[tuple[str, Row]]:
+    return [
+        (
+            "volatility_events",
+            {
+                "run_id": run_id,
+                "event_id": m.event_id,
+                "ticker": m.ticker,
+                "ts_ns": m.ts,
+                "signal_strength": float(m.strength),
+                "sigma": float(m.sigma),
+                "jump_magnitude": decimal_text(m.jump),
+                "direction": m.direction or None,
+                "regime": m.regime,
+                "close_ts_ns": m.config.close_ts,
+                "session_id": None,
+            },
+        )
+    ]
+
+
+def _trigger(run_id: str, m: TriggerRecorded) -> list[tuple[str, Row]]:
+    return [
+        (
+            "triggers",
+            {
+                "run_id": run_id,
+                "session_id": m.session_id or None,
+                "ticker": m.ticker,
+                "ts_ns": m.ts,
+                "reason": m.reason,
+                "position_before": decimal_text(m.position_before),
+                "vwap": decimal_text(m.vwap),
+                "exit_price": decimal_text(m.exit_price),
+                "pnl_before": decimal_text(m.pnl_before),
+                "pnl_from_flatten": decimal_text(m.pnl_from_flatten),
+            },
+        )
+    ]
+
+
+def _realization(run_id: str, m: RealizationRecorded) -> list[tuple[str, Row]]:
+    return [
+        (
+            "realizations",
+            {
+                "run_id": run_id,
+                "session_id": m.session_id or None,
+                "ticker": m.ticker,
+                "side": m.side,
+                "count": decimal_text(m.count),
+                "entry_price": decimal_text(m.entry_price),
+                "exit_price": decimal_text(m.exit_price),
+                "entry_ns": m.entry_ts,
+                "exit_ns": m.exit_ts,
+                "pnl": decimal_text(m.pnl),
+                "fees": decimal_text(m.fees),
+                "exit_reason": m.exit_reason,
+            },
+        )
+    ]
 
 
 def _risk_row(run_id: str, ts: int, kind: str, state: str | None, reason: str) -> list[tuple[str, Row]]:
@@ -205,6 +333,16 @@ def _risk_state(run_id: str, m: RiskStateChanged) -> list[tuple[str, Row]]:
 
 def _kill_switch(run_id: str, m: KillSwitchEngaged) -> list[tuple[str, Row]]:
     return _risk_row(run_id, m.ts, "kill_switch_engaged", None, m.reason)
+
+
+def _kill_switch_released(run_id: str, m: KillSwitchReleased) -> list[tuple[str, Row]]:
+    return _risk_row(run_id, m.ts, "kill_switch_released", None, m.reason)
+
+
+def _risk_warning(run_id: str, m: RiskWarning) -> list[tuple[str, Row]]:
+    scope = f" {m.ticker}" if m.ticker else ""
+    reason = f"{m.kind}{scope} at {format(m.level, 'f')}: {m.reason}"
+    return _risk_row(run_id, m.ts, "warning", None, reason)
 
 
 def _book(run_id: str, m: BookUpdated) -> list[tuple[str, Row]]:
@@ -246,7 +384,13 @@ _MAPPERS: dict[type, Callable[[str, Any], list[tuple[str, Row]]]] = {
     SessionStopped: _session_stopped,
     RiskStateChanged: _risk_state,
     KillSwitchEngaged: _kill_switch,
+    KillSwitchReleased: _kill_switch_released,
+    RiskWarning: _risk_warning,
     BookUpdated: _book,
+    DiscoveryCompleted: _discovery,
+    VolatilityDetected: _volatility_event,
+    TriggerRecorded: _trigger,
+    RealizationRecorded: _realization,
 }
 
 RECORDED_MESSAGES: tuple[type, ...] = tuple(_MAPPERS)

@@ -11,7 +11,15 @@ from config import AnalyticsConfig
 from messages import (
     BookUpdated,
     BookView,
+    DiscoveryCompleted,
     KillSwitchEngaged,
+    KillSwitchReleased,
+    MarketConfig,
+    RealizationRecorded,
+    RiskWarning,
+    ScoredMarket,
+    TriggerRecorded,
+    VolatilityDetected,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -119,9 +127,64 @@ def book(ts_recv: int = START_NS + 20, ticker: str = "KXT-A", **kw) -> BookUpdat
     return BookUpdated(ticker=ticker, book=view, ts_event=ts_recv - 1, ts_recv=ts_recv)
 
 
+def market_config(**kw) -> MarketConfig:
+    return MarketConfig(**{
+        "ticker": "KXT-A", "category": "rates", "profile": "mean_reverting", "max_exposure": D("8.00"),
+        "size_factor": D("1"), "quote_sides": "both", "price_band": "normal", "k": D("1.2"),
+        "sigma": D("0.03"), "gamma_multiplier": D("1.0"), "min_spread": D("0.02"), "max_spread": D("0.04"),
+        "regime": "MEAN_REVERTING", "close_ts": START_NS + 86_400 * NS_PER_SECOND, **kw,
+    })
+
+
+def discovery(**kw) -> DiscoveryCompleted:
+    scored = ScoredMarket(
+        ticker="KXT-A", title="Rates above 4.25%", category="rates", score=0.8125, rank=1,
+        volume_24h=D("12000.00"), spread=D("0.02"), mid=D("0.43"), liquidity=D("900.00"),
+        reasons=("volume_24h 1.00", "spread 0.02"), config=market_config(), selected=True,
+    )
+    return DiscoveryCompleted(**{
+        "discovery_id": "disc-1", "total_markets": 40, "binary_markets": 38, "pre_filtered": 12,
+        "markets": (scored,), "model_version": "score-v1", "ts": START_NS + 21, **kw,
+    })
+
+
+def volatility_detected(**kw) -> VolatilityDetected:
+    return VolatilityDetected(**{
+        "event_id": "evt-1", "ticker": "KXT-A", "category": "rates", "strength": D("0.75"),
+        "sigma": D("0.025"), "jump": D("-0.13"), "direction": "down", "regime": "MEAN_REVERTING",
+        "config": market_config(), "ts": START_NS + 22, **kw,
+    })
+
+
+def trigger(**kw) -> TriggerRecorded:
+    return TriggerRecorded(**{
+        "session_id": "sess-1", "ticker": "KXT-A", "reason": "adverse_excursion", "position_before": D("12"),
+        "vwap": D("0.4400"), "exit_price": D("0.3600"), "pnl_before": D("0.50"),
+        "pnl_from_flatten": D("-0.96"), "ts": START_NS + 23, **kw,
+    })
+
+
+def realization(**kw) -> RealizationRecorded:
+    return RealizationRecorded(**{
+        "session_id": "sess-1", "ticker": "KXT-A", "side": "long", "count": D("3"),
+        "entry_price": D("0.42"), "exit_price": D("0.45"), "entry_ts": START_NS + 1, "exit_ts": START_NS + 24,
+        "pnl": D("0.07"), "fees": D("0.02"), "exit_reason": "quote", "ts": START_NS + 24, **kw,
+    })
+
+
+def kill_released(**kw) -> KillSwitchReleased:
+    return KillSwitchReleased(**{"reason": "operator resume", "ts": START_NS + 25, **kw})
+
+
+def risk_warning(**kw) -> RiskWarning:
+    return RiskWarning(**{"kind": "daily_loss", "ticker": "", "level": D("0.5"), "reason": "$25 of $50",
+                          "ts": START_NS + 26, **kw})
+
+
 def one_of_each() -> list:
     return [accepted(), amended(), rejected(), cancelled(), updated(), filled(), position(), trade(),
-            session_started(), session_stopped(), risk_state(), kill_switch(), book()]
+            session_started(), session_stopped(), risk_state(), kill_switch(), book(), discovery(),
+            volatility_detected(), trigger(), realization(), kill_released(), risk_warning()]
 
 
 def table_rows(db_path: Path, table: str) -> list[dict]:

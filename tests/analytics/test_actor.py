@@ -16,9 +16,12 @@ def test_records_every_message_type_published_on_the_bus(world):
 
     counts = {t: len(world.rows(t)) for t in
               ("orders", "order_fills", "position_history", "trades", "volatility_sessions", "risk_events",
-               "market_snapshots")}
+               "market_snapshots", "discovery_sessions", "discovered_markets", "volatility_events", "triggers",
+               "realizations")}
     assert counts == {"orders": 5, "order_fills": 1, "position_history": 2, "trades": 1,
-                      "volatility_sessions": 1, "risk_events": 2, "market_snapshots": 1}
+                      "volatility_sessions": 1, "risk_events": 4, "market_snapshots": 1,
+                      "discovery_sessions": 1, "discovered_markets": 1, "volatility_events": 1, "triggers": 1,
+                      "realizations": 1}
 
 
 def test_flushes_when_a_buffer_reaches_batch_size(db_path):

@@ -130,3 +130,21 @@ def test_decimal_text_is_fixed_point_and_refuses_floats():
 def test_a_message_without_analytics_rows_is_refused():
     with pytest.raises(TypeError, match="FlushDue"):
         rows_from("run-1", FlushDue(ts=S))
+
+
+def test_strategy_records_map_to_their_tables_with_exact_amounts():
+    from . import _harness as h
+    from actors.analytics import rows_from
+
+    (table, row), = rows_from("run-1", h.trigger())
+    assert table == "triggers"
+    assert (row["position_before"], row["vwap"], row["pnl_from_flatten"]) == ("12", "0.4400", "-0.96")
+
+    rows = rows_from("run-1", h.discovery())
+    assert [t for t, _ in rows] == ["discovery_sessions", "discovered_markets"]
+    market = rows[1][1]
+    assert market["selected_for_trading"] == 1
+    assert '"max_exposure":"8.00"' in market["generated_config_json"]
+
+    (table, row), = rows_from("run-1", h.session_stopped(pnl=h.D("-0.35")))
+    assert (table, row["pnl"], row["end_reason"]) == ("volatility_sessions", "-0.35", "ttl_expired")
