@@ -97,6 +97,7 @@ class SessionStarted(Message):
     reason: str
     ts: int
     event_id: str = ""  # the VolatilityDetected that spawned it, if any
+    config: Any = None  # messages.MarketConfig the maker runs with (risk learns category and budget)
 
 
 @message
