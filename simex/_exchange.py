@@ -9,8 +9,18 @@ Accounting model (whole-cent prices, whole contracts):
   minus locked collateral; a new order must fit in it, with a taker-fee allowance.
 - A fill costs the buyer of YES p per contract and the buyer of NO (an `ask`) 1 - p. YES
   and NO held in the same market net immediately: each YES/NO pair pays back $1.00.
-- Fees per fill: ceil_to_cent(k x C x P x (1 - P)) x series multiplier, k = 0.07 for the
-  taker, 0.0175 for the maker only on `quadratic_with_maker_fees` series, else 0.
+- Fees per fill, as Kalshi's fee-rounding page describes: the trade fee k x C x P x (1 - P)
+  x series multiplier rounded UP to $0.0001 (k = 0.07 taker; maker 0.0175 only on
+  `quadratic_with_maker_fees` series, 0.035 on combo maker-fee series, else 0); then a
+  rounding fee floors the balance change to whole cents; a per-order accumulator of that
+  overpayment pays a $0.01 rebate each time it exceeds $0.01. Whole-cent prices and whole
+  contracts therefore cost about ceil_to_cent of the order's cumulative trade fee.
+
+Lifecycle (kalshi-api.md section 10): initialized -> active (at open time, no WS event) ->
+inactive (pause, `deactivated`) -> active (resume, `activated`, resting orders cancelled) ->
+closed (at close time, or early with `close_date_updated`) -> determined (`determined`) ->
+finalized (`settled`: $1 per net winning contract, a Settlement record per holder).
+Every order operation, cancels included, gets MARKET_INACTIVE unless the market is active.
 """
 
 from __future__ import annotations
@@ -20,13 +30,14 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
-from mmd.wire import CENT, ONE, ceil_to
+from mmd.wire import CENT, ONE, ceil_to, floor_to, format_price
 
 from ._book import BID, STP_MAKER, MatchResult
 from ._errors import ApiError
 from ._model import (
     FOK,
     GTC,
+    MARKET_RESULTS,
     MAX_PRICE,
     MIN_PRICE,
     ZERO,
@@ -37,11 +48,13 @@ from ._model import (
     Order,
     OrderRequest,
     Position,
+    Settlement,
     Trade,
     stable_id,
     unit_cost,
 )
-from ._rest import RestApi, parse_json_body
+from ._ratelimit import DEFAULT_TIER, RateLimiter, request_cost
+from ._rest import API_PREFIX, RestApi, parse_json_body
 from ._ws import WsHub, WsSession
 
 __all__ = ["Exchange", "FEE_TYPES", "taker_fee"]
@@ -52,6 +65,8 @@ MAKER_FEE_RATES = {
     "quadratic_with_maker_fees": Decimal("0.0175"),
     "quadratic_with_combo_maker_fees": Decimal("0.035"),
 }
+FEE_STEP = Decimal("0.0001")  # trade fees round up to the centicent
+REBATE = CENT
 MARKET_INACTIVE = "MARKET_INACTIVE"
 
 
@@ -66,7 +81,9 @@ class Exchange:
     `acting_at` scope (e.g. one tape row), once per market whose summary changed.
     """
 
-    def __init__(self, now_ns: Callable[[], int], seed: int = 0) -> None:
+    def __init__(self, now_ns: Callable[[], int], seed: int = 0, rate_limit_tier: str | None = None) -> None:
+        """rate_limit_tier: Kalshi usage tier whose token buckets every account gets
+        (e.g. "basic"); None leaves requests unmetered (backtests)."""
         self._clock = now_ns
         self._acting_ns: int | None = None  # set while a scheduled event or tape row runs
         self.seed = seed
@@ -75,6 +92,10 @@ class Exchange:
         self.orders: dict[str, Order] = {}  # creation order
         self.trades: list[Trade] = []
         self.fills: list[Fill] = []
+        self.settlements: list[Settlement] = []
+        self._limiters: dict[str | None, RateLimiter] = {}
+        self._rate_limit_tier: str | None = None
+        self.rate_limit_tier = rate_limit_tier
         self._counters: dict[str, int] = {}
         self._live_coids: dict[tuple[str, str], str] = {}
         self._expiries: list[tuple[int, str]] = []
@@ -132,11 +153,148 @@ class Exchange:
             raise ValueError(f"unknown fee_type {spec.fee_type!r}")
         if spec.ticker in self.markets:
             raise ValueError(f"market {spec.ticker} already listed")
+        if spec.open_offset_s < 0 or spec.close_offset_s <= spec.open_offset_s:
+            raise ValueError(f"{spec.ticker}: need 0 <= open_offset_s < close_offset_s")
         market = Market(spec, created_ns=self.now())
         market.updated_ns = market.created_ns
+        if spec.open_offset_s > 0:
+            market.status = "initialized"
         self.markets[spec.ticker] = market
-        self.hub.lifecycle(market, "created", {"open_ts": market.created_ns // 10**9, "close_ts": market.close_ns // 10**9})
+        self.hub.lifecycle(market, "created", {"open_ts": market.open_ns // 10**9, "close_ts": market.close_ns // 10**9})
         return market
+
+    # ----- market lifecycle (scenario generators, fault injection and tests call these) -----
+    def open_market(self, ticker: str) -> Market:
+        """initialized -> active ahead of its open time (no WS event, as on Kalshi)."""
+        market = self._market_in(ticker, "open", ("initialized",))
+        self._set_status(market, "active")
+        return market
+
+    def pause_market(self, ticker: str) -> Market:
+        """active -> inactive: trading stops; `cancel_order_on_pause` orders are cancelled."""
+        market = self._market_in(ticker, "pause", ("active",))
+        self._set_status(market, "inactive")
+        for order in self._resting_in(market):
+            if order.cancel_order_on_pause:
+                self._cancel_resting(order, "HaltCancel")
+        self.hub.lifecycle(market, "deactivated", {"is_deactivated": True})
+        return market
+
+    def resume_market(self, ticker: str) -> Market:
+        """inactive -> active. Kalshi cancels every resting order on reactivation."""
+        market = self._market_in(ticker, "resume", ("inactive",))
+        for order in self._resting_in(market):
+            self._cancel_resting(order, "HaltCancel")
+        self._set_status(market, "active")
+        self.hub.lifecycle(market, "activated", {"is_deactivated": False})
+        return market
+
+    def close_market(self, ticker: str) -> Market:
+        """Close now. Before the scheduled close time this is an early close: the close time
+        moves to now and `close_date_updated` goes out. Resting orders are cancelled."""
+        market = self._market_in(ticker, "close", ("initialized", "active", "inactive"))
+        now = self.now()
+        if now < market.close_ns:
+            market.close_override_ns = now
+            self.hub.lifecycle(market, "close_date_updated", {"close_ts": now // 10**9})
+        self._close(market)
+        return market
+
+    def determine_market(self, ticker: str, result: str) -> Market:
+        """closed -> determined with `result` "yes" or "no" (closes an open market first)."""
+        if result not in MARKET_RESULTS:
+            raise ValueError(f"result must be one of {MARKET_RESULTS}, not {result!r}")
+        market = self._market_in(ticker, "determine", ("initialized", "active", "inactive", "closed"))
+        if market.status != "closed":
+            self.close_market(ticker)
+        market.result = result
+        market.determined_ns = self.now()
+        self._set_status(market, "determined")
+        self.hub.lifecycle(market, "determined", {
+            "result": result, "determination_ts": market.determined_ns // 10**9,
+            "settlement_value": format_price(market.settlement_value()),
+        })
+        return market
+
+    def settle_market(self, ticker: str) -> list[Settlement]:
+        """determined -> finalized: pay $1 per net winning contract and record a Settlement
+        for every account holding a position (their collateral is already free: no resting
+        orders survive close)."""
+        market = self._market_in(ticker, "settle", ("determined",))
+        now = self.now()
+        records = []
+        for account in self.accounts.values():  # registration order: deterministic
+            pos = account.positions.get(ticker)
+            if pos is None or not pos.position:
+                continue
+            records.append(self._settle_position(market, account, pos, now))
+        market.open_interest = ZERO
+        market.settled_ns = now
+        self._set_status(market, "finalized")
+        self.hub.lifecycle(market, "settled", {"settled_ts": now // 10**9})
+        return records
+
+    def _settle_position(self, market: Market, account: Account, pos: Position, now: int) -> Settlement:
+        held_yes = max(ZERO, pos.position)
+        held_no = max(ZERO, -pos.position)
+        winning = held_yes if market.result == "yes" else held_no
+        revenue = winning * ONE
+        record = Settlement(
+            account.account_id, market.ticker, market.spec.event_ticker, market.result,
+            held_yes, pos.cost if held_yes else ZERO, held_no, pos.cost if held_no else ZERO,
+            revenue, now, market.settlement_value(),
+        )
+        account.cash += revenue
+        pos.realized_pnl += revenue - pos.cost
+        pos.position, pos.cost, pos.updated_ns = ZERO, ZERO, now
+        if account.keep_history:
+            self.settlements.append(record)
+        self.hub.private(account.account_id, "market_positions", market.ticker, "market_position",
+                         pos.ws_json(account.account_id))
+        return record
+
+    def _market_in(self, ticker: str, action: str, allowed: tuple[str, ...]) -> Market:
+        market = self.markets.get(ticker)
+        if market is None:
+            raise ValueError(f"market {ticker} is not listed")
+        if market.status not in allowed:
+            raise ValueError(f"cannot {action} {ticker}: it is {market.status}")
+        return market
+
+    def _set_status(self, market: Market, status: str) -> None:
+        market.status = status
+        market.updated_ns = self.now()
+
+    def _resting_in(self, market: Market) -> list[Order]:
+        return [o for o in self.orders.values() if o.ticker == market.ticker and o.status == "resting"]
+
+    # ----- rate limits -----
+    @property
+    def rate_limit_tier(self) -> str | None:
+        return self._rate_limit_tier
+
+    @rate_limit_tier.setter
+    def rate_limit_tier(self, tier: str | None) -> None:
+        """Meter REST with this Kalshi usage tier (None = unmetered); buckets restart full."""
+        if tier is not None:
+            RateLimiter(tier, 0)  # fail fast on an unknown tier name
+        self._rate_limit_tier = tier
+        self._limiters.clear()
+
+    def limiter(self, account_id: str | None) -> RateLimiter:
+        """The account's buckets (unsigned callers share one), created full on first use."""
+        limiter = self._limiters.get(account_id)
+        if limiter is None:
+            limiter = self._limiters[account_id] = RateLimiter(self.rate_limit_tier or DEFAULT_TIER, self.now())
+        return limiter
+
+    def admit_request(self, account_id: str | None, method: str, path: str, body: Any) -> bool:
+        """Charge one request to the account's bucket; False means answer 429."""
+        if self.rate_limit_tier is None:
+            return True
+        sub = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
+        kind, cost = request_cost(method, sub, body)
+        return self.limiter(account_id).admit(kind, cost, self.now())
 
     def register_account(self, account_id: str, balance_cents: int, keep_history: bool = True) -> Account:
         """keep_history=False (background participants) bounds memory in long paper sessions:
@@ -189,10 +347,16 @@ class Exchange:
         return order
 
     def locked(self, account: Account) -> Decimal:
-        return sum(
-            (unit_cost(o.side, o.price) * o.remaining for o in map(self.orders.__getitem__, account.live_order_ids)),
-            ZERO,
-        )
+        """Collateral held by the account's resting orders (maintained incrementally: summing
+        every resting order on each placement made busy books quadratic)."""
+        return account.locked
+
+    def _sync_lock(self, order: Order) -> None:
+        """Re-derive what `order` locks after any change to its price, size or liveness."""
+        account = self.accounts[order.account_id]
+        now_locked = unit_cost(order.side, order.price) * order.remaining if order.order_id in account.live_order_ids else ZERO
+        account.locked += now_locked - order.locked
+        order.locked = now_locked
 
     def available(self, account: Account) -> Decimal:
         return account.cash - self.locked(account)
@@ -234,10 +398,16 @@ class Exchange:
         return order, reduced
 
     def cancel_all(self, account_id: str, ticker: str | None = None) -> list[tuple[Order, Decimal]]:
+        """Cancel the account's resting orders. With a ticker, a paused or closed market is
+        MARKET_INACTIVE; without one, orders in paused markets stay (they cannot be cancelled
+        there) and the rest are cancelled."""
         self.account(account_id)
+        if ticker is not None:
+            self._tradable(ticker)
         live = [  # creation order, not set order: replays must be identical
             o.order_id for o in self.orders.values()
             if o.account_id == account_id and o.status == "resting" and (ticker is None or o.ticker == ticker)
+            and self.markets[o.ticker].status == "active"
         ]
         return [self.cancel_order(account_id, oid) for oid in live]
 
@@ -304,6 +474,7 @@ class Exchange:
 
     def _live_owned(self, account_id: str, order_id: str) -> Order:
         order = self.owned_order(account_id, order_id)
+        self._tradable(order.ticker)  # a closed or paused market answers MARKET_INACTIVE first
         if order.status != "resting":
             raise ApiError.invalid_order(f"order is {order.status}")
         return order
@@ -338,6 +509,7 @@ class Exchange:
         market.book.add(order.order_id, order.account_id, order.side, order.price, order.remaining)
         order.status = "resting"
         self.accounts[order.account_id].live_order_ids.add(order.order_id)
+        self._sync_lock(order)
         if order.client_order_id:
             self._live_coids[(order.account_id, order.client_order_id)] = order.order_id
         if order.expiration_ns is not None:
@@ -353,6 +525,7 @@ class Exchange:
             order.remaining = ZERO
         account = self.accounts[order.account_id]
         account.live_order_ids.discard(order.order_id)
+        self._sync_lock(order)
         if not account.keep_history:
             self.orders.pop(order.order_id, None)
         if order.client_order_id and self._live_coids.get((order.account_id, order.client_order_id)) == order.order_id:
@@ -373,6 +546,7 @@ class Exchange:
         delta = new_remaining - order.remaining
         market.book.reduce(order.order_id, new_remaining)
         order.remaining = new_remaining
+        self._sync_lock(order)
         self.hub.book_delta(market, order.side, order.price, delta, order)
         self._touched.add(market.ticker)
         self._order_update(order, reason)
@@ -388,6 +562,7 @@ class Exchange:
         market.book.remove(order.order_id)
         self.hub.book_delta(market, order.side, order.price, -order.remaining, order)
         account.live_order_ids.discard(order.order_id)
+        self._sync_lock(order)
         self._live_coids.pop((order.account_id, order.client_order_id), None)
         self._rename(order, new_coid)
         order.price, order.remaining = price, remaining
@@ -426,6 +601,7 @@ class Exchange:
         self.trades.append(trade)
         market.last_price, market.last_trade_size, market.updated_ns = price, count, now
         market.volume += count
+        market.bars.trade(now, price, count)
         self.hub.book_delta(market, maker.side, price, -count, maker)
         self.hub.trade(trade)
         maker_fill = self._fill(market, maker, trade, is_taker=False)
@@ -442,33 +618,53 @@ class Exchange:
             self.hub.private(fill.account_id, "market_positions", market.ticker, "market_position",
                              position.ws_json(fill.account_id))
 
-    def _fee(self, market: Market, count: Decimal, price: Decimal, is_taker: bool) -> Decimal:
+    @staticmethod
+    def _trade_fee(market: Market, count: Decimal, price: Decimal, is_taker: bool) -> Decimal:
         rate = TAKER_FEE_RATE if is_taker else MAKER_FEE_RATES.get(market.spec.fee_type, ZERO)
-        return ceil_to(rate * market.spec.fee_multiplier * count * price * (ONE - price), CENT)
+        return ceil_to(rate * market.spec.fee_multiplier * count * price * (ONE - price), FEE_STEP)
+
+    @staticmethod
+    def _net_fee(order: Order, revenue: Decimal, trade_fee: Decimal) -> Decimal:
+        """Trade fee + rounding fee - rebate for one fill (Kalshi's fee-rounding mechanics):
+        the balance change floors to whole cents; the overpayment accumulates per order and
+        every time it exceeds $0.01 a $0.01 rebate comes back."""
+        balance_change = revenue - trade_fee
+        rounding_fee = balance_change - floor_to(balance_change, CENT)
+        order.fee_accumulator += rounding_fee
+        rebate = ZERO
+        while order.fee_accumulator > REBATE:
+            order.fee_accumulator -= REBATE
+            rebate += REBATE
+        return trade_fee + rounding_fee - rebate
 
     def _fill(self, market: Market, order: Order, trade: Trade, is_taker: bool) -> Fill:
-        fee = self._fee(market, trade.count, trade.price, is_taker)
+        trade_fee = self._trade_fee(market, trade.count, trade.price, is_taker)
         cost = unit_cost(order.side, trade.price) * trade.count
         order.filled += trade.count
         order.remaining -= trade.count
+        self._sync_lock(order)
         order.fill_notional += trade.price * trade.count
+        account = self.accounts[order.account_id]
+        position, revenue = self._book_position(market, account, order.side, trade.price, trade.count)
+        fee = self._net_fee(order, revenue, trade_fee)
+        account.cash -= fee
+        position.fees_paid += fee
         if is_taker:
             order.taker_fill_cost += cost
             order.taker_fees += fee
         else:
             order.maker_fill_cost += cost
             order.maker_fees += fee
-        account = self.accounts[order.account_id]
-        position = self._book_position(market, account, order.side, trade.price, trade.count, fee)
         fill = Fill(trade.trade_id, account.account_id, order.order_id, order.client_order_id, market.ticker,
                     order.side, trade.price, trade.count, is_taker, fee, position.position, trade.ts_ns)
         if account.keep_history:
             self.fills.append(fill)
         return fill
 
-    def _book_position(self, market: Market, account: Account, side: str, price: Decimal, count: Decimal,
-                       fee: Decimal) -> Position:
-        """Cash and netted position after buying `count` YES (bid) or NO (ask) contracts."""
+    def _book_position(self, market: Market, account: Account, side: str, price: Decimal,
+                       count: Decimal) -> tuple[Position, Decimal]:
+        """Cash and netted position after buying `count` YES (bid) or NO (ask) contracts, fees
+        aside. Returns the position and the fill's revenue (signed cash change)."""
         pos = account.positions.get(market.ticker)
         if pos is None:
             pos = account.positions[market.ticker] = Position(market.ticker, market.spec.event_ticker)
@@ -477,39 +673,40 @@ class Exchange:
         held_against = max(ZERO, -direction * pos.position)  # opposite-outcome contracts held
         closing = min(count, held_against)
         opening = count - closing
+        revenue = -per_contract * opening
         if closing:
             basis = pos.cost * closing / held_against
             pos.cost -= basis
             pos.realized_pnl += (ONE - per_contract) * closing - basis
-            account.cash += (ONE - per_contract) * closing  # pay per_contract, pair pays back $1
-        account.cash -= per_contract * opening + fee
+            revenue += (ONE - per_contract) * closing  # pay per_contract, pair pays back $1
+        account.cash += revenue
         pos.cost += per_contract * opening
         open_long_before = max(ZERO, pos.position)
         pos.position += direction * count
         market.open_interest += max(ZERO, pos.position) - open_long_before
-        pos.fees_paid += fee
         pos.total_traded += per_contract * count
         pos.volume += count
         pos.updated_ns = self.now()
-        return pos
+        return pos, revenue
 
     # ----- internals: time-driven -----
     def _sweep(self, now_ns: int) -> None:
-        """Expire GTC orders past expiration_time and close markets past close_time."""
+        """Expire GTC orders past expiration_time, open markets at open time, close them at close time."""
         while self._expiries and self._expiries[0][0] <= now_ns:
             _, order_id = heapq.heappop(self._expiries)
             order = self.orders.get(order_id)  # background accounts' finished orders are dropped
             if order is not None and order.status == "resting" and order.expiration_ns is not None and order.expiration_ns <= now_ns:
                 self._cancel_resting(order, "ExpiryCancel")
         for market in self.markets.values():
-            if market.status == "active" and market.close_ns <= now_ns:
+            if market.status == "initialized" and market.open_ns <= now_ns:
+                self._set_status(market, "active")
+            if market.status in ("initialized", "active", "inactive") and market.close_ns <= now_ns:
                 self._close(market)
 
     def _close(self, market: Market) -> None:
-        market.status = "closed"
-        market.updated_ns = self.now()
-        for order in [o for o in self.orders.values() if o.ticker == market.ticker and o.status == "resting"]:
+        for order in self._resting_in(market):
             self._cancel_resting(order, "CloseCancel")
+        self._set_status(market, "closed")
 
     def _flush_tickers(self) -> None:
         """One `ticker` message per market whose touch, last trade, volume or OI changed."""
@@ -520,5 +717,6 @@ class Exchange:
                      market.volume, market.open_interest)
             if self._ticker_cache.get(ticker) != state:
                 self._ticker_cache[ticker] = state
+                market.bars.quote(self.now(), touch["bid"], touch["ask"], market.open_interest)
                 self.hub.ticker(market)
         self._touched.clear()

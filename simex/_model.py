@@ -13,6 +13,7 @@ from decimal import Decimal
 from mmd.wire import CENT, ONE, format_count, format_fee, format_money, format_price, rfc3339_from_ns
 
 from ._book import BID, STP_MAKER, STP_TAKER_AT_CROSS, OrderBook
+from ._candles import MinuteBars
 
 __all__ = [
     "GTC",
@@ -28,6 +29,8 @@ __all__ = [
     "Order",
     "Trade",
     "Fill",
+    "Settlement",
+    "MARKET_RESULTS",
     "unit_cost",
     "outcome_side",
     "stable_id",
@@ -43,6 +46,7 @@ IOC = "immediate_or_cancel"
 FOK = "fill_or_kill"
 TIME_IN_FORCE = (FOK, GTC, IOC)
 STP_TYPES = (STP_TAKER_AT_CROSS, STP_MAKER)
+MARKET_RESULTS = ("yes", "no")
 
 
 def stable_id(kind: str, n: int | str) -> str:
@@ -87,6 +91,9 @@ class MarketSpec:
 
     volatility_cents: standard deviation of the fair value's move per sqrt(second), cents.
     mean_reversion: fraction of the gap to the initial fair closed per second.
+    open_offset_s: seconds after listing when trading opens (status `initialized` until then).
+    close_offset_s: seconds after listing when the market closes (scheduled `close_time`).
+    settlement_timer_s: reported `settlement_timer_seconds` (determination to payout).
     """
 
     ticker: str
@@ -100,6 +107,9 @@ class MarketSpec:
     close_offset_s: int = 40 * 86_400
     fee_type: str = "quadratic"
     fee_multiplier: Decimal = ONE
+    open_offset_s: int = 0
+    settlement_timer_s: int = 3600
+    can_close_early: bool = True
 
 
 @dataclass
@@ -113,14 +123,29 @@ class Market:
     volume: Decimal = ZERO
     open_interest: Decimal = ZERO
     updated_ns: int = 0
+    result: str = ""  # "" until determined, then "yes" | "no"
+    close_override_ns: int | None = None  # set when the market is closed early
+    determined_ns: int | None = None
+    settled_ns: int | None = None
+    bars: MinuteBars = field(default_factory=MinuteBars)  # candlestick source
 
     @property
     def ticker(self) -> str:
         return self.spec.ticker
 
     @property
+    def open_ns(self) -> int:
+        return self.created_ns + self.spec.open_offset_s * NS_PER_S
+
+    @property
     def close_ns(self) -> int:
+        if self.close_override_ns is not None:
+            return self.close_override_ns
         return self.created_ns + self.spec.close_offset_s * NS_PER_S
+
+    def settlement_value(self) -> Decimal | None:
+        """YES payout per contract once determined: $1 for yes, $0 for no."""
+        return {"yes": ONE, "no": ZERO}.get(self.result)
 
     @property
     def market_id(self) -> str:
@@ -148,7 +173,7 @@ class Market:
         bid = t["bid"] if t["bid"] is not None else ZERO
         ask = t["ask"] if t["ask"] is not None else ONE
         close = _time(self.close_ns)
-        return {
+        body = {
             "ticker": self.ticker,
             "event_ticker": self.spec.event_ticker,
             "market_type": "binary",
@@ -156,11 +181,11 @@ class Market:
             "no_sub_title": self.spec.title,
             "created_time": _time(self.created_ns),
             "updated_time": _time(self.updated_ns or self.created_ns),
-            "open_time": _time(self.created_ns),
+            "open_time": _time(self.open_ns),
             "close_time": close,
             "expected_expiration_time": close,
             "latest_expiration_time": close,
-            "settlement_timer_seconds": 3600,
+            "settlement_timer_seconds": self.spec.settlement_timer_s,
             "status": self.status,
             "notional_value_dollars": format_price(ONE),
             "yes_bid_dollars": format_price(bid),
@@ -176,8 +201,8 @@ class Market:
             "volume_fp": format_count(self.volume),
             "volume_24h_fp": format_count(self.volume),
             "open_interest_fp": format_count(self.open_interest),
-            "result": "",
-            "can_close_early": True,
+            "result": self.result,
+            "can_close_early": self.spec.can_close_early,
             "expiration_value": "",
             "rules_primary": f"If {self.spec.title} resolves Yes, the market resolves to Yes.",
             "rules_secondary": "Simulated market; no real-world settlement source.",
@@ -187,6 +212,12 @@ class Market:
             ],
             "exchange_index": 0,
         }
+        value = self.settlement_value()
+        if value is not None:
+            body["settlement_value_dollars"] = format_price(value)
+        if self.settled_ns is not None:
+            body["settlement_ts"] = _time(self.settled_ns)
+        return body
 
 
 @dataclass
@@ -232,6 +263,7 @@ class Account:
     cash: Decimal  # dollars, always whole cents here
     positions: dict[str, Position] = field(default_factory=dict)
     live_order_ids: set[str] = field(default_factory=set)
+    locked: Decimal = ZERO  # collateral held by resting orders, kept in step by the exchange
     keep_history: bool = True  # False for background accounts: finished orders and fills are dropped
 
 
@@ -261,6 +293,8 @@ class Order:
     taker_fees: Decimal = ZERO
     maker_fees: Decimal = ZERO
     fill_notional: Decimal = ZERO  # sum of YES price x count, for average_fill_price
+    fee_accumulator: Decimal = ZERO  # rounding overpayment not yet rebated (fee-rounding doc)
+    locked: Decimal = ZERO  # collateral this order holds while it rests
 
     @property
     def fees(self) -> Decimal:
@@ -422,4 +456,37 @@ class Fill:
             "post_position_fp": format_count(self.post_position),
             "ts": self.ts_ns // NS_PER_S,
             "ts_ms": self.ts_ns // 1_000_000,
+        }
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One account's payout when a market is finalized (`GET /portfolio/settlements`)."""
+
+    account_id: str
+    ticker: str
+    event_ticker: str
+    market_result: str
+    yes_count: Decimal
+    yes_total_cost: Decimal
+    no_count: Decimal
+    no_total_cost: Decimal
+    revenue: Decimal  # dollars paid out: $1 per winning contract held
+    settled_ns: int
+    value: Decimal  # YES payout per contract, dollars
+
+    def to_json(self) -> dict:
+        return {
+            "ticker": self.ticker,
+            "exchange_index": 0,
+            "event_ticker": self.event_ticker,
+            "market_result": self.market_result,
+            "yes_count_fp": format_count(self.yes_count),
+            "yes_total_cost_dollars": format_money(self.yes_total_cost),
+            "no_count_fp": format_count(self.no_count),
+            "no_total_cost_dollars": format_money(self.no_total_cost),
+            "revenue": int(self.revenue * 100),  # integer cents, as Kalshi still sends it
+            "settled_time": _time(self.settled_ns),
+            "fee_cost": format_fee(ZERO),  # binary settlement carries no fee
+            "value": int(self.value * 100),
         }

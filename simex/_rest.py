@@ -12,11 +12,21 @@ import re
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
-from mmd.wire import WireFormatError, format_count, format_money, format_price, parse_count, parse_dollars
+from mmd.wire import (
+    WireFormatError,
+    format_count,
+    format_money,
+    format_price,
+    parse_count,
+    parse_dollars,
+    rfc3339_from_ns,
+)
 
 from ._book import ASK, BID
+from ._candles import PERIODS_MIN
 from ._errors import ApiError, error_body
-from ._model import FOK, IOC, NS_PER_S, STP_TYPES, TIME_IN_FORCE, ZERO, Order, OrderRequest, Position
+from ._model import FOK, IOC, NS_PER_S, STP_TYPES, TIME_IN_FORCE, ZERO, Market, MarketSpec, Order, OrderRequest, Position
+from ._ratelimit import DEFAULT_COST, TOO_MANY_REQUESTS_BODY, non_default_costs
 
 if TYPE_CHECKING:
     from ._exchange import Exchange
@@ -36,6 +46,10 @@ _STATUS_FILTER = {
 _ORDER_STATUSES = ("resting", "canceled", "executed")
 _LEGACY_MESSAGE = "Please switch to the V2 endpoints"
 _MAX_BATCH = 20
+_MAX_TICKERS = 100  # multiple orderbooks and batch candlesticks
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SCHEDULE_FROM = "2020-01-01T00:00:00Z"  # the simulator trades around the clock, always has
+_SCHEDULE_TO = "2100-01-01T00:00:00Z"
 
 Handler = Callable[["RestApi", dict, Any, "str | None", tuple[str, ...]], tuple[int, dict]]
 
@@ -177,6 +191,8 @@ class RestApi:
                 continue
             if private and account_id is None:
                 raise ApiError(401, "unauthorized", "authentication required")
+            if not self.ex.admit_request(account_id, method, path, body):
+                return 429, dict(TOO_MANY_REQUESTS_BODY)
             return handler(self, query, body, account_id, match.groups())
         if path_matched:
             raise ApiError(405, "method_not_allowed", "method not allowed", f"{method} {sub}")
@@ -184,8 +200,10 @@ class RestApi:
 
     # ----- exchange and market data -----
     def exchange_status(self, query, body, account_id, args):
-        return 200, {"exchange_active": True, "trading_active": True, "exchange_index_statuses": [
-            {"exchange_index": 0, "exchange_active": True, "trading_active": True}]}
+        return 200, {"exchange_active": True, "trading_active": True, "intra_exchange_transfers_active": True,
+                     "exchange_index_statuses": [{
+                         "exchange_index": 0, "description": "simulated exchange (single shard)",
+                         "exchange_active": True, "trading_active": True, "intra_exchange_transfers_active": True}]}
 
     def markets(self, query, body, account_id, args):
         markets = list(self.ex.markets.values())
@@ -201,23 +219,67 @@ class RestApi:
             wanted = _q(query, name)
             if wanted:
                 markets = [m for m in markets if getattr(m.spec, attr) == wanted]
+        for name, stamp in _MARKET_TS_FILTERS:
+            bound = _q_int(query, name, 0, 2**62)
+            if bound is not None:
+                keep_above = name.startswith("min_")
+                markets = [m for m in markets if _ts_within(stamp(m), bound, keep_above)]
+        mve = _q(query, "mve_filter")
+        if mve:
+            if mve not in ("only", "exclude"):
+                raise ApiError.bad_request("mve_filter must be only or exclude")
+            if mve == "only":
+                markets = []  # the simulator lists no multivariate (combo) markets
         page, cursor = _paginate(markets, query)
         return 200, {"markets": [m.to_json() for m in page], "cursor": cursor}
+
+    def orderbooks(self, query, body, account_id, args):
+        tickers = _q_list(query, "tickers")
+        if not tickers:
+            raise ApiError.missing("tickers")
+        if len(tickers) > _MAX_TICKERS:
+            raise ApiError.bad_request(f"at most {_MAX_TICKERS} tickers")
+        return 200, {"orderbooks": [{"ticker": t, "orderbook_fp": _orderbook_fp(self.ex.market(t), 0)}
+                                    for t in dict.fromkeys(tickers)]}
+
+    def candlesticks(self, query, body, account_id, args):
+        series, ticker = args
+        market = self.ex.market(ticker)
+        if market.spec.series_ticker != series:
+            raise ApiError.not_found(f"market {ticker} is not in series {series}")
+        return 200, {"ticker": ticker, "candlesticks": self._candles(market, query)}
+
+    def batch_candlesticks(self, query, body, account_id, args):
+        tickers = _q_list(query, "market_tickers")
+        if not tickers:
+            raise ApiError.missing("market_tickers")
+        if len(tickers) > _MAX_TICKERS:
+            raise ApiError.bad_request(f"at most {_MAX_TICKERS} market_tickers")
+        markets = [self.ex.market(t) for t in dict.fromkeys(tickers)]
+        return 200, {"markets": [{"market_ticker": m.ticker, "candlesticks": self._candles(m, query)}
+                                 for m in markets]}
+
+    def _candles(self, market: Market, query: dict) -> list[dict]:
+        start = _q_int(query, "start_ts", 0, 2**62)
+        end = _q_int(query, "end_ts", 0, 2**62)
+        period = _q_int(query, "period_interval", 1, 1440)
+        for name, value in (("start_ts", start), ("end_ts", end), ("period_interval", period)):
+            if value is None:
+                raise ApiError.missing(name)
+        if period not in PERIODS_MIN:
+            raise ApiError.bad_request("period_interval must be 1, 60 or 1440")
+        try:
+            return market.bars.candles(start, end, period, market.created_ns // NS_PER_S,
+                                       self.ex.now() // NS_PER_S)
+        except ValueError as exc:
+            raise ApiError.bad_request(str(exc)) from None
 
     def market(self, query, body, account_id, args):
         return 200, {"market": self.ex.market(args[0]).to_json()}
 
     def orderbook(self, query, body, account_id, args):
-        book = self.ex.market(args[0]).book
-        depth = _q_int(query, "depth", 0, 100, 0)
-        yes = book.levels(BID)  # ascending YES price: best bid last
-        no = [(1 - p, q) for p, q in reversed(book.levels(ASK))]  # NO bids ascending: best last
-        if depth:
-            yes, no = yes[-depth:], no[-depth:]
-        return 200, {"orderbook_fp": {
-            "yes_dollars": [[format_price(p), format_count(q)] for p, q in yes],
-            "no_dollars": [[format_price(p), format_count(q)] for p, q in no],
-        }}
+        market = self.ex.market(args[0])
+        return 200, {"orderbook_fp": _orderbook_fp(market, _q_int(query, "depth", 0, 100, 0))}
 
     def trades(self, query, body, account_id, args):
         ticker = _q(query, "ticker")
@@ -230,26 +292,59 @@ class RestApi:
         spec = next((m.spec for m in self.ex.markets.values() if m.spec.series_ticker == args[0]), None)
         if spec is None:
             raise ApiError.not_found(f"series {args[0]} not found")
-        multiplier = spec.fee_multiplier
-        return 200, {"series": {
-            "ticker": spec.series_ticker, "frequency": "daily", "title": spec.title, "category": spec.category,
-            "tags": [], "settlement_sources": [], "contract_url": "", "contract_terms_url": "",
-            "fee_type": spec.fee_type,
-            "fee_multiplier": int(multiplier) if multiplier == multiplier.to_integral_value() else float(multiplier),
-            "additional_prohibitions": [], "exchange_index": 0,
-        }}
+        return 200, {"series": _series_json(spec)}
+
+    def series_list(self, query, body, account_id, args):
+        category = _q(query, "category")
+        first_spec: dict[str, MarketSpec] = {}
+        for market in self.ex.markets.values():  # listing order: deterministic
+            first_spec.setdefault(market.spec.series_ticker, market.spec)
+        return 200, {"series": [_series_json(spec) for spec in first_spec.values()
+                                if not category or spec.category == category]}
 
     def event(self, query, body, account_id, args):
         markets = [m for m in self.ex.markets.values() if m.spec.event_ticker == args[0]]
         if not markets:
             raise ApiError.not_found(f"event {args[0]} not found")
-        spec = markets[0].spec
-        event = {
-            "event_ticker": spec.event_ticker, "series_ticker": spec.series_ticker, "sub_title": spec.title,
-            "title": spec.title, "collateral_return_type": "", "mutually_exclusive": False,
-            "available_on_brokers": False, "settlement_sources": [], "exchange_index": 0,
-        }
-        return 200, {"event": event, "markets": [m.to_json() for m in markets]}
+        nested = _q_bool(query, "with_nested_markets")
+        return 200, {"event": _event_json(markets, nested), "markets": [m.to_json() for m in markets]}
+
+    def events(self, query, body, account_id, args):
+        by_event: dict[str, list[Market]] = {}
+        for market in self.ex.markets.values():
+            by_event.setdefault(market.spec.event_ticker, []).append(market)
+        status, series = _q(query, "status"), _q(query, "series_ticker")
+        if status and status not in _STATUS_FILTER:
+            raise ApiError.bad_request(f"status must be one of {', '.join(_STATUS_FILTER)}")
+        min_close = _q_int(query, "min_close_ts", 0, 2**62)
+        min_updated = _q_int(query, "min_updated_ts", 0, 2**62)
+        groups = [
+            group for group in by_event.values()
+            if (not series or group[0].spec.series_ticker == series)
+            and (not status or any(m.status in _STATUS_FILTER[status] for m in group))
+            and (min_close is None or any(m.close_ns // NS_PER_S >= min_close for m in group))
+            and (min_updated is None or any(m.updated_ns // NS_PER_S >= min_updated for m in group))
+        ]
+        page, cursor = _paginate(groups, query, max_limit=200, default=200)
+        nested = _q_bool(query, "with_nested_markets")
+        return 200, {"events": [_event_json(group, nested) for group in page], "cursor": cursor}
+
+    # ----- exchange and account -----
+    def exchange_schedule(self, query, body, account_id, args):
+        hours = {day: [{"open_time": "00:00", "close_time": "24:00"}] for day in _WEEKDAYS}
+        return 200, {"schedule": {
+            "standard_hours": [{"start_time": _SCHEDULE_FROM, "end_time": _SCHEDULE_TO, **hours}],
+            "maintenance_windows": [],
+        }}
+
+    def user_data_timestamp(self, query, body, account_id, args):
+        return 200, {"as_of_time": rfc3339_from_ns(self.ex.now())}
+
+    def account_limits(self, query, body, account_id, args):
+        return 200, self.ex.limiter(account_id).limits_json()
+
+    def endpoint_costs(self, query, body, account_id, args):
+        return 200, {"default_cost": DEFAULT_COST, "endpoint_costs": non_default_costs()}
 
     # ----- V2 orders -----
     def create_order(self, query, body, account_id, args):
@@ -366,8 +461,37 @@ class RestApi:
                      "updated_ts": self.ex.now() // NS_PER_S}
 
     def settlements(self, query, body, account_id, args):
-        page, cursor = _paginate([], query)
-        return 200, {"settlements": page, "cursor": cursor}
+        ticker, event = _q(query, "ticker"), _q(query, "event_ticker")
+        records = [
+            r for r in reversed(self.ex.settlements)
+            if r.account_id == account_id and (not ticker or r.ticker == ticker)
+            and (not event or r.event_ticker == event) and _in_ts_window(r.settled_ns, query)
+        ]
+        page, cursor = _paginate(records, query)
+        return 200, {"settlements": [r.to_json() for r in page], "cursor": cursor}
+
+    def queue_position(self, query, body, account_id, args):
+        order = self.ex.owned_order(account_id, args[0])
+        return 200, {"queue_position_fp": format_count(self._queue_ahead(order))}
+
+    def queue_positions(self, query, body, account_id, args):
+        tickers, event = _q_list(query, "market_tickers"), _q(query, "event_ticker")
+        resting = [
+            o for o in self.ex.orders.values()
+            if o.account_id == account_id and o.status == "resting"
+            and (not tickers or o.ticker in tickers)
+            and (not event or self.ex.markets[o.ticker].spec.event_ticker == event)
+        ]
+        return 200, {"queue_positions": [
+            {"order_id": o.order_id, "market_ticker": o.ticker, "queue_position_fp": format_count(self._queue_ahead(o))}
+            for o in resting
+        ]}
+
+    def _queue_ahead(self, order: Order):
+        """Contracts ahead of a resting order at its price (0 once it no longer rests)."""
+        if order.status != "resting":
+            return ZERO
+        return self.ex.markets[order.ticker].book.queue_ahead(order.order_id)
 
     # ----- helpers -----
     def _order_request(self, body: dict):
@@ -426,6 +550,70 @@ class RestApi:
                 "reduced_by": format_count(reduced), "ts_ms": self.ex.now_ms()}
 
 
+_MARKET_TS_FILTERS: tuple[tuple[str, Callable[[Market], int | None]], ...] = (
+    ("min_created_ts", lambda m: m.created_ns),
+    ("max_created_ts", lambda m: m.created_ns),
+    ("min_close_ts", lambda m: m.close_ns),
+    ("max_close_ts", lambda m: m.close_ns),
+    ("min_settled_ts", lambda m: m.settled_ns),
+    ("max_settled_ts", lambda m: m.settled_ns),
+    ("min_updated_ts", lambda m: m.updated_ns),
+)
+
+
+def _ts_within(stamp_ns: int | None, bound_s: int, keep_above: bool) -> bool:
+    if stamp_ns is None:  # e.g. settled_ts of a market that has not settled
+        return False
+    stamp_s = stamp_ns // NS_PER_S
+    return stamp_s >= bound_s if keep_above else stamp_s <= bound_s
+
+
+def _q_bool(query: dict, name: str) -> bool:
+    raw = _q(query, name)
+    if raw is None or raw == "":
+        return False
+    if raw not in ("true", "false"):
+        raise ApiError.bad_request(f"{name} must be true or false")
+    return raw == "true"
+
+
+def _orderbook_fp(market: Market, depth: int) -> dict:
+    book = market.book
+    yes = book.levels(BID)  # ascending YES price: best bid last
+    no = [(1 - p, q) for p, q in reversed(book.levels(ASK))]  # NO bids ascending: best last
+    if depth:
+        yes, no = yes[-depth:], no[-depth:]  # the `depth` best levels of each side
+    return {
+        "yes_dollars": [[format_price(p), format_count(q)] for p, q in yes],
+        "no_dollars": [[format_price(p), format_count(q)] for p, q in no],
+    }
+
+
+def _series_json(spec: MarketSpec) -> dict:
+    multiplier = spec.fee_multiplier
+    return {
+        "ticker": spec.series_ticker, "frequency": "daily", "title": spec.title, "category": spec.category,
+        "tags": [], "settlement_sources": [], "contract_url": "", "contract_terms_url": "",
+        "fee_type": spec.fee_type,
+        # a JSON number, as Kalshi sends it; whole multipliers print as integers
+        "fee_multiplier": int(multiplier) if multiplier == multiplier.to_integral_value() else float(multiplier),
+        "additional_prohibitions": [], "exchange_index": 0,
+    }
+
+
+def _event_json(markets: list[Market], nested: bool) -> dict:
+    spec = markets[0].spec
+    event = {
+        "event_ticker": spec.event_ticker, "series_ticker": spec.series_ticker, "sub_title": spec.title,
+        "title": spec.title, "collateral_return_type": "", "mutually_exclusive": False,
+        "available_on_brokers": False, "settlement_sources": [], "exchange_index": 0,
+        "last_updated_ts": rfc3339_from_ns(max(m.updated_ns for m in markets)),
+    }
+    if nested:
+        event["markets"] = [m.to_json() for m in markets]
+    return event
+
+
 def _event_positions(positions: list[Position]) -> list[dict]:
     by_event: dict[str, list[Position]] = {}
     for p in positions:
@@ -450,11 +638,20 @@ def _route(method: str, pattern: str, handler: Handler, private: bool = False):
 _ID = r"([^/]+)"
 _ROUTES = [
     _route("GET", r"/exchange/status", RestApi.exchange_status),
+    _route("GET", r"/exchange/schedule", RestApi.exchange_schedule),
+    _route("GET", r"/exchange/user_data_timestamp", RestApi.user_data_timestamp),
+    _route("GET", r"/account/limits", RestApi.account_limits, True),
+    _route("GET", r"/account/endpoint_costs", RestApi.endpoint_costs),
     _route("GET", r"/markets", RestApi.markets),
     _route("GET", r"/markets/trades", RestApi.trades),
+    _route("GET", r"/markets/orderbooks", RestApi.orderbooks),
+    _route("GET", r"/markets/candlesticks", RestApi.batch_candlesticks),
     _route("GET", rf"/markets/{_ID}/orderbook", RestApi.orderbook),
     _route("GET", rf"/markets/{_ID}", RestApi.market),
+    _route("GET", r"/series", RestApi.series_list),
+    _route("GET", rf"/series/{_ID}/markets/{_ID}/candlesticks", RestApi.candlesticks),
     _route("GET", rf"/series/{_ID}", RestApi.series),
+    _route("GET", r"/events", RestApi.events),
     _route("GET", rf"/events/{_ID}", RestApi.event),
     _route("POST", r"/portfolio/events/orders", RestApi.create_order, True),
     _route("DELETE", r"/portfolio/events/orders", RestApi.cancel_all, True),
@@ -464,6 +661,8 @@ _ROUTES = [
     _route("POST", rf"/portfolio/events/orders/{_ID}/amend", RestApi.amend_order, True),
     _route("POST", rf"/portfolio/events/orders/{_ID}/decrease", RestApi.decrease_order, True),
     _route("GET", r"/portfolio/orders", RestApi.list_orders, True),
+    _route("GET", r"/portfolio/orders/queue_positions", RestApi.queue_positions, True),
+    _route("GET", rf"/portfolio/orders/{_ID}/queue_position", RestApi.queue_position, True),
     _route("POST", r"/portfolio/orders", RestApi.legacy_mutation, True),
     _route("POST", r"/portfolio/orders/batched", RestApi.legacy_mutation, True),
     _route("DELETE", r"/portfolio/orders/batched", RestApi.legacy_mutation, True),
