@@ -20,7 +20,17 @@ Lifecycle (kalshi-api.md section 10): initialized -> active (at open time, no WS
 inactive (pause, `deactivated`) -> active (resume, `activated`, resting orders cancelled) ->
 closed (at close time, or early with `close_date_updated`) -> determined (`determined`) ->
 finalized (`settled`: $1 per net winning contract, a Settlement record per holder).
-Every order operation, cancels included, gets MARKET_INACTIVE unless the market is active.
+Place, amend and decrease get MARKET_INACTIVE unless the market is active; cancels also work
+in a paused (`inactive`) market, as in Kalshi's trading pause (maintenance_and_pauses.md), and
+get MARKET_INACTIVE once the market has closed.
+
+Collateral with YES/NO netting (kalshi-api.md section 5): an order on the side that reduces the
+account's position (an ask while long YES, a bid while short) needs no collateral for the
+contracts that close the position; the fill pays back $1 per YES/NO pair. The position covers
+the account's orders on that side in fill priority (best price, then queue place), so only the
+part that would open new exposure locks collateral. Reduce-only orders never lock collateral:
+they are capped together at the position and re-capped or cancelled (`ReduceOnlyCancel`) as it
+shrinks.
 """
 
 from __future__ import annotations
@@ -28,11 +38,12 @@ from __future__ import annotations
 import heapq
 from contextlib import contextmanager
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
 from mmd.wire import CENT, ONE, ceil_to, floor_to, format_price
 
-from ._book import BID, STP_MAKER, MatchResult
+from ._book import ASK, BID, STP_MAKER, MatchResult
 from ._errors import ApiError
 from ._model import (
     FOK,
@@ -68,10 +79,12 @@ MAKER_FEE_RATES = {
 FEE_STEP = Decimal("0.0001")  # trade fees round up to the centicent
 REBATE = CENT
 MARKET_INACTIVE = "MARKET_INACTIVE"
+CANCELLABLE = ("active", "inactive")  # a trading pause still allows cancels
+_NEW = float("inf")  # queue priority of an order not yet in the book: behind its price level
 
 
-def taker_fee(count: Decimal, price: Decimal) -> Decimal:
-    return ceil_to(TAKER_FEE_RATE * count * price * (ONE - price), CENT)
+def taker_fee(count: Decimal, price: Decimal, fee_multiplier: Decimal = ONE) -> Decimal:
+    return ceil_to(TAKER_FEE_RATE * fee_multiplier * count * price * (ONE - price), CENT)
 
 
 class Exchange:
@@ -142,10 +155,13 @@ class Exchange:
         with self.acting_at(self._advanced_to):
             self._sweep(self._advanced_to)
 
-    def _next_id(self, kind: str) -> str:
+    def _bump(self, kind: str) -> int:
         n = self._counters.get(kind, 0) + 1
         self._counters[kind] = n
-        return stable_id(kind, n)
+        return n
+
+    def _next_id(self, kind: str) -> str:
+        return stable_id(kind, self._bump(kind))
 
     # ----- setup -----
     def add_market(self, spec: MarketSpec) -> Market:
@@ -155,7 +171,7 @@ class Exchange:
             raise ValueError(f"market {spec.ticker} already listed")
         if spec.open_offset_s < 0 or spec.close_offset_s <= spec.open_offset_s:
             raise ValueError(f"{spec.ticker}: need 0 <= open_offset_s < close_offset_s")
-        market = Market(spec, created_ns=self.now())
+        market = Market(spec, created_ns=self.now(), seq=len(self.markets) + 1)
         market.updated_ns = market.created_ns
         if spec.open_offset_s > 0:
             market.status = "initialized"
@@ -242,7 +258,7 @@ class Exchange:
         record = Settlement(
             account.account_id, market.ticker, market.spec.event_ticker, market.result,
             held_yes, pos.cost if held_yes else ZERO, held_no, pos.cost if held_no else ZERO,
-            revenue, now, market.settlement_value(),
+            revenue, now, market.settlement_value(), self._bump("settlement"),
         )
         account.cash += revenue
         pos.realized_pnl += revenue - pos.cost
@@ -347,19 +363,123 @@ class Exchange:
         return order
 
     def locked(self, account: Account) -> Decimal:
-        """Collateral held by the account's resting orders (maintained incrementally: summing
-        every resting order on each placement made busy books quadratic)."""
+        """Cost of the account's resting orders, price x remaining (maintained incrementally:
+        summing every resting order on each placement made busy books quadratic)."""
         return account.locked
 
+    def committed(self, account: Account) -> Decimal:
+        """Collateral the resting orders actually hold: their cost less the part the position
+        covers (YES/NO netting), plus the maker-fee allowance on maker-fee series."""
+        return account.locked - account.netted + account.fee_reserve
+
     def _sync_lock(self, order: Order) -> None:
-        """Re-derive what `order` locks after any change to its price, size or liveness."""
+        """Re-derive what `order` (and the account's other orders on its side of its market, which
+        share the position as cover) lock after any change to its price, size or liveness."""
         account = self.accounts[order.account_id]
-        now_locked = unit_cost(order.side, order.price) * order.remaining if order.order_id in account.live_order_ids else ZERO
-        account.locked += now_locked - order.locked
-        order.locked = now_locked
+        if order.order_id not in account.live_order_ids:
+            self._set_lock(account, order, (ZERO, ZERO, ZERO, ZERO))
+        self._relock(account, order.ticker, order.side)
+
+    def _set_live(self, order: Order, live: bool) -> None:
+        account = self.accounts[order.account_id]
+        key = (order.ticker, order.side)
+        if live:
+            account.live_order_ids.add(order.order_id)
+            account.live_index.setdefault(key, set()).add(order.order_id)
+        else:
+            account.live_order_ids.discard(order.order_id)
+            ids = account.live_index.get(key)
+            if ids is not None:
+                ids.discard(order.order_id)
+                if not ids:
+                    del account.live_index[key]
+
+    @staticmethod
+    def _reducible(account: Account, ticker: str, side: str) -> Decimal:
+        """Contracts an order on `side` would close: NO held for a bid, YES held for an ask."""
+        pos = account.positions.get(ticker)
+        held = pos.position if pos else ZERO
+        return max(ZERO, -held if side == BID else held)
+
+    @staticmethod
+    def _fill_priority(order: Any) -> tuple:
+        """Which of one account's orders on one side fills first: best price, then queue place."""
+        return (-order.price if order.side == BID else order.price, order.priority)
+
+    def _live_on(self, account: Account, ticker: str, side: str) -> list[Order]:
+        ids = account.live_index.get((ticker, side))
+        if not ids:
+            return []
+        return sorted((self.orders[i] for i in ids), key=self._fill_priority)
+
+    def _plan_locks(self, account: Account, ticker: str, side: str,
+                    orders: list) -> list[tuple[Decimal, Decimal, Decimal, Decimal]]:
+        """(cost, netted, fee_reserve, covered) per order, `orders` in fill priority: the position
+        covers them in that order and the covered contracts' cost is netted off; the uncovered
+        rest also reserves the maker-fee allowance on maker-fee series. Reduce-only orders are
+        netted whole: they are cancelled before they could open exposure."""
+        market = self.markets[ticker]
+        cover = self._reducible(account, ticker, side)
+        plan = []
+        for order in orders:
+            per = unit_cost(side, order.price)
+            covered = min(order.remaining, cover)
+            cover -= covered
+            if order.reduce_only:
+                plan.append((per * order.remaining, per * order.remaining, ZERO, covered))
+                continue
+            opening = order.remaining - covered
+            plan.append((per * order.remaining, per * covered,
+                         self._fee_allowance(market, opening, order.price, False), covered))
+        return plan
+
+    @staticmethod
+    def _set_lock(account: Account, order: Order, entry: tuple[Decimal, Decimal, Decimal, Decimal]) -> None:
+        cost, netted, reserve, _ = entry
+        account.locked += cost - order.locked
+        account.netted += netted - order.netted
+        account.fee_reserve += reserve - order.fee_reserve
+        order.locked, order.netted, order.fee_reserve = cost, netted, reserve
+
+    def _relock(self, account: Account, ticker: str, side: str) -> None:
+        orders = self._live_on(account, ticker, side)
+        for order, entry in zip(orders, self._plan_locks(account, ticker, side, orders)):
+            self._set_lock(account, order, entry)
+
+    def _relock_market(self, account: Account, ticker: str) -> None:
+        for side in (BID, ASK):
+            self._relock(account, ticker, side)
+
+    def _fee_allowance(self, market: Market, count: Decimal, price: Decimal, is_taker: bool) -> Decimal:
+        """Most that fills of `count` contracts at `price` can cost in fees: the same trade fee
+        the fills are charged (rate x series fee_multiplier, per contract rounded up to $0.0001,
+        kalshi-api.md section 9), rounded up to the cent, plus the $0.01 the per-order rounding
+        accumulator may hold before it pays a rebate. Zero when the fee rate is zero."""
+        if count <= ZERO:
+            return ZERO
+        per_contract = self._trade_fee(market, ONE, price, is_taker)
+        if not per_contract:
+            return ZERO
+        return ceil_to(per_contract * count, CENT) + REBATE
+
+    def _collateral_need(self, account: Account, market: Market, side: str, price: Decimal, count: Decimal,
+                         reduce_only: bool, replacing: Order | None = None) -> Decimal:
+        """Extra collateral an order needs: how much the locks of the account's orders on `side`
+        rise when it joins them (a crossing order is better priced than all of them, so it claims
+        the position as cover first), plus the taker-fee allowance on the part that opens new
+        exposure. Closing contracts need neither: each YES/NO pair pays back $1 at the fill."""
+        current = self._live_on(account, market.ticker, side)
+        before = sum((o.locked - o.netted + o.fee_reserve for o in current), ZERO)
+        new = SimpleNamespace(side=side, price=price, remaining=count, reduce_only=reduce_only, priority=_NEW)
+        after_orders = sorted([o for o in current if o is not replacing] + [new], key=self._fill_priority)
+        plan = self._plan_locks(account, market.ticker, side, after_orders)
+        after = sum((cost - netted + reserve for cost, netted, reserve, _ in plan), ZERO)
+        covered = next(entry[3] for o, entry in zip(after_orders, plan) if o is new)
+        opening = ZERO if reduce_only else count - covered
+        return after - before + self._fee_allowance(market, opening, price, True)
 
     def available(self, account: Account) -> Decimal:
-        return account.cash - self.locked(account)
+        return account.cash - self.committed(account)
 
     def portfolio_value(self, account: Account) -> Decimal:
         value = ZERO
@@ -380,7 +500,7 @@ class Exchange:
         count = self._reduce_only_cap(account, req) if req.reduce_only else req.count
         if req.post_only and market.book.would_cross(req.side, req.price):
             raise ApiError.invalid_order("post only cross")
-        need = unit_cost(req.side, req.price) * count + taker_fee(count, req.price)
+        need = self._collateral_need(account, market, req.side, req.price, count, req.reduce_only)
         if self.available(account) < need:
             raise ApiError(400, "insufficient_balance", "insufficient balance", f"order needs {need} of collateral")
         order = self._new_order(account_id, req, count)
@@ -391,29 +511,31 @@ class Exchange:
         return order
 
     def cancel_order(self, account_id: str, order_id: str) -> tuple[Order, Decimal]:
-        order = self._live_owned(account_id, order_id)
-        self._tradable(order.ticker)
+        """Allowed in an active or paused market (a trading pause still takes cancels)."""
+        order = self._live_owned(account_id, order_id, cancel=True)
         reduced = order.remaining
         self._cancel_resting(order, "Cancel")
         return order, reduced
 
     def cancel_all(self, account_id: str, ticker: str | None = None) -> list[tuple[Order, Decimal]]:
-        """Cancel the account's resting orders. With a ticker, a paused or closed market is
-        MARKET_INACTIVE; without one, orders in paused markets stay (they cannot be cancelled
-        there) and the rest are cancelled."""
+        """Cancel the account's resting orders, in paused markets too (trading pause:
+        maintenance_and_pauses.md). With a ticker, a closed market is MARKET_INACTIVE."""
         self.account(account_id)
         if ticker is not None:
-            self._tradable(ticker)
+            self._cancellable(ticker)
         live = [  # creation order, not set order: replays must be identical
             o.order_id for o in self.orders.values()
             if o.account_id == account_id and o.status == "resting" and (ticker is None or o.ticker == ticker)
-            and self.markets[o.ticker].status == "active"
+            and self.markets[o.ticker].status in CANCELLABLE
         ]
         return [self.cancel_order(account_id, oid) for oid in live]
 
     def decrease_order(self, account_id: str, order_id: str, reduce_by: Decimal | None, reduce_to: Decimal | None) -> Order:
         if (reduce_by is None) == (reduce_to is None):
             raise ApiError.bad_request("exactly one of reduce_by or reduce_to is required")
+        for name, value in (("reduce_by", reduce_by), ("reduce_to", reduce_to)):
+            if value is not None and value % 1:  # the whole-contract rule of order entry
+                raise ApiError.invalid_order(f"{name} {value} must be a whole number of contracts")
         order = self._live_owned(account_id, order_id)
         market = self._tradable(order.ticker)
         target = order.remaining - reduce_by if reduce_by is not None else reduce_to
@@ -436,6 +558,12 @@ class Exchange:
         new_remaining = total - order.filled
         if new_remaining <= ZERO:
             raise ApiError.invalid_order("count must exceed the filled count")
+        if order.reduce_only:
+            room = self._reduce_only_room(self.accounts[account_id], order.ticker, order.side, exclude=order)
+            if room <= ZERO:
+                raise ApiError.invalid_order("reduce only order would increase the position")
+            new_remaining = min(new_remaining, room)
+            total = order.filled + new_remaining
         if updated_client_order_id and updated_client_order_id != order.client_order_id:
             self._check_coid_free(account_id, updated_client_order_id)
         if price == order.price and new_remaining <= order.remaining:
@@ -453,6 +581,12 @@ class Exchange:
             raise ApiError(400, MARKET_INACTIVE, "market is not active", f"{ticker} is {market.status}")
         return market
 
+    def _cancellable(self, ticker: str) -> Market:
+        market = self.market(ticker)
+        if market.status not in CANCELLABLE:
+            raise ApiError(400, MARKET_INACTIVE, "market is not active", f"{ticker} is {market.status}")
+        return market
+
     @staticmethod
     def _check_price_and_count(price: Decimal, count: Decimal) -> None:
         if not MIN_PRICE <= price <= MAX_PRICE or price % CENT:
@@ -464,17 +598,45 @@ class Exchange:
         if coid and (account_id, coid) in self._live_coids:
             raise ApiError(409, "order_already_exists", "order already exists", f"client_order_id {coid} is live")
 
-    def _reduce_only_cap(self, account: Account, req: OrderRequest) -> Decimal:
-        pos = account.positions.get(req.ticker)
-        held = pos.position if pos else ZERO
-        reducible = -held if req.side == BID else held
-        if reducible <= ZERO:
-            raise ApiError.invalid_order("reduce only order would increase the position")
-        return min(req.count, reducible)
+    def _reduce_only_room(self, account: Account, ticker: str, side: str, exclude: Order | None = None,
+                          ahead_of: Order | None = None) -> Decimal:
+        """Position a reduce-only order may still close: what is held against `side`, less what
+        the account's other live reduce-only orders there already claim (only those ahead of
+        `ahead_of` in fill priority, when given)."""
+        room = self._reducible(account, ticker, side)
+        for other in self._live_on(account, ticker, side):
+            if not other.reduce_only or other is exclude:
+                continue
+            if ahead_of is not None and self._fill_priority(other) >= self._fill_priority(ahead_of):
+                continue
+            room -= other.remaining
+        return max(ZERO, room)
 
-    def _live_owned(self, account_id: str, order_id: str) -> Order:
+    def _reduce_only_cap(self, account: Account, req: OrderRequest) -> Decimal:
+        """kalshi-api.md section 5: reduce_only caps the order at the position; reduce-only orders
+        together never exceed it."""
+        room = self._reduce_only_room(account, req.ticker, req.side)
+        if room <= ZERO:
+            raise ApiError.invalid_order("reduce only order would increase the position")
+        return min(req.count, room)
+
+    def _recap_reduce_only(self, account: Account, market: Market) -> None:
+        """After the position moved: shrink or cancel (ReduceOnlyCancel) the reduce-only orders
+        that no longer fit in it, the last in fill priority first."""
+        for side in (BID, ASK):
+            room = self._reducible(account, market.ticker, side)
+            for order in self._live_on(account, market.ticker, side):
+                if not order.reduce_only:
+                    continue
+                keep = min(order.remaining, room)
+                room -= keep
+                if keep < order.remaining:
+                    self._shrink_in_place(market, order, keep, "ReduceOnlyCancel")
+
+    def _live_owned(self, account_id: str, order_id: str, cancel: bool = False) -> Order:
         order = self.owned_order(account_id, order_id)
-        self._tradable(order.ticker)  # a closed or paused market answers MARKET_INACTIVE first
+        # a closed market (or, except for a cancel, a paused one) answers MARKET_INACTIVE first
+        self._cancellable(order.ticker) if cancel else self._tradable(order.ticker)
         if order.status != "resting":
             raise ApiError.invalid_order(f"order is {order.status}")
         return order
@@ -488,27 +650,43 @@ class Exchange:
             stp=req.self_trade_prevention_type, created_ns=now, client_order_id=req.client_order_id,
             post_only=req.post_only, expiration_ns=req.expiration_ns, order_group_id=req.order_group_id,
             cancel_order_on_pause=req.cancel_order_on_pause, remaining=count, updated_ns=now,
+            reduce_only=req.reduce_only, seq=self._counters["order"],
         )
         self.orders[order.order_id] = order
         return order
 
     def _execute_and_rest(self, market: Market, order: Order, reason: str) -> None:
         """Match `order` as a taker, then rest (GTC) or cancel (IOC/FOK/STP) what is left."""
-        result = market.book.match(order.account_id, order.side, order.price, order.remaining, order.stp)
-        self._apply_match(market, order, result)
+        traded, stp_makers, stp_taker = False, False, False
+        involved = {order.account_id: self.accounts[order.account_id]}
+        while True:
+            result = market.book.match(order.account_id, order.side, order.price, order.remaining, order.stp)
+            shortfall = self._apply_match(market, order, result)
+            traded = traded or bool(result.executions)
+            stp_makers = stp_makers or bool(result.stp_cancelled_makers)
+            stp_taker = stp_taker or result.taker_stp_cancelled
+            for execution in result.executions:
+                involved.setdefault(execution.maker.owner, self.accounts[execution.maker.owner])
+            # a reduce-only maker cut short mid-sweep leaves the taker contracts to match further on
+            if not shortfall or stp_taker or order.remaining <= ZERO:
+                break
         if order.remaining <= ZERO:
             self._finish(order, "executed", "Trade")
-        elif result.taker_stp_cancelled or (order.stp == STP_MAKER and result.stp_cancelled_makers):
+        elif stp_taker or (order.stp == STP_MAKER and stp_makers):
             self._finish(order, "canceled", "SelfTradeCancel")
         elif order.time_in_force != GTC:
             self._finish(order, "canceled", "Cancel")
         else:
-            self._rest(market, order, "Trade" if result.executions else reason)
+            self._rest(market, order, "Trade" if traded else reason)
+        if traded:
+            for account in involved.values():  # positions moved: re-cap their reduce-only orders
+                self._recap_reduce_only(account, market)
 
     def _rest(self, market: Market, order: Order, reason: str) -> None:
-        market.book.add(order.order_id, order.account_id, order.side, order.price, order.remaining)
+        entry = market.book.add(order.order_id, order.account_id, order.side, order.price, order.remaining)
         order.status = "resting"
-        self.accounts[order.account_id].live_order_ids.add(order.order_id)
+        order.priority = entry.priority
+        self._set_live(order, True)
         self._sync_lock(order)
         if order.client_order_id:
             self._live_coids[(order.account_id, order.client_order_id)] = order.order_id
@@ -524,7 +702,7 @@ class Exchange:
         if status == "canceled":
             order.remaining = ZERO
         account = self.accounts[order.account_id]
-        account.live_order_ids.discard(order.order_id)
+        self._set_live(order, False)
         self._sync_lock(order)
         if not account.keep_history:
             self.orders.pop(order.order_id, None)
@@ -556,12 +734,12 @@ class Exchange:
         if order.post_only and market.book.would_cross(order.side, price):
             raise ApiError.invalid_order("post only cross")
         account = self.accounts[order.account_id]
-        extra = unit_cost(order.side, price) * remaining - unit_cost(order.side, order.price) * order.remaining
-        if self.available(account) < extra + taker_fee(remaining, price):
+        need = self._collateral_need(account, market, order.side, price, remaining, order.reduce_only, replacing=order)
+        if self.available(account) < need:
             raise ApiError(400, "insufficient_balance", "insufficient balance", "amend needs more collateral")
         market.book.remove(order.order_id)
         self.hub.book_delta(market, order.side, order.price, -order.remaining, order)
-        account.live_order_ids.discard(order.order_id)
+        self._set_live(order, False)
         self._sync_lock(order)
         self._live_coids.pop((order.account_id, order.client_order_id), None)
         self._rename(order, new_coid)
@@ -583,24 +761,39 @@ class Exchange:
         self.hub.private(order.account_id, "user_orders", order.ticker, "user_order", order.ws_json())
 
     # ----- internals: executions -----
-    def _apply_match(self, market: Market, taker: Order, result: MatchResult) -> None:
+    def _apply_match(self, market: Market, taker: Order, result: MatchResult) -> Decimal:
+        """Apply the book's executions in priority order. A reduce-only maker fills only as far
+        as the maker's position (already moved by earlier fills of this sweep) allows; the rest
+        of it is cancelled (ReduceOnlyCancel). Returns the contracts the taker did not get."""
         for maker_book in result.stp_cancelled_makers:
             maker = self.orders[maker_book.order_id]
             self.hub.book_delta(market, maker.side, maker.price, -maker.remaining, maker)
             maker.remaining = ZERO
             self._finish(maker, "canceled", "SelfTradeCancel")
+        shortfall = ZERO
         for execution in result.executions:
             maker = self.orders[execution.maker.order_id]
-            self._execute(market, taker, maker, execution.price, execution.count)
+            count = execution.count
+            if maker.reduce_only:
+                room = self._reduce_only_room(self.accounts[maker.account_id], maker.ticker, maker.side,
+                                              exclude=maker, ahead_of=maker)
+                count = min(count, room)
+            if count > ZERO:
+                self._execute(market, taker, maker, execution.price, count)
+            if count < execution.count:
+                shortfall += execution.count - count
+                self._cancel_resting(maker, "ReduceOnlyCancel")
         if result.executions or result.stp_cancelled_makers:
             self._touched.add(market.ticker)
+        return shortfall
 
     def _execute(self, market: Market, taker: Order, maker: Order, price: Decimal, count: Decimal) -> None:
         now = self.now()
-        trade = Trade(self._next_id("trade"), market.ticker, price, count, taker.side, now)
+        n = self._bump("trade")
+        trade = Trade(stable_id("trade", n), market.ticker, price, count, taker.side, now, n)
         self.trades.append(trade)
         market.last_price, market.last_trade_size, market.updated_ns = price, count, now
-        market.volume += count
+        market.record_trade(now, count)
         market.bars.trade(now, price, count)
         self.hub.book_delta(market, maker.side, price, -count, maker)
         self.hub.trade(trade)
@@ -642,10 +835,10 @@ class Exchange:
         cost = unit_cost(order.side, trade.price) * trade.count
         order.filled += trade.count
         order.remaining -= trade.count
-        self._sync_lock(order)
         order.fill_notional += trade.price * trade.count
         account = self.accounts[order.account_id]
         position, revenue = self._book_position(market, account, order.side, trade.price, trade.count)
+        self._relock_market(account, market.ticker)  # size and position both moved
         fee = self._net_fee(order, revenue, trade_fee)
         account.cash -= fee
         position.fees_paid += fee
@@ -656,7 +849,8 @@ class Exchange:
             order.maker_fill_cost += cost
             order.maker_fees += fee
         fill = Fill(trade.trade_id, account.account_id, order.order_id, order.client_order_id, market.ticker,
-                    order.side, trade.price, trade.count, is_taker, fee, position.position, trade.ts_ns)
+                    order.side, trade.price, trade.count, is_taker, fee, position.position, trade.ts_ns,
+                    self._bump("fill"))
         if account.keep_history:
             self.fills.append(fill)
         return fill
@@ -667,7 +861,8 @@ class Exchange:
         aside. Returns the position and the fill's revenue (signed cash change)."""
         pos = account.positions.get(market.ticker)
         if pos is None:
-            pos = account.positions[market.ticker] = Position(market.ticker, market.spec.event_ticker)
+            pos = account.positions[market.ticker] = Position(market.ticker, market.spec.event_ticker,
+                                                              seq=len(account.positions) + 1)
         per_contract = unit_cost(side, price)
         direction = 1 if side == BID else -1
         held_against = max(ZERO, -direction * pos.position)  # opposite-outcome contracts held

@@ -7,8 +7,10 @@ Money and counts are Decimal dollars / contracts. Renderers emit `_dollars` (4 d
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from mmd.wire import CENT, ONE, format_count, format_fee, format_money, format_price, rfc3339_from_ns
 
@@ -41,6 +43,7 @@ MIN_PRICE = CENT
 MAX_PRICE = ONE - CENT
 _ID_NAMESPACE = uuid.UUID("6f1d4c1e-3b7a-5d2e-9c44-5e1a2b7c9d10")
 NS_PER_S = 1_000_000_000
+VOLUME_WINDOW_NS = 86_400 * NS_PER_S  # `volume_24h_fp`: trades of the last 24 h on the exchange clock
 GTC = "good_till_canceled"
 IOC = "immediate_or_cancel"
 FOK = "fill_or_kill"
@@ -128,6 +131,24 @@ class Market:
     determined_ns: int | None = None
     settled_ns: int | None = None
     bars: MinuteBars = field(default_factory=MinuteBars)  # candlestick source
+    seq: int = 0  # listing order: the stable sort key behind `GET /markets` cursors
+    recent_trades: deque = field(default_factory=deque)  # (ts_ns, count) of trades inside the 24 h window
+    recent_volume: Decimal = ZERO  # sum of the counts in recent_trades
+    traded_volume: Decimal = ZERO  # lifetime volume of the trades recorded here
+
+    def record_trade(self, ts_ns: int, count: Decimal) -> None:
+        self.volume += count
+        self.traded_volume += count
+        self.recent_trades.append((ts_ns, count))
+        self.recent_volume += count
+
+    def volume_24h(self, now_ns: int) -> Decimal:
+        """Contracts traded in the 24 h ending at `now_ns` (older trades leave the window).
+        Volume added to `volume` directly (a scenario's seeded prior history) counts as recent."""
+        horizon = now_ns - VOLUME_WINDOW_NS
+        while self.recent_trades and self.recent_trades[0][0] <= horizon:
+            self.recent_volume -= self.recent_trades.popleft()[1]
+        return self.recent_volume + (self.volume - self.traded_volume)
 
     @property
     def ticker(self) -> str:
@@ -147,9 +168,9 @@ class Market:
         """YES payout per contract once determined: $1 for yes, $0 for no."""
         return {"yes": ONE, "no": ZERO}.get(self.result)
 
-    @property
+    @cached_property
     def market_id(self) -> str:
-        return stable_id("market", self.ticker)
+        return stable_id("market", self.ticker)  # a uuid5: computed once, not on every read
 
     def touch(self) -> dict[str, Decimal | None]:
         """Best bid/ask and their sizes (None when a side is empty)."""
@@ -168,7 +189,8 @@ class Market:
             return (t["bid"] + t["ask"]) / 2
         return self.last_price
 
-    def to_json(self) -> dict:
+    def to_json(self, now_ns: int | None = None) -> dict:
+        """now_ns: the exchange clock, for the rolling `volume_24h_fp` (None: the last update)."""
         t = self.touch()
         bid = t["bid"] if t["bid"] is not None else ZERO
         ask = t["ask"] if t["ask"] is not None else ONE
@@ -199,7 +221,7 @@ class Market:
             "previous_yes_ask_dollars": format_price(ZERO),
             "previous_price_dollars": format_price(ZERO),
             "volume_fp": format_count(self.volume),
-            "volume_24h_fp": format_count(self.volume),
+            "volume_24h_fp": format_count(self.volume_24h(self.updated_ns if now_ns is None else now_ns)),
             "open_interest_fp": format_count(self.open_interest),
             "result": self.result,
             "can_close_early": self.spec.can_close_early,
@@ -231,6 +253,7 @@ class Position:
     total_traded: Decimal = ZERO
     volume: Decimal = ZERO
     updated_ns: int = 0
+    seq: int = 0  # order the account first traded the market: the `GET /portfolio/positions` cursor key
 
     def to_json(self) -> dict:
         return {
@@ -263,8 +286,11 @@ class Account:
     cash: Decimal  # dollars, always whole cents here
     positions: dict[str, Position] = field(default_factory=dict)
     live_order_ids: set[str] = field(default_factory=set)
-    locked: Decimal = ZERO  # collateral held by resting orders, kept in step by the exchange
+    locked: Decimal = ZERO  # cost of the resting orders (price x remaining), kept in step by the exchange
+    netted: Decimal = ZERO  # part of `locked` the position covers (closing contracts need no collateral)
+    fee_reserve: Decimal = ZERO  # maker-fee allowance of resting orders on maker-fee series
     keep_history: bool = True  # False for background accounts: finished orders and fills are dropped
+    live_index: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (ticker, side) -> live order ids
 
 
 @dataclass
@@ -294,7 +320,12 @@ class Order:
     maker_fees: Decimal = ZERO
     fill_notional: Decimal = ZERO  # sum of YES price x count, for average_fill_price
     fee_accumulator: Decimal = ZERO  # rounding overpayment not yet rebated (fee-rounding doc)
-    locked: Decimal = ZERO  # collateral this order holds while it rests
+    locked: Decimal = ZERO  # cost of this order while it rests (price x remaining)
+    netted: Decimal = ZERO  # part of `locked` covered by the opposite position
+    fee_reserve: Decimal = ZERO  # maker-fee allowance on the uncovered part
+    reduce_only: bool = False  # never grows or flips the position: re-capped as the position shrinks
+    seq: int = 0  # creation order: the `GET /portfolio/orders` cursor key
+    priority: int = 0  # queue place while resting (the book's time priority)
 
     @property
     def fees(self) -> Decimal:
@@ -376,6 +407,7 @@ class Trade:
     count: Decimal
     taker_side: str
     ts_ns: int
+    seq: int = 0  # execution order: the `GET /markets/trades` cursor key
 
     def to_json(self) -> dict:
         return {
@@ -419,6 +451,7 @@ class Fill:
     fee: Decimal
     post_position: Decimal
     ts_ns: int
+    seq: int = 0  # execution order: the `GET /portfolio/fills` cursor key
 
     def to_json(self) -> dict:
         return {
@@ -474,6 +507,7 @@ class Settlement:
     revenue: Decimal  # dollars paid out: $1 per winning contract held
     settled_ns: int
     value: Decimal  # YES payout per contract, dollars
+    seq: int = 0  # payout order: the `GET /portfolio/settlements` cursor key
 
     def to_json(self) -> dict:
         return {

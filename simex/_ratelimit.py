@@ -27,6 +27,7 @@ __all__ = [
     "RateLimiter",
     "request_cost",
     "non_default_costs",
+    "max_batch_items",
 ]
 
 READ = "read"
@@ -168,6 +169,16 @@ _FIXED_COSTS: tuple[tuple[str, str, int], ...] = (
 def non_default_costs() -> list[dict]:
     """The `endpoint_costs` list of `GET /account/endpoint_costs` (fixed prices only)."""
     return [{"method": m, "path": p, "cost": c} for m, p, c in _FIXED_COSTS]
+
+
+def max_batch_items(tier: str | None, method: str) -> int:
+    """Largest batch a tier may send (batch-create/cancel-orders-v2.md: the maximum "scales with
+    your tier's write budget"; rate_limits.md: the whole batch must fit in the bucket at once):
+    the write bucket's capacity over the per-item cost. Basic: 10 creates or 50 cancels; Premier
+    200 creates. `None` (unmetered) uses the default tier's size."""
+    limits = TIERS[tier or DEFAULT_TIER]
+    per_item = CANCEL_COST if method.upper() == "DELETE" else DEFAULT_COST
+    return limits.write_capacity // per_item
 
 
 def _batch_items(body: Any) -> int:

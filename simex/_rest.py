@@ -6,6 +6,8 @@ the top-level `{"code":"bad_request",...}` shape. Nothing raised here escapes `h
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from mmd.wire import (
     WireFormatError,
     format_count,
+    format_fee,
     format_money,
     format_price,
     parse_count,
@@ -26,7 +29,7 @@ from ._book import ASK, BID
 from ._candles import PERIODS_MIN
 from ._errors import ApiError, error_body
 from ._model import FOK, IOC, NS_PER_S, STP_TYPES, TIME_IN_FORCE, ZERO, Market, MarketSpec, Order, OrderRequest, Position
-from ._ratelimit import DEFAULT_COST, TOO_MANY_REQUESTS_BODY, non_default_costs
+from ._ratelimit import DEFAULT_COST, TOO_MANY_REQUESTS_BODY, max_batch_items, non_default_costs
 
 if TYPE_CHECKING:
     from ._exchange import Exchange
@@ -45,7 +48,6 @@ _STATUS_FILTER = {
 }
 _ORDER_STATUSES = ("resting", "canceled", "executed")
 _LEGACY_MESSAGE = "Please switch to the V2 endpoints"
-_MAX_BATCH = 20
 _MAX_TICKERS = 100  # multiple orderbooks and batch candlesticks
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SCHEDULE_FROM = "2020-01-01T00:00:00Z"  # the simulator trades around the clock, always has
@@ -93,15 +95,39 @@ def _q_list(query: dict, name: str) -> list[str] | None:
     return [t for part in parts for t in part.split(",") if t]
 
 
-def _paginate(items: list, query: dict, max_limit: int = 1000, default: int = 100) -> tuple[list, str]:
-    """Offset cursor: opaque to clients, "" when there is no next page."""
+_CURSOR_TAG = "k1:"
+
+
+def _encode_cursor(key: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_TAG}{key}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith(_CURSOR_TAG):
+            raise ValueError(cursor)
+        return int(text[len(_CURSOR_TAG):])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError.bad_request("invalid cursor") from None
+
+
+def _paginate(items: list, query: dict, key: Callable[[Any], int], descending: bool = False,
+              max_limit: int = 1000, default: int = 100) -> tuple[list, str]:
+    """Keyset cursor (kalshi-api.md section 3, send it back unchanged; "" = no next page): the
+    opaque cursor carries the sort key of the page's last item and the next page starts after
+    that key, so items added or removed between pages neither repeat nor get skipped, and the
+    cursor still works when its item is gone. `items` are in `key` order (descending or not)."""
     limit = _q_int(query, "limit", 1, max_limit, default)
     cursor = _q(query, "cursor") or ""
-    if cursor and (not cursor.isdigit() or int(cursor) > len(items)):
-        raise ApiError.bad_request("invalid cursor")
-    start = int(cursor) if cursor else 0
-    end = start + limit
-    return items[start:end], (str(end) if end < len(items) else "")
+    start = 0
+    if cursor:
+        after = _decode_cursor(cursor)
+        start = next((i for i, item in enumerate(items)
+                      if (key(item) < after if descending else key(item) > after)), len(items))
+    page = items[start:start + limit]
+    more = start + limit < len(items)
+    return page, (_encode_cursor(key(page[-1])) if more and page else "")
 
 
 def _body_dict(body: Any) -> dict:
@@ -191,6 +217,8 @@ class RestApi:
                 continue
             if private and account_id is None:
                 raise ApiError(401, "unauthorized", "authentication required")
+            if handler in _BATCH_HANDLERS:
+                self._batch_items(body, method)  # an oversized batch is refused before it costs tokens
             if not self.ex.admit_request(account_id, method, path, body):
                 return 429, dict(TOO_MANY_REQUESTS_BODY)
             return handler(self, query, body, account_id, match.groups())
@@ -230,8 +258,9 @@ class RestApi:
                 raise ApiError.bad_request("mve_filter must be only or exclude")
             if mve == "only":
                 markets = []  # the simulator lists no multivariate (combo) markets
-        page, cursor = _paginate(markets, query)
-        return 200, {"markets": [m.to_json() for m in page], "cursor": cursor}
+        page, cursor = _paginate(markets, query, key=lambda m: m.seq)
+        now = self.ex.now()
+        return 200, {"markets": [m.to_json(now) for m in page], "cursor": cursor}
 
     def orderbooks(self, query, body, account_id, args):
         tickers = _q_list(query, "tickers")
@@ -275,7 +304,7 @@ class RestApi:
             raise ApiError.bad_request(str(exc)) from None
 
     def market(self, query, body, account_id, args):
-        return 200, {"market": self.ex.market(args[0]).to_json()}
+        return 200, {"market": self.ex.market(args[0]).to_json(self.ex.now())}
 
     def orderbook(self, query, body, account_id, args):
         market = self.ex.market(args[0])
@@ -285,7 +314,7 @@ class RestApi:
         ticker = _q(query, "ticker")
         trades = [t for t in reversed(self.ex.trades)
                   if (not ticker or t.ticker == ticker) and _in_ts_window(t.ts_ns, query)]
-        page, cursor = _paginate(trades, query)
+        page, cursor = _paginate(trades, query, key=lambda t: t.seq, descending=True)
         return 200, {"trades": [t.to_json() for t in page], "cursor": cursor}
 
     def series(self, query, body, account_id, args):
@@ -306,8 +335,8 @@ class RestApi:
         markets = [m for m in self.ex.markets.values() if m.spec.event_ticker == args[0]]
         if not markets:
             raise ApiError.not_found(f"event {args[0]} not found")
-        nested = _q_bool(query, "with_nested_markets")
-        return 200, {"event": _event_json(markets, nested), "markets": [m.to_json() for m in markets]}
+        nested, now = _q_bool(query, "with_nested_markets"), self.ex.now()
+        return 200, {"event": _event_json(markets, nested, now), "markets": [m.to_json(now) for m in markets]}
 
     def events(self, query, body, account_id, args):
         by_event: dict[str, list[Market]] = {}
@@ -325,9 +354,9 @@ class RestApi:
             and (min_close is None or any(m.close_ns // NS_PER_S >= min_close for m in group))
             and (min_updated is None or any(m.updated_ns // NS_PER_S >= min_updated for m in group))
         ]
-        page, cursor = _paginate(groups, query, max_limit=200, default=200)
-        nested = _q_bool(query, "with_nested_markets")
-        return 200, {"events": [_event_json(group, nested) for group in page], "cursor": cursor}
+        page, cursor = _paginate(groups, query, key=lambda g: g[0].seq, max_limit=200, default=200)
+        nested, now = _q_bool(query, "with_nested_markets"), self.ex.now()
+        return 200, {"events": [_event_json(group, nested, now) for group in page], "cursor": cursor}
 
     # ----- exchange and account -----
     def exchange_schedule(self, query, body, account_id, args):
@@ -352,7 +381,7 @@ class RestApi:
         return 201, self._create_reply(order)
 
     def batch_create(self, query, body, account_id, args):
-        items = self._batch_items(body)
+        items = self._batch_items(body, "POST")
         replies = []
         for item in items:
             try:
@@ -369,7 +398,7 @@ class RestApi:
 
     def batch_cancel(self, query, body, account_id, args):
         replies = []
-        for item in self._batch_items(body):
+        for item in self._batch_items(body, "DELETE"):
             order_id = item.get("order_id") if isinstance(item, dict) else None
             try:
                 if not isinstance(order_id, str):
@@ -390,14 +419,16 @@ class RestApi:
         coid = _field(body, "client_order_id", str, required=False)
         if coid and coid != order.client_order_id:
             raise ApiError.invalid_order("client_order_id does not match the order")
+        before = _fill_totals(order)  # the reply reports only fills the amend caused (amend-order-v2.md)
         self.ex.amend_order(
             account_id, args[0], _field(body, "ticker", str), _choice(body, "side", (BID, ASK)),
             _price(body), _count(body, "count"), _field(body, "updated_client_order_id", str, required=False),
         )
+        filled = _fill_totals(order, before)
         reply = {"order_id": order.order_id, "client_order_id": order.client_order_id,
-                 "remaining_count": format_count(order.remaining), "fill_count": format_count(order.filled),
+                 "remaining_count": format_count(order.remaining), "fill_count": format_count(filled[0]),
                  "ts_ms": self.ex.now_ms()}
-        return 200, self._with_averages(reply, order)
+        return 200, _with_averages(reply, filled)
 
     def decrease_order(self, query, body, account_id, args):
         body = _body_dict(body)
@@ -422,7 +453,7 @@ class RestApi:
             and (not events or self.ex.markets[o.ticker].spec.event_ticker in events)
             and _in_ts_window(o.created_ns, query)
         ]
-        page, cursor = _paginate(orders, query)
+        page, cursor = _paginate(orders, query, key=lambda o: o.seq, descending=True)
         return 200, {"orders": [o.to_json() for o in page], "cursor": cursor}
 
     def get_order(self, query, body, account_id, args):
@@ -435,7 +466,7 @@ class RestApi:
             if f.account_id == account_id and (not ticker or f.ticker == ticker)
             and (not order_id or f.order_id == order_id) and _in_ts_window(f.ts_ns, query)
         ]
-        page, cursor = _paginate(fills, query)
+        page, cursor = _paginate(fills, query, key=lambda f: f.seq, descending=True)
         return 200, {"fills": [f.to_json() for f in page], "cursor": cursor}
 
     def positions(self, query, body, account_id, args):
@@ -449,7 +480,7 @@ class RestApi:
             if (not ticker or p.ticker == ticker) and (not events or p.event_ticker in events)
             and ("position" not in filters or p.position) and ("total_traded" not in filters or p.total_traded)
         ]
-        page, cursor = _paginate(positions, query)
+        page, cursor = _paginate(positions, query, key=lambda p: p.seq)
         return 200, {"market_positions": [p.to_json() for p in page],
                      "event_positions": _event_positions(page), "cursor": cursor}
 
@@ -467,7 +498,7 @@ class RestApi:
             if r.account_id == account_id and (not ticker or r.ticker == ticker)
             and (not event or r.event_ticker == event) and _in_ts_window(r.settled_ns, query)
         ]
-        page, cursor = _paginate(records, query)
+        page, cursor = _paginate(records, query, key=lambda r: r.seq, descending=True)
         return 200, {"settlements": [r.to_json() for r in page], "cursor": cursor}
 
     def queue_position(self, query, body, account_id, args):
@@ -523,31 +554,50 @@ class RestApi:
             cancel_order_on_pause=_field(body, "cancel_order_on_pause", bool, required=False, default=False),
         )
 
-    @staticmethod
-    def _batch_items(body: Any) -> list:
+    def _batch_items(self, body: Any, method: str) -> list:
+        """The batch's items. Its maximum size scales with the tier's write budget
+        (batch-create/cancel-orders-v2.md, rate_limits.md): as many items as the write bucket
+        holds tokens for; an unmetered exchange uses the default tier's size."""
         items = _body_dict(body).get("orders")
         if not isinstance(items, list) or not items:
             raise ApiError.missing("orders")
-        if len(items) > _MAX_BATCH:
-            raise ApiError.bad_request(f"at most {_MAX_BATCH} orders per batch")
+        limit = max_batch_items(self.ex.rate_limit_tier, method)
+        if len(items) > limit:
+            raise ApiError.bad_request(f"at most {limit} orders per batch on this usage tier")
         return items
 
     def _create_reply(self, order: Order) -> dict:
+        """A new order: every fill it has came from this request."""
+        filled = _fill_totals(order)
         reply = {"order_id": order.order_id, "client_order_id": order.client_order_id,
-                 "fill_count": format_count(order.filled), "remaining_count": format_count(order.remaining),
+                 "fill_count": format_count(filled[0]), "remaining_count": format_count(order.remaining),
                  "ts_ms": self.ex.now_ms()}
-        return self._with_averages(reply, order)
-
-    @staticmethod
-    def _with_averages(reply: dict, order: Order) -> dict:
-        if order.filled:
-            reply["average_fill_price"] = order.average_fill_price()
-            reply["average_fee_paid"] = order.average_fee_paid()
-        return reply
+        return _with_averages(reply, filled)
 
     def _cancel_reply(self, order: Order, reduced: Decimal) -> dict:
         return {"order_id": order.order_id, "client_order_id": order.client_order_id,
                 "reduced_by": format_count(reduced), "ts_ms": self.ex.now_ms()}
+
+
+_BATCH_HANDLERS = (RestApi.batch_create, RestApi.batch_cancel)
+
+
+def _fill_totals(order: Order, since: tuple[Decimal, Decimal, Decimal] | None = None
+                 ) -> tuple[Decimal, Decimal, Decimal]:
+    """(contracts, YES notional, fees) the order has filled, or filled after the `since` snapshot."""
+    now = (order.filled, order.fill_notional, order.fees)
+    if since is None:
+        return now
+    return (now[0] - since[0], now[1] - since[1], now[2] - since[2])
+
+
+def _with_averages(reply: dict, filled: tuple[Decimal, Decimal, Decimal]) -> dict:
+    """average_fill_price / average_fee_paid over the request's own fills, when it had any."""
+    count, notional, fees = filled
+    if count:
+        reply["average_fill_price"] = format_fee(notional / count)
+        reply["average_fee_paid"] = format_fee(fees / count)
+    return reply
 
 
 _MARKET_TS_FILTERS: tuple[tuple[str, Callable[[Market], int | None]], ...] = (
@@ -601,7 +651,7 @@ def _series_json(spec: MarketSpec) -> dict:
     }
 
 
-def _event_json(markets: list[Market], nested: bool) -> dict:
+def _event_json(markets: list[Market], nested: bool, now_ns: int | None = None) -> dict:
     spec = markets[0].spec
     event = {
         "event_ticker": spec.event_ticker, "series_ticker": spec.series_ticker, "sub_title": spec.title,
@@ -610,7 +660,7 @@ def _event_json(markets: list[Market], nested: bool) -> dict:
         "last_updated_ts": rfc3339_from_ns(max(m.updated_ns for m in markets)),
     }
     if nested:
-        event["markets"] = [m.to_json() for m in markets]
+        event["markets"] = [m.to_json(now_ns) for m in markets]
     return event
 
 
