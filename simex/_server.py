@@ -4,6 +4,11 @@ The shell is the outside world: it reads wall time, verifies RSA-PSS signatures,
 `exchange.advance(time.time_ns())` every ~100 ms and turns HTTP/WS traffic into core calls.
 Every exchange call happens on the event-loop thread, so the core needs no locks. Each WS
 connection writes through its own asyncio.Queue and writer task so frame order is kept.
+
+Before a REST request reaches the core, the shell applies injected faults (simex/_faults.py:
+429/5xx bursts, slow answers); the core then charges the account's token buckets (429
+`{"error":"too many requests"}` when the exchange has a rate-limit tier). The admin endpoint `/_admin/faults` (loopback clients
+only, on unless `admin=False`) switches faults while the server runs; see simex/_faults.py.
 """
 
 from __future__ import annotations
@@ -23,16 +28,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mmd.kalshi_auth import HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP, generate_key_pair, verify_signature
 
-from ._errors import error_body
+from ._errors import ApiError, error_body
 from ._exchange import Exchange
+from ._faults import Faults, faults_of
 from ._participants import build_default_exchange
+from ._reference import register_routes as register_reference_routes
 from ._rest import API_PREFIX
 
-__all__ = ["SimServer", "run_standalone", "WS_PATH", "DEFAULT_BALANCE_CENTS"]
+__all__ = ["SimServer", "run_standalone", "build_sim_exchange", "WS_PATH", "ADMIN_FAULTS_PATH", "DEFAULT_BALANCE_CENTS"]
 
 log = logging.getLogger(__name__)
 
 WS_PATH = "/trade-api/ws/v2"
+ADMIN_FAULTS_PATH = "/_admin/faults"
+LOOPBACK_ADDRESSES = ("127.0.0.1", "::1")
+DROP_CLOSE_CODE = 1011  # fault injection: the server hangs up ("internal error")
 DEFAULT_BALANCE_CENTS = 1_000_000  # $10,000
 MAX_CLOCK_SKEW_MS = 60_000
 _PUB_SUFFIX = ".pub.pem"
@@ -54,7 +64,13 @@ class SimServer:
         step_interval_s: float = 0.1,
         ping_interval_s: float = 10.0,
         wall_clock_ns: Callable[[], int] = time.time_ns,
+        admin: bool = True,
+        allow_unsigned_ws: bool = False,
     ) -> None:
+        """ping_interval_s: WS Ping (payload `heartbeat`) period, 0 = none. admin: serve
+        /_admin/faults to loopback clients. allow_unsigned_ws: accept WS upgrades without
+        signature headers (public channels only; private ones answer error 9). A bad
+        signature is always 401."""
         self.exchange = exchange
         self.host = host
         self.port = port
@@ -69,6 +85,9 @@ class SimServer:
         self._thread: threading.Thread | None = None
         self._stepper: asyncio.Task | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self._admin = admin
+        self._allow_unsigned_ws = allow_unsigned_ws
+        self.faults: Faults = faults_of(exchange)
 
     # ----- configuration -----
     @property
@@ -108,6 +127,9 @@ class SimServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get(WS_PATH, self._handle_ws)
+        if self._admin:
+            app.router.add_route("*", ADMIN_FAULTS_PATH, self._handle_admin)
+        register_reference_routes(app, getattr(self.exchange, "scenario_run", None))  # scenario feeds (part 3)
         app.router.add_route("*", "/{tail:.*}", self._handle_rest)  # core answers unknown paths: JSON 404
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -192,6 +214,11 @@ class SimServer:
 
     # ----- REST -----
     async def _handle_rest(self, request: web.Request) -> web.Response:
+        fault = self.faults.rest_fault() if request.path.startswith(API_PREFIX) else None
+        if fault is not None and fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
+        if fault is not None and fault.status is not None:
+            return web.json_response(fault.body, status=fault.status, dumps=_dumps)
         try:
             account_id = self._authenticate(request)
         except AuthError as exc:
@@ -203,19 +230,47 @@ class SimServer:
         status, payload = self.exchange.handle_rest_raw(request.method, request.path, query, raw, account_id)
         return web.json_response(payload, status=status, dumps=_dumps)
 
+    # ----- admin: fault injection -----
+    async def _handle_admin(self, request: web.Request) -> web.Response:
+        if request.remote not in LOOPBACK_ADDRESSES:
+            return web.json_response(error_body("forbidden", "admin is loopback only"), status=403)
+        if request.method == "GET":
+            return web.json_response({"active": self.faults.active()}, dumps=_dumps)
+        if request.method == "DELETE":
+            self.faults.clear()
+            return web.json_response({"active": self.faults.active()}, dumps=_dumps)
+        if request.method != "POST":
+            return web.json_response(error_body("method_not_allowed", "use GET, POST or DELETE"), status=405)
+        try:
+            spec = json.loads(await request.read() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response(error_body("bad_request", "bad request", "body is not JSON"), status=400)
+        specs = spec if isinstance(spec, list) else [spec]
+        applied = []
+        for one in specs:
+            try:
+                applied.append(self.faults.apply(one))
+            except (ValueError, NotImplementedError) as exc:
+                return web.json_response(error_body("bad_request", "bad request", str(exc)), status=400)
+            except ApiError as exc:  # e.g. an unknown market ticker
+                return web.json_response(exc.body(), status=exc.status)
+        return web.json_response({"applied": applied, "active": self.faults.active()}, dumps=_dumps)
+
     # ----- WebSocket -----
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
         try:
             account_id = self._authenticate(request)
         except AuthError as exc:
             return self._unauthorized(str(exc))
-        if account_id is None:
+        if account_id is None and not self._allow_unsigned_ws:
             return self._unauthorized("authentication required")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.add(ws)
         outbox: asyncio.Queue[str] = asyncio.Queue()
         session = self.exchange.open_session(account_id, outbox.put_nowait)
+        session.backlog = outbox.qsize
+        session.disconnect = lambda abort: self._hang_up(ws, request, abort)
         tasks = [asyncio.create_task(self._write(ws, outbox)), asyncio.create_task(self._ping(ws))]
         try:
             async for message in ws:
@@ -233,6 +288,14 @@ class SimServer:
         return ws
 
     @staticmethod
+    def _hang_up(ws: web.WebSocketResponse, request: web.Request, abort: bool) -> None:
+        """Fault injection: a close frame (code 1011), or with `abort` a bare TCP reset."""
+        if abort and request.transport is not None:
+            request.transport.abort()
+        else:
+            asyncio.ensure_future(ws.close(code=DROP_CLOSE_CODE, message=b"simex fault: connection dropped"))
+
+    @staticmethod
     async def _write(ws: web.WebSocketResponse, outbox: "asyncio.Queue[str]") -> None:
         while not ws.closed:
             text = await outbox.get()
@@ -242,6 +305,8 @@ class SimServer:
                 return
 
     async def _ping(self, ws: web.WebSocketResponse) -> None:
+        if self._ping_interval_s <= 0:
+            return
         while not ws.closed:
             await asyncio.sleep(self._ping_interval_s)
             try:
@@ -265,23 +330,66 @@ def _authorize_key_dir(server: SimServer, key_dir: Path, balance_cents: int) -> 
     return key_ids
 
 
+WS_OPTIONS = ("sequence_trade_and_lifecycle", "max_markets_per_subscription", "max_commands_per_s",
+              "max_backlog_frames")
+
+
+def build_sim_exchange(
+    seed: int | None = None,
+    scenario: str | Path | None = None,
+    tier: str | None = None,
+    ws_options: dict[str, Any] | None = None,
+    now_ns: Callable[[], int] = time.time_ns,
+) -> Exchange:
+    """The exchange `mmd sim` serves: a scenario (name or YAML path; seed None = the scenario's
+    own) or the default synthetic market; `tier` meters REST with Kalshi's token buckets (None =
+    unmetered); `ws_options` sets WsHub limits (names in WS_OPTIONS)."""
+    if scenario is not None:
+        from ._scenario import build_scenario_exchange
+
+        exchange, _run = build_scenario_exchange(scenario, seed=seed, now_ns=now_ns)
+    else:
+        exchange = build_default_exchange(seed=seed or 0, now_ns=now_ns)
+    if tier is not None:
+        from ._ratelimit import TIERS
+
+        if tier not in TIERS:
+            raise ValueError(f"unknown rate-limit tier {tier!r}; expected one of {', '.join(TIERS)}")
+        exchange.rate_limit_tier = tier
+    for name, value in (ws_options or {}).items():
+        if name not in WS_OPTIONS:
+            raise ValueError(f"unknown WebSocket option {name!r}; expected one of {', '.join(WS_OPTIONS)}")
+        setattr(exchange.hub, name, value)
+    return exchange
+
+
 def run_standalone(
     host: str = "127.0.0.1",
     port: int = 8765,
-    seed: int = 0,
+    seed: int | None = 0,
     key_dir: Path = Path("keys"),
     balance_cents: int = DEFAULT_BALANCE_CENTS,
+    *,
+    scenario: str | Path | None = None,
+    tier: str | None = None,
+    admin: bool = True,
+    ping_interval_s: float = 10.0,
+    ws_options: dict[str, Any] | None = None,
 ) -> int:
-    """`mmd sim`: serve the default synthetic market until SIGINT/SIGTERM, then return 0."""
+    """`mmd sim`: serve a scenario (or the default synthetic market) until SIGINT/SIGTERM, then
+    return 0. Raises ValueError / ScenarioError for a bad scenario, tier or option."""
 
     if not logging.getLogger().handlers:  # run directly, not from the mmd CLI
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    exchange = build_sim_exchange(seed, scenario, tier, ws_options)  # bad input fails before binding
 
     async def serve() -> None:
-        server = SimServer(build_default_exchange(seed=seed), host, port)
+        server = SimServer(exchange, host, port, ping_interval_s=ping_interval_s, admin=admin)
         key_ids = _authorize_key_dir(server, Path(key_dir), balance_cents)
         await server.start()
         log.info("simex: REST %s  WS %s  keys %s", server.base_url, server.ws_url, ", ".join(key_ids))
+        log.info("simex: markets %s; rate-limit tier %s; fault admin %s", ", ".join(exchange.markets),
+                 tier or "off", f"http://{server.host}:{server.port}{ADMIN_FAULTS_PATH}" if admin else "off")
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
