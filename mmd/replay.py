@@ -5,14 +5,16 @@ through the same REST client and WS connection code as in live trading; only the
 transport differs (in-process calls instead of sockets), and time is virtual. Frames
 the exchange sends wait in a FIFO "network" until the driver delivers them.
 
-`ReplayHarness` drives one market from a recorded trade tape. Its loop, one step at a
+`ReplayHarness` drives the exchange from a recorded trade tape (`tape=`) or from a
+generated scenario (`scenario=`, see simex/scenarios/README.md). Its loop, one step at a
 time, always after the actors have gone quiet (the in-flight tracker reads zero):
   1. a frame the exchange sent is waiting  -> deliver it to the WS actor (FIFO);
-  2. else the earliest of (next tape event, next timer) happens next. Tie rule: data at
-     time t is applied before timers due at t. Timers fire one at a time, because a
-     handler may schedule an earlier one.
-Every step waits for quiet, so no two chains of messages interleave: the same tape and
-config give identical orders, fills and analytics rows.
+  2. else the earliest of (next market event, next timer) happens next. A market event is
+     a tape row, or for a scenario the exchange's next scheduled background event (fair
+     steps, takers, settlement, faults). Tie rule: data at time t is applied before timers
+     due at t. Timers fire one at a time, because a handler may schedule an earlier one.
+Every step waits for quiet, so no two chains of messages interleave: the same tape (or
+scenario and seed) and config give identical orders, fills and analytics rows.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from mmd.app import Daemon, Wiring
 from mmd.bus import InFlightTracker, post
 from mmd.clock import ReplayClock, seconds
 from simex import Exchange, TapeMarketDriver
+from simex._scenario import Scenario, ScenarioRun, install_scenario, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ __all__ = [
     "ReplayHarness",
     "ReplayStalled",
     "run_replay",
+    "SCENARIO_START_NS",
     "table_dump",
     "ticker_from_tape_path",
     "config_for_tickers",
@@ -48,6 +52,7 @@ __all__ = [
 
 RIG_ACCOUNT = "replay-account"
 QUIET_TIMEOUT_S = 30.0
+SCENARIO_START_NS = 1_795_000_000 * 1_000_000_000  # 2026-11-18T08:26:40Z: scenarios start here (virtual)
 
 
 class ReplayStalled(RuntimeError):
@@ -197,6 +202,7 @@ class ReplaySummary:
     timers_fired: int
     frames_delivered: int
     virtual_seconds: float
+    scenario_events: int = 0
 
 
 def ticker_from_tape_path(path: Path) -> str:
@@ -205,28 +211,60 @@ def ticker_from_tape_path(path: Path) -> str:
 
 
 class ReplayHarness:
+    """Drive the rig from a tape (`tape=`) or a scenario (`scenario=` name, path or Scenario).
+
+    Scenario options: seed (default: the scenario's own), duration_s (default: the
+    scenario's), tickers (restrict the scanner to these markets; default: config as given).
+    """
+
     def __init__(
         self,
         config: Config,
-        tape: Path,
-        db_path: Path,
+        tape: Path | None = None,
+        db_path: Path | None = None,
         *,
+        scenario: Scenario | str | Path | None = None,
+        seed: int | None = None,
+        duration_s: float | None = None,
+        tickers: tuple[str, ...] | None = None,
         run_id: str = "replay",
         first_event: int = 0,
         max_events: int | None = None,
         tail_s: float = 5.0,
+        balance_cents: int = 100_000,
     ) -> None:
-        ticker = ticker_from_tape_path(tape)
-        self.rig = InProcessRig(config_for_tickers(config, ticker), db_path, run_id=run_id)
-        self.tape = TapeMarketDriver(self.rig.raw_exchange, ticker, tape)
-        end = None if max_events is None else first_event + max_events
-        self.events = self.tape.events()[first_event:end]
-        if not self.events:
-            raise ValueError(f"tape {tape} has no events in the chosen range")
+        if (tape is None) == (scenario is None):
+            raise ValueError("give exactly one of tape= or scenario=")
+        if db_path is None:
+            raise ValueError("db_path is required")
         self.tail_ns = seconds(tail_s)
         self.tape_events = 0
+        self.scenario_events = 0
+        self.scenario_run: ScenarioRun | None = None
+        self.tape: TapeMarketDriver | None = None
+        if tape is not None:
+            ticker = ticker_from_tape_path(tape)
+            self.rig = InProcessRig(config_for_tickers(config, ticker), db_path, run_id=run_id,
+                                    balance_cents=balance_cents)
+            self.tape = TapeMarketDriver(self.rig.raw_exchange, ticker, tape)
+            end = None if max_events is None else first_event + max_events
+            self.events = self.tape.events()[first_event:end]
+            if not self.events:
+                raise ValueError(f"tape {tape} has no events in the chosen range")
+            return
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if tickers:
+            config = config_for_tickers(config, *tickers)
+        self.rig = InProcessRig(config, db_path, run_id=run_id, balance_cents=balance_cents)
+        self.seed = self.scenario.seed if seed is None else seed
+        self.duration_ns = seconds(self.scenario.duration_s if duration_s is None else duration_s)
+        self.rig.clock.advance_to(SCENARIO_START_NS)
+        self.scenario_run = self.rig.exchange.run(lambda exchange: install_scenario(exchange, self.scenario, self.seed))
 
     def run(self) -> ReplaySummary:
+        return self._run_tape() if self.tape is not None else self._run_scenario()
+
+    def _run_tape(self) -> ReplaySummary:
         rig = self.rig
         first_ns = self.events[0][0]
         rig.clock.advance_to(first_ns - seconds(1))
@@ -239,12 +277,44 @@ class ReplayHarness:
             rig.run_until(rig.clock.now_ns() + self.tail_ns)
         finally:
             rig.shutdown("replay finished")
+        return self._summary(first_ns)
+
+    def _run_scenario(self) -> ReplaySummary:
+        rig = self.rig
+        start_ns = rig.clock.now_ns()
+        end_ns = start_ns + self.duration_ns
+        rig.start()
+        try:
+            while True:
+                next_ns = rig.act(_next_scheduled_ns)
+                if next_ns is None or next_ns > end_ns:
+                    break
+                rig.run_until(next_ns, before_ns=next_ns)
+                rig.act(lambda exchange: exchange.advance(next_ns))
+                self.scenario_events += 1
+            rig.run_until(end_ns)
+        finally:
+            rig.shutdown("replay finished")
+        return self._summary(start_ns)
+
+    def _summary(self, first_ns: int) -> ReplaySummary:
+        rig = self.rig
         return ReplaySummary(
             tape_events=self.tape_events,
             timers_fired=rig.timers_fired,
             frames_delivered=rig.frames_delivered,
             virtual_seconds=(rig.clock.now_ns() - first_ns) / 1e9,
+            scenario_events=self.scenario_events,
         )
+
+
+def _next_scheduled_ns(exchange: Exchange) -> int | None:
+    """The exchange's next background event time (None when nothing is scheduled)."""
+    peek = getattr(exchange, "next_scheduled_ns", None)
+    if peek is not None:
+        return peek()
+    schedule = exchange._schedule  # noqa: SLF001 (no public peek yet; the heap head is the earliest)
+    return schedule[0][0] if schedule else None
 
 
 def table_dump(db_path: Path, table: str) -> list[tuple]:
@@ -255,18 +325,28 @@ def table_dump(db_path: Path, table: str) -> list[tuple]:
 def run_replay(
     config: Config,
     *,
-    tape: Path,
     db_path: Path,
+    tape: Path | None = None,
+    scenario: Scenario | str | Path | None = None,
+    seed: int | None = None,
+    duration_s: float | None = None,
+    tickers: tuple[str, ...] | None = None,
     run_id: str = "replay",
     first_event: int = 0,
     max_events: int | None = None,
 ) -> dict:
+    """Replay a tape or a scenario through the real actors; a JSON-able summary."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    harness = ReplayHarness(config, tape, db_path, run_id=run_id, first_event=first_event, max_events=max_events)
+    harness = ReplayHarness(config, tape, db_path, scenario=scenario, seed=seed, duration_s=duration_s,
+                            tickers=tickers, run_id=run_id, first_event=first_event, max_events=max_events)
     summary = harness.run()
+    source = {"tape": str(tape)} if tape is not None else {
+        "scenario": harness.scenario.name, "seed": harness.seed,
+    }
     return {
-        "tape": str(tape),
+        **source,
         "tape_events": summary.tape_events,
+        "scenario_events": summary.scenario_events,
         "timers_fired": summary.timers_fired,
         "frames_delivered": summary.frames_delivered,
         "virtual_seconds": summary.virtual_seconds,

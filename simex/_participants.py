@@ -13,12 +13,21 @@ Model (one `SyntheticMarket` per listed market, all driven by `Exchange.advance`
   for 1-30 contracts at the touch plus 0-2 cents, buying more often when fair is above mid.
 Every random draw comes from `random.Random` seeded from (seed, ticker): same seed, same
 trade stream.
+
+`ScenarioMarket` is the scenario-driven variant (see `_scenario.py`): the fair value follows
+the market's regime script (or N(d2) of a spot symbol), the providers' spread, depth and the
+takers' rate and sizes change with the regime (`BookProfile`), the book centre may lag the
+fair value by the reference lead, and a `close` regime ends with close, determine, settle.
+Scenario takers draw log-normal sizes (median ~20-30 contracts, long tail) at exponential
+gaps, calibrated on the data/kalshi NHL tapes.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
@@ -31,6 +40,7 @@ from ._exchange import Exchange
 from ._model import IOC, NS_PER_S, MarketSpec, OrderRequest
 
 __all__ = [
+    "ScenarioMarket",
     "DEFAULT_MARKET",
     "LiquidityProviderSpec",
     "SyntheticMarket",
@@ -211,3 +221,148 @@ def build_default_exchange(
     for spec in markets:
         SyntheticMarket(exchange, spec, seed)
     return exchange
+
+
+# ----------------------------------------------------------------------------- scenarios
+SETTLE_STEP_NS = NS_PER_S  # close -> determine -> settle, one simulated second apart
+
+
+def _provider_specs(book) -> tuple[LiquidityProviderSpec, LiquidityProviderSpec]:
+    """The tight provider at the regime's half spread; the deep one two levels behind it
+    (none when the regime is illiquid: a single level of thin size)."""
+    tight = LiquidityProviderSpec("lp-tight", book.half_spread_cents, book.levels, book.min_size, book.max_size)
+    deep_levels = 0 if book.levels <= 1 else 2
+    deep = LiquidityProviderSpec("lp-deep", book.half_spread_cents + book.levels, deep_levels,
+                                 book.min_size * 2, book.max_size * 2)
+    return tight, deep
+
+
+class _ScenarioTaker:
+    """Background taker: exponential gaps, log-normal sizes, leaning toward the fair value."""
+
+    def __init__(self, exchange: Exchange, ticker: str, rng: random.Random) -> None:
+        self.exchange = exchange
+        self.ticker = ticker
+        self.rng = rng
+        self.account_id = f"taker:{ticker}"
+        exchange.register_account(self.account_id, PARTICIPANT_BALANCE_CENTS, keep_history=False)
+
+    def next_gap_ns(self, book) -> int:
+        mean = book.trade_gap_s
+        seconds = min(10 * mean, max(0.2, self.rng.expovariate(1 / mean)))
+        return int(seconds * NS_PER_S)
+
+    def size(self, book) -> int:
+        draw = book.take_median * math.exp(book.take_sigma * self.rng.gauss(0.0, 1.0))
+        return max(1, min(book.take_max, round(draw)))
+
+    def act(self, fair_cents: float, book) -> None:
+        touch = self.exchange.markets[self.ticker].book
+        bid, ask = touch.best(BID), touch.best(ASK)
+        mid_cents = float((bid + ask) / 2 / CENT) if bid is not None and ask is not None else fair_cents
+        lean = max(-0.35, min(0.35, (fair_cents - mid_cents) / 6))
+        buy = self.rng.random() < 0.5 + lean
+        size = Decimal(self.size(book))
+        slip = self.rng.choice((0, 0, 0, 1, 2))
+        price = ask if buy else bid
+        if price is None:
+            return
+        limit_cents = int(price / CENT) + (slip if buy else -slip)
+        limit = _cents(max(MIN_TICK, min(MAX_TICK, limit_cents)))
+        request = OrderRequest(self.ticker, BID if buy else ASK, limit, size, time_in_force=IOC)
+        try:
+            self.exchange.place_order(self.account_id, request)
+        except ApiError:  # market paused or closed: nothing to take
+            return
+
+
+class ScenarioMarket:
+    """One scenario market on the exchange: listing, latent fair value, providers, taker, settlement."""
+
+    def __init__(self, run, market) -> None:
+        from ._scenario import LatentPath  # _scenario imports this module lazily; no cycle at import
+
+        self.run = run
+        self.scenario = market
+        exchange = self.exchange = run.exchange
+        start = run.start_ns
+        with exchange.acting_at(start - market.listed_s_before_start * NS_PER_S):
+            self.market = exchange.markets.get(market.ticker) or exchange.add_market(market.spec())
+        # Hazard: scanners want 24 h volume; a fresh listing has none. Seed it as prior history.
+        self.market.volume += Decimal(market.prior_volume)
+        self.path = LatentPath(market.regimes, market.initial_cents, run.rng("fair", market.ticker), low=1.0, high=99.0)
+        self.fair_cents = float(market.initial_cents)
+        if market.spot is not None:
+            self.fair_cents = self._spot_fair(start)
+        lead = market.reference.lead_s if market.reference is not None else 0
+        self._lagged: deque[float] = deque([self.fair_cents] * (lead + 1), maxlen=lead + 1)
+        self.book_profile = market.regimes[0].book
+        tight, deep = _provider_specs(self.book_profile)
+        self.providers = [
+            _LiquidityProvider(exchange, market.ticker, spec, run.rng("provider", market.ticker, spec.name))
+            for spec in (tight, deep)
+        ]
+        self.taker = _ScenarioTaker(exchange, market.ticker, run.rng("taker", market.ticker))
+        with exchange.acting_at(start):
+            self._requote()
+        exchange.schedule(start + NS_PER_S, self._step)
+        exchange.schedule(start + self.taker.next_gap_ns(self.book_profile), self._take)
+        last = market.regimes[-1]
+        if last.kind == "close" and last.end_s is not None:
+            end_ns = start + int(last.end_s * NS_PER_S)
+            exchange.schedule(end_ns, lambda _now: self._close(last.outcome))
+
+    @property
+    def ticker(self) -> str:
+        return self.scenario.ticker
+
+    def regime(self, now_ns: int):
+        return self.scenario.regime_at(self.run.elapsed_s(now_ns))
+
+    def centre(self) -> int:
+        return max(MIN_TICK + 1, min(MAX_TICK - 1, round(self._lagged[0])))
+
+    def _spot_fair(self, now_ns: int) -> float:
+        from ._scenario import above_strike_probability
+
+        link = self.scenario.spot
+        price, _ = self.run.spot(link.symbol)
+        seconds_left = (self.market.close_ns - now_ns) / NS_PER_S
+        return 100.0 * above_strike_probability(float(price), float(link.strike), link.sigma_annual, seconds_left)
+
+    def _step(self, now_ns: int) -> None:
+        status = self.market.status
+        if status not in ("active", "inactive", "initialized"):
+            return  # closed or settled: the script is over for this market
+        # The fair value keeps moving while trading is paused, so the script stays on time.
+        path_value = self.path.step()
+        self.fair_cents = self._spot_fair(now_ns) if self.scenario.spot is not None else path_value
+        self._lagged.append(self.fair_cents)
+        profile = self.regime(now_ns).book
+        if profile != self.book_profile:
+            self.book_profile = profile
+            for provider, spec in zip(self.providers, _provider_specs(profile)):
+                provider.spec = spec
+        if status == "active":
+            self._requote()
+        self.exchange.schedule(now_ns + NS_PER_S, self._step)
+
+    def _take(self, now_ns: int) -> None:
+        if self.market.status in ("closed", "determined", "finalized", "settled"):
+            return
+        if self.market.status == "active":
+            self.taker.act(self.fair_cents, self.book_profile)
+        self.exchange.schedule(now_ns + self.taker.next_gap_ns(self.book_profile), self._take)
+
+    def _requote(self) -> None:
+        centre = self.centre()
+        for provider in self.providers:
+            provider.requote(centre)
+
+    def _close(self, outcome: str) -> None:
+        exchange, ticker = self.exchange, self.ticker
+        if self.market.status in ("active", "inactive", "initialized"):
+            exchange.close_market(ticker)
+        at = exchange.now()
+        exchange.schedule(at + SETTLE_STEP_NS, lambda _now: exchange.determine_market(ticker, outcome))
+        exchange.schedule(at + 2 * SETTLE_STEP_NS, lambda _now: exchange.settle_market(ticker))

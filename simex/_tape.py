@@ -1,22 +1,40 @@
-"""Drive one market from a recorded Kalshi trade tape (CSV, see data/kalshi/README.md).
+"""Drive one market from a recorded Kalshi tape (data/kalshi/README.md), with a pessimistic
+queue model for our own resting orders.
 
-Queue model (deliberately simple; full queue fidelity is a later issue):
-- A background liquidity provider keeps `levels` price levels each side around the tape
-  price P. If the taker bought YES ("yes"), the trade hit a resting YES ask at P, so the
-  provider's asks start at P and its bids at P - 1; if the taker sold YES ("no"), its bids
-  start at P and its asks at P + 1.
-- Each level holds at least `depth` contracts of provider liquidity, and the touch level at
-  least the tape size, so every tape trade can print in full. Provider orders that stay at
-  the same price keep their queue place; top-ups are new orders at the back of the queue.
-- The tape trade is then sent as an IOC taker order of the tape size at P on the tape side
-  through the matching engine. So an order of ours that rests at P fills once the provider
-  liquidity queued ahead of it has traded; an order priced better than P fills first.
-Everything is deterministic: no randomness, timestamps from the tape.
+Two tape formats:
+- trade tape CSV (`TRADES_<ticker>.csv`): one row per trade: price P (cents), size S, taker side
+  ("yes": the taker bought YES, lifting asks at P; "no": the taker sold YES, hitting bids at P);
+- top-of-book ticker JSONL (`<ticker>.jsonl`): best YES bid/ask, last price and the cumulative
+  volume about once a second. Contracts traded between two lines (the volume difference) are
+  printed as one trade at the last price, on the side it is nearer to (at or above the ask:
+  the taker bought; at or below the bid: the taker sold). A side reading 0.0 / 1.0 is empty.
+
+Background book. A tape liquidity provider keeps `levels` price levels each side (at least
+`depth` contracts each, the touch at least the trade's size): for a trade row the touch is at
+P on the side the taker hit and one cent away on the other; for a ticker row, at the recorded
+bid and ask. Its orders that stay at a price keep their queue place; top-ups join the back.
+
+Queue model (pessimistic) for every other account's resting order ("ours"), applied per row:
+1. Displayed size ahead of us is fixed when we join a level: the provider never cancels or
+   moves an order at a price where one of ours rests (it is "pinned"), and top-ups go behind
+   us. So the size ahead only shrinks when the tape trades it.
+2. Trade strictly through our price (a trade at P below our bid, or above our ask, whatever
+   the taker side): we fill at our price, min(our remaining, S) contracts, best price first,
+   then time. Those contracts come out of the trade's S; the provider's orders kept there
+   to hold our place are withdrawn (the price went through them), not printed.
+3. Trade at our price on our side (taker sold at our bid P, or bought at our ask P): the
+   rest of S trades the level in time priority: first the size ahead of us, then us, then
+   the provider's orders behind us.
+4. Trade at our price on the other side, or away from our price: no fill.
+The trade itself is executed through the matching engine (IOC orders from a tape taker
+account), so fills, positions, fees and WS messages are the exchange's own. Everything is
+deterministic: no randomness, timestamps from the tape.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,10 +46,11 @@ from ._errors import ApiError
 from ._exchange import Exchange
 from ._model import IOC, NS_PER_S, MarketSpec, OrderRequest
 
-__all__ = ["TapeRow", "TapeMarketDriver", "read_tape"]
+__all__ = ["TapeRow", "TickerRow", "TapeMarketDriver", "read_tape", "read_ticker_file"]
 
 TAPE_BALANCE_CENTS = 10**11
 _COLUMNS = ("Sequence id", "Time sec", "Yes px", "Side taken", "Size")
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,19 @@ class TapeRow:
     @property
     def yes_price(self) -> Decimal:
         return Decimal(self.yes_price_cents) * CENT
+
+
+@dataclass(frozen=True)
+class TickerRow:
+    """One top-of-book line. bid/ask None = that side is empty; trade = the volume printed since
+    the previous line (None when nothing traded)."""
+
+    ts_ns: int
+    bid_cents: int | None
+    ask_cents: int | None
+    last_cents: int | None
+    volume: Decimal
+    trade: TapeRow | None
 
 
 def read_tape(csv_path: Path | str) -> list[TapeRow]:
@@ -67,75 +99,197 @@ def read_tape(csv_path: Path | str) -> list[TapeRow]:
     return rows
 
 
-def _spec_for(ticker: str, first: TapeRow | None) -> MarketSpec:
+def _prob_cents(raw: object, field: str) -> int | None:
+    """0.45 -> 45; 0.0 and 1.0 mean an empty side (None)."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise ValueError(f"{field} must be a number, got {raw!r}")
+    cents = round(Decimal(repr(raw)) * 100)
+    if not 0 <= cents <= 100:
+        raise ValueError(f"{field} {raw!r} is outside 0..1")
+    return None if cents in (0, 100) else int(cents)
+
+
+def _taker_side(price: int, bid: int | None, ask: int | None) -> str:
+    if ask is not None and price >= ask:
+        return "yes"
+    if bid is not None and price <= bid:
+        return "no"
+    if bid is None or ask is None:
+        return "yes" if bid is None else "no"
+    return "no" if price - bid <= ask - price else "yes"
+
+
+def read_ticker_file(jsonl_path: Path | str) -> list[TickerRow]:
+    """Parse a top-of-book JSONL file; raises ValueError naming the first bad line."""
+    rows: list[TickerRow] = []
+    previous_volume: Decimal | None = None
+    with open(jsonl_path) as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                ts_ns = int(raw["kalshi_ts"]) * NS_PER_S
+                bid = _prob_cents(raw["yes_bid_prob"], "yes_bid_prob")
+                ask = _prob_cents(raw["yes_ask_prob"], "yes_ask_prob")
+                last = _prob_cents(raw["price_prob"], "price_prob")
+                volume = Decimal(int(raw["volume"]))
+            except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+                raise ValueError(f"{jsonl_path}:{line_no}: bad line: {exc}") from None
+            if rows and ts_ns < rows[-1].ts_ns:
+                raise ValueError(f"{jsonl_path}:{line_no}: time goes backwards")
+            if bid is not None and ask is not None and bid >= ask:
+                bid = None if bid >= ask else bid  # crossed/locked snapshot: keep only the ask
+            traded = volume - previous_volume if previous_volume is not None else _ZERO
+            trade = None
+            if traded > 0 and last is not None:
+                trade = TapeRow(line_no, ts_ns, last, _taker_side(last, bid, ask), traded)
+            previous_volume = volume if previous_volume is None else max(previous_volume, volume)
+            rows.append(TickerRow(ts_ns, bid, ask, last, volume, trade))
+    return rows
+
+
+def _spec_for(ticker: str, first_price_cents: int | None) -> MarketSpec:
     event = ticker.rsplit("-", 1)[0]
     return MarketSpec(ticker=ticker, event_ticker=event, series_ticker=event.split("-", 1)[0],
                       category="Sports", title=f"Replay of {ticker}",
-                      initial_fair_cents=first.yes_price_cents if first else 50)
+                      initial_fair_cents=first_price_cents or 50)
 
 
 class TapeMarketDriver:
     """Replays a tape into `exchange`. The caller owns the clock: call apply(row) in ts order."""
 
-    def __init__(self, exchange: Exchange, ticker: str, csv_path: Path | str, levels: int = 3,
+    def __init__(self, exchange: Exchange, ticker: str, tape_path: Path | str, levels: int = 3,
                  depth: Decimal = Decimal(10)) -> None:
         self.exchange = exchange
         self.ticker = ticker
         self.levels = levels
         self.depth = depth
-        self.rows = read_tape(csv_path)
+        is_ticker_file = str(tape_path).endswith(".jsonl")
+        rows = read_ticker_file(tape_path) if is_ticker_file else read_tape(tape_path)
+        self.rows: list[TapeRow | TickerRow] = list(rows)
         if ticker not in exchange.markets:
             first = self.rows[0] if self.rows else None
+            price = (first.yes_price_cents if isinstance(first, TapeRow) else first.last_cents) if first else None
             with exchange.acting_at(first.ts_ns if first else exchange.now()):
-                exchange.add_market(_spec_for(ticker, first))
+                exchange.add_market(_spec_for(ticker, price))
         self.provider_id = f"tape-lp:{ticker}"
         self.taker_id = f"tape-taker:{ticker}"
         for account_id in (self.provider_id, self.taker_id):
             if account_id not in exchange.accounts:
                 exchange.register_account(account_id, TAPE_BALANCE_CENTS, keep_history=False)
 
-    def events(self) -> list[tuple[int, TapeRow]]:
+    def events(self) -> list[tuple[int, TapeRow | TickerRow]]:
         return [(row.ts_ns, row) for row in self.rows]
 
-    def apply(self, row: TapeRow) -> None:
-        """Re-centre provider liquidity on the tape price, then print the tape trade."""
+    # ----- one row -----
+    def apply(self, row: TapeRow | TickerRow) -> None:
+        """Re-centre provider liquidity, fill our orders the tape traded through, print the trade."""
         with self.exchange.acting_at(row.ts_ns):
-            self._recentre(row)
-            side = BID if row.taker_side == "yes" else ASK
-            request = OrderRequest(self.ticker, side, row.yes_price, row.size, time_in_force=IOC)
-            try:
-                self.exchange.place_order(self.taker_id, request)
-            except ApiError:  # market closed: the tape outlived the listing
+            if self.exchange.markets[self.ticker].status != "active":
+                return  # closed or paused: the tape outlived the listing
+            touch, trade = self._touch_and_trade(row)
+            self._recentre(touch, trade)
+            if trade is None:
                 return
+            left = trade.size - self._fill_through(trade)
+            self._recentre(touch, trade)  # levels skipped for crossing our orders can go in now
+            if left > 0:
+                side = BID if trade.taker_side == "yes" else ASK
+                self._send(side, trade.yes_price_cents, left)
 
-    def _targets(self, row: TapeRow) -> list[tuple[str, int, Decimal]]:
-        """(side, price cents, minimum provider size), touch level first on each side."""
+    def _touch_and_trade(self, row: TapeRow | TickerRow) -> tuple[tuple[int | None, int | None], TapeRow | None]:
+        """(first provider bid, first provider ask) in cents, and the trade to print."""
+        if isinstance(row, TickerRow):
+            return (row.bid_cents, row.ask_cents), row.trade
         p = row.yes_price_cents
-        first_ask, first_bid = (p, p - 1) if row.taker_side == "yes" else (p + 1, p)
-        touch_side = ASK if row.taker_side == "yes" else BID
+        return ((p - 1, p) if row.taker_side == "yes" else (p, p + 1)), row
+
+    def _targets(self, touch: tuple[int | None, int | None], trade: TapeRow | None) -> list[tuple[str, int, Decimal]]:
+        """(side, price cents, minimum provider size), touch level first on each side."""
+        first_bid, first_ask = touch
+        hit_side = None if trade is None else (ASK if trade.taker_side == "yes" else BID)
         targets = []
         for i in range(self.levels):
-            for side, price in ((BID, first_bid - i), (ASK, first_ask + i)):
-                is_touch = i == 0 and side == touch_side
+            for side, first in ((BID, first_bid), (ASK, first_ask)):
+                if first is None:
+                    continue
+                price = first - i if side == BID else first + i
                 if 1 <= price <= 99:
-                    targets.append((side, price, max(self.depth, row.size) if is_touch else self.depth))
+                    at_touch = i == 0 and side == hit_side
+                    targets.append((side, price, max(self.depth, trade.size) if at_touch else self.depth))
         return targets
 
-    def _recentre(self, row: TapeRow) -> None:
-        targets = self._targets(row)
+    def _foreign_levels(self) -> set[tuple[str, int]]:
+        """(side, price) of every resting order that is not the tape's own."""
+        book = self.exchange.markets[self.ticker].book
+        return {(o.side, int(o.price / CENT)) for o in self._foreign_orders(book)}
+
+    def _foreign_orders(self, book) -> list:
+        """Resting orders of every non-tape account in this market, in queue-priority order
+        (sorted: live_order_ids is a set, whose order differs between processes)."""
+        tape_accounts = (self.provider_id, self.taker_id)
+        found = []
+        for account_id, account in self.exchange.accounts.items():
+            if account_id in tape_accounts:
+                continue
+            for order_id in account.live_order_ids:
+                book_order = book.get(order_id)
+                if book_order is not None:
+                    found.append(book_order)
+        return sorted(found, key=lambda o: o.priority)
+
+    def _recentre(self, touch: tuple[int | None, int | None], trade: TapeRow | None) -> None:
+        targets = self._targets(touch, trade)
         wanted = {(side, price) for side, price, _ in targets}
+        pinned = self._foreign_levels()  # hazard: moving these would jump us up the queue
         book = self.exchange.markets[self.ticker].book
         resting: dict[tuple[str, int], Decimal] = {}
         for order in book.orders_of(self.provider_id):
             key = (order.side, int(order.price / CENT))
-            if key in wanted:
-                resting[key] = resting.get(key, Decimal(0)) + order.remaining
+            if key in wanted or key in pinned:
+                resting[key] = resting.get(key, _ZERO) + order.remaining
             else:
                 self.exchange.cancel_order(self.provider_id, order.order_id)
         for side, price, minimum in targets:
-            deficit = minimum - resting.get((side, price), Decimal(0))
+            deficit = minimum - resting.get((side, price), _ZERO)
             if deficit > 0:
                 self._place(side, price, deficit)
+
+    def _fill_through(self, trade: TapeRow) -> Decimal:
+        """Fill non-tape orders the trade went strictly through; returns the contracts used.
+
+        Provider orders beyond the trade price were only kept to hold our queue place; the
+        price has gone through them, so they are withdrawn rather than printed."""
+        book = self.exchange.markets[self.ticker].book
+        p = trade.yes_price_cents
+        used = _ZERO
+        for side in (BID, ASK):
+            beyond = (lambda price: price > p) if side == BID else (lambda price: price < p)
+            for order in book.orders_of(self.provider_id):
+                if order.side == side and beyond(int(order.price / CENT)):
+                    self.exchange.cancel_order(self.provider_id, order.order_id)
+            for order in self._foreign_orders_best_first(book, side):
+                budget = trade.size - used
+                price = int(order.price / CENT)
+                if budget <= 0 or not beyond(price):
+                    break
+                share = min(budget, order.remaining)
+                self._send(ASK if side == BID else BID, price, share)
+                used += share
+        return used
+
+    def _foreign_orders_best_first(self, book, side: str) -> list:
+        orders = [o for o in self._foreign_orders(book) if o.side == side]
+        sign = -1 if side == BID else 1  # best bid is the highest price
+        return sorted(orders, key=lambda o: (sign * o.price, o.priority))
+
+    def _send(self, side: str, price_cents: int, count: Decimal) -> None:
+        request = OrderRequest(self.ticker, side, Decimal(price_cents) * CENT, count, time_in_force=IOC)
+        try:
+            self.exchange.place_order(self.taker_id, request)
+        except ApiError:  # market closed: the tape outlived the listing
+            return
 
     def _place(self, side: str, price_cents: int, count: Decimal) -> None:
         request = OrderRequest(self.ticker, side, Decimal(price_cents) * CENT, count, post_only=True)
