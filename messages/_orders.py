@@ -38,6 +38,10 @@ class PlaceOrder(Message):
     time_in_force: str = "good_till_canceled"
     reduce_only: bool = False
     session_id: str = ""
+    # client ids of every place the sender decided together on this market (this one
+    # included), in order: the REST client sends them as one V2 batch create once each
+    # has arrived or been refused by risk. () or a single id: sent alone.
+    batch: tuple[str, ...] = ()
 
 
 @message
@@ -63,6 +67,9 @@ class CancelOrder(Message):
     ts: int
     reason: str = ""
     session_id: str = ""
+    # client ids of every cancel decided together on this market (see PlaceOrder.batch):
+    # sent as one V2 batch cancel.
+    batch: tuple[str, ...] = ()
 
 
 @message

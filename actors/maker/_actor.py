@@ -1,25 +1,48 @@
-"""The maker actor: a thin shell routing books, order events and timers to a MakerSession.
+"""The maker actor: a thin shell routing market data, order events, directives and timers
+to a MakerSession, and publishing what the session decided.
 
 Direction: events come up from the bus (tell); commands go down to the risk governor
-(tell). Nothing here asks another actor, so there is no ask cycle to deadlock.
+(order_sink, tell) and fill reads down to the REST client (rest, tell, reply by tell).
+Nothing here asks another actor, so there is no ask cycle to deadlock.
+
+Published: MakerStatus on every change of state, pause reason or throttle;
+RealizationRecorded for every closed FIFO round trip; MakerFinished once, when the
+session reaches DONE (the supervisor then stops the actor) or, failing that, when the
+actor is stopped; OrderFilled for fills that only the REST reconciliation found (the
+WS feed lost them), so risk and analytics see them too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from actors.rest import order_filled_from, parse_fill
 from config import MakerConfig
 from messages import (
     BookUpdated,
+    FeedHealthChanged,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    MakerFinished,
+    MakerStatus,
+    MarketConfig,
+    MarketLifecycleChanged,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
     OrderUpdated,
+    RealizationRecorded,
+    ReferencePriceUpdated,
     RequoteDue,
+    RestReadCompleted,
+    RestReadRequested,
+    RiskDirective,
+    SpotPriceUpdated,
     StopSession,
     TimerFired,
+    TradePrinted,
 )
 from mmd.bus import Bus, InFlightTracker
 from mmd.clock import seconds
@@ -30,7 +53,11 @@ from ._session import MakerSession, MakerState
 __all__ = ["MakerActor"]
 
 _ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderRejected, OrderCancelled, OrderFilled, OrderUpdated)
+_PER_TICKER = (BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, *_ORDER_EVENTS)
+_GLOBAL = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated)
 _WARMUP = "maker-warmup"  # + ":<ticker>", so equal-deadline timers of several makers order deterministically
+_WAKE = "maker-wake"  # a hold's cooldown or an exit phase ends
+_FILLS_PATH = "/portfolio/fills"
 
 
 class MakerActor(MmdActor):
@@ -44,64 +71,247 @@ class MakerActor(MmdActor):
         session_id: str,
         config: MakerConfig,
         order_sink: Any,
+        market_config: MarketConfig | None = None,
+        rest: Any = None,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.ticker = ticker
+        self.session_id = session_id
         self.config = config
         self.order_sink = order_sink
-        self.session = MakerSession(ticker=ticker, session_id=session_id, config=config)
+        self.rest = rest
+        self.session = MakerSession(ticker=ticker, session_id=session_id, config=config, market_config=market_config)
         self._requote_timer = None
+        self._wake_timer = None
+        self._wake_at: int | None = None
         self._warmup_what = f"{_WARMUP}:{ticker}"
+        self._wake_what = f"{_WAKE}:{ticker}"
+        self._last_status: tuple | None = None
+        self._finished_sent = False
+        self._reads = 0
+        self.fills_reconciled = 0
 
     def on_start(self) -> None:
-        for message_type in (BookUpdated, *_ORDER_EVENTS):
+        for message_type in _PER_TICKER:
             self.bus.subscribe(self.actor_ref, message_type, ticker=self.ticker)
+        for message_type in _GLOBAL:
+            self.bus.subscribe(self.actor_ref, message_type)
         now = self.clock.now_ns()
         self.session.start(now)
         self.timer(seconds(self.config.warmup_s), TimerFired(what=self._warmup_what, ts=now))
+        self._after(now)
 
     def on_stop(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
         self.clock.cancel(self._requote_timer)
-        self._send_all(self.session.shutdown(self.clock.now_ns(), "maker stopped"))
+        self.clock.cancel(self._wake_timer)
+        now = self.clock.now_ns()
+        self._send_all(self.session.shutdown(now, "maker stopped"))
+        self._publish_outcomes(now)
+        if not self._finished_sent:  # stopped before DONE: say what it leaves behind
+            self._publish_finished(now, self.session.exit.reason if self.session.exit else "maker stopped")
 
     # -- handlers -------------------------------------------------------------------
     @handles(TimerFired)
     def _on_timer(self, message: TimerFired) -> None:
-        if message.what != self._warmup_what or self.session.state == MakerState.DONE:
-            return
         now = self.clock.now_ns()
-        self._send_all(self.session.warmup_elapsed(now))
-        self._schedule_requote(now)
+        if message.what == self._warmup_what:
+            if self.session.state != MakerState.DONE:
+                self._send_all(self.session.warmup_elapsed(now))
+                self._schedule_requote(now)
+        elif message.what == self._wake_what:
+            self._wake_timer, self._wake_at = None, None
+            self._send_all(self.session.requote(now))
+        self._after(now)
 
     @handles(RequoteDue)
     def _on_requote_due(self, message: RequoteDue) -> None:
         if self.session.state == MakerState.DONE:
             return
         now = self.clock.now_ns()
-        self._send_all(self.session.requote(now))
+        self._send_all(self.session.check(now))
         self._schedule_requote(now)
+        self._after(now)
 
     @handles(BookUpdated)
     def _on_book(self, message: BookUpdated) -> None:
-        self._send_all(self.session.on_book(message.book, self.clock.now_ns()))
+        now = self.clock.now_ns()
+        self._send_all(self.session.on_book(message.book, now))
+        self._after(now)
+
+    @handles(TradePrinted)
+    def _on_trade(self, message: TradePrinted) -> None:
+        now = self.clock.now_ns()
+        self._send_all(self.session.on_trade(message, now))
+        self._after(now)
 
     @handles(*_ORDER_EVENTS)
     def _on_order_event(self, message: Any) -> None:
-        self._send_all(self.session.on_order_event(message, self.clock.now_ns()))
+        now = self.clock.now_ns()
+        self._send_all(self.session.on_order_event(message, now))
+        self._after(now)
+
+    @handles(MarketLifecycleChanged)
+    def _on_lifecycle(self, message: MarketLifecycleChanged) -> None:
+        now = self.clock.now_ns()
+        self._send_all(self.session.on_lifecycle(message, now))
+        self._after(now)
+
+    @handles(RiskDirective)
+    def _on_risk_directive(self, message: RiskDirective) -> None:
+        now = self.clock.now_ns()
+        self._send_all(self.session.on_risk_directive(message, now))
+        self._after(now)
+
+    @handles(KillSwitchEngaged, KillSwitchReleased)
+    def _on_kill_switch(self, message: Any) -> None:
+        now = self.clock.now_ns()
+        self._send_all(self.session.on_kill_switch(isinstance(message, KillSwitchEngaged), message.reason, now))
+        self._after(now)
+
+    @handles(FeedHealthChanged)
+    def _on_feed_health(self, message: FeedHealthChanged) -> None:
+        now = self.clock.now_ns()
+        commands, reconcile = self.session.on_feed_health(message.healthy, now)
+        self._send_all(commands)
+        if reconcile:
+            self.reconcile_fills("feed reconnected")
+        self._after(now)
+
+    @handles(ReferencePriceUpdated, SpotPriceUpdated)
+    def _on_reference(self, message: Any) -> None:
+        self.session.on_reference(message)
 
     @handles(StopSession)
     def _on_stop_session(self, message: StopSession) -> None:
-        self.clock.cancel(self._requote_timer)
-        self._send_all(self.session.stop(self.clock.now_ns(), message.reason))
+        now = self.clock.now_ns()
+        self._send_all(self.session.stop(now, message.reason, message.urgency))
+        self._after(now)
+        if self.session.state != MakerState.DONE:
+            self.reconcile_fills("session end")
+
+    @handles(RestReadCompleted)
+    def _on_read_completed(self, message: RestReadCompleted) -> None:
+        """REST fills: any the WS feed did not deliver go on the bus (we receive them
+        back like any fill; risk and analytics see them too)."""
+        now = self.clock.now_ns()
+        if message.status != 200 or not isinstance(message.body, dict):
+            self.errors["fill_reconcile_failed"] += 1
+            self.log.warning("fill reconciliation failed: %s %s", message.status, message.error)
+            return
+        for raw in message.body.get("fills") or ():
+            try:
+                fill = order_filled_from(parse_fill(raw), now)
+            except Exception as exc:  # one malformed fill must not stop the others
+                self.errors["bad_fill"] += 1
+                self.log.warning("unreadable fill in reconciliation: %s", exc)
+                continue
+            if fill.ticker != self.ticker or self.session.seen_fill(fill.fill_id):
+                continue
+            if not fill.client_order_id.startswith(f"{self.session_id}-"):
+                continue  # another session's (or a manual) fill on this market
+            self.fills_reconciled += 1
+            self.publish(fill)
 
     # -- queries (through a proxy) -------------------------------------------------
     def get_status(self) -> dict:
-        return self.session.status()
+        status = self.session.status()
+        status["fills_reconciled"] = self.fills_reconciled
+        return status
 
     # -- helpers --------------------------------------------------------------------
+    def reconcile_fills(self, why: str) -> None:
+        """Read our fills on this market since the session began from REST."""
+        if self.rest is None or self.session.start_ns is None:
+            return
+        self._reads += 1
+        min_ts = str(self.session.start_ns // 1_000_000_000 - 1)
+        self.send(
+            self.rest,
+            RestReadRequested(
+                request_id=f"{self.session_id}-fills-{self._reads}",
+                path=_FILLS_PATH,
+                query=(("ticker", self.ticker), ("min_ts", min_ts)),
+                reply_to=self.actor_ref,
+                ts=self.clock.now_ns(),
+                all_pages=True,
+                list_key="fills",
+            ),
+        )
+        self.log.info("reconciling fills over REST: %s", why)
+
     def _schedule_requote(self, now: int) -> None:
+        self.clock.cancel(self._requote_timer)
         self._requote_timer = self.timer(seconds(self.config.requote_interval_s), RequoteDue(ticker=self.ticker, ts=now))
+
+    def _after(self, now: int) -> None:
+        """After every input: publish what changed, and wake up when a cooldown ends."""
+        self._publish_outcomes(now)
+        if self.session.state == MakerState.DONE:
+            self.clock.cancel(self._requote_timer)
+            self.clock.cancel(self._wake_timer)
+            if not self._finished_sent:
+                self._publish_finished(now, self.session.finished.reason if self.session.finished else "done")
+            return
+        deadline = self.session.next_deadline_ns(now)
+        if deadline is not None and deadline != self._wake_at:
+            self.clock.cancel(self._wake_timer)
+            self._wake_at = deadline
+            self._wake_timer = self.clock.call_at(
+                deadline, self.actor_ref, TimerFired(what=self._wake_what, ts=deadline)
+            )
+
+    def _publish_outcomes(self, now: int) -> None:
+        session = self.session
+        reason = session.exit_reason
+        for r in session.drain_realizations():
+            self.publish(
+                RealizationRecorded(
+                    session_id=self.session_id,
+                    ticker=self.ticker,
+                    side=r.side,
+                    count=r.count,
+                    entry_price=r.entry_price,
+                    exit_price=r.exit_price,
+                    entry_ts=r.entry_ts,
+                    exit_ts=r.exit_ts,
+                    pnl=r.pnl,
+                    fees=r.fees,
+                    exit_reason=reason,
+                    ts=now,
+                )
+            )
+        key = session.status_key()
+        if key != self._last_status:
+            self._last_status = key
+            self.publish(
+                MakerStatus(
+                    session_id=self.session_id,
+                    ticker=self.ticker,
+                    state=session.state,
+                    why_not_quoting=session.why_not_quoting,
+                    adverse_selection=session.throttles.verdict.adverse_selection,
+                    position=session.inventory.position,
+                    realized_pnl=session.inventory.realized_pnl,
+                    unrealized_pnl=session.unrealized_pnl(),
+                    ts=now,
+                )
+            )
+
+    def _publish_finished(self, now: int, reason: str) -> None:
+        self._finished_sent = True
+        inventory = self.session.inventory
+        self.publish(
+            MakerFinished(
+                session_id=self.session_id,
+                ticker=self.ticker,
+                reason=reason,
+                position=inventory.position,
+                realized_pnl=inventory.realized_pnl,
+                fees=inventory.fees_paid,
+                ts=now,
+            )
+        )
 
     def _send_all(self, commands: list) -> None:
         for command in commands:

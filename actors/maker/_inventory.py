@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from messages import BookSide, OrderFilled
 
-__all__ = ["Layer", "Inventory"]
+__all__ = ["Layer", "Inventory", "Realization"]
 
 _ZERO = Decimal(0)
 # Fee shares are rounded to the exchange's fee precision; the last share takes the rest,
@@ -32,6 +32,20 @@ class Layer:
     price: Decimal
     fee: Decimal  # entry fee not yet released into realised P&L
     ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Realization:
+    """One FIFO match: `count` contracts of an open layer closed by a later trade."""
+
+    side: str  # the position closed: long | short
+    count: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    entry_ts: int
+    exit_ts: int
+    pnl: Decimal  # net of both legs' fee shares
+    fees: Decimal  # the entry and exit fee shares in it
 
 
 def _signed(side: BookSide, count: Decimal) -> Decimal:
@@ -62,6 +76,24 @@ class Inventory:
         self.realized_pnl = _ZERO
         self.fees_paid = _ZERO
         self.fill_count = 0
+        self.settled_at: Decimal | None = None  # settlement price once the market resolved
+        self._realizations: list[Realization] = []
+
+    def drain_realizations(self) -> list[Realization]:
+        """Round trips closed since the last call (oldest first)."""
+        out, self._realizations = self._realizations, []
+        return out
+
+    def settle(self, price: Decimal, ts: int) -> bool:
+        """The market resolved: every open layer closes at `price` ($1 YES, $0 NO), no fee.
+        False when already settled."""
+        if self.settled_at is not None:
+            return False
+        self.settled_at = price
+        position = self.position
+        if position != 0:
+            self._trade(-position, price, _ZERO, ts)
+        return True
 
     @property
     def position(self) -> Decimal:
@@ -85,6 +117,9 @@ class Inventory:
             return _ZERO
         return sum((layer.qty * (mark - layer.price) - layer.fee for layer in self._layers), _ZERO)
 
+    def has_fill(self, fill_id: str) -> bool:
+        return fill_id in self._seen_fill_ids
+
     def apply_fill(self, fill: OrderFilled) -> bool:
         """Apply one fill. False (and no change) when this fill id was already applied."""
         if fill.fill_id in self._seen_fill_ids:
@@ -104,7 +139,21 @@ class Inventory:
             matched = min(abs(layer.qty), abs(remaining))
             direction = Decimal(1) if layer.qty > 0 else Decimal(-1)
             entry_fee = _FeeSplitter(layer.fee, abs(layer.qty)).take(matched)
-            self.realized_pnl += direction * matched * (price - layer.price) - entry_fee - exit_fee.take(matched)
+            exit_share = exit_fee.take(matched)
+            pnl = direction * matched * (price - layer.price) - entry_fee - exit_share
+            self.realized_pnl += pnl
+            self._realizations.append(
+                Realization(
+                    side="long" if direction > 0 else "short",
+                    count=matched,
+                    entry_price=layer.price,
+                    exit_price=price,
+                    entry_ts=layer.ts,
+                    exit_ts=ts,
+                    pnl=pnl,
+                    fees=entry_fee + exit_share,
+                )
+            )
             layer.fee -= entry_fee
             layer.qty -= direction * matched
             remaining += direction * matched

@@ -1,8 +1,13 @@
-"""Our working orders in one market (one per side) and the writes that move them.
+"""Our working orders in one market (one per side and ladder level) and the writes that
+move them.
 
-`reconcile` turns the desired quote into at most one command per side. Hazards it names:
+`reconcile` turns the desired quote into at most one command per side and level (SPEC 8
+"one resting order per side and level"): level i of a side is matched against the order
+working level i, kept while within `keep_within` of its target at the same size, else
+amended (or cancelled and placed again); a level no longer wanted is cancelled. Hazards
+it names:
 - post-only orders that would cross are not sent (the exchange would refuse them);
-- one in-flight command per side: until the last one is acknowledged we do not know the
+- one in-flight command per side and level: until the last one is acknowledged we do not know the
   order's price, size or even whether it exists;
 - an amend the exchange refuses falls back to cancel, then place on the next pass;
 - an amend or cancel refused because the order is already executed or cancelled means
@@ -26,7 +31,7 @@ What an order has filled follows the shared rule of `actors._own_orders`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from messages import (
@@ -46,16 +51,25 @@ from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_go
 __all__ = ["WorkingOrder", "OrderManager", "SIDES"]
 
 SIDES: tuple[BookSide, ...] = ("bid", "ask")
+GOOD_TILL_CANCELED = "good_till_canceled"
+IMMEDIATE_OR_CANCEL = "immediate_or_cancel"
 
-Desired = dict[BookSide, "tuple[Decimal, Decimal] | None"]
+# Per side: (price, size), or (price, size, aggressive) for an exit order that crosses
+# (immediate-or-cancel, reduce-only), or None for no order on that side; or a list of
+# those, one per ladder level, best first (a plain tuple is level 0 alone).
+LevelWant = "tuple[Decimal, Decimal] | tuple[Decimal, Decimal, bool] | None"
+Desired = dict[BookSide, "tuple[Decimal, Decimal] | tuple[Decimal, Decimal, bool] | list | None"]
 Command = PlaceOrder | AmendOrder | CancelOrder
 
 
 @dataclass(slots=True, eq=False)
 class WorkingOrder(OwnOrder):
+    ioc: bool = False  # an exit order crossing the book: it never rests, forgotten once acknowledged
+    changed_ns: int = 0  # when we last placed or amended it (quote refresh)
     amend_refused: bool = False  # the next change goes cancel-and-place
     cancel_refused_at: int | None = None  # an adopted order's cancel was refused then
     level_when_moved: Decimal | None = None  # book size at its price when we sent a cancel/amend
+    level: int = 0  # ladder level it works (0: the best)
 
     def as_dict(self) -> dict:
         return {
@@ -98,6 +112,30 @@ class _Ghost:
         return max(Decimal(0), min(self.size, level - self.shown_gone_at))
 
 
+def _side_wants(want: object) -> list:
+    """A side's desire as one entry per ladder level."""
+    if want is None:
+        return []
+    if isinstance(want, list):
+        return want
+    return [want]
+
+
+def _skip_key(side: BookSide, level: int) -> str:
+    return side if level == 0 else f"{side} level {level + 1}"
+
+
+def batched(commands: list) -> list:
+    """Tag the places, and the cancels, decided together (two or more of a kind) with the
+    client ids of their group, so the REST client sends each group as one V2 batch call
+    once every item has passed (or been refused by) the risk governor."""
+    for kind in (PlaceOrder, CancelOrder):
+        ids = tuple(c.client_order_id for c in commands if type(c) is kind)
+        if len(ids) > 1:
+            commands = [replace(c, batch=ids) if type(c) is kind else c for c in commands]
+    return commands
+
+
 def _client_ids(event: object) -> tuple[str, ...]:
     ids = (getattr(event, "client_order_id", None), getattr(event, "previous_client_order_id", None))
     return tuple(i for i in ids if i)
@@ -121,22 +159,30 @@ class OrderManager:
         self.retry_after_ns = retry_after_ns
         self._client_prefix = f"{session_id}-"
         self._book = OwnOrders(adopt=self._is_ours_untracked, order_type=WorkingOrder)
-        self._orders: dict[BookSide, WorkingOrder | None] = {side: None for side in SIDES}
+        self._orders: dict[tuple[BookSide, int], WorkingOrder] = {}  # (side, level) -> working order
         self._ghosts: list[_Ghost] = []
         self._last_book: BookView | None = None
         self._place_refused_at: dict[BookSide, int | None] = {side: None for side in SIDES}
+        self._aggressive_at: dict[BookSide, int | None] = {side: None for side in SIDES}
         self._sequence = 0
+        # Bumped whenever an event may change what rests where (ours or ghosts): lets the
+        # session reuse the book-less-our-orders within one pass instead of rebuilding it.
+        self.version = 0
         self.places = 0
         self.amends = 0
         self.cancels = 0
-        self.skipped: dict[BookSide, str] = {}  # why a side is not quoted on the last pass
+        self.skipped: dict[str, str] = {}  # why a side (or "bid level 2") is not quoted on the last pass
 
     def _is_ours_untracked(self, event: OrderAccepted | OrderUpdated) -> bool:
         return event.ticker == self.ticker and event.client_order_id.startswith(self._client_prefix)
 
     # -- reads ----------------------------------------------------------------------
-    def order(self, side: BookSide) -> WorkingOrder | None:
-        return self._orders[side]
+    def order(self, side: BookSide, level: int = 0) -> WorkingOrder | None:
+        return self._orders.get((side, level))
+
+    def levels_working(self, side: BookSide) -> int:
+        """How many ladder levels deep this side's working orders reach."""
+        return 1 + max((level for s, level in self._orders if s == side), default=-1)
 
     def open_orders(self) -> list[dict]:
         return [o.as_dict() for o in self._all()]
@@ -187,22 +233,36 @@ class OrderManager:
         return [o for o in self._all() if not any(o is w for w in working)]
 
     # -- decisions ------------------------------------------------------------------
-    def reconcile(self, desired: Desired, book: BookView | None, now_ns: int) -> list[Command]:
+    def reconcile(
+        self,
+        desired: Desired,
+        book: BookView | None,
+        now_ns: int,
+        *,
+        force: bool = False,
+        refresh_before_ns: int | None = None,
+    ) -> list[Command]:
+        """One command per side and level at most. force: move every order to its exact target (the
+        fair value jumped); refresh_before_ns: orders last changed before then are moved to
+        their exact target too (stale quotes)."""
         commands: list[Command] = []
         self.skipped = {}
         if book is not None:
             self._last_book = book
         for side in SIDES:
-            command = self._reconcile_side(side, desired.get(side), book, now_ns)
-            if command is not None:
-                commands.append(command)
+            wants = _side_wants(desired.get(side))
+            for level in range(max(len(wants), self.levels_working(side))):
+                want = wants[level] if level < len(wants) else None
+                command = self._reconcile_side(side, want, book, now_ns, force, refresh_before_ns, level)
+                if command is not None:
+                    commands.append(command)
         for stray in self._strays():
             if stray.pending is not None or stray.order_id is None:
                 continue
             if stray.cancel_refused_at is not None and now_ns < stray.cancel_refused_at + self.retry_after_ns:
                 continue
             commands.append(self._cancel(stray, now_ns, "adopted order of this session"))
-        return commands
+        return batched(commands)
 
     def cancel_all(self, now_ns: int, reason: str, *, in_flight_too: bool = False) -> list[Command]:
         """Cancel every idle order. With in_flight_too (no ack will ever be read again, as
@@ -214,39 +274,77 @@ class OrderManager:
                 continue
             if order.pending is None or in_flight_too:
                 commands.append(self._cancel(order, now_ns, reason))
-        return commands
+        return batched(commands)
 
     @property
     def unacknowledged_places(self) -> int:
         return sum(1 for o in self._all() if o.order_id is None)
 
     def _reconcile_side(
-        self, side: BookSide, want: tuple[Decimal, Decimal] | None, book: BookView | None, now_ns: int
+        self,
+        side: BookSide,
+        want: tuple | None,
+        book: BookView | None,
+        now_ns: int,
+        force: bool = False,
+        refresh_before_ns: int | None = None,
+        level: int = 0,
     ) -> Command | None:
-        order = self._orders[side]
+        order = self._orders.get((side, level))
+        skip = _skip_key(side, level)
         if order is not None and order.pending is not None:
-            self.skipped[side] = f"{order.pending} in flight"
+            self.skipped[skip] = f"{order.pending} in flight"
             return None
         if want is not None and want[1] <= 0:
             want = None
         if want is None:
             return self._cancel(order, now_ns, "not quoting this side") if order is not None else None
-        price, size = want
+        price, size = want[0], want[1]
+        if len(want) > 2 and want[2]:
+            return self._reconcile_aggressive(side, order, price, size, now_ns, level)
+        if order is not None and order.ioc:
+            self.skipped[skip] = "exit order in flight"
+            return None
         if self._would_cross(side, price, book):
             # Post-only would be refused; a resting order already inside the book stays.
-            self.skipped[side] = "would cross the book"
+            self.skipped[skip] = "would cross the book"
             return None
         if order is None:
             refused_at = self._place_refused_at[side]
             if refused_at is not None and now_ns < refused_at + self.retry_after_ns:
-                self.skipped[side] = "place refused recently"
+                self.skipped[skip] = "place refused recently"
                 return None
-            return self._place(side, price, size, now_ns)
-        if abs(order.price - price) <= self.keep_within and order.remaining == size:
+            return self._place(side, price, size, now_ns, level=level)
+        stale = refresh_before_ns is not None and order.changed_ns < refresh_before_ns
+        if abs(order.price - price) <= self.keep_within and order.remaining == size and not (force or stale):
             return None
         if order.amend_refused:
             return self._cancel(order, now_ns, "replace after refused amend")
         return self._amend(order, price, size, now_ns)
+
+    def _reconcile_aggressive(
+        self, side: BookSide, order: WorkingOrder | None, price: Decimal, size: Decimal, now_ns: int, level: int = 0
+    ) -> Command | None:
+        """An exit order that crosses: a resting order on that side goes first (cancel),
+        then one immediate-or-cancel place at a time."""
+        skip = _skip_key(side, level)
+        if order is not None:
+            if order.ioc:
+                self.skipped[skip] = "exit order in flight"
+                return None
+            return self._cancel(order, now_ns, "replace by exit order")
+        refused_at = self._place_refused_at[side]
+        if refused_at is not None and now_ns < refused_at + self.retry_after_ns:
+            self.skipped[skip] = "place refused recently"
+            return None
+        # Hazard: an IOC that found nobody comes back at once; another right away would
+        # hammer the exchange (and its fills may still be on their way): one per interval.
+        last = self._aggressive_at[side]
+        if last is not None and now_ns < last + self.retry_after_ns:
+            self.skipped[skip] = "exit order sent recently"
+            return None
+        self._aggressive_at[side] = now_ns
+        return self._place(side, price, size, now_ns, aggressive=True, level=level)
 
     @staticmethod
     def _would_cross(side: BookSide, price: Decimal, book: BookView | None) -> bool:
@@ -260,7 +358,9 @@ class OrderManager:
         self._sequence += 1
         return f"{self._client_prefix}{self._sequence}"
 
-    def _place(self, side: BookSide, price: Decimal, size: Decimal, now_ns: int) -> PlaceOrder:
+    def _place(
+        self, side: BookSide, price: Decimal, size: Decimal, now_ns: int, aggressive: bool = False, level: int = 0
+    ) -> PlaceOrder:
         order = WorkingOrder(
             ticker=self.ticker,
             side=side,
@@ -269,9 +369,12 @@ class OrderManager:
             price=price,
             count=size,
             pending="placing",
+            ioc=aggressive,
+            changed_ns=now_ns,
+            level=level,
         )
         self._book.add(order)
-        self._orders[side] = order
+        self._orders[(side, level)] = order
         self.places += 1
         return PlaceOrder(
             client_order_id=order.client_order_id,
@@ -280,7 +383,9 @@ class OrderManager:
             price=price,
             count=size,
             ts=now_ns,
-            post_only=True,
+            post_only=not aggressive,
+            time_in_force=IMMEDIATE_OR_CANCEL if aggressive else GOOD_TILL_CANCELED,
+            reduce_only=aggressive,
             session_id=self.session_id,
         )
 
@@ -290,6 +395,7 @@ class OrderManager:
             return None  # the order already has these terms: an amend would only burn a write
         new_client_order_id = self._next_client_order_id()
         order.start_amend(price, total, new_client_order_id)
+        order.changed_ns = now_ns
         order.level_when_moved = _level(self._last_book, order.side, order.price)
         self.amends += 1
         return AmendOrder(
@@ -323,11 +429,13 @@ class OrderManager:
         self._release(order)
 
     def _release(self, order: WorkingOrder) -> None:
-        if self._orders[order.side] is order:
-            self._orders[order.side] = None
+        key = (order.side, order.level)
+        if self._orders.get(key) is order:
+            del self._orders[key]
 
     def apply(self, event: object, now_ns: int) -> None:
         """Apply an order event. Events for orders that are not ours are ignored."""
+        self.version += 1
         if isinstance(event, OrderRejected):
             self._on_rejected(event, now_ns)
             return
@@ -341,6 +449,9 @@ class OrderManager:
         assert isinstance(order, WorkingOrder)
         if was is not None and _left_its_level(order, event, was[0]):
             self._add_ghost(order, was[0], was[1], now_ns)
+        if order.ioc and not order.gone and isinstance(event, (OrderAccepted, OrderUpdated)):
+            # immediate-or-cancel: once the exchange answered, nothing of it rests
+            self._forget(order)
         if order.gone:
             self._release(order)
 

@@ -51,9 +51,14 @@ class Quote:
     ask: Decimal | None
     bid_size: Decimal
     ask_size: Decimal
+    # ladder levels past the best, snapped, as (side, price, size): empty with one level
+    deeper: tuple = ()
 
     def orders(self) -> tuple:
-        """What the order manager would be asked for: (bid, bid_size, ask, ask_size)."""
+        """What the order manager would be asked for: (bid, bid_size, ask, ask_size), and
+        the deeper ladder levels when there are any."""
+        if self.deeper:
+            return (self.bid, self.bid_size, self.ask, self.ask_size, self.deeper)
         return (self.bid, self.bid_size, self.ask, self.ask_size)
 
 

@@ -1,9 +1,11 @@
-"""One market-making session as a plain object: state machine, quotes, orders, inventory.
+"""One market-making session as a plain object: state machine, quotes, orders, inventory,
+throttles, guardrails and exit.
 
-INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> DONE. The actor shell feeds it books, order
-events and timer ticks; every call returns the commands to send to the risk governor.
-Outside QUOTING the desired quote is empty, so any working order is cancelled, including
-one whose place was still in flight when we stopped (it is cancelled once accepted).
+INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> FLATTENING -> DONE (see `_state`). The actor
+shell feeds it books, trades, order events, directives and timer ticks; every call
+returns the commands to send to the risk governor. Outside QUOTING and FLATTENING the
+desired quote is empty, so any working order is cancelled, including one whose place was
+still in flight when we stopped (it is cancelled once accepted).
 
 Fair value is taken from the book less our own orders (the market as others show it).
 Hazard: when our quote is the only liquidity on a side, that book is one-sided although
@@ -12,30 +14,92 @@ never pauses: fair value then stays at the last one (held inside what others sti
 or, before any, comes from the full book. Only a book one-sided in full pauses, or one
 where nothing but our own orders is left on either side: no one else shows a price, so
 the fair value would be frozen at the last one while the market may have moved anywhere.
+
+Quote prices are snapped to the tick grid (bids down, asks up) and kept inside the book
+others show: a bid never at or above their best ask (at most one tick under it, which
+improves the market when there is room), an ask never at or below their best bid; the
+order manager then skips a side that would still cross the full book (our own orders
+included), since a post-only order would be refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from config import MakerConfig
-from messages import BookView, CancelAllOrders, OrderFilled
+from messages import (
+    BookView,
+    CancelAllOrders,
+    ExitUrgency,
+    MarketConfig,
+    MarketLifecycleChanged,
+    OrderFilled,
+    QuoteSides,
+    ReferencePriceUpdated,
+    RiskDirective,
+    SpotPriceUpdated,
+    TradePrinted,
+)
 from mmd.clock import seconds
+from mmd.wire import ceil_to, floor_to
 
-from ._inventory import Inventory
+from ._exit import ExitPhase, ExitPlan
+from ._guardrails import GuardrailVerdict, check_guardrails
+from ._inventory import Inventory, Realization
 from ._orders import SIDES, Command, Desired, OrderManager
-from ._quoting import AvellanedaStoikovQuoter, Quote
+from ._quoting import Quote
+from ._state import Holds, MakerState
+from ._throttles import SigmaEstimator, Throttles, VolumeSpikeDetector
+from .models import BookFairValue, QuoteContext, ShockDetector, build_fair_value, build_quoting_model
 
-__all__ = ["MakerState", "MakerSession"]
+__all__ = ["MakerState", "MakerSession", "effective_config", "inside_book", "StatusKey"]
+
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+_URGENCY_RANK = {ExitUrgency.CANCEL: 0, ExitUrgency.PASSIVE: 1, ExitUrgency.IMMEDIATE: 2}
+_RESULT_PRICE = {"yes": _ONE, "no": _ZERO}
+
+StatusKey = tuple  # (state, why_not_quoting, adverse_selection, engaged throttles)
 
 
-class MakerState:
-    INIT = "INIT"
-    WAIT_DATA = "WAIT_DATA"
-    QUOTING = "QUOTING"
-    PAUSED = "PAUSED"
-    DONE = "DONE"
+def effective_config(config: MakerConfig, market: MarketConfig | None) -> MakerConfig:
+    """The config defaults with a session's generated market config applied: k, sigma,
+    gamma multiplier, min/max spread, and the size factor on max_position (the quoting
+    pipeline applies it to order sizes itself). None: the defaults as they are."""
+    if market is None:
+        return config
+    max_position = int(Decimal(config.max_position) * market.size_factor)
+    return replace(
+        config,
+        kappa=float(market.k),
+        sigma=float(market.sigma),
+        gamma=config.gamma * float(market.gamma_multiplier),
+        min_spread=market.min_spread,
+        max_spread=max(market.max_spread, market.min_spread),
+        max_position=max(max_position, 1),
+    )
+
+
+def _to_decimal(x: float) -> Decimal:
+    return Decimal(repr(x))
+
+
+def inside_book(side: str, price: Decimal, tick: Decimal, market: BookView | None) -> Decimal | None:
+    """Snap a model price to the grid and keep it inside the book others show; None when
+    no valid price is left (off the [tick, 1 - tick] range)."""
+    if side == "bid":
+        snapped = floor_to(price, tick)
+        if market is not None and market.best_ask is not None:
+            snapped = min(snapped, market.best_ask - tick)
+    else:
+        snapped = ceil_to(price, tick)
+        if market is not None and market.best_bid is not None:
+            snapped = max(snapped, market.best_bid + tick)
+    if snapped < tick or snapped > _ONE - tick:
+        return None
+    return snapped
 
 
 def _fair_value(book: BookView) -> Decimal | None:
@@ -82,12 +146,34 @@ def _within_others(value: Decimal, market: BookView) -> Decimal:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    reason: str
+    position: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+
+
 class MakerSession:
-    def __init__(self, *, ticker: str, session_id: str, config: MakerConfig) -> None:
+    def __init__(
+        self, *, ticker: str, session_id: str, config: MakerConfig, market_config: MarketConfig | None = None
+    ) -> None:
         self.ticker = ticker
         self.session_id = session_id
         self.config = config
-        self.quoter = AvellanedaStoikovQuoter(config)
+        self.market_config = market_config
+        self.quoting_config = effective_config(config, market_config)
+        self.tick = config.tick
+        self.model = build_quoting_model(config)
+        try:
+            self.fair_source = build_fair_value(config, ticker=ticker)
+        except ValueError as exc:  # a model price without its strike: quote around the book
+            self.fair_source = BookFairValue("microprice")
+            self.fair_source_note = f"fair value fell back to microprice: {exc}"
+        else:
+            self.fair_source_note = ""
+        self.shock = ShockDetector(config)
+        self.plan_note = ""  # why the last quote plan was empty, or ""
         self.orders = OrderManager(
             ticker=ticker,
             session_id=session_id,
@@ -95,38 +181,83 @@ class MakerSession:
             retry_after_ns=seconds(config.requote_interval_s),
         )
         self.inventory = Inventory()
+        self.throttles = Throttles(config.throttles)
+        self.sigma = SigmaEstimator(window_ns=seconds(config.sigma_window_s), min_samples=config.sigma_min_samples)
+        self.volume: VolumeSpikeDetector | None = None
+        self.holds = Holds()
         self.state = MakerState.INIT
         self.why_not_quoting = "not started"
         self.book: BookView | None = None
         self.last_quote: Quote | None = None
         self.quote_updates = 0
+        self.close_ns: int | None = market_config.close_ts if market_config is not None else None
+        self.reduce_only = False
+        self.guardrail = GuardrailVerdict()
+        self.exit: ExitPlan | None = None
+        self.finished: Finished | None = None
+        self.last_trade_ns: int | None = None
+        self.feed_unhealthy_since_ns: int | None = None
+        self.last_reference: object | None = None
+        self._start_ns: int | None = None
         self._warm_until_ns: int | None = None
         self._now_ns: int | None = None
+        # market_book() memo: (book, now, orders.version) -> book less our orders. Hazard:
+        # rebuilding it costs more than the whole quoting model and a pass asks ~5 times.
+        self._market_key: tuple | None = None
+        self._market: BookView | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
         self.state = MakerState.WAIT_DATA
+        self._start_ns = now_ns
         self._warm_until_ns = now_ns + seconds(self.config.warmup_s)
         self.why_not_quoting = "warming up"
+        self.volume = VolumeSpikeDetector(
+            factor=self.config.volume_spike_factor,
+            window_ns=seconds(self.config.volume_spike_window_s),
+            baseline_ns=seconds(self.config.volume_baseline_s),
+            start_ns=now_ns,
+        )
 
     def warmup_elapsed(self, now_ns: int) -> list[Command]:
         if self._warm_until_ns is not None and now_ns >= self._warm_until_ns:
             self._warm_until_ns = None
         return self.requote(now_ns)
 
-    def stop(self, now_ns: int, reason: str) -> list[Command]:
-        """Stop quoting; orders with a command in flight are cancelled when it is acknowledged."""
-        self.state = MakerState.DONE
-        self.why_not_quoting = f"stopped: {reason}"
-        return self.orders.cancel_all(now_ns, reason)
+    def stop(self, now_ns: int, reason: str, urgency: str = ExitUrgency.CANCEL) -> list[Command]:
+        """End the session: quotes are pulled at once; then the exit of `urgency` runs
+        (FLATTENING) until DONE. Orders with a command in flight are cancelled when it is
+        acknowledged. A later, more urgent stop escalates a running exit."""
+        self.begin_exit(now_ns, reason, urgency)
+        return self.requote(now_ns)
+
+    def begin_exit(self, now_ns: int, reason: str, urgency: str) -> None:
+        if self.state == MakerState.DONE:
+            return
+        if urgency not in _URGENCY_RANK:
+            raise ValueError(f"unknown exit urgency {urgency!r}")
+        if self.exit is not None:
+            if _URGENCY_RANK[urgency] > _URGENCY_RANK[self.exit.urgency]:
+                self.exit.escalate(now_ns)
+                self.exit.reason = reason
+            return
+        self.exit = ExitPlan(
+            self.config.exit,
+            urgency=urgency,
+            reason=reason,
+            start_ns=now_ns,
+            position=self.inventory.position,
+            mark=self._mark(),
+            tick=self.tick,
+        )
 
     def shutdown(self, now_ns: int, reason: str) -> list[Command | CancelAllOrders]:
         """Last words before the actor dies: no acknowledgement will be read after this, so
         cancel everything now, and an order still being placed (no exchange id yet) by a
         cancel-all on this market."""
         commands: list[Command | CancelAllOrders] = []
-        if self.state != MakerState.DONE:
-            commands.extend(self.stop(now_ns, reason))
+        if self.state != MakerState.DONE and self.exit is None:
+            self.begin_exit(now_ns, reason, ExitUrgency.CANCEL)
         commands.extend(self.orders.cancel_all(now_ns, reason, in_flight_too=True))
         if self.orders.unacknowledged_places:
             commands.append(CancelAllOrders(reason=reason, ts=now_ns, ticker=self.ticker))
@@ -139,25 +270,140 @@ class MakerSession:
     # -- inputs ---------------------------------------------------------------------
     def on_book(self, book: BookView, now_ns: int) -> list[Command]:
         self.book = book
+        self._now_ns = now_ns
+        fair = self.fair_value()
+        if fair is not None and self.shock.update(fair, now_ns):
+            self.holds.set("shock", "price shock: cooling down", self.shock.pause_until_ns())
+        if self.state != MakerState.QUOTING:
+            fair = None
+        moved = (
+            fair is not None
+            and self.last_quote is not None
+            and abs(fair - self.last_quote.fair_value) > self.config.requote_move
+        )
+        return self.requote(now_ns, force=moved)
+
+    def on_trade(self, trade: TradePrinted, now_ns: int) -> list[Command]:
+        self.last_trade_ns = max(self.last_trade_ns or 0, trade.ts_recv)
+        self.fair_source.on_trade(trade.price, trade.count, trade.ts_recv)
+        if self.volume is not None:
+            self.volume.on_trade(trade.ts_recv, trade.count)
+            if self.volume.spike(now_ns) and "volume_spike" not in self.holds:
+                until = now_ns + seconds(self.config.pause_cooldown_s)
+                self.holds.set("volume_spike", "volume spike: cooling down", until)
         return self.requote(now_ns)
 
     def on_order_event(self, event: object, now_ns: int) -> list[Command]:
         # WS and the REST reconcile may both report a fill: a duplicate must not grow the
         # order's filled size either.
-        if isinstance(event, OrderFilled) and not self.inventory.apply_fill(event):
-            return []
+        if isinstance(event, OrderFilled):
+            if not self.inventory.apply_fill(event):
+                return []
+            self.throttles.on_fill(event.ts_event, event.side, event.price)
         self.orders.apply(event, now_ns)
         return self.requote(now_ns)
 
-    # -- decisions ------------------------------------------------------------------
-    def requote(self, now_ns: int) -> list[Command]:
-        self._now_ns = now_ns
-        self._update_state()
-        desired = self._desired() if self.state == MakerState.QUOTING else {side: None for side in SIDES}
-        return self.orders.reconcile(desired, self.book, now_ns)
+    def seen_fill(self, fill_id: str) -> bool:
+        return self.inventory.has_fill(fill_id)
 
-    def _update_state(self) -> None:
+    def on_feed_health(self, healthy: bool, now_ns: int) -> tuple[list[Command], bool]:
+        """Returns (commands, whether fills must be reconciled over REST): after the feed
+        comes back, WS fills sent while it was down are lost for good."""
+        was_down = self.feed_unhealthy_since_ns is not None
+        if healthy:
+            self.feed_unhealthy_since_ns = None
+        elif not was_down:
+            self.feed_unhealthy_since_ns = now_ns
+        return self.requote(now_ns), healthy and was_down
+
+    def on_lifecycle(self, event: MarketLifecycleChanged, now_ns: int) -> list[Command]:
+        kind = event.event_type
+        if kind == "close_date_updated" and event.close_ts is not None:
+            self.close_ns = event.close_ts * 1_000_000_000
+        elif kind == "deactivated":
+            self.holds.set("market_paused", "market paused by the exchange")
+        elif kind == "activated":
+            self.holds.release("market_paused")
+        elif kind in ("determined", "settled") and (event.result or "").lower() in _RESULT_PRICE:
+            self.inventory.settle(_RESULT_PRICE[(event.result or "").lower()], event.ts_event)
+            self.begin_exit(now_ns, f"market {kind}", ExitUrgency.CANCEL)
+        elif kind in ("closed", "close"):
+            self.begin_exit(now_ns, "market closed", ExitUrgency.CANCEL)
+        return self.requote(now_ns)
+
+    def on_risk_directive(self, directive: RiskDirective, now_ns: int) -> list[Command]:
+        action = directive.action
+        if action == "flatten":
+            self.begin_exit(now_ns, f"risk flatten: {directive.reason}", ExitUrgency.IMMEDIATE)
+        elif action == "pause":
+            self.holds.set("risk_pause", f"risk pause: {directive.reason}", directive.until_ts)
+        elif action == "reduce_only":
+            self.reduce_only = True
+        elif action == "resume":
+            self.holds.release("risk_pause")
+            self.reduce_only = False
+        return self.requote(now_ns)
+
+    def on_kill_switch(self, engaged: bool, reason: str, now_ns: int) -> list[Command]:
+        if engaged:
+            self.holds.set("kill_switch", f"kill switch engaged: {reason}")
+        else:
+            self.holds.release("kill_switch")
+        return self.requote(now_ns)
+
+    def on_reference(self, message: object) -> None:
+        """A reference-venue or spot price: the fair-value source's business."""
+        self.last_reference = message
+        if isinstance(message, ReferencePriceUpdated):
+            self.fair_source.on_reference(message)
+        elif isinstance(message, SpotPriceUpdated):
+            self.fair_source.on_spot(message)
+
+    @property
+    def start_ns(self) -> int | None:
+        return self._start_ns
+
+    def check(self, now_ns: int) -> list[Command]:
+        """The periodic check (each requote tick): throttles, guardrails, exit progress,
+        then a requote that also refreshes orders older than `refresh_after_s`."""
+        self._now_ns = now_ns
+        market = self.market_book()
+        self.sigma.sample(now_ns, market.mid if market is not None else None)
+        if self.state in (MakerState.QUOTING, MakerState.PAUSED):
+            self.throttles.check(market, now_ns)
+        if self.exit is None and self.state not in (MakerState.INIT, MakerState.DONE) and not self.warming_up:
+            self.guardrail = check_guardrails(
+                self.config.guardrails,
+                now_ns=now_ns,
+                close_ns=self.close_ns,
+                last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or now_ns,
+                feed_unhealthy_since_ns=self.feed_unhealthy_since_ns,
+                sigma=self.sigma.sigma(),
+            )
+            if self.guardrail.end:
+                self.begin_exit(now_ns, self.guardrail.end, ExitUrgency.PASSIVE)
+        return self.requote(now_ns, refresh=True)
+
+    # -- decisions ------------------------------------------------------------------
+    def requote(self, now_ns: int, *, force: bool = False, refresh: bool = False) -> list[Command]:
+        self._now_ns = now_ns
+        self._update_state(now_ns)
+        if self.state == MakerState.QUOTING:
+            desired = self._desired()
+        elif self.state == MakerState.FLATTENING:
+            desired = self._exit_desired(now_ns)
+        else:
+            desired = {side: None for side in SIDES}
+        refresh_before = now_ns - seconds(self.config.refresh_after_s) if refresh else None
+        commands = self.orders.reconcile(desired, self.book, now_ns, force=force, refresh_before_ns=refresh_before)
+        self._update_state(now_ns)  # an exit with nothing left to do is over now
+        return commands
+
+    def _update_state(self, now_ns: int) -> None:
         if self.state in (MakerState.INIT, MakerState.DONE):
+            return
+        if self.exit is not None:
+            self._update_exit_state(now_ns)
             return
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
@@ -166,11 +412,46 @@ class MakerSession:
         if problem is None and self._only_our_orders():
             problem = "no other liquidity in the book"
         if problem is None:
+            problem = (
+                self.holds.active(now_ns)
+                or self.guardrail.freeze
+                or self.throttles.verdict.freeze
+                or self._nothing_to_quote()
+            )
+        if not problem:
             self.state, self.why_not_quoting = MakerState.QUOTING, ""
         elif self.state == MakerState.WAIT_DATA and self.book is None:
             self.why_not_quoting = problem
         else:
             self.state, self.why_not_quoting = MakerState.PAUSED, problem
+
+    def _nothing_to_quote(self) -> str:
+        if self.market_config is not None and self.market_config.size_factor <= 0:
+            return "size factor leaves no size to quote"
+        return ""
+
+    def _update_exit_state(self, now_ns: int) -> None:
+        assert self.exit is not None
+        phase = self.exit.phase(now_ns)
+        position = self.inventory.position
+        over = phase in (ExitPhase.CANCEL, ExitPhase.GAVE_UP) or position == 0
+        if over and not self.orders.has_orders:
+            reason = self.exit.reason
+            if phase == ExitPhase.GAVE_UP and position != 0:
+                reason = f"{reason} (exit gave up with {position} left)"
+            self.state, self.why_not_quoting = MakerState.DONE, f"stopped: {reason}"
+            self.finished = Finished(reason, position, self.inventory.realized_pnl, self.inventory.fees_paid)
+            return
+        self.state = MakerState.FLATTENING
+        self.why_not_quoting = f"exiting ({phase}): {self.exit.reason}"
+
+    def _exit_desired(self, now_ns: int) -> Desired:
+        assert self.exit is not None
+        desired: Desired = {side: None for side in SIDES}
+        order = self.exit.order(now_ns, self.inventory.position, self.market_book())
+        if order is not None:
+            desired[order.side] = (order.price, order.size, True) if order.aggressive else (order.price, order.size)
+        return desired
 
     def _only_our_orders(self) -> bool:
         """True when the book less our own orders is empty on both sides (one side alone
@@ -183,7 +464,17 @@ class MakerSession:
         already moved or cancelled): what fair value is taken from."""
         if self.book is None:
             return None
-        return without_own_orders(self.book, self.orders.resting_size_by_level(self.book, self._now_ns))
+        key = self._market_key
+        if (
+            key is not None
+            and key[0] is self.book
+            and key[1] == self._now_ns
+            and key[2] == self.orders.version
+        ):
+            return self._market
+        self._market = without_own_orders(self.book, self.orders.resting_size_by_level(self.book, self._now_ns))
+        self._market_key = (self.book, self._now_ns, self.orders.version)
+        return self._market
 
     def fair_value(self) -> Decimal | None:
         """From the market less our own orders; when that is one-sided only because of our
@@ -191,42 +482,184 @@ class MakerSession:
         market = self.market_book()
         if market is None:
             return None
-        value = _fair_value(market)
+        self.fair_source.on_book(market, self._now_ns or market.ts_recv)
+        value = self.fair_source.value(self._now_ns or market.ts_recv)
         if value is not None:
             return value
         if self.last_quote is not None:
             return _within_others(self.last_quote.fair_value, market)
         return _fair_value(self.book) if self.book is not None else None
 
+    def _mark(self) -> Decimal | None:
+        """The price the position is marked at: fair value, else the book's mid."""
+        value = self.fair_value()
+        if value is None and self.book is not None:
+            value = self.book.mid
+        return value
+
+    def _context(self, fair: Decimal, market: BookView | None, now_ns: int) -> QuoteContext:
+        cfg, market_config = self.quoting_config, self.market_config
+        return QuoteContext(
+            fair=fair,
+            book=market,
+            position=self.inventory.position,
+            max_position=cfg.max_position,
+            sigma=_to_decimal(cfg.sigma),
+            gamma=_to_decimal(cfg.gamma),
+            k=_to_decimal(cfg.kappa),
+            now_ns=now_ns,
+            session_start_ns=self._start_ns if self._start_ns is not None else now_ns,
+            session_end_ns=None,
+            market_close_ns=self.close_ns,
+            tick=self.tick,
+            maker_fee_series=False,
+            quote_sides=market_config.quote_sides if market_config is not None else QuoteSides.BOTH,
+            size_factor=market_config.size_factor if market_config is not None else _ONE,
+            base_size=Decimal(cfg.base_size),
+            min_spread=cfg.min_spread,
+            max_spread=cfg.max_spread,
+            extra_widen_ticks=self.throttles.verdict.widen_ticks,
+        )
+
     def _desired(self) -> Desired:
         fair_value = self.fair_value()
         assert fair_value is not None  # the full book is two-sided when quoting
-        quote = self.quoter.quote(fair_value, self.inventory.position)
+        now_ns = self._now_ns or 0
+        position = self.inventory.position
+        market = self.market_book()
+        ctx = self._context(fair_value, market, now_ns)
+        plan = self.model.plan(ctx)
+        self.plan_note = plan.why_empty
+        if plan.force_exit:
+            self.begin_exit(now_ns, "quoting model forces an exit (near resolution with inventory)", ExitUrgency.IMMEDIATE)
+            self._update_state(now_ns)
+            return self._exit_desired(now_ns)
+        best_bid, best_ask = plan.best_bid, plan.best_ask
+        half = plan.half_spread if plan.half_spread is not None else _ZERO
+        snapped = {
+            side: [(floor_to(lv.price, self.tick) if side == "bid" else ceil_to(lv.price, self.tick), lv.size)
+                   for lv in plan.side(side)]
+            for side in SIDES
+        }
+        quote = Quote(
+            fair_value=fair_value,
+            reservation=plan.reservation if plan.reservation is not None else fair_value,
+            spread=half * 2,
+            gamma=float(ctx.gamma),
+            bid=None if best_bid is None else snapped["bid"][0][0],
+            ask=None if best_ask is None else snapped["ask"][0][0],
+            bid_size=_ZERO if best_bid is None else best_bid.size,
+            ask_size=_ZERO if best_ask is None else best_ask.size,
+            deeper=tuple((side, price, size) for side in SIDES for price, size in snapped[side][1:]),
+        )
         if self.last_quote is None or quote.orders() != self.last_quote.orders():
             self.quote_updates += 1
         self.last_quote = quote
-        return {
-            "bid": (quote.bid, quote.bid_size) if quote.bid is not None else None,
-            "ask": (quote.ask, quote.ask_size) if quote.ask is not None else None,
-        }
+        desired: Desired = {}
+        for side in SIDES:
+            levels = self._ladder_side(side, snapped[side], market, position) if self._may_quote(side, position) else []
+            # one level keeps the single-order shape; a ladder is a list, best first
+            desired[side] = (levels[0] if levels else None) if len(levels) <= 1 else levels
+        return desired
 
-    # -- status ---------------------------------------------------------------------
-    def status(self) -> dict:
+    def _ladder_side(
+        self, side: str, levels: list[tuple[Decimal, Decimal]], market: BookView | None, position: Decimal
+    ) -> list[tuple[Decimal, Decimal]]:
+        """A side's levels, best first: each snapped and inside the book, strictly worse
+        than the one before (levels that collapse onto one price after the clamp are
+        pushed a tick apart: one resting order per level), sizes within the exposure cap.
+        The side ends at the first level with no valid price or no size left."""
+        out: list[tuple[Decimal, Decimal]] = []
+        room = self._exposure_room(side, position)
+        for price, size in levels:
+            price = inside_book(side, price, self.tick, market)
+            if price is not None and out:
+                worse = out[-1][0] - self.tick if side == "bid" else out[-1][0] + self.tick
+                price = min(price, worse) if side == "bid" else max(price, worse)
+                if price < self.tick or price > _ONE - self.tick:
+                    price = None
+            if price is None:
+                break
+            if room is not None:
+                cost = price if side == "bid" else _ONE - price
+                size = min(size, max(_ZERO, Decimal(math.floor(room / cost))))
+                room -= size * cost
+            if size <= 0:
+                break
+            out.append((price, size))
+        return out
+
+    def _exposure_room(self, side: str, position: Decimal) -> Decimal | None:
+        """Dollars a full fill of this side's levels may still put at risk within the
+        session's max exposure (a long YES contract risks its price, a short one
+        1 - price); None: no cap on this side (no cap set, or the side reduces the position)."""
+        if self.market_config is None or self.market_config.max_exposure <= 0:
+            return None
+        cap = self.market_config.max_exposure
+        vwap = self.inventory.vwap or _ZERO
+        if side == "bid":
+            return cap - position * vwap if position >= 0 else None
+        return cap - (-position) * (_ONE - vwap if position < 0 else _ZERO) if position <= 0 else None
+
+    def _may_quote(self, side: str, position: Decimal) -> bool:
+        sides = self.market_config.quote_sides if self.market_config is not None else QuoteSides.BOTH
+        if side == "bid" and sides == QuoteSides.ASK_ONLY or side == "ask" and sides == QuoteSides.BID_ONLY:
+            return False
+        if self.reduce_only:  # only the side that brings the position back towards flat
+            return position < 0 if side == "bid" else position > 0
+        return True
+
+    # -- outputs --------------------------------------------------------------------
+    def drain_realizations(self) -> list[Realization]:
+        return self.inventory.drain_realizations()
+
+    @property
+    def exit_reason(self) -> str:
+        """What a round trip closed now is attributed to (realizations.exit_reason)."""
+        if self.inventory.settled_at is not None:
+            return "settlement"
+        return self.exit.reason if self.exit is not None else "quote"
+
+    def next_deadline_ns(self, now_ns: int) -> int | None:
+        """The next time the state changes on its own (hold cooldown, exit phase)."""
+        deadlines = [self.holds.next_deadline_ns()]
+        if self.exit is not None:
+            deadlines.append(self.exit.next_deadline_ns(now_ns))
+        future = [d for d in deadlines if d is not None and d > now_ns]
+        return min(future) if future else None
+
+    def status_key(self) -> StatusKey:
+        verdict = self.throttles.verdict
+        return (self.state, self.why_not_quoting, verdict.adverse_selection, verdict.engaged)
+
+    def unrealized_pnl(self) -> Decimal:
         mark = self.book.mid if self.book is not None else None
+        return self.inventory.unrealized_pnl(mark)
+
+    def status(self) -> dict:
         vwap = self.inventory.vwap
         quote = self.last_quote
         skipped = "; ".join(f"{side} {why}" for side, why in self.orders.skipped.items())
+        verdict = self.throttles.verdict
         return {
             "ticker": self.ticker,
             "session_id": self.session_id,
             "state": self.state,
-            "why_not_quoting": self.why_not_quoting or skipped,
+            "why_not_quoting": self.why_not_quoting or self.plan_note or skipped,
             "position": str(self.inventory.position),
             "vwap": None if vwap is None else str(vwap.quantize(Decimal("0.000001"))),
             "realized_pnl": str(self.inventory.realized_pnl),
-            "unrealized_pnl": str(self.inventory.unrealized_pnl(mark)),
+            "unrealized_pnl": str(self.unrealized_pnl()),
             "fees": str(self.inventory.fees_paid),
             "open_orders": self.orders.open_orders(),
+            "throttles": list(verdict.engaged),
+            "widen_ticks": verdict.widen_ticks,
+            "adverse_selection": verdict.adverse_selection,
+            "reduce_only": self.reduce_only,
+            "fair_value_note": self.fair_source_note,
+            "exit": None
+            if self.exit is None
+            else {"urgency": self.exit.urgency, "reason": self.exit.reason, "phase": self.exit.phase(self._now_ns or 0)},
             "last_quote": None
             if quote is None
             else {

@@ -7,13 +7,23 @@ replies are told to `reply_to`. Nobody asks this actor for anything but get_stat
 The blocking HTTP call runs on `executor` (a thread pool live; InlineExecutor in
 replay). The worker never touches actor state: it posts RestCallFinished back to the
 actor, which turns the result into events on its own thread.
+
+Batches: places (or cancels) a maker decided together carry `batch`, the client ids of
+the whole group. They pass the risk governor one by one (it sees and may refuse each);
+here they are gathered until every id has arrived or been refused by risk, then sent as
+one V2 batch create / batch cancel (chunked to what the write bucket holds at once; a
+batch costs its per-item cost times the items). Per-item results come back as the usual
+OrderAccepted / OrderCancelled / OrderRejected, one per item, in the group's order.
+Hazard: a group whose last item never comes (its sender died) must not hold the others
+for ever: after `batch_gather_ns` what has arrived is sent. Completion depends only on
+message content, never on thread timing, so replays stay byte-for-byte repeatable.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from messages import (
@@ -40,7 +50,16 @@ from mmd.wire import WireFormatError
 from actors._base import MmdActor, handles
 
 from ._budget import TokenBucket
-from ._client import AmendedOrder, CancelAllResult, CancelledOrder, KalshiRestClient, OrderOutcomeUnknown, PlacedOrder, RestError
+from ._client import (
+    AmendedOrder,
+    CancelAllResult,
+    CancelledOrder,
+    CreateItem,
+    KalshiRestClient,
+    OrderOutcomeUnknown,
+    PlacedOrder,
+    RestError,
+)
 from ._transport import TransportError
 
 __all__ = ["RestClientActor", "RestCallFinished", "InlineExecutor"]
@@ -70,6 +89,29 @@ class RestCallFinished(Message):
     job_id: int
     result: Any = None
     error: BaseException | None = None
+
+
+@message
+class RestBatch(Message):
+    """Places, or cancels, of one market sent as one batch call (internal job command)."""
+
+    commands: tuple
+
+
+@message
+class BatchGatherDue(Message):
+    """Internal timer: a batch group has waited `batch_gather_ns` for its missing items."""
+
+    ts: int
+
+
+@dataclass(slots=True)
+class _Gathering:
+    started_ns: int
+    items: dict[str, PlaceOrder | CancelOrder | None] = field(default_factory=dict)  # None: refused by risk
+
+
+_FLUSHED_MEMORY = 1024  # groups remembered after sending, so a straggler goes alone
 
 
 @dataclass(slots=True)
@@ -131,6 +173,8 @@ class RestClientActor(MmdActor):
         write_capacity: int,
         default_cost: int = 10,
         cancel_cost: int = 2,
+        batch_max_items: int = 20,
+        batch_gather_ns: int = 2_000_000,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         if default_cost > min(read_capacity, write_capacity) or cancel_cost > write_capacity:
@@ -152,10 +196,25 @@ class RestClientActor(MmdActor):
         self._completed = 0
         self._rejected = 0
         self._queued_total = 0
+        self._batch_max_items = batch_max_items
+        self._batch_gather_ns = batch_gather_ns
+        self._gathering: dict[tuple, _Gathering] = {}  # (action, ticker, ids) -> group, in arrival order
+        self._gather_of: dict[tuple[str, str], tuple] = {}  # (action, client id) -> its group
+        self._flushed: deque[tuple] = deque()
+        self._flushed_set: set[tuple] = set()
+        self._gather_timer: Any = None
+        self._batches_sent = 0
+        self._batched_items = 0
 
     # -- commands -------------------------------------------------------------------
     @handles(PlaceOrder)
     def on_place_order(self, cmd: PlaceOrder) -> None:
+        if self._gatherable("place", cmd):
+            self._gather("place", cmd)
+        else:
+            self._send_place(cmd)
+
+    def _send_place(self, cmd: PlaceOrder) -> None:
         client = self._client
         self._enqueue(
             cmd,
@@ -187,6 +246,12 @@ class RestClientActor(MmdActor):
 
     @handles(CancelOrder)
     def on_cancel_order(self, cmd: CancelOrder) -> None:
+        if self._gatherable("cancel", cmd):
+            self._gather("cancel", cmd)
+        else:
+            self._send_cancel(cmd)
+
+    def _send_cancel(self, cmd: CancelOrder) -> None:
         client = self._client
         self._enqueue(cmd, _CANCEL, self._cancel_cost, lambda: client.cancel_order(cmd.order_id, cmd.ticker))
 
@@ -195,6 +260,7 @@ class RestClientActor(MmdActor):
         # Charged as one cancel: this is the emergency path and must not starve. Its reads
         # and per-order cancels are not pre-charged; a 429 there is retried with backoff.
         self._drop_queued_writes(cmd.ticker, cmd.reason)
+        self._settle_gathering(cmd.ticker, cmd.reason)
         client = self._client
         self._enqueue(
             cmd,
@@ -210,19 +276,37 @@ class RestClientActor(MmdActor):
         kept: deque[_Job] = deque()
         for job in self._queues[_WRITE]:
             cmd = job.command
-            if isinstance(cmd, PlaceOrder | AmendOrder) and ticker in (None, cmd.ticker):
-                self.publish(
-                    rejection_of(
-                        cmd,
-                        source="client",  # never sent: the exchange knows nothing of it
-                        code="dropped_by_cancel_all",
-                        reason=f"not sent: cancel-all ({reason})",
-                        ts_recv=now,
-                    )
-                )
+            items = cmd.commands if isinstance(cmd, RestBatch) else (cmd,)
+            if all(isinstance(c, PlaceOrder | AmendOrder) and ticker in (None, c.ticker) for c in items):
+                for item in items:
+                    self._publish_dropped(item, reason, now)
             else:
                 kept.append(job)
         self._queues[_WRITE] = kept
+
+    def _publish_dropped(self, cmd: PlaceOrder | AmendOrder, reason: str, now: int) -> None:
+        self.publish(
+            rejection_of(
+                cmd,
+                source="client",  # never sent: the exchange knows nothing of it
+                code="dropped_by_cancel_all",
+                reason=f"not sent: cancel-all ({reason})",
+                ts_recv=now,
+            )
+        )
+
+    def _settle_gathering(self, ticker: str | None, reason: str) -> None:
+        """A cancel-all: gathered places of that market are dropped like queued ones (they
+        would rest untracked after it); gathered cancels go out now."""
+        now = self.clock.now_ns()
+        for key in [k for k in self._gathering if ticker in (None, k[1])]:
+            if key[0] == "place":
+                group = self._take_group(key)
+                for cmd in group.items.values():
+                    if isinstance(cmd, PlaceOrder):
+                        self._publish_dropped(cmd, reason, now)
+            else:
+                self._flush(key)
 
     @handles(OrderRejected)
     def on_refused_upstream(self, refusal: OrderRejected) -> None:
@@ -231,6 +315,10 @@ class RestClientActor(MmdActor):
         # goes out at once: it may precede the outcome of an earlier command still
         # waiting for budget.
         self.publish(refusal)
+        key = self._gather_of.get((refusal.action, refusal.client_order_id))
+        if key is not None and key in self._gathering:
+            self._gathering[key].items.setdefault(refusal.client_order_id, None)
+            self._flush_if_complete(key)
 
     @handles(RestReadRequested)
     def on_rest_read_requested(self, cmd: RestReadRequested) -> None:
@@ -241,6 +329,86 @@ class RestClientActor(MmdActor):
         else:
             call = lambda: client.get(cmd.path, query)  # noqa: E731
         self._enqueue(cmd, _READ, self._default_cost, call)
+
+    # -- batch gathering --------------------------------------------------------------
+    def _gatherable(self, action: str, cmd: PlaceOrder | CancelOrder) -> bool:
+        return (
+            len(cmd.batch) > 1
+            and cmd.client_order_id in cmd.batch
+            and (action, cmd.ticker, cmd.batch) not in self._flushed_set
+        )
+
+    def _gather(self, action: str, cmd: PlaceOrder | CancelOrder) -> None:
+        key = (action, cmd.ticker, cmd.batch)
+        group = self._gathering.get(key)
+        if group is None:
+            now = self.clock.now_ns()
+            group = self._gathering[key] = _Gathering(started_ns=now)
+            for client_order_id in cmd.batch:
+                self._gather_of[(action, client_order_id)] = key
+            if self._gather_timer is None:
+                self._gather_timer = self.timer(self._batch_gather_ns, BatchGatherDue(ts=now + self._batch_gather_ns))
+        group.items[cmd.client_order_id] = cmd
+        self._flush_if_complete(key)
+
+    def _flush_if_complete(self, key: tuple) -> None:
+        if all(client_order_id in self._gathering[key].items for client_order_id in key[2]):
+            self._flush(key)
+
+    def _take_group(self, key: tuple) -> _Gathering:
+        group = self._gathering.pop(key)
+        for client_order_id in key[2]:
+            self._gather_of.pop((key[0], client_order_id), None)
+        self._flushed.append(key)
+        self._flushed_set.add(key)
+        if len(self._flushed) > _FLUSHED_MEMORY:
+            self._flushed_set.discard(self._flushed.popleft())
+        if not self._gathering:
+            self.clock.cancel(self._gather_timer)
+            self._gather_timer = None
+        return group
+
+    def _flush(self, key: tuple) -> None:
+        """Send a group's arrived items (in the group's order) as batches."""
+        group = self._take_group(key)
+        commands = [group.items[i] for i in key[2] if group.items.get(i) is not None]
+        single = self._send_place if key[0] == "place" else self._send_cancel
+        per_item = self._default_cost if key[0] == "place" else self._cancel_cost
+        # the whole batch must fit the write bucket at once, or it could never be sent
+        most = max(1, min(self._batch_max_items, self._buckets[_WRITE].capacity_tokens // per_item))
+        for start in range(0, len(commands), most):
+            chunk = commands[start : start + most]
+            if len(chunk) == 1:
+                single(chunk[0])  # type: ignore[arg-type]
+            else:
+                self._send_batch(key[0], tuple(chunk), per_item)
+
+    def _send_batch(self, action: str, commands: tuple, per_item: int) -> None:
+        client = self._client
+        self._batches_sent += 1
+        self._batched_items += len(commands)
+        if action == "place":
+            items = [
+                CreateItem(
+                    c.ticker, c.side, c.price, c.count, c.client_order_id,
+                    post_only=c.post_only, time_in_force=c.time_in_force, reduce_only=c.reduce_only,
+                )  # fmt: skip
+                for c in commands
+            ]
+            self._enqueue(RestBatch(commands=commands), _WRITE, per_item * len(commands), lambda: client.batch_create(items))
+        else:
+            pairs = [(c.order_id, c.ticker) for c in commands]
+            self._enqueue(RestBatch(commands=commands), _CANCEL, per_item * len(commands), lambda: client.batch_cancel(pairs))
+
+    @handles(BatchGatherDue)
+    def on_batch_gather_due(self, _msg: BatchGatherDue) -> None:
+        self._gather_timer = None
+        now = self.clock.now_ns()
+        for key in [k for k, g in self._gathering.items() if now >= g.started_ns + self._batch_gather_ns]:
+            self._flush(key)
+        if self._gathering:
+            deadline = min(g.started_ns for g in self._gathering.values()) + self._batch_gather_ns
+            self._gather_timer = self.timer(max(1, deadline - now), BatchGatherDue(ts=deadline))
 
     @handles(BudgetRefillDue)
     def on_budget_refill_due(self, _msg: BudgetRefillDue) -> None:
@@ -305,6 +473,9 @@ class RestClientActor(MmdActor):
         if isinstance(cmd, CancelAllOrders):
             self.publish(self._all_cancelled(cmd, done, now))
             return
+        if isinstance(cmd, RestBatch):
+            self._batch_finished(cmd, done, now)
+            return
         if done.error is not None:
             self._rejected += 1
             if not isinstance(done.error, RestError | TransportError | OrderOutcomeUnknown | WireFormatError):
@@ -316,6 +487,23 @@ class RestClientActor(MmdActor):
             self.publish(self._order_amended(cmd, done.result, now))
         elif isinstance(cmd, CancelOrder):
             self.publish(self._order_cancelled(cmd, done.result, now))
+
+    def _batch_finished(self, batch: RestBatch, done: RestCallFinished, now: int) -> None:
+        """One event per item, in the batch's order."""
+        if done.error is not None:
+            if not isinstance(done.error, RestError | TransportError | OrderOutcomeUnknown | WireFormatError):
+                self.log.error("REST batch call failed unexpectedly", exc_info=done.error)
+            results: list = [done.error] * len(batch.commands)
+        else:
+            results = list(done.result)
+        for cmd, result in zip(batch.commands, results):
+            if isinstance(result, BaseException):
+                self._rejected += 1
+                self.publish(self._order_rejected(cmd, result, now))
+            elif isinstance(cmd, PlaceOrder):
+                self.publish(self._order_accepted(cmd, result, now))
+            else:
+                self.publish(self._order_cancelled(cmd, result, now))
 
     @staticmethod
     def _order_accepted(cmd: PlaceOrder, placed: PlacedOrder, now: int) -> OrderAccepted:
@@ -414,6 +602,9 @@ class RestClientActor(MmdActor):
             "in_flight": len(self._running),
             "queued": {lane: len(queue) for lane, queue in self._queues.items()},
             "queued_total": self._queued_total,
+            "batches_sent": self._batches_sent,
+            "batched_items": self._batched_items,
+            "gathering": sum(len(g.items) for g in self._gathering.values()),
             "tokens": {
                 "read": self._buckets[_READ].available(now),
                 "write": self._buckets[_WRITE].available(now),
@@ -423,6 +614,7 @@ class RestClientActor(MmdActor):
 
     def on_stop(self) -> None:
         self.clock.cancel(self._refill_timer)
+        self.clock.cancel(self._gather_timer)
         if self.tracker is not None and self._running:
             self.tracker.done(len(self._running))  # their results will never be handled
         self._running.clear()

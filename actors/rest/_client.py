@@ -46,6 +46,7 @@ __all__ = [
     "CancelledOrder",
     "CancelAllResult",
     "OrderBookLevels",
+    "CreateItem",
     "rest_error_from",
     "ORDERS_PATH",
 ]
@@ -132,6 +133,44 @@ class CancelledOrder:
     client_order_id: str
     reduced_by: Count
     ts_event: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateItem:
+    """One order of a batch create (the same terms `create_order` takes)."""
+
+    ticker: str
+    side: BookSide
+    price: Price
+    count: Count
+    client_order_id: str
+    post_only: bool = True
+    time_in_force: str = "good_till_canceled"
+    reduce_only: bool = False
+
+
+def _create_body(item: CreateItem) -> dict:
+    return {
+        "ticker": item.ticker,
+        "side": item.side,
+        "price": format_price(item.price),
+        "count": format_count(item.count),
+        "time_in_force": item.time_in_force,
+        "self_trade_prevention_type": _SELF_TRADE_PREVENTION,
+        "post_only": item.post_only,
+        "reduce_only": item.reduce_only,
+        "client_order_id": item.client_order_id,
+    }
+
+
+def _batch_replies(payload: Mapping[str, Any], n: int) -> list:
+    """The per-item replies of a batch answer, one per item sent, in order."""
+    replies = payload.get("orders")
+    if not isinstance(replies, list) or len(replies) != n:
+        raise WireFormatError(f"batch answer has {len(replies) if isinstance(replies, list) else 'no'} items for {n} sent")
+    if not all(isinstance(r, Mapping) for r in replies):
+        raise WireFormatError("batch answer item is not an object")
+    return replies
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,17 +316,9 @@ class KalshiRestClient:
         time_in_force: str = "good_till_canceled",
         reduce_only: bool = False,
     ) -> PlacedOrder:
-        body = {
-            "ticker": ticker,
-            "side": side,
-            "price": format_price(price),
-            "count": format_count(count),
-            "time_in_force": time_in_force,
-            "self_trade_prevention_type": _SELF_TRADE_PREVENTION,
-            "post_only": post_only,
-            "reduce_only": reduce_only,
-            "client_order_id": client_order_id,
-        }
+        body = _create_body(
+            CreateItem(ticker, side, price, count, client_order_id, post_only, time_in_force, reduce_only)
+        )
         attempts = _Attempts()
         try:
             payload = self._call("POST", ORDERS_PATH, body=body, attempts=attempts)
@@ -357,6 +388,92 @@ class KalshiRestClient:
             reduced_by=_count_field(payload, "reduced_by") or _ZERO,
             ts_event=_ts_event(payload),
         )
+
+    def batch_create(self, items: list[CreateItem]) -> list[PlacedOrder | BaseException]:
+        """V2 batch create: one request, one outcome per item, in order (an item the
+        exchange refused comes back as its RestError). Retried like a single create (the
+        client ids make a retry safe); when the whole batch's outcome stays unknown, each
+        item is settled by reading our orders back. A batch refused as a whole (bad
+        request, endpoint missing) is sent again one order at a time; a 429 is not (the
+        budget is spent) and fails every item."""
+        attempts = _Attempts()
+        try:
+            payload = self._call(
+                "POST", f"{ORDERS_PATH}/batched", body={"orders": [_create_body(i) for i in items]}, attempts=attempts
+            )
+            replies = _batch_replies(payload, len(items))
+        except (TransportError, RestError, WireFormatError) as exc:
+            if self._outcome_unknown(exc, attempts):
+                return [self._settled_or_error(item, exc) for item in items]
+            if isinstance(exc, RestError) and exc.status != 429:
+                return [self._create_or_error(item) for item in items]
+            return [exc for _ in items]
+        out: list[PlacedOrder | BaseException] = []
+        for item, reply in zip(items, replies):
+            if reply.get("error"):
+                out.append(rest_error_from(400, reply))
+                continue
+            try:
+                out.append(
+                    PlacedOrder(
+                        order_id=text_field(reply, "order_id"),
+                        client_order_id=reply.get("client_order_id") or item.client_order_id,
+                        filled=_count_field(reply, "fill_count") or _ZERO,
+                        remaining=self._required_count(reply, "remaining_count"),
+                        ts_event=_ts_event(reply),
+                    )
+                )
+            except WireFormatError as exc:  # placed or not: read it back
+                out.append(self._settled_or_error(item, exc))
+        return out
+
+    def batch_cancel(self, orders: list[tuple[str, str | None]]) -> list[CancelledOrder | BaseException]:
+        """V2 batch cancel of (order_id, ticker) pairs: one outcome per item, in order. A
+        batch refused as a whole (not a 429) is sent again one cancel at a time."""
+        body = {"orders": [{"order_id": oid, **({"market_ticker": t} if t else {})} for oid, t in orders]}
+        try:
+            replies = _batch_replies(self._call("DELETE", f"{ORDERS_PATH}/batched", body=body), len(orders))
+        except RestError as exc:
+            if exc.retryable:
+                return [exc for _ in orders]
+            return [self._cancel_or_error(oid, t) for oid, t in orders]
+        except (TransportError, WireFormatError) as exc:
+            return [exc for _ in orders]
+        out: list[CancelledOrder | BaseException] = []
+        for (order_id, _ticker), reply in zip(orders, replies):
+            if reply.get("error"):
+                out.append(rest_error_from(400, reply))
+                continue
+            out.append(
+                CancelledOrder(
+                    order_id=reply.get("order_id") or order_id,
+                    client_order_id=reply.get("client_order_id") or "",
+                    reduced_by=_count_field(reply, "reduced_by") or _ZERO,
+                    ts_event=_ts_event(reply),
+                )
+            )
+        return out
+
+    def _settled_or_error(self, item: CreateItem, cause: BaseException) -> PlacedOrder | BaseException:
+        try:
+            return self._settle_create(item.ticker, item.client_order_id, cause)
+        except (TransportError, RestError, WireFormatError, OrderOutcomeUnknown) as exc:
+            return exc
+
+    def _create_or_error(self, item: CreateItem) -> PlacedOrder | BaseException:
+        try:
+            return self.create_order(
+                item.ticker, item.side, item.price, item.count, item.client_order_id,
+                post_only=item.post_only, time_in_force=item.time_in_force, reduce_only=item.reduce_only,
+            )  # fmt: skip
+        except (TransportError, RestError, WireFormatError, OrderOutcomeUnknown) as exc:
+            return exc
+
+    def _cancel_or_error(self, order_id: str, ticker: str | None) -> CancelledOrder | BaseException:
+        try:
+            return self.cancel_order(order_id, ticker)
+        except (TransportError, RestError, WireFormatError) as exc:
+            return exc
 
     def cancel_all(self, ticker: str | None = None, client_order_prefix: str = "") -> CancelAllResult:
         """Cancel every resting order (optionally one market, optionally only those whose

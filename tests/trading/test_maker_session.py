@@ -84,7 +84,13 @@ def test_stop_cancels_resting_orders_and_a_late_accepted_place(session):
 
     assert [(type(c), c.order_id) for c in on_stop] == [(CancelOrder, "ex-1")]
     assert [(type(c), c.order_id) for c in on_late_accept] == [(CancelOrder, "ex-2")]
+    assert session.status()["state"] == MakerState.FLATTENING  # cancels not yet confirmed
+
+    for order_id, cmd in (("ex-1", bid), ("ex-2", ask)):
+        session.on_order_event(cancelled(order_id, cmd.client_order_id), T0 + 6 * SECOND)
+
     assert session.status()["state"] == MakerState.DONE
+    assert session.finished is not None and session.finished.reason == "ttl"
 
 
 def test_shutdown_cancels_a_place_without_exchange_id_by_cancelling_the_market(session):
@@ -163,7 +169,7 @@ def test_the_maker_follows_the_market_when_others_move_even_though_our_quotes_ar
 
 def test_a_side_empty_only_because_our_quote_is_alone_there_keeps_quoting(session):
     quoting(session)  # ours: 0.49 bid, 0.51 ask around a fair value of 0.50
-    alone_on_the_ask = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5),))
+    alone_on_the_ask = book_view(bids=(("0.49", 5), ("0.45", 20)), asks=(("0.51", 5),))  # deep: sizes stay
 
     commands = session.on_book(alone_on_the_ask, T0 + 6 * SECOND)
 
@@ -201,3 +207,18 @@ def test_quoting_resumes_once_others_show_liquidity_again(session):
     session.on_book(book_view(bids=(("0.47", 10),), asks=(("0.53", 10),)), T0 + 7 * SECOND)
 
     assert (session.state, session.why_not_quoting) == (MakerState.QUOTING, "")
+
+
+def test_the_book_less_our_orders_follows_an_order_event_at_the_same_instant(session):
+    # market_book() is reused within a pass (speed); an order event must still show at once
+    session.on_book(book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5), ("0.55", 10))), T0)
+    bid, ask = session.warmup_elapsed(T0 + 5 * SECOND)
+    before = session.market_book()
+    assert (before.best_bid, before.best_ask) == (D("0.49"), D("0.51"))  # nothing of ours rests yet
+
+    session.on_order_event(accepted(bid, "ex-1"), T0 + 5 * SECOND)
+    session.on_order_event(accepted(ask, "ex-2"), T0 + 5 * SECOND)
+    after = session.market_book()
+
+    assert (after.best_bid, after.best_ask) == (D("0.45"), D("0.55"))
+    assert session.market_book() is after  # same book, instant and orders: the same object

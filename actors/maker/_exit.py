@@ -1,0 +1,148 @@
+"""Leaving a session (SPEC 8 "Exit", seed 001 passive exit), as a plain object.
+
+Urgency (messages.ExitUrgency):
+- cancel: pull the quotes and keep any position (startup reconciliation adopts it);
+- passive: pull the quotes; a position under `close_at_once_below` contracts is closed
+  at once (hard); a larger one is left `mean_reversion_wait_s` (15 s) to mean-revert,
+  then worked with passive limit orders (post-only, at the touch or one tick inside it)
+  no worse than `max_slippage` (4 cents) from the mark when the exit began, for at most
+  `soft_max_s` (20 s); then hard;
+- immediate: hard now: cross the spread with reduce-only immediate-or-cancel orders at
+  the other side's best price until flat. Hazard: a book with no one on the other side
+  cannot flatten us; after `hard_max_s` the exit gives up and reports what is left.
+
+`plan` is called on every input while the exit runs; it returns what to work:
+`ExitOrder` (side, price, size, aggressive) or None (no order), and the phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from config import MakerExitConfig
+from messages import BookView, ExitUrgency
+from mmd.clock import seconds
+from mmd.wire import ceil_to, floor_to
+
+__all__ = ["ExitPhase", "ExitOrder", "ExitPlan"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+
+class ExitPhase:
+    CANCEL = "cancel"  # pulling orders only
+    WAIT = "wait"  # waiting for mean reversion
+    SOFT = "soft"  # passive limit orders
+    HARD = "hard"  # crossing to flatten
+    GAVE_UP = "gave_up"  # hard exit ran out of time
+
+
+@dataclass(frozen=True, slots=True)
+class ExitOrder:
+    side: str  # "ask" sells YES (closes a long), "bid" buys YES (closes a short)
+    price: Decimal
+    size: Decimal
+    aggressive: bool  # True: immediate-or-cancel, crossing; False: post-only, resting
+
+
+class ExitPlan:
+    def __init__(
+        self,
+        config: MakerExitConfig,
+        *,
+        urgency: str,
+        reason: str,
+        start_ns: int,
+        position: Decimal,
+        mark: Decimal | None,
+        tick: Decimal,
+    ) -> None:
+        self.config = config
+        self.urgency = urgency
+        self.reason = reason
+        self.start_ns = start_ns
+        self.mark = mark  # fair value when the exit began: the slippage reference
+        self.tick = tick
+        self._hard_since_ns: int | None = None
+        if urgency == ExitUrgency.IMMEDIATE or (
+            urgency == ExitUrgency.PASSIVE and abs(position) < config.close_at_once_below
+        ):
+            self._hard_since_ns = start_ns
+
+    def escalate(self, now_ns: int) -> None:
+        """A later, more urgent stop (a risk flatten during a passive exit): hard now."""
+        if self.urgency != ExitUrgency.CANCEL and self._hard_since_ns is None:
+            self._hard_since_ns = now_ns
+        self.urgency = ExitUrgency.IMMEDIATE
+
+    def phase(self, now_ns: int) -> str:
+        if self.urgency == ExitUrgency.CANCEL:
+            return ExitPhase.CANCEL
+        cfg = self.config
+        if self._hard_since_ns is None:
+            soft_from = self.start_ns + seconds(cfg.mean_reversion_wait_s)
+            if now_ns < soft_from:
+                return ExitPhase.WAIT
+            if now_ns < soft_from + seconds(cfg.soft_max_s):
+                return ExitPhase.SOFT
+            self._hard_since_ns = soft_from + seconds(cfg.soft_max_s)
+        if now_ns - self._hard_since_ns >= seconds(cfg.hard_max_s):
+            return ExitPhase.GAVE_UP
+        return ExitPhase.HARD
+
+    def next_deadline_ns(self, now_ns: int) -> int | None:
+        """When the phase next changes on its own (for a timer), None when it will not."""
+        cfg = self.config
+        if self.urgency == ExitUrgency.CANCEL:
+            return None
+        if self._hard_since_ns is None:
+            soft_from = self.start_ns + seconds(cfg.mean_reversion_wait_s)
+            return soft_from if now_ns < soft_from else soft_from + seconds(cfg.soft_max_s)
+        end = self._hard_since_ns + seconds(cfg.hard_max_s)
+        return end if now_ns < end else None
+
+    def order(self, now_ns: int, position: Decimal, market: BookView | None) -> ExitOrder | None:
+        """What to work now to reduce `position`, given the book of others' orders."""
+        phase = self.phase(now_ns)
+        if position == 0 or phase in (ExitPhase.CANCEL, ExitPhase.WAIT, ExitPhase.GAVE_UP) or market is None:
+            return None
+        side = "ask" if position > 0 else "bid"
+        size = abs(position)
+        if phase == ExitPhase.HARD:
+            price = market.best_bid if side == "ask" else market.best_ask
+            if price is None:
+                return None  # nobody to trade with: wait for the book (or give up in time)
+            return ExitOrder(side, price, size, aggressive=True)
+        return self._passive(side, size, market)
+
+    def _passive(self, side: str, size: Decimal, market: BookView) -> ExitOrder | None:
+        tick, slip = self.tick, self.config.max_slippage
+        if side == "ask":  # selling YES: at the ask, one tick inside it when there is room
+            touch = market.best_ask
+            price = None if touch is None else touch - tick
+            if price is not None and market.best_bid is not None and price <= market.best_bid:
+                price = touch  # no room inside: join the touch
+            floor = None if self.mark is None else ceil_to(self.mark - slip, tick)
+            if price is None:
+                price = floor
+            elif floor is not None:
+                price = max(price, floor)
+            if price is None or (market.best_bid is not None and price <= market.best_bid):
+                return None  # would cross (post-only refused): wait for the book to move
+            price = min(price, _ONE - tick)
+        else:  # buying YES back: at the bid, one tick inside it when there is room
+            touch = market.best_bid
+            price = None if touch is None else touch + tick
+            if price is not None and market.best_ask is not None and price >= market.best_ask:
+                price = touch
+            cap = None if self.mark is None else floor_to(self.mark + slip, tick)
+            if price is None:
+                price = cap
+            elif cap is not None:
+                price = min(price, cap)
+            if price is None or (market.best_ask is not None and price >= market.best_ask):
+                return None
+            price = max(price, tick)
+        return ExitOrder(side, price, size, aggressive=False)

@@ -1,0 +1,226 @@
+"""Throttles with hysteresis and the adverse-selection protections (SPEC 8), as plain objects.
+
+Each throttle is judged once per check (the maker's periodic tick). A throttle engages
+after `bad_checks_to_trigger` consecutive bad checks and lets go after
+`good_checks_to_recover` consecutive good ones, so a book that flickers around a
+threshold does not make the quotes flicker with it.
+
+- wide spread (book spread > 20 cents) -> widen 5 ticks;
+- thin book (depth of the top 5 levels of both sides < 100) -> widen 3 ticks;
+- adverse selection (>= 70% of the last 5 minutes' judged fills on the wrong side of the
+  move that followed) -> widen, and flagged in MakerStatus.adverse_selection;
+- spread shock -> freeze. Hazard: "spread above 15 cents freezes" read literally would
+  make the wider 20-cent throttle dead code; the seed's rationale is that Kalshi
+  "jumps the spread instantly", so a shock is the spread jumping more than 15 cents above
+  its own recent baseline (an EWMA of the spread per check). A spread that stays wide
+  becomes the new baseline, the shock clears and the wide-spread throttle takes over.
+
+Protections (seed 002), judged on every input rather than per check:
+- a volume spike (recent traded volume > 3x its average rate) pauses for a cooldown;
+- a fair value move > 2 cents since the last quote reprices every order at once;
+- an order older than 30 s is refreshed (moved to the current quote).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from config import MakerThrottleConfig
+from messages import BookView
+from mmd.clock import seconds
+
+__all__ = [
+    "Hysteresis",
+    "ThrottleVerdict",
+    "AdverseSelectionMonitor",
+    "Throttles",
+    "VolumeSpikeDetector",
+    "SigmaEstimator",
+]
+
+_ZERO = Decimal(0)
+
+
+class Hysteresis:
+    """Engages after n consecutive bad checks, releases after m consecutive good ones."""
+
+    def __init__(self, bad_to_trigger: int, good_to_recover: int) -> None:
+        self.bad_to_trigger = bad_to_trigger
+        self.good_to_recover = good_to_recover
+        self.engaged = False
+        self._bad_run = 0
+        self._good_run = 0
+
+    def check(self, bad: bool) -> bool:
+        """Record one check; returns whether the throttle is engaged afterwards."""
+        if bad:
+            self._bad_run += 1
+            self._good_run = 0
+            if not self.engaged and self._bad_run >= self.bad_to_trigger:
+                self.engaged = True
+        else:
+            self._good_run += 1
+            self._bad_run = 0
+            if self.engaged and self._good_run >= self.good_to_recover:
+                self.engaged = False
+        return self.engaged
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleVerdict:
+    widen_ticks: int = 0
+    freeze: str = ""  # why quoting is frozen ("" when not)
+    adverse_selection: bool = False
+    engaged: tuple[str, ...] = ()  # names of engaged throttles, in a fixed order
+
+
+@dataclass(slots=True)
+class _JudgedFill:
+    ts_ns: int
+    side: str  # our side: bid = we bought YES
+    price: Decimal
+    wrong_side: bool | None = None  # None until judged
+
+
+class AdverseSelectionMonitor:
+    """Our fills, each judged once by the mid `markout` after it: a buy followed by a
+    lower mid (or a sell by a higher one) was on the wrong side of the move."""
+
+    def __init__(self, *, window_ns: int, markout_ns: int) -> None:
+        self.window_ns = window_ns
+        self.markout_ns = markout_ns
+        self._fills: deque[_JudgedFill] = deque()
+
+    def on_fill(self, ts_ns: int, side: str, price: Decimal) -> None:
+        self._fills.append(_JudgedFill(ts_ns, side, price))
+
+    def judge(self, now_ns: int, mid: Decimal | None) -> None:
+        while self._fills and self._fills[0].ts_ns < now_ns - self.window_ns:
+            self._fills.popleft()
+        if mid is None:
+            return
+        for fill in self._fills:
+            if fill.wrong_side is None and now_ns - fill.ts_ns >= self.markout_ns:
+                fill.wrong_side = mid < fill.price if fill.side == "bid" else mid > fill.price
+
+    def share(self) -> tuple[Decimal, int]:
+        """(share of judged fills on the wrong side, number judged) in the window."""
+        judged = [f.wrong_side for f in self._fills if f.wrong_side is not None]
+        if not judged:
+            return _ZERO, 0
+        return Decimal(sum(judged)) / Decimal(len(judged)), len(judged)
+
+
+class Throttles:
+    """The four throttles of SPEC 8, one check at a time."""
+
+    NAMES = ("spread_shock", "wide_spread", "thin_book", "adverse_selection")
+
+    def __init__(self, config: MakerThrottleConfig) -> None:
+        self.config = config
+        self._gates = {
+            name: Hysteresis(config.bad_checks_to_trigger, config.good_checks_to_recover) for name in self.NAMES
+        }
+        self.adverse = AdverseSelectionMonitor(
+            window_ns=seconds(config.adverse_window_s), markout_ns=seconds(config.adverse_markout_s)
+        )
+        self._spread_baseline: Decimal | None = None
+        self.verdict = ThrottleVerdict()
+
+    def on_fill(self, ts_ns: int, side: str, price: Decimal) -> None:
+        self.adverse.on_fill(ts_ns, side, price)
+
+    def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
+        """One check against the market's book (others' orders only)."""
+        cfg = self.config
+        spread = None
+        if book is not None and book.best_bid is not None and book.best_ask is not None:
+            spread = book.best_ask - book.best_bid
+        mid = book.mid if book is not None else None
+        self.adverse.judge(now_ns, mid)
+        share, judged = self.adverse.share()
+        bad = {
+            "spread_shock": spread is not None
+            and self._spread_baseline is not None
+            and spread - self._spread_baseline > cfg.spread_shock,
+            "wide_spread": spread is not None and spread > cfg.wide_spread,
+            "thin_book": book is not None and book.depth(5) < cfg.thin_depth,
+            "adverse_selection": judged >= cfg.adverse_min_fills and share >= cfg.adverse_share,
+        }
+        if spread is not None:  # the baseline follows the spread, so a lasting change stops being a shock
+            alpha = Decimal(repr(cfg.spread_baseline_alpha))
+            base = self._spread_baseline
+            self._spread_baseline = spread if base is None else base + alpha * (spread - base)
+        engaged = tuple(name for name in self.NAMES if self._gates[name].check(bad[name]))
+        widen = 0
+        if "wide_spread" in engaged:
+            widen += cfg.wide_spread_widen_ticks
+        if "thin_book" in engaged:
+            widen += cfg.thin_depth_widen_ticks
+        if "adverse_selection" in engaged:
+            widen += cfg.adverse_widen_ticks
+        freeze = "spread shock" if "spread_shock" in engaged else ""
+        self.verdict = ThrottleVerdict(
+            widen_ticks=widen, freeze=freeze, adverse_selection="adverse_selection" in engaged, engaged=engaged
+        )
+        return self.verdict
+
+
+class VolumeSpikeDetector:
+    """Traded volume in the last `window` against its average rate since observation began.
+
+    The baseline needs history: before `min_baseline` of it (or with no volume in it at
+    all) nothing counts as a spike, so the first trades of a session do not pause it."""
+
+    def __init__(self, *, factor: float, window_ns: int, baseline_ns: int, start_ns: int) -> None:
+        self.factor = Decimal(repr(factor))
+        self.window_ns = window_ns
+        self.baseline_ns = baseline_ns
+        self.min_baseline_ns = 2 * window_ns
+        self.start_ns = start_ns
+        self._trades: deque[tuple[int, Decimal]] = deque()
+
+    def on_trade(self, ts_ns: int, count: Decimal) -> None:
+        self._trades.append((ts_ns, count))
+
+    def spike(self, now_ns: int) -> bool:
+        horizon = now_ns - self.baseline_ns - self.window_ns
+        while self._trades and self._trades[0][0] < horizon:
+            self._trades.popleft()
+        recent_from = now_ns - self.window_ns
+        baseline_from = max(self.start_ns, horizon)
+        baseline_span = recent_from - baseline_from
+        if baseline_span < self.min_baseline_ns:
+            return False
+        recent = sum((c for t, c in self._trades if t >= recent_from), _ZERO)
+        baseline = sum((c for t, c in self._trades if baseline_from <= t < recent_from), _ZERO)
+        if recent == 0 or baseline == 0:
+            return False
+        expected = baseline * Decimal(self.window_ns) / Decimal(baseline_span)
+        return recent > self.factor * expected
+
+
+class SigmaEstimator:
+    """Realised sigma: the standard deviation (dollars) of the mids sampled over a window."""
+
+    def __init__(self, *, window_ns: int, min_samples: int) -> None:
+        self.window_ns = window_ns
+        self.min_samples = min_samples
+        self._mids: deque[tuple[int, Decimal]] = deque()
+
+    def sample(self, now_ns: int, mid: Decimal | None) -> None:
+        while self._mids and self._mids[0][0] < now_ns - self.window_ns:
+            self._mids.popleft()
+        if mid is not None:
+            self._mids.append((now_ns, mid))
+
+    def sigma(self) -> Decimal | None:
+        """None until `min_samples` mids are in the window."""
+        n = len(self._mids)
+        if n < self.min_samples:
+            return None
+        mean = sum((m for _, m in self._mids), _ZERO) / n
+        variance = sum(((m - mean) ** 2 for _, m in self._mids), _ZERO) / n
+        return variance.sqrt()
