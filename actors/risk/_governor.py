@@ -34,6 +34,12 @@ Hazards named here:
   settles it: a report naming it, or a confirmed cancel-all of its market;
 - an amend that does not make the worst case worse than it is now (one that shrinks the
   order) is never refused on the position limit, as on the budgets.
+
+Beyond the exposure book, an order that does not reduce a position is refused while its
+market is paused or restricted to reducing (a policy flatten in progress), on the side
+the hybrid quote logic closes (long beyond the skew threshold: asks only), when it would
+sit closer than the minimum spread to our own opposite order, past the inventory value
+per side, past the market / category / global budgets, or past the available balance.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from messages import (
     AllOrdersCancelled,
     AmendOrder,
     BookSide,
+    BookUpdated,
     CancelAllOrders,
     CancelOrder,
     OrderFilled,
@@ -58,6 +65,8 @@ from messages import (
 from mmd.wire import CENT
 
 from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
+from ._budgets import Budgets
+from ._hybrid import HybridLimits, hybrid_quote_sides
 
 __all__ = ["TradingState", "Verdict", "RiskGovernor"]
 
@@ -72,6 +81,7 @@ class TradingState:
     REDUCING = "REDUCING"  # only orders that reduce a position
     HALTED = "HALTED"  # nothing but cancels
     ALL = (ACTIVE, REDUCING, HALTED)
+    SEVERITY = {ACTIVE: 0, REDUCING: 1, HALTED: 2}
 
 
 class Verdict(NamedTuple):
@@ -123,6 +133,9 @@ class RiskGovernor:
         self._seen_fills: dict[str, dict[str, Decimal]] = {}
         self.state = TradingState.ACTIVE
         self.state_reason = "start"
+        # cause -> (state, reason): the state is the most severe hold (the kill switch,
+        # a breaker, the operator); releasing one cause never lifts another's
+        self._holds: dict[str, tuple[str, str]] = {}
         # every order counts from admission until the exchange confirms it gone; one the
         # exchange reports resting that we never admitted is exposure too (adopted)
         self._orders = OwnOrders(adopt=lambda event: True, order_type=_RestingOrder, known_fills=self._seen_fills.get)
@@ -131,15 +144,102 @@ class RiskGovernor:
         # cancel-alls sent on, oldest first: (reason, ticker, unsettled places they settle)
         self._cancel_alls: deque[tuple[str, str | None, list[_RestingOrder]]] = deque(maxlen=_REMEMBER_CANCEL_ALLS)
         self.rejections: Counter[str] = Counter()
+        self.budgets = Budgets(config)
+        self.hybrid_limits = HybridLimits.from_config(config.hybrid)
+        self.marks: dict[str, Decimal] = {}  # ticker -> last book mid
+        self._paused: dict[str, str] = {}  # ticker -> reason: no new exposure until unpaused
+        self._reducing_markets: dict[str, str] = {}  # ticker -> reason: only reducing orders
+        # last available balance the exchange reported, and our global exposure then
+        self._balance: tuple[Decimal, Decimal] | None = None
 
     # -- trading state ------------------------------------------------------------------
     def set_state(self, state: str, reason: str) -> bool:
-        """Change the trading state; True when it changed."""
+        """The operator's hold (ACTIVE lifts it, and only it); True when the state changed."""
         if state not in TradingState.ALL:
             raise ValueError(f"unknown trading state {state!r}")
-        changed = state != self.state
-        self.state, self.state_reason = state, reason
-        return changed
+        if state == TradingState.ACTIVE:
+            return self.release("manual", reason)
+        return self.hold("manual", state, reason)
+
+    def hold(self, cause: str, state: str, reason: str) -> bool:
+        """Hold trading at `state` (or worse) for `cause`; True when the state changed."""
+        if state not in TradingState.ALL:
+            raise ValueError(f"unknown trading state {state!r}")
+        self._holds[cause] = (state, reason)
+        return self._settle_state(reason)
+
+    def release(self, cause: str, reason: str) -> bool:
+        """Lift `cause`'s hold; True when the state changed."""
+        self._holds.pop(cause, None)
+        return self._settle_state(reason)
+
+    def holds(self) -> dict[str, tuple[str, str]]:
+        return dict(self._holds)
+
+    def _settle_state(self, reason: str) -> bool:
+        before = self.state
+        if self._holds:
+            # most severe wins; equal severity: the cause named first in sort order
+            cause = min(self._holds, key=lambda c: (-TradingState.SEVERITY[self._holds[c][0]], c))
+            self.state, self.state_reason = self._holds[cause]
+        else:
+            self.state, self.state_reason = TradingState.ACTIVE, reason
+        return self.state != before
+
+    # -- market restrictions and inputs ---------------------------------------------
+    def pause_market(self, ticker: str, reason: str) -> None:
+        self._paused[ticker] = reason
+
+    def unpause_market(self, ticker: str) -> bool:
+        return self._paused.pop(ticker, None) is not None
+
+    def restrict_market(self, ticker: str, reason: str) -> None:
+        """Only exposure-reducing orders on this market (a policy flatten is under way)."""
+        self._reducing_markets[ticker] = reason
+
+    def unrestrict_market(self, ticker: str) -> bool:
+        return self._reducing_markets.pop(ticker, None) is not None
+
+    def market_restriction(self, ticker: str) -> tuple[str, str]:
+        """("pause" | "reduce_only" | "", reason): what this market may do now."""
+        if ticker in self._paused:
+            return "pause", self._paused[ticker]
+        if ticker in self._reducing_markets:
+            return "reduce_only", self._reducing_markets[ticker]
+        sides = hybrid_quote_sides(self.position(ticker), self.hybrid_limits.skew_threshold)
+        if sides != "both":
+            return "reduce_only", f"hybrid_{'long' if sides == 'ask_only' else 'short'}_beyond_{self.hybrid_limits.skew_threshold}"
+        return "", ""
+
+    def note_balance(self, available: Decimal) -> None:
+        """The exchange's available balance now; orders admitted later draw it down."""
+        self._balance = (available, self.global_exposure())
+
+    def available_balance(self) -> Decimal | None:
+        if self._balance is None:
+            return None
+        available, exposure_then = self._balance
+        return available - (self.global_exposure() - exposure_then)
+
+    def inventory(self, ticker: str) -> Inventory | None:
+        return self._inventories.get(ticker)
+
+    def tickers(self) -> list[str]:
+        return sorted(set(self._orders.tickers()) | set(self._inventories) | set(self._unseen))
+
+    def total_pnl(self) -> Decimal:
+        """Realised plus open positions marked at mid, net of fees, every market."""
+        return sum(
+            (inv.realized_pnl + inv.unrealized_pnl(self.marks.get(t)) for t, inv in sorted(self._inventories.items())),
+            _ZERO,
+        )
+
+    def category_exposure(self, category: str) -> Decimal:
+        return sum((self.exposure(t) for t in self.budgets.in_category(category, self.tickers())), _ZERO)
+
+    def resting_value(self, ticker: str) -> Decimal:
+        """What the resting orders lock, each on its own (no netting against the position)."""
+        return sum((order_exposure(o.side, o.price, o.worst_remaining) for o in self._resting(ticker)), _ZERO)
 
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
@@ -227,6 +327,12 @@ class RiskGovernor:
             return Verdict(
                 False, "order_too_large", f"{remaining} contracts exceeds max_order_contracts {self.config.max_order_contracts}"
             )
+        # an amend that only shrinks an order where it rests takes nothing new on
+        shrink_only = replacing is not None and price == replacing.price and remaining <= replacing.remaining
+        if not reduces and not shrink_only:
+            refusal = self._market_refusal(ticker, side, price, replacing)
+            if refusal is not None:
+                return refusal
         limit = Decimal(self.config.max_position_contracts)
         worst_position = self._worst_position(ticker, side, replacing, remaining)
         worst_now = self._worst_position(ticker, side, replacing, None)
@@ -235,20 +341,81 @@ class RiskGovernor:
             return Verdict(
                 False, "position_limit", f"worst-case position {worst_position} if all {side}s fill exceeds {limit}"
             )
+        if not reduces:
+            # the side's worst-case inventory (long for bids, short for asks) at this order's price
+            direction = 1 if side == "bid" else -1
+            side_contracts = max(_ZERO, direction * worst_position)
+            worst_value = side_contracts * (price if side == "bid" else _ONE - price)
+            grows = side_contracts > max(_ZERO, direction * worst_now)
+            if worst_value > self.config.max_inventory_value_per_side_dollars and grows:
+                return Verdict(
+                    False,
+                    "inventory_value",
+                    f"{side} side inventory ${worst_value:.2f} if all fill exceeds "
+                    f"${self.config.max_inventory_value_per_side_dollars}",
+                )
         market_now = self.exposure(ticker)
         market_after = self.exposure(ticker, self._orders_after(ticker, side, price, remaining, replacing))
         if market_after <= market_now:
             return _PASS  # releases (or keeps) exposure: never refused on budget
-        if market_after > self.config.per_market_budget_dollars:
-            return Verdict(
-                False, "market_budget", f"{ticker} exposure ${market_after:.2f} exceeds ${self.config.per_market_budget_dollars}"
-            )
-        global_after = self.global_exposure() - market_now + market_after
+        market_limit = self.budgets.market_limit(ticker)
+        if market_after > market_limit:
+            return Verdict(False, "market_budget", f"{ticker} exposure ${market_after:.2f} exceeds ${market_limit}")
+        exposures = {t: self.exposure(t) for t in self.tickers() if t != ticker}  # each market once
+        category = self.budgets.category_of(ticker)
+        if category:
+            others = sum((exposures[t] for t in self.budgets.in_category(category, list(exposures))), _ZERO)
+            category_after = others + market_after
+            if category_after > self.budgets.category_limit():
+                return Verdict(
+                    False,
+                    "category_budget",
+                    f"category {category} exposure ${category_after:.2f} exceeds ${self.budgets.category_limit()}",
+                )
+        global_after = sum(exposures.values(), _ZERO) + market_after
         if global_after > self.config.global_budget_dollars:
             return Verdict(
                 False, "global_budget", f"global exposure ${global_after:.2f} exceeds ${self.config.global_budget_dollars}"
             )
+        available = self.available_balance()
+        if available is not None and market_after - market_now > available - self.config.balance_reserve_dollars:
+            return Verdict(
+                False,
+                "insufficient_balance",
+                f"order needs ${market_after - market_now:.2f} of collateral; ${available:.2f} available "
+                f"(reserve ${self.config.balance_reserve_dollars})",
+            )
         return _PASS
+
+    def _market_refusal(
+        self, ticker: str, side: BookSide, price: Decimal, replacing: _RestingOrder | None
+    ) -> Verdict | None:
+        """Refusals of an order that adds exposure, from this market's state."""
+        if ticker in self._paused:
+            return Verdict(False, "market_paused", f"{ticker} paused: {self._paused[ticker]}")
+        if ticker in self._reducing_markets:
+            return Verdict(False, "market_reducing", f"{ticker} accepts only reducing orders: {self._reducing_markets[ticker]}")
+        sides = hybrid_quote_sides(self.position(ticker), self.hybrid_limits.skew_threshold)
+        if (sides == "ask_only" and side == "bid") or (sides == "bid_only" and side == "ask"):
+            return Verdict(
+                False,
+                "hybrid_skew",
+                f"position {self.position(ticker)} beyond +/-{self.hybrid_limits.skew_threshold}: {sides.replace('_', ' ')}",
+            )
+        for order in self._resting(ticker):
+            if order is replacing or order.side == side:
+                continue
+            # an amend in flight may rest at either price until it is acknowledged
+            for theirs in (order.price,) if order.amend_to is None else (order.price, order.amend_to[0]):
+                bid, ask = (price, theirs) if side == "bid" else (theirs, price)
+                if ask - bid < self.config.min_quote_spread:
+                    return Verdict(
+                        False,
+                        "min_spread",
+                        f"{side} at {price} would sit {ask - bid} from our own {order.side} at {theirs} "
+                        f"(minimum {self.config.min_quote_spread})",
+                    )
+        return None
 
     def _worst_position(
         self, ticker: str, side: BookSide, replacing: _RestingOrder | None, remaining: Decimal | None
@@ -318,6 +485,11 @@ class RiskGovernor:
 
     # -- events -------------------------------------------------------------------------
     def apply(self, event: object) -> None:
+        if isinstance(event, BookUpdated):
+            mid = event.book.mid
+            if mid is not None and event.book.trusted:
+                self.marks[event.ticker] = mid
+            return
         if isinstance(event, OrderRejected):
             self._on_rejected(event)
             return
@@ -444,6 +616,33 @@ class RiskGovernor:
                 self._carry_unseen_fills(order)
 
     # -- status -------------------------------------------------------------------------
+    def exposure_snapshot(self) -> dict:
+        """Per ticker: position, resting order value and exposure (dollars); totals; state.
+        Plain strings and numbers only: a snapshot, never live state."""
+        markets = {}
+        for ticker in self.tickers():
+            markets[ticker] = {
+                "position": self.position(ticker),
+                "resting_order_value": self.resting_value(ticker),
+                "resting_orders": len(self._resting(ticker)),
+                "exposure": self.exposure(ticker),
+                "budget": self.budgets.market_limit(ticker),
+                "category": self.budgets.category_of(ticker),
+                "restriction": self.market_restriction(ticker)[0],
+            }
+        return {
+            "state": self.state,
+            "state_reason": self.state_reason,
+            "markets": markets,
+            "totals": {
+                "positions": sum((abs(m["position"]) for m in markets.values()), _ZERO),
+                "resting_order_value": sum((m["resting_order_value"] for m in markets.values()), _ZERO),
+                "exposure": self.global_exposure(),
+                "budget": self.config.global_budget_dollars,
+                "available_balance": self.available_balance(),
+            },
+        }
+
     def status(self) -> dict:
         tickers = sorted(set(self._orders.tickers()) | set(self._inventories) | set(self._unseen))
         return {

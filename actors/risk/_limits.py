@@ -1,0 +1,158 @@
+"""Rate and loss limits as plain objects: the fill-rate limiter, warning levels, the
+drawdown breaker and the daily loss limit. All money is Decimal; time is ns handed in."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+__all__ = ["FillRateLimiter", "WarningLevels", "LevelCrossing", "PnlLimits", "PnlBreach", "trading_day"]
+
+_ZERO = Decimal(0)
+_NS_PER_HOUR = 3_600_000_000_000
+_NS_PER_DAY = 24 * _NS_PER_HOUR
+
+
+class FillRateLimiter:
+    """Filled value (contracts x price) per market over a rolling window.
+
+    `record` answers True the first time the window's total goes over the limit; the
+    owner then pauses the market. Fills inside a pause still count, but do not re-fire
+    until the window has come back under the limit."""
+
+    def __init__(self, limit: Decimal, window_ns: int) -> None:
+        self.limit = limit
+        self.window_ns = window_ns
+        self._fills: dict[str, deque[tuple[int, Decimal]]] = {}
+        self._totals: dict[str, Decimal] = {}
+        self._tripped: set[str] = set()
+
+    def _expire(self, ticker: str, now_ns: int) -> None:
+        fills = self._fills.get(ticker)
+        if not fills:
+            return
+        while fills and fills[0][0] <= now_ns - self.window_ns:
+            _, value = fills.popleft()
+            self._totals[ticker] -= value
+        if not fills:
+            del self._fills[ticker]
+            del self._totals[ticker]
+
+    def rate(self, ticker: str, now_ns: int) -> Decimal:
+        self._expire(ticker, now_ns)
+        return self._totals.get(ticker, _ZERO)
+
+    def record(self, ticker: str, value: Decimal, now_ns: int) -> bool:
+        self._expire(ticker, now_ns)
+        self._fills.setdefault(ticker, deque()).append((now_ns, value))
+        total = self._totals[ticker] = self._totals.get(ticker, _ZERO) + value
+        if total <= self.limit:
+            self._tripped.discard(ticker)
+            return False
+        if ticker in self._tripped:
+            return False
+        self._tripped.add(ticker)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class LevelCrossing:
+    kind: str
+    key: str  # ticker, or "" when global
+    level: Decimal
+    used: Decimal  # fraction of the limit used now
+
+
+class WarningLevels:
+    """Reports each configured fraction of a limit once as usage rises through it; a
+    level re-arms only when usage falls `rearm_margin` (a fraction of the limit) below it,
+    so usage hovering at a level (quotes replaced at the budget) does not warn every time."""
+
+    def __init__(self, levels: tuple[Decimal, ...], rearm_margin: Decimal = _ZERO) -> None:
+        self.levels = tuple(sorted(levels))
+        self.rearm_margin = rearm_margin
+        self._crossed: dict[tuple[str, str], Decimal] = {}  # (kind, key) -> highest level reported
+
+    def update(self, kind: str, key: str, used: Decimal, limit: Decimal) -> LevelCrossing | None:
+        """The highest newly crossed level (one warning, not one per level), or None."""
+        fraction = used / limit if limit > 0 else _ZERO
+        reached = [level for level in self.levels if fraction >= level]
+        top = reached[-1] if reached else None
+        previous = self._crossed.get((kind, key))
+        # levels still armed-off: those reported whose re-arm point usage has not gone under
+        held = [level for level in self.levels if previous is not None and level <= previous and fraction >= level - self.rearm_margin]
+        still = held[-1] if held else None
+        if still is None:
+            self._crossed.pop((kind, key), None)
+        else:
+            self._crossed[(kind, key)] = still
+        if top is None or (still is not None and top <= still):
+            return None
+        self._crossed[(kind, key)] = top
+        return LevelCrossing(kind, key, top, fraction)
+
+    def reset(self, kind: str, key: str = "") -> None:
+        self._crossed.pop((kind, key), None)
+
+    def clear(self) -> None:
+        self._crossed.clear()
+
+
+def trading_day(now_ns: int, start_hour_utc: int) -> int:
+    """Index of the trading day that contains now_ns (days start at start_hour_utc UTC)."""
+    return (now_ns - start_hour_utc * _NS_PER_HOUR) // _NS_PER_DAY
+
+
+@dataclass(frozen=True, slots=True)
+class PnlBreach:
+    kind: str  # drawdown | daily_loss
+    amount: Decimal  # dollars lost (drawdown from peak, or loss today)
+    limit: Decimal
+
+
+class PnlLimits:
+    """Drawdown from the running peak of total P&L, and the loss since the trading day
+    began. Total P&L is realised plus marked open positions, net of fees, all markets."""
+
+    def __init__(self, max_drawdown: Decimal, daily_loss_limit: Decimal, day_start_hour_utc: int) -> None:
+        self.max_drawdown = max_drawdown
+        self.daily_loss_limit = daily_loss_limit
+        self.day_start_hour_utc = day_start_hour_utc
+        self.peak: Decimal | None = None
+        self.day: int | None = None
+        self.day_open_pnl = _ZERO
+        self.last_pnl = _ZERO
+
+    def update(self, total_pnl: Decimal, now_ns: int) -> tuple[bool, Decimal, Decimal]:
+        """Feed the current total P&L. Returns (new_day, drawdown, daily_loss)."""
+        day = trading_day(now_ns, self.day_start_hour_utc)
+        new_day = self.day is not None and day != self.day
+        if self.day is None or new_day:
+            # the day opens at the last P&L seen before it (or this one at the very start)
+            self.day_open_pnl = self.last_pnl if new_day else total_pnl
+            self.day = day  # the drawdown peak is kept across days: a high-water mark
+        self.last_pnl = total_pnl
+        self.peak = total_pnl if self.peak is None else max(self.peak, total_pnl)
+        return new_day, self.drawdown, self.daily_loss
+
+    def rebase(self, total_pnl: Decimal, now_ns: int) -> None:
+        """An operator's resume: the peak and the day's opening P&L start again from here."""
+        self.day = trading_day(now_ns, self.day_start_hour_utc)
+        self.day_open_pnl = self.peak = self.last_pnl = total_pnl
+
+    @property
+    def drawdown(self) -> Decimal:
+        return _ZERO if self.peak is None else self.peak - self.last_pnl
+
+    @property
+    def daily_loss(self) -> Decimal:
+        return max(_ZERO, self.day_open_pnl - self.last_pnl)
+
+    def breaches(self) -> list[PnlBreach]:
+        found = []
+        if self.drawdown >= self.max_drawdown:
+            found.append(PnlBreach("drawdown", self.drawdown, self.max_drawdown))
+        if self.daily_loss >= self.daily_loss_limit:
+            found.append(PnlBreach("daily_loss", self.daily_loss, self.daily_loss_limit))
+        return found
