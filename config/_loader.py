@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import types
 import typing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,8 +61,45 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
+_NONE = object()  # an optional field explicitly set to null (None itself means "invalid")
+
+
+def _optional_of(kind: Any) -> Any:
+    """`X | None` -> X; anything else -> None."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(kind)) == 2:
+            return args[0]
+    return None
+
+
 def _coerce(value: Any, kind: Any, path: str, errors: list[str]) -> Any:
     origin = typing.get_origin(kind)
+    inner = _optional_of(kind)
+    if inner is not None:
+        if value is None:
+            return _NONE
+        return _coerce(value, inner, path, errors)
+    if origin is dict:
+        # mappings keyed by name (category profiles, per-category numbers): keys are
+        # strings, values are checked like any field; key order is kept (deterministic)
+        key_kind, item_kind = typing.get_args(kind)
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected a mapping, got {value!r}")
+            return None
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key:
+                errors.append(f"{path}: keys must be non-empty strings, got {key!r}")
+                continue
+            item_path = f"{path}.{key}"
+            if dataclasses.is_dataclass(item_kind):
+                built = _build(item_kind, item, item_path + ".", errors)
+            else:
+                built = _coerce(item, item_kind, item_path, errors)
+            if built is not None:
+                result[key] = None if built is _NONE else built
+        return types.MappingProxyType(result)
     if origin is tuple:
         (item_kind, _) = typing.get_args(kind)
         if not isinstance(value, list | tuple):
@@ -110,11 +148,16 @@ def _build(cls: type, data: Any, path: str, errors: list[str]) -> Any:
             hint = f" (did you mean '{guess[0]}'?)" if guess else ""
             errors.append(f"{path}{key}: unknown key{hint}")
     values = {}
+    required = 0
     for name, f in fields.items():
         key_path = f"{path}{name}"
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
         if name not in data:
-            errors.append(f"{key_path}: missing")
+            if not has_default:  # fields with a default may be left out (e.g. per-regime overrides)
+                errors.append(f"{key_path}: missing")
+                required += 1
             continue
+        required += 1
         kind = hints[name]
         if dataclasses.is_dataclass(kind):
             values[name] = _build(kind, data[name], key_path + ".", errors)
@@ -122,12 +165,15 @@ def _build(cls: type, data: Any, path: str, errors: list[str]) -> Any:
         value = _coerce(data[name], kind, key_path, errors)
         if value is None:
             continue
+        if value is _NONE:
+            values[name] = None
+            continue
         for rule in f.metadata.get("checks", ()):
             problem = rule(value)
             if problem:
                 errors.append(f"{key_path}: {problem} (got {data[name]!r})")
         values[name] = value
-    if len(values) != len(fields):
+    if len(values) != required:
         return None
     try:
         return cls(**values)
@@ -152,6 +198,61 @@ def cross_checks(cfg: Config) -> list[str]:
                 f"rest.{name}: {cost} tokens exceeds a bucket's capacity "
                 f"(read {read_capacity:g}, write {write_capacity:g}): no request could ever be sent"
             )
+    errors.extend(_scanner_checks(cfg.scanner))
+    # the model rules live beside the models they protect; imported here, late, because
+    # the models package itself imports config's dataclasses
+    from actors.maker.models import fair_value_config_problems, model_config_problems
+
+    errors.extend(model_config_problems(cfg.maker.model))
+    errors.extend(fair_value_config_problems(cfg.maker.fair_value))
+    return errors
+
+
+REGIMES = ("QUIET", "MEAN_REVERTING", "TRENDING", "CHAOTIC", "NOISE", "UNKNOWN")
+
+
+def _scanner_checks(scanner: Any) -> list[str]:
+    """Cross-field rules of the scanner section: names that must resolve, bands in order."""
+    errors = []
+    for key_path, mapping in (
+        ("scanner.discovery.time_windows", scanner.discovery.time_windows),
+        ("scanner.market_config.category_caps_dollars", scanner.market_config.category_caps_dollars),
+        ("scanner.market_config.k_by_category", scanner.market_config.k_by_category),
+        ("scanner.categories", scanner.categories),
+    ):
+        if "default" not in mapping:
+            errors.append(f"{key_path}: needs a 'default' entry")
+    for category, profile in scanner.categories.items():
+        if profile not in scanner.profiles:
+            errors.append(f"scanner.categories.{category}: unknown profile '{profile}'")
+    for key_path, mapping in (
+        ("scanner.regimes.gamma_multipliers", scanner.regimes.gamma_multipliers),
+        ("scanner.regimes.k_multipliers", scanner.regimes.k_multipliers),
+    ):
+        missing = [r for r in REGIMES if r not in mapping]
+        if missing:
+            errors.append(f"{key_path}: missing {', '.join(missing)}")
+    for name, profile in scanner.profiles.items():
+        for regime in profile.by_regime:
+            if regime not in REGIMES:
+                errors.append(f"scanner.profiles.{name}.by_regime.{regime}: not a regime ({', '.join(REGIMES)})")
+        if profile.spread_tight > profile.spread_wide:
+            errors.append(f"scanner.profiles.{name}.spread_tight: must not exceed spread_wide")
+    for name in scanner.regimes.drift_threshold_by_profile:
+        if name not in scanner.profiles:
+            errors.append(f"scanner.regimes.drift_threshold_by_profile.{name}: unknown profile")
+    for regime in (*scanner.volatility.allowed_regimes,):
+        if regime not in REGIMES:
+            errors.append(f"scanner.volatility.allowed_regimes: '{regime}' is not a regime")
+    rules = scanner.market_config
+    if not rules.hard_band_low <= rules.normal_band_low < rules.normal_band_high <= rules.hard_band_high:
+        errors.append("scanner.market_config: bands must satisfy hard_low <= normal_low < normal_high <= hard_high")
+    if rules.sigma_floor > rules.sigma_cap:
+        errors.append("scanner.market_config.sigma_floor: must not exceed sigma_cap")
+    if scanner.regimes.mean_reversion_bad > scanner.regimes.mean_reversion_good:
+        errors.append("scanner.regimes.mean_reversion_bad: must not exceed mean_reversion_good")
+    if scanner.regimes.noise_spread_min > scanner.regimes.noise_spread_max:
+        errors.append("scanner.regimes.noise_spread_min: must not exceed noise_spread_max")
     return errors
 
 

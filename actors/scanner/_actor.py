@@ -1,80 +1,163 @@
-"""Scanner actor shell: asks the REST client for open markets and announces its picks."""
+"""Scanner actor shell: routes bus events and REST replies into ScannerCore and its
+outputs back out. Direction: reads go *down* to the REST client (tell with reply_to) and
+subscriptions down to the WS connection; events go *up* on the bus. Never asks anyone.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from actors._base import MmdActor, handles
-from config import ScannerConfig
-from messages import MarketSelected, RestReadCompleted, RestReadRequested, TimerFired
+from config import RiskConfig, ScannerConfig
+from messages import (
+    BookUpdated,
+    MarketLifecycleChanged,
+    Message,
+    RestReadCompleted,
+    RestReadRequested,
+    SessionStarted,
+    SessionStopped,
+    SubscribeMarkets,
+    TickerUpdated,
+    TimerFired,
+    TradePrinted,
+)
 from mmd.clock import seconds
 
-from ._selection import rank_markets
+from ._market_config import Budgets
+from ._scanner import RestRead, RetryDiscovery, ScannerCore, Subscribe
 
-__all__ = ["ScannerActor"]
+__all__ = ["ScannerActor", "SWEEP_TIMER", "REDISCOVER_TIMER", "REGIME_TIMER", "RETRY_TIMER"]
 
-RETRY_AFTER_S = 5.0
+SWEEP_TIMER = "scanner_sweep"
+REDISCOVER_TIMER = "scanner_rediscover"
+REGIME_TIMER = "scanner_regime"
+RETRY_TIMER = "rescan"
 
 
 class ScannerActor(MmdActor):
-    """Requests go down to the REST client (tell, with reply_to); picks go up on the bus."""
-
-    def __init__(self, *, clock, bus, tracker=None, config: ScannerConfig, rest: Any) -> None:
+    def __init__(
+        self,
+        *,
+        clock,
+        bus,
+        tracker=None,
+        config: ScannerConfig,
+        rest: Any,
+        feed: Any = None,
+        risk_config: RiskConfig | None = None,
+    ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
+        if risk_config is None:  # tests that wire only the scanner: the shipped risk budgets
+            from config import load_config
+
+            risk_config = load_config().risk
         self.config = config
         self.rest = rest
-        self.selected: list[str] = []
-        self.requests = 0
-        self.last_error = ""
+        self.feed = feed
+        self.core = ScannerCore(
+            config, Budgets(per_market=risk_config.per_market_budget_dollars, global_budget=risk_config.global_budget_dollars)
+        )
+        self._regime_timer = None
 
+    # -- lifecycle ------------------------------------------------------------------
     def on_start(self) -> None:
-        if self.config.tickers:
-            for ticker in self.config.tickers[: self.config.max_markets]:
-                self._select(ticker, "configured in scanner.tickers")
-        else:
-            self._request_markets()
+        for message_type in (SessionStarted, SessionStopped, BookUpdated, TickerUpdated, TradePrinted, MarketLifecycleChanged):
+            self.bus.subscribe(self.actor_ref, message_type)
+        now = self.clock.now_ns()
+        self._route(self.core.start(now))
+        if self.core.mode != "tickers":
+            self.timer(seconds(self.config.volatility.rediscover_interval_s), TimerFired(what=REDISCOVER_TIMER, ts=now))
+        if self.core.mode == "volatility":
+            self.timer(seconds(self.config.volatility.sweep_tick_s), TimerFired(what=SWEEP_TIMER, ts=now))
 
-    def _request_markets(self) -> None:
-        self.requests += 1
-        self.send(
-            self.rest,
-            RestReadRequested(
-                request_id=f"scanner-markets-{self.requests}",
-                path="/markets",
-                query=(("status", self.config.status), ("limit", "1000")),
-                reply_to=self.actor_ref,
-                ts=self.clock.now_ns(),
-                all_pages=True,
-                list_key="markets",
-            ),
+    def on_stop(self) -> None:
+        self.bus.unsubscribe_all(self.actor_ref)
+
+    def _route(self, outputs: list[Any]) -> None:
+        now = self.clock.now_ns()
+        for item in outputs:
+            if isinstance(item, Message):
+                self.publish(item)
+            elif isinstance(item, RestRead):
+                self.send(
+                    self.rest,
+                    RestReadRequested(
+                        request_id=item.request_id, path=item.path, query=item.query, reply_to=self.actor_ref,
+                        ts=now, all_pages=item.all_pages, list_key=item.list_key,
+                    ),
+                )
+            elif isinstance(item, Subscribe):
+                if self.feed is not None:
+                    self.send(self.feed, SubscribeMarkets(tickers=item.tickers, ts=now, remove=item.remove))
+            elif isinstance(item, RetryDiscovery):
+                self.log.warning("%s; retrying in %.0f s", item.reason, self.config.retry_after_s)
+                self.timer(seconds(self.config.retry_after_s), TimerFired(what=RETRY_TIMER, ts=now))
+
+    # -- inputs ---------------------------------------------------------------------
+    @handles(RestReadCompleted)
+    def on_rest_reply(self, reply: RestReadCompleted) -> None:
+        self._route(self.core.on_reply(reply, self.clock.now_ns()))
+
+    @handles(BookUpdated)
+    def on_book(self, message: BookUpdated) -> None:
+        book = message.book
+        if not book.trusted:
+            return
+        bid_size = book.bids[0][1] if book.bids else None
+        ask_size = book.asks[0][1] if book.asks else None
+        self._route(self.core.on_touch(message.ticker, book.best_bid, book.best_ask, bid_size, ask_size, self.clock.now_ns()))
+
+    @handles(TickerUpdated)
+    def on_ticker(self, message: TickerUpdated) -> None:
+        self._route(
+            self.core.on_touch(
+                message.ticker, message.yes_bid, message.yes_ask, message.yes_bid_size, message.yes_ask_size,
+                self.clock.now_ns(),
+            )
         )
 
-    def _select(self, ticker: str, reason: str) -> None:
-        self.selected.append(ticker)
-        self.log.info("selected %s: %s", ticker, reason)
-        self.publish(MarketSelected(ticker=ticker, reason=reason, ts=self.clock.now_ns()))
+    @handles(TradePrinted)
+    def on_trade(self, message: TradePrinted) -> None:
+        self.core.on_trade(message.ticker, message.price, message.count, self.clock.now_ns())
 
-    @handles(RestReadCompleted)
-    def on_markets(self, reply: RestReadCompleted) -> None:
-        if reply.status != 200 or not isinstance(reply.body, dict):
-            self.last_error = f"GET /markets failed: {reply.status} {reply.error}"
-            self.log.warning("%s; retrying in %.0f s", self.last_error, RETRY_AFTER_S)
-            self.timer(seconds(RETRY_AFTER_S), TimerFired(what="rescan", ts=self.clock.now_ns()))
-            return
-        picks = rank_markets(reply.body.get("markets", []), self.config.max_markets)
-        if not picks:
-            self.last_error = "no open binary market passed selection"
-            self.log.warning("%s; retrying in %.0f s", self.last_error, RETRY_AFTER_S)
-            self.timer(seconds(RETRY_AFTER_S), TimerFired(what="rescan", ts=self.clock.now_ns()))
-            return
-        for pick in picks:
-            if pick.ticker not in self.selected:
-                self._select(pick.ticker, pick.reason)
+    @handles(MarketLifecycleChanged)
+    def on_lifecycle(self, message: MarketLifecycleChanged) -> None:
+        self._route(self.core.on_lifecycle(message.ticker, message.event_type, self.clock.now_ns()))
+
+    @handles(SessionStarted)
+    def on_session_started(self, message: SessionStarted) -> None:
+        self.core.on_session_started(message.ticker, message.session_id)
+        now = self.clock.now_ns()
+        self._route(self.core.regime_updates(now))  # the supervisor hears a regime at once
+        if self._regime_timer is None:
+            self._regime_timer = self.timer(
+                seconds(self.config.regimes.publish_interval_s), TimerFired(what=REGIME_TIMER, ts=now)
+            )
+
+    @handles(SessionStopped)
+    def on_session_stopped(self, message: SessionStopped) -> None:
+        self.core.on_session_stopped(message.ticker, message.session_id)
 
     @handles(TimerFired)
     def on_timer(self, timer: TimerFired) -> None:
-        if timer.what == "rescan" and len(self.selected) < self.config.max_markets:
-            self._request_markets()
+        now = self.clock.now_ns()
+        if timer.what == SWEEP_TIMER:
+            self._route(self.core.sweep_tick(now))
+            self.timer(seconds(self.config.volatility.sweep_tick_s), TimerFired(what=SWEEP_TIMER, ts=now))
+        elif timer.what == REDISCOVER_TIMER:
+            self._route(self.core.rediscover(now))
+            self.timer(seconds(self.config.volatility.rediscover_interval_s), TimerFired(what=REDISCOVER_TIMER, ts=now))
+        elif timer.what == RETRY_TIMER:
+            self._route(self.core.rediscover(now))
+        elif timer.what == REGIME_TIMER:
+            self._regime_timer = None
+            if self.core.sessions:  # heartbeat only while someone depends on it
+                self._route(self.core.regime_updates(now))
+                self._regime_timer = self.timer(
+                    seconds(self.config.regimes.publish_interval_s), TimerFired(what=REGIME_TIMER, ts=now)
+                )
 
+    # -- queries --------------------------------------------------------------------
     def get_status(self) -> dict:
-        return {"selected": list(self.selected), "requests": self.requests, "last_error": self.last_error}
+        return self.core.status(self.clock.now_ns())

@@ -1,9 +1,10 @@
-"""Scanner picks markets; the supervisor spawns one maker actor per pick and stops them."""
+"""The activity ranking, and the supervisor spawning one maker per explicitly selected market
+and stopping them. (The scanner actor's own behaviour is specified in test_scanner_actor.py.)"""
 
 import pykka
 
 from actors._base import MmdActor, handles
-from actors.scanner import ScannerActor, rank_markets
+from actors.scanner import rank_markets
 from actors.supervisor import SessionSupervisorActor
 from config import load_config
 from messages import (
@@ -16,7 +17,7 @@ from messages import (
     StopSession,
     SubscribeMarkets,
 )
-from mmd.bus import Bus, InFlightTracker, post
+from mmd.bus import Bus, InFlightTracker
 from mmd.clock import ReplayClock, seconds
 
 
@@ -83,50 +84,20 @@ def harness():
     return clock, Bus(tracker), tracker
 
 
-def test_scanner_selects_the_busiest_market_from_the_rest_listing():
-    clock, bus, tracker = harness()
-    listener = Recorder.start(clock=clock, bus=bus, tracker=tracker)
-    bus.subscribe(listener, MarketSelected)
-    rest = Recorder.start(
-        clock=clock, bus=bus, tracker=tracker, reply_markets=[market("KX-A", "5.00"), market("KX-B", "50.00")]
-    )
-    cfg = load_config().scanner
-    ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=cfg, rest=rest)
-    tracker.wait_quiet()
-    picks = listener.proxy().get_got().get()
-    assert [p.ticker for p in picks] == ["KX-B"]
-    request = rest.proxy().get_got().get()[0]
-    assert request.path == "/markets" and request.all_pages and ("status", "open") in request.query
-
-
-def test_scanner_retries_after_a_failed_listing():
-    clock, bus, tracker = harness()
-    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker)  # never replies
-    scanner = ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=load_config().scanner, rest=rest)
-    tracker.wait_quiet()
-    post(
-        scanner,
-        RestReadCompleted(request_id="x", path="/markets", status=503, body=None, error="down", ts_recv=0),
-        tracker,
-    )
-    tracker.wait_quiet()
-    assert clock.fire_next_due(clock.now_ns() + seconds(10))
-    tracker.wait_quiet()
-    assert len(rest.proxy().get_got().get()) == 2
-
-
 def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
     feed = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     gateway = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     makers = {}
     maker_messages = {}
 
-    def factory(ticker, session_id):
+    def factory(ticker, session_id, market_config):
         maker_messages[session_id] = []
         makers[session_id] = Recorder.start(clock=clock, bus=bus, tracker=tracker, sink=maker_messages[session_id])
         return makers[session_id]
 
-    cfg = load_config(overrides={"supervisor": {"session_ttl_s": ttl_s, "max_concurrent_sessions": max_sessions}})
+    cfg = load_config(
+        overrides={"supervisor": {"explicit_session_ttl_s": ttl_s, "max_long_lived_sessions": max_sessions}}
+    )
     supervisor = SessionSupervisorActor.start(
         clock=clock, bus=bus, tracker=tracker, config=cfg.supervisor, run_id="run-t", maker_factory=factory, feed=feed,
         order_gateway=gateway,
@@ -168,7 +139,13 @@ def test_concurrency_limit_refuses_extra_sessions():
     assert len(makers) == 1
 
 
-def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it_and_sweeping_its_ticker():
+def run_timers_until(clock, tracker, t_ns):
+    while clock.fire_next_due(t_ns):
+        tracker.wait_quiet()
+    clock.advance_to(t_ns)
+
+
+def test_ttl_tells_the_maker_to_exit_and_a_maker_that_never_finishes_is_stopped_and_its_ticker_swept():
     clock, bus, tracker = harness()
     events = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     bus.subscribe(events, SessionStopped)
@@ -176,14 +153,15 @@ def test_ttl_ends_the_session_telling_the_maker_to_stop_then_stopping_it_and_swe
     bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
     tracker.wait_quiet()
     maker = makers["mmd-run-t-s1"]
-    assert clock.fire_next_due(clock.now_ns() + seconds(301))
-    tracker.wait_quiet()
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(301))
+    (told,) = supervisor.maker_messages["mmd-run-t-s1"]
+    assert isinstance(told, StopSession) and (told.reason, told.urgency) == ("ttl", "passive")
+    assert maker.is_alive() and events.proxy().get_got().get() == []  # exiting: not ended yet
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(60))  # the exit deadline
     maker.actor_stopped.wait(5)
     assert not maker.is_alive()
     (stopped,) = events.proxy().get_got().get()
     assert (stopped.ticker, stopped.reason) == ("KX-A", "ttl")
-    (told,) = supervisor.maker_messages["mmd-run-t-s1"]
-    assert isinstance(told, StopSession) and told.reason == "ttl"
     (sweep,) = supervisor.gateway.proxy().get_got().get()
     assert isinstance(sweep, CancelAllOrders) and sweep.ticker == "KX-A"
 
@@ -198,6 +176,8 @@ def test_stop_all_sessions_refuses_new_ones_afterwards():
     tracker.wait_quiet()
     assert len(makers) == 1
     status = supervisor.proxy().get_status().get()
-    assert status["accepting"] is False and status["active"] == []
-    assert status["ended"][0]["reason"] == "shutdown"
+    assert status["accepting"] is False
+    (exiting,) = status["active"]  # this stand-in maker never reports MakerFinished
+    assert (exiting["state"], exiting["end_reason"]) == ("STOPPING", "shutdown")
+    supervisor.stop()  # the supervisor's own stop closes what is still exiting
     assert pykka.ActorRegistry.get_by_urn(makers["mmd-run-t-s1"].actor_urn) is None

@@ -1,0 +1,59 @@
+"""Category profiles: which behavioural class a category belongs to, per regime.
+
+A profile (mean_reverting, medium_trending, hard_trending, low_liquidity) carries the
+sigma blend weight, the tight/wide spread caps, an exclusion flag and a max-position
+factor; `by_regime` overrides change only what they name for one regime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from config import ScannerConfig
+
+__all__ = ["EffectiveProfile", "CategoryProfiles", "normalise_category"]
+
+
+def normalise_category(raw: object) -> str:
+    """'Economics' -> 'economics'; anything unusable -> '' (the default profile applies)."""
+    return raw.strip().lower() if isinstance(raw, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveProfile:
+    name: str
+    sigma_blend: Decimal
+    spread_tight: Decimal
+    spread_wide: Decimal
+    exclude: bool
+    max_position_factor: Decimal
+
+
+class CategoryProfiles:
+    def __init__(self, config: ScannerConfig) -> None:
+        self._profiles = config.profiles
+        self._mapping = config.categories
+
+    def profile_name(self, category: str) -> str:
+        return self._mapping.get(category) or self._mapping["default"]
+
+    def effective(self, category: str, regime: str | None) -> EffectiveProfile:
+        """The category's profile with the regime's overrides applied (None: no regime
+        known yet, the base profile)."""
+        name = self.profile_name(category)
+        base = self._profiles[name]
+        values = {
+            "sigma_blend": base.sigma_blend,
+            "spread_tight": base.spread_tight,
+            "spread_wide": base.spread_wide,
+            "exclude": base.exclude,
+            "max_position_factor": base.max_position_factor,
+        }
+        override = base.by_regime.get(regime) if regime else None
+        if override is not None:
+            for key in values:
+                value = getattr(override, key)
+                if value is not None:
+                    values[key] = value
+        return EffectiveProfile(name=name, **values)

@@ -1,0 +1,169 @@
+"""Per-market price history and the volatility-event rules (SPEC 6 "Volatility scanning").
+
+History keeps at most one point per `sample_interval_s` bucket (the last observation in
+a bucket wins), inside a rolling window and a hard point cap, so memory is bounded and
+the statistics do not depend on how chatty the feed is (a WS book update per delta vs a
+REST sweep every 30 s).
+
+Definitions used by the event rules (all prices YES-leg mids, dollars):
+- jump: over the jump window, max − min, signed + when the maximum came after the
+  minimum (a rise) and − otherwise;
+- move: current mid − the first mid in the jump window (decides up/down);
+- σ: realised σ over the sigma window (see _regimes.realised_sigma);
+- mean reversion: |current − mean of the mean window| ≤ tolerance.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from config import VolatilityScanConfig
+from mmd.clock import seconds
+
+from ._regimes import realised_sigma, to_decimal
+
+__all__ = ["PricePoint", "PriceHistory", "VolatilityCheck", "MarketFacts", "check_event", "ended_reason", "strength"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    ts_ns: int
+    mid: Decimal
+    spread: Decimal | None
+    depth: Decimal  # contracts at the touch (bid size + ask size)
+
+
+class PriceHistory:
+    def __init__(self, sample_interval_s: float, window_s: float, max_points: int) -> None:
+        self._bucket_ns = max(1, seconds(sample_interval_s))
+        self._window_ns = seconds(window_s)
+        self.points: deque[PricePoint] = deque(maxlen=max_points)
+
+    def add(self, point: PricePoint) -> bool:
+        """Record an observation; True when it opened a new bucket (a new sample)."""
+        if self.points and point.ts_ns < self.points[-1].ts_ns:
+            return False  # out of order: never rewrite the past
+        if self.points and point.ts_ns // self._bucket_ns == self.points[-1].ts_ns // self._bucket_ns:
+            self.points[-1] = point
+            return False
+        self.points.append(point)
+        cutoff = point.ts_ns - self._window_ns
+        while self.points and self.points[0].ts_ns < cutoff:
+            self.points.popleft()
+        return True
+
+    @property
+    def latest(self) -> PricePoint | None:
+        return self.points[-1] if self.points else None
+
+    def since(self, start_ns: int) -> list[PricePoint]:
+        return [p for p in self.points if p.ts_ns >= start_ns]
+
+    def mids_since(self, start_ns: int) -> list[float]:
+        return [float(p.mid) for p in self.points if p.ts_ns >= start_ns]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketFacts:
+    """What the event rules need besides the price path."""
+
+    category: str
+    volume_24h_dollars: Decimal
+    regime: str  # accepted regime
+    profile_excluded: bool  # the category profile (with regime override) excludes it
+    in_session: bool
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VolatilityCheck:
+    failed: tuple[str, ...]  # names of the conditions that did not hold; () = event
+    jump: Decimal
+    move: Decimal
+    sigma: Decimal
+    mean_gap: Decimal
+    direction: str
+    strength: Decimal
+
+    @property
+    def fires(self) -> bool:
+        return not self.failed
+
+
+def _jump(points: list[PricePoint]) -> Decimal:
+    if not points:
+        return ZERO
+    hi = max(range(len(points)), key=lambda i: (points[i].mid, i))  # latest maximum
+    lo = min(range(len(points)), key=lambda i: (points[i].mid, -i))  # latest minimum
+    size = points[hi].mid - points[lo].mid
+    return size if hi > lo else -size
+
+
+def strength(jump: Decimal, sigma: Decimal, config: VolatilityScanConfig) -> Decimal:
+    jump_score = min(ONE, abs(jump) / (2 * config.jump_threshold))
+    sigma_score = min(ONE, sigma / (2 * config.sigma_threshold))
+    return ((jump_score + sigma_score) / 2).quantize(Decimal("0.0001"))
+
+
+def _measures(history: PriceHistory, now_ns: int, config: VolatilityScanConfig):
+    jump_points = history.since(now_ns - seconds(config.jump_window_s))
+    jump = _jump(jump_points)
+    current = history.latest.mid if history.latest else ZERO
+    move = current - jump_points[0].mid if jump_points else ZERO
+    sigma = to_decimal(realised_sigma(history.mids_since(now_ns - seconds(config.sigma_window_s))))
+    recent = history.since(now_ns - seconds(config.mean_window_s))
+    mean = sum((p.mid for p in recent), ZERO) / len(recent) if recent else current
+    return jump, move, sigma, abs(current - mean)
+
+
+def check_event(history: PriceHistory, now_ns: int, facts: MarketFacts, config: VolatilityScanConfig) -> VolatilityCheck:
+    """Every condition of SPEC 6; the check lists each one that failed, by name."""
+    jump, move, sigma, mean_gap = _measures(history, now_ns, config)
+    failed: list[str] = []
+    if len(history.points) < config.min_points:
+        failed.append("warmup")
+    if facts.category in config.excluded_categories:
+        failed.append("category_excluded")
+    if facts.profile_excluded:
+        failed.append("profile_excluded")
+    latest = history.latest
+    if latest is None or latest.spread is None or latest.spread > config.max_spread:
+        failed.append("spread")
+    if abs(jump) < config.jump_threshold and sigma < config.sigma_threshold:
+        failed.append("volatility")
+    if mean_gap > config.mean_reversion_tolerance:
+        failed.append("mean_reversion")
+    if facts.volume_24h_dollars < config.min_volume_24h_dollars:
+        failed.append("volume_24h")
+    if facts.regime not in config.allowed_regimes:
+        failed.append("regime")
+    if facts.in_session:
+        failed.append("session")
+    if not facts.active:
+        failed.append("inactive")
+    if move > config.direction_threshold:
+        direction = "up"
+    elif move < -config.direction_threshold:
+        direction = "down"
+    else:
+        direction = ""
+    return VolatilityCheck(tuple(failed), jump, move, sigma, mean_gap, direction, strength(jump, sigma, config))
+
+
+def ended_reason(
+    history: PriceHistory, now_ns: int, *, active: bool, tracked: bool, config: VolatilityScanConfig
+) -> str:
+    """Why an active event is over, or "" while it goes on."""
+    if not tracked:
+        return "left_tracked_set"
+    if not active:
+        return "market_inactive"
+    jump, _, sigma, _ = _measures(history, now_ns, config)
+    if sigma < config.sigma_threshold and abs(jump) < config.jump_threshold:
+        return "sigma_below_threshold"
+    return ""

@@ -1,0 +1,114 @@
+"""The scanner actor shell on a virtual clock: reads go to the REST actor, subscriptions
+to the feed, regimes are published every second while a session exists."""
+
+from decimal import Decimal as D
+
+from actors._base import MmdActor, handles
+from actors.scanner import ScannerActor
+from config import load_config
+from messages import (
+    DiscoveryCompleted,
+    RegimeUpdated,
+    RestReadCompleted,
+    RestReadRequested,
+    SessionStarted,
+    SessionStopped,
+    SubscribeMarkets,
+    TickerUpdated,
+    VolatilityDetected,
+)
+from mmd.bus import Bus, InFlightTracker
+from mmd.clock import ReplayClock, seconds
+from mmd.wire import rfc3339_from_ns
+
+START = seconds(1_800_000_000)
+
+
+class Recorder(MmdActor):
+    def __init__(self, *, markets=None, **kwargs):
+        super().__init__(**kwargs)
+        self.got = []
+        self.markets = markets
+
+    @handles(RestReadRequested, SubscribeMarkets, RegimeUpdated, DiscoveryCompleted, VolatilityDetected)
+    def on_any(self, message):
+        self.got.append(message)
+        if isinstance(message, RestReadRequested) and self.markets is not None:
+            if message.path == "/markets":
+                wanted = dict(message.query).get("tickers")
+                body = {"markets": [m for m in self.markets if wanted is None or m["ticker"] in wanted.split(",")]}
+            elif message.path.startswith("/events/"):
+                body = {"event": {"event_ticker": message.path.split("/")[2], "category": "Economics"}}
+            else:
+                body = None
+            self.send(message.reply_to, RestReadCompleted(
+                request_id=message.request_id, path=message.path, status=200 if body else 404, body=body,
+                error="", ts_recv=self.clock.now_ns()))
+
+    def get_got(self):
+        return list(self.got)
+
+
+def market(ticker):
+    return {"ticker": ticker, "event_ticker": "EV-1", "market_type": "binary", "status": "active",
+            "yes_bid_dollars": "0.45", "yes_ask_dollars": "0.47", "yes_bid_size_fp": "300", "yes_ask_size_fp": "300",
+            "volume_fp": "20000", "volume_24h_fp": "20000", "open_time": rfc3339_from_ns(START - seconds(3600)),
+            "close_time": rfc3339_from_ns(START + seconds(10 * 86400))}
+
+
+def rig():
+    tracker = InFlightTracker()
+    clock = ReplayClock(START, tracker)
+    bus = Bus(tracker)
+    listener = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    for kind in (RegimeUpdated, DiscoveryCompleted, VolatilityDetected):
+        bus.subscribe(listener, kind)
+    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker, markets=[market("KX-A"), market("KX-B")])
+    feed = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    cfg = load_config()
+    scanner = ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=cfg.scanner, rest=rest, feed=feed, risk_config=cfg.risk)
+    tracker.wait_quiet()
+    return clock, bus, tracker, listener, rest, feed, scanner
+
+
+def fire_until(clock, tracker, t_ns):
+    while clock.fire_next_due(t_ns):
+        tracker.wait_quiet()
+    clock.advance_to(max(t_ns, clock.now_ns()))
+
+
+def test_discovery_runs_through_the_rest_actor_and_subscribes_the_tracked_markets():
+    clock, bus, tracker, listener, rest, feed, scanner = rig()
+    (done,) = [m for m in listener.proxy().get_got().get() if isinstance(m, DiscoveryCompleted)]
+    assert [m.category for m in done.markets] == ["economics", "economics"]
+    (subscribe,) = feed.proxy().get_got().get()
+    assert subscribe.tickers == ("KX-A", "KX-B")
+    paths = [r.path for r in rest.proxy().get_got().get()]
+    assert paths == ["/markets", "/events/EV-1"]
+
+
+def test_regime_heartbeat_every_second_while_a_session_lives():
+    clock, bus, tracker, listener, rest, feed, scanner = rig()
+    bus.publish(SessionStarted(session_id="s1", ticker="KX-A", reason="t", ts=clock.now_ns()))
+    tracker.wait_quiet()
+    for i in range(12):  # a quiet market oscillating on the WS ticker channel
+        mid = D("0.47") if i % 2 else D("0.53")
+        fire_until(clock, tracker, START + seconds(10 * i))  # timers due on the way fire first
+        bus.publish(TickerUpdated(ticker="KX-A", last_price=mid, yes_bid=mid - D("0.01"), yes_ask=mid + D("0.01"),
+                                  yes_bid_size=D(100), yes_ask_size=D(100), volume=None, open_interest=None,
+                                  ts_event=clock.now_ns(), ts_recv=clock.now_ns()))
+        tracker.wait_quiet()
+    updates = [m for m in listener.proxy().get_got().get() if isinstance(m, RegimeUpdated)]
+    stamps = [u.ts for u in updates]
+    assert stamps[0] == START  # at once on SessionStarted
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert gaps and max(gaps) <= seconds(1)  # never more than a second apart
+    assert updates[-1].regime == "MEAN_REVERTING" and updates[-1].stable
+    bus.publish(SessionStopped(session_id="s1", ticker="KX-A", reason="ttl", ts=clock.now_ns()))
+    tracker.wait_quiet()
+    before = len([m for m in listener.proxy().get_got().get() if isinstance(m, RegimeUpdated)])
+    fire_until(clock, tracker, clock.now_ns() + seconds(5))
+    after = len([m for m in listener.proxy().get_got().get() if isinstance(m, RegimeUpdated)])
+    assert after - before <= 1  # at most the already-scheduled tick, then silence
+    status = scanner.proxy().get_status().get()
+    assert status["sessions"] == {} and status["mode"] == "volatility"
