@@ -183,7 +183,13 @@ class RiskDirective(Message):
 
 @message
 class TriggerRecorded(Message):
-    """A risk-policy flatten (triggers table)."""
+    """A risk-policy flatten (triggers table).
+
+    Recorded when the risk governor orders the flatten, before its fills exist: exit_price
+    is then the mark-to-mid estimate (last trusted mid, else the VWAP) and
+    pnl_from_flatten = position_before x (exit_price - vwap), before exit fees;
+    pnl_before is the market's realised P&L net of fees (actors.risk.estimate_trigger).
+    """
 
     session_id: str
     ticker: str

@@ -5,14 +5,17 @@ to the actors as constructor arguments (Mopidy style): the actors never look aro
 
 Start order (each actor answers a ping before the next starts, so its bus
 subscriptions exist before anyone publishes): analytics, REST client, market state,
-risk governor, session supervisor, WS connection, scanner. Stop runs in reverse.
+feed actors (when configured), risk governor, WS connection, session supervisor (which
+starts one maker per session), scanner. Stop runs in reverse; the supervisor stops its
+makers in its own on_stop.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, is_dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +28,7 @@ from actors.market_state import MarketStateActor
 from actors.rest import KalshiRestClient, RestClientActor
 from actors.risk import RiskGovernorActor
 from actors.scanner import ScannerActor
-from actors.supervisor import SessionSupervisorActor
+from actors.supervisor import SessionSupervisorActor, crash_reporting
 from actors.ws import WsConnectionActor
 from config import Config
 from mmd.bus import Bus, InFlightTracker
@@ -54,10 +57,12 @@ class Wiring:
 
 
 def _jsonable(value: Any) -> Any:
-    if is_dataclass(value):
-        return {k: _jsonable(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        # field by field, not asdict(): asdict deep-copies, and read-only mappings
+        # (MappingProxyType in frozen config) cannot be copied
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
@@ -106,7 +111,13 @@ class Daemon:
             cancel_cost=cfg.rest.cancel_cost,
         )
         self._start("market_state", MarketStateActor, config=cfg.market_state)
-        risk = self._start("risk", RiskGovernorActor, config=cfg.risk, order_gateway=rest)
+        # an engaged kill switch survives a restart (file beside the database); never in
+        # a backtest, whose kill must not halt a later live daemon sharing the directory
+        kill_switch_path = None if w.mode == "backtest" else self.db_path.parent / cfg.risk.kill_switch_file
+        self._start_feeds()  # before the makers that read reference and spot prices
+        risk = self._start(
+            "risk", RiskGovernorActor, config=cfg.risk, order_gateway=rest, kill_switch_path=kill_switch_path
+        )
         ws = self._start(
             "ws",
             WsConnectionActor,
@@ -116,8 +127,9 @@ class Daemon:
             liveness_timeout_s=cfg.ws.liveness_timeout_s,
         )
 
-        def start_maker(ticker: str, session_id: str) -> Any:
-            return MakerActor.start(
+        def start_maker(ticker: str, session_id: str, market_config: Any = None) -> Any:
+            # MakerActor looked up at call time; wrapped so a crash is reported at once
+            return crash_reporting(MakerActor).start(
                 clock=w.clock,
                 bus=self.bus,
                 tracker=w.tracker,
@@ -125,6 +137,8 @@ class Daemon:
                 session_id=session_id,
                 config=cfg.maker,
                 order_sink=risk,
+                rest=rest,  # fill reconciliation reads (GET /portfolio/fills)
+                market_config=market_config,  # the session's generated config (None: explicit ticker)
             )
 
         self._start(
@@ -135,9 +149,34 @@ class Daemon:
             maker_factory=start_maker,
             feed=ws,
             order_gateway=risk,  # cancels pass through risk, which settles its exposure on them
+            risk=risk,  # asked for positions and resting orders at admission
+            rest=rest,  # balance reads
+            style=getattr(cfg.scanner, "style", "volatility"),
         )
-        self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest)
+        self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest, feed=ws, risk_config=cfg.risk)
         self.started = True
+
+    def _start_feeds(self) -> None:
+        """Reference-venue and spot feed actors (actors/feeds), when the config asks for any.
+        They need the venue's HTTP/WS roots (wiring.extras "venue_http_url"/"venue_ws_url"),
+        which only live wiring has."""
+        feeds_config = getattr(self.config, "feeds", None)
+        if feeds_config is None or not (feeds_config.reference_tokens or feeds_config.spot_symbols):
+            return
+        w = self.wiring
+        http_url, ws_url = w.extras.get("venue_http_url"), w.extras.get("venue_ws_url")
+        if not http_url or not ws_url:
+            log.warning("feeds configured but this wiring (%s) has no venue URLs: feed actors not started", w.mode)
+            return
+        from actors.feeds import start_feed_actors
+
+        refs = start_feed_actors(
+            feeds_config, clock=w.clock, bus=self.bus, tracker=w.tracker, http_base_url=http_url, ws_base_url=ws_url,
+            executor=w.executor,
+        )
+        for number, ref in enumerate(refs, 1):
+            ref.proxy().ping().get(timeout=PING_TIMEOUT_S)
+            self.refs[f"feed-{number}"] = ref
 
     def stop_quoting(self, reason: str) -> int:
         """Ends every maker session (each cancels its own orders). Returns sessions ended."""
@@ -171,6 +210,14 @@ class Daemon:
             self.store.close()
             self.store = None
 
+    # -- kill switch (the status server's POST /kill and /resume) -----------------------
+    def engage_kill_switch(self, reason: str) -> dict:
+        """Halt all trading and cancel every resting order until a resume."""
+        return self.refs["risk"].proxy().engage_kill_switch(reason).get(timeout=PING_TIMEOUT_S)
+
+    def release_kill_switch(self, reason: str) -> dict:
+        return self.refs["risk"].proxy().release_kill_switch(reason).get(timeout=PING_TIMEOUT_S)
+
     # -- status -------------------------------------------------------------------------
     def _ask_status(self, name: str) -> Any:
         ref = self.refs.get(name)
@@ -199,6 +246,8 @@ class Daemon:
                 },
                 "sessions": sessions,
                 "ended_sessions": supervisor.get("ended", []),
+                "waiting_events": supervisor.get("waiting_events", []),  # admitted later or dropped
+                "dropped_events": supervisor.get("dropped_events", []),  # with why not admitted
                 "makers": makers,
                 "positions": {m.get("ticker"): m.get("position") for m in makers if "ticker" in m},
                 "pnl": {

@@ -1,4 +1,4 @@
-"""Command line: `mmd start | status | stop | config check | sim | replay`.
+"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | research`.
 
 Domain errors (bad config, bad key, no credentials, exchange unreachable) print one
 clear line and exit 1; anything else is a bug and shows its traceback.
@@ -91,6 +91,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _control(args: argparse.Namespace, action: str) -> int:
+    """POST /kill or /resume to the running daemon's loopback status server."""
+    status_url = args.url or _daemon_info(args)["status_url"]
+    url = status_url.rstrip("/").removesuffix("/status") + f"/{action}"
+    body = json.dumps({"reason": args.reason}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            state = json.load(response)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace").strip()
+        return _fail(f"{action} refused by the daemon at {url} (HTTP {exc.code}): {detail}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return _fail(f"daemon did not answer at {url}: {exc}")
+    print(json.dumps(state, indent=2, sort_keys=True))
+    engaged = bool(state.get("engaged"))
+    if engaged != (action == "kill"):
+        return _fail(f"{action} sent but the kill switch is {'still engaged' if engaged else 'not engaged'}")
+    return 0
+
+
+def cmd_kill(args: argparse.Namespace) -> int:
+    return _control(args, "kill")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _control(args, "resume")
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     info = _daemon_info(args)
     try:
@@ -116,14 +145,31 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from simex import run_standalone
 
     cfg = _load(args)
+    paper = cfg.paper
+    tier = args.tier or paper.rate_limit_tier
+    seed = args.seed
+    if seed is None and args.scenario is None:
+        seed = paper.seed  # a scenario brings its own seed unless --seed is given
     try:
         return run_standalone(
             host=args.host,
             port=args.port,
-            seed=cfg.paper.seed if args.seed is None else args.seed,
+            seed=seed,
             key_dir=_data_dir(args, cfg) / "paper-keys",
-            balance_cents=int(cfg.paper.balance_dollars * 100),
+            balance_cents=int(paper.balance_dollars * 100),
+            scenario=args.scenario,
+            tier=None if tier == "off" else tier,
+            admin=paper.admin if args.admin is None else args.admin,
+            ping_interval_s=paper.ws_ping_interval_s,
+            ws_options={
+                "max_commands_per_s": paper.ws_max_commands_per_s,
+                "max_markets_per_subscription": paper.ws_max_markets_per_subscription,
+                "max_backlog_frames": paper.ws_max_backlog_frames,
+                "sequence_trade_and_lifecycle": paper.ws_sequence_trade_and_lifecycle,
+            },
         ) or 0
+    except ValueError as exc:  # unknown scenario or tier, a scenario file with errors
+        return _fail(f"sim: {exc}")
     except OSError as exc:  # port in use, key dir not writable
         return _fail(f"simulated exchange cannot start on {args.host}:{args.port}: {exc}")
 
@@ -132,21 +178,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from mmd.replay import run_replay
 
     cfg = _load(args)
-    tape = Path(args.tape)
-    if not tape.is_file():
+    if (args.tape is None) == (args.scenario is None):
+        return _fail("replay: give a tape file or --scenario NAME (not both)")
+    tape = Path(args.tape) if args.tape is not None else None
+    if tape is not None and not tape.is_file():
         return _fail(f"tape not found: {tape}")
     try:
         summary = run_replay(
             cfg,
             tape=tape,
+            scenario=args.scenario,
+            seed=args.seed,
+            duration_s=args.duration,
             db_path=Path(args.db),
             run_id=args.run_id,
             first_event=args.first_event,
             max_events=args.events,
         )
-    except ValueError as exc:  # unreadable tape rows, empty range
+    except ValueError as exc:  # unreadable tape rows, empty range, a scenario file with errors
         return _fail(str(exc))
     print(json.dumps(summary, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_research(args: argparse.Namespace) -> int:
+    """Reproduce a paper with our own quoting code and print ours beside the published table."""
+    from mmd.research import Setting, format_table, reproduce
+
+    if args.study == "as2008":
+        if args.paths <= 0:
+            return _fail("--paths must be > 0")
+        print(format_table(reproduce(Setting(paths=args.paths, seed=args.seed))))
     return 0
 
 
@@ -175,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
     stop = with_config(sub.add_parser("stop", help="gracefully stop the running daemon"))
     stop.set_defaults(func=cmd_stop)
 
+    kill = with_config(
+        sub.add_parser("kill", help="kill switch: halt all trading and cancel every resting order until `resume`")
+    )
+    kill.add_argument("--reason", default="operator kill switch", help="recorded with the kill")
+    kill.add_argument("--url", help="status URL (default: read from the data dir)")
+    kill.set_defaults(func=cmd_kill)
+
+    resume = with_config(sub.add_parser("resume", help="release the kill switch (and the loss breakers)"))
+    resume.add_argument("--reason", default="operator resume", help="recorded with the resume")
+    resume.add_argument("--url", help="status URL (default: read from the data dir)")
+    resume.set_defaults(func=cmd_resume)
+
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a config file, listing every error")
@@ -184,16 +258,29 @@ def build_parser() -> argparse.ArgumentParser:
     sim = with_config(sub.add_parser("sim", help="run the simulated Kalshi exchange standalone"))
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8080)
-    sim.add_argument("--seed", type=int)
+    sim.add_argument("--seed", type=int, help="random seed (default: the scenario's own, else paper.seed)")
+    sim.add_argument("--scenario", help="scenario name (simex/scenarios/NAME.yaml) or path to a scenario YAML")
+    sim.add_argument("--tier", help="rate-limit tier: off, basic, advanced, expert, premier, paragon, prime, prestige")
+    sim.add_argument("--admin", action=argparse.BooleanOptionalAction, default=None,
+                     help="serve /_admin/faults to loopback clients (default: paper.admin, on)")
     sim.set_defaults(func=cmd_sim)
 
-    replay = with_config(sub.add_parser("replay", help="replay a recorded trade tape through the actors"))
-    replay.add_argument("tape", help="trade tape CSV (see shared/data/kalshi/README.md)")
+    replay = with_config(sub.add_parser("replay", help="replay a recorded tape or a scenario through the actors"))
+    replay.add_argument("tape", nargs="?", help="trade tape CSV or ticker JSONL (see shared/data/kalshi/README.md)")
+    replay.add_argument("--scenario", help="scenario name (simex/scenarios/NAME.yaml) or YAML path, instead of a tape")
+    replay.add_argument("--seed", type=int, help="scenario seed (default: the scenario's own)")
+    replay.add_argument("--duration", type=float, help="scenario seconds to replay (default: the scenario's)")
     replay.add_argument("--db", default="var/replay.sqlite")
     replay.add_argument("--run-id", default="replay")
     replay.add_argument("--first-event", type=int, default=0, help="skip this many tape rows")
     replay.add_argument("--events", type=int, help="replay at most this many tape rows")
     replay.set_defaults(func=cmd_replay)
+
+    research = sub.add_parser("research", help="reproduce published results with our own code")
+    research.add_argument("study", choices=["as2008"], help="as2008: Avellaneda & Stoikov (2008) section 3.3")
+    research.add_argument("--paths", type=int, default=1000)
+    research.add_argument("--seed", type=int, default=2008)
+    research.set_defaults(func=cmd_research)
     return parser
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from actors.rest import HttpTransport, KalshiRestClient, order_filled_from
 from actors.ws import LiveConnector
 from config import Config
-from mmd.app import Daemon, Wiring
+from mmd.app import PING_TIMEOUT_S, Daemon, Wiring
 from mmd.bus import InFlightTracker
 from mmd.clock import NS_PER_MS, LiveClock
 from mmd.ids import CLIENT_ORDER_PREFIX
@@ -39,6 +39,8 @@ CONFIRM_ATTEMPTS = 10
 CONFIRM_PAUSE_S = 0.5
 QUIET_TIMEOUT_S = 5.0
 PAPER_KEY_ID = "paper-key"
+PAPER_SCENARIO = "default"  # simex/scenarios/default.yaml
+SESSION_EXIT_POLL_S = 0.2
 
 
 class StartupError(Exception):
@@ -81,10 +83,12 @@ def _credentials_from_env(env: str) -> tuple[str, Any]:
 
 
 def _start_embedded_exchange(cfg: Config, data_dir: Path) -> Endpoint:
-    from simex import SimServer, build_default_exchange
+    from simex import SimServer, build_scenario_exchange
 
     private_path, public_path = generate_key_pair(data_dir / "paper-keys", PAPER_KEY_ID)
-    exchange = build_default_exchange(seed=cfg.paper.seed, now_ns=time.time_ns)
+    # paper trades the default scenario: many markets whose regimes give the scanner events
+    scenario = getattr(cfg.paper, "scenario", PAPER_SCENARIO)
+    exchange, _run = build_scenario_exchange(scenario, seed=cfg.paper.seed, now_ns=time.time_ns)
     server = SimServer(exchange, host=cfg.paper.host, port=cfg.paper.port)
     server.start_in_thread()
     server.authorize_key(
@@ -127,7 +131,9 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
     def connector_factory(ws_ref: Any) -> Any:
         return LiveConnector(endpoint.ws_url, signer, clock, ws_ref, tracker, cfg.ws.ping_interval_s)
 
-    return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory)
+    venue_root = endpoint.rest_url.split("/trade-api", 1)[0]  # http(s)://host:port
+    extras = {"venue_http_url": venue_root, "venue_ws_url": ws_url_for(endpoint.rest_url).split("/trade-api", 1)[0]}
+    return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory, extras)
 
 
 def _cancel_orphans(client: KalshiRestClient) -> int:
@@ -167,6 +173,23 @@ def reconcile_fills(daemon: Daemon, client: KalshiRestClient, since_ns: int) -> 
     return len(fills)
 
 
+def wait_for_sessions_to_finish(daemon: Daemon, timeout_s: float) -> int:
+    """Main thread: give each maker the chance to cancel its orders and report MakerFinished
+    (so its session is recorded with its P&L) before the actors stop. Returns how many are
+    still open at the timeout; the supervisor's own stop closes those."""
+    supervisor = daemon.refs.get("supervisor")
+    if supervisor is None:
+        return 0
+    deadline = time.monotonic() + timeout_s
+    while True:
+        still_open = supervisor.proxy().open_session_count().get(timeout=PING_TIMEOUT_S)
+        if still_open == 0 or time.monotonic() >= deadline:
+            if still_open:
+                log.warning("%d session(s) still exiting after %.0f s; stopping them", still_open, timeout_s)
+            return still_open
+        time.sleep(SESSION_EXIT_POLL_S)  # main thread, not an actor
+
+
 def _guarded(step: str, action, default=None):
     """Run one shutdown step; a failure is logged and the next steps still run."""
     try:
@@ -186,6 +209,8 @@ def shutdown(daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int
     """
     log.info("stopping (%s): cancelling orders", reason)
     ended = _guarded("stop quoting", lambda: daemon.stop_quoting("shutdown"), 0) if daemon.started else 0
+    if ended:
+        _guarded("wait for makers", lambda: wait_for_sessions_to_finish(daemon, QUIET_TIMEOUT_S))
     if not wiring.tracker.wait_quiet(QUIET_TIMEOUT_S):
         log.warning("actors still busy after %.0f s; stopping them anyway", QUIET_TIMEOUT_S)
     _guarded("stop actors", daemon.stop_actors)

@@ -1,41 +1,86 @@
-"""Session bookkeeping for the supervisor: which ticker has which maker, and why it ended."""
+"""Session bookkeeping for the supervisor: which ticker has which maker, how it is ending,
+and why it ended. Plain class, no actors (the maker ref is only stored here).
+
+A session is ACTIVE until the supervisor tells its maker to stop; it is then STOPPING
+(the maker is exiting: it still holds its slot and its ticker) until the maker reports
+MakerFinished, the exit deadline passes, or the maker is found dead. Only then is it
+ended and recorded.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from messages import MakerStatus, MarketConfig
 from mmd.ids import session_id
 
-__all__ = ["Session", "SessionBook"]
+__all__ = ["Session", "SessionBook", "SessionKind", "ACTIVE", "STOPPING", "ENDED"]
+
+ACTIVE, STOPPING, ENDED = "ACTIVE", "STOPPING", "ENDED"
+
+
+class SessionKind:
+    VOLATILITY = "volatility"  # spawned by a VolatilityDetected: TTL and regime rules apply
+    EXPLICIT = "explicit"  # a configured ticker (MarketSelected)
+    DISCOVERY = "discovery"  # a top-N market of a discovery run
 
 
 @dataclass(slots=True)
 class Session:
     session_id: str
     ticker: str
-    reason: str
+    reason: str  # why it started
     started_ns: int
     maker: Any  # pykka ActorRef
-    ttl_timer: Any = None
-    ended_ns: int | None = None
+    kind: str = SessionKind.EXPLICIT
+    event_id: str = ""
+    market_config: MarketConfig | None = None
+    timers: list = field(default_factory=list)  # TimerHandles to cancel when it ends
+    last_regime_ns: int = 0
+    last_status: MakerStatus | None = None
+    state: str = ACTIVE
     end_reason: str = ""
+    end_urgency: str = ""
+    stop_requested_ns: int | None = None
+    ended_ns: int | None = None
+    pnl: Decimal | None = None
+    position_left: Decimal | None = None
+
+    @property
+    def adverse_selection(self) -> bool:
+        return self.last_status is not None and self.last_status.adverse_selection
+
+    def last_known_pnl(self) -> Decimal | None:
+        """Realised P&L from the maker's last status (used when it never reported finishing)."""
+        return None if self.last_status is None else self.last_status.realized_pnl
 
 
 class SessionBook:
-    def __init__(self, run_id: str, max_concurrent: int) -> None:
+    def __init__(self, run_id: str, max_concurrent: int, max_long_lived: int | None = None) -> None:
         self.run_id = run_id
-        self.max_concurrent = max_concurrent
-        self.active: dict[str, Session] = {}
+        self.max_concurrent = max_concurrent  # volatility sessions
+        self.max_long_lived = max_concurrent if max_long_lived is None else max_long_lived  # explicit + discovery
+        self.active: dict[str, Session] = {}  # ticker -> session, ACTIVE or STOPPING
         self.ended: list[Session] = []
         self._counter = 0
 
-    def refusal(self, ticker: str) -> str | None:
+    def _count(self, volatility: bool) -> int:
+        return sum((s.kind == SessionKind.VOLATILITY) == volatility for s in self.active.values())
+
+    def slot_free(self, kind: str) -> bool:
+        if kind == SessionKind.VOLATILITY:
+            return self._count(True) < self.max_concurrent
+        return self._count(False) < self.max_long_lived
+
+    def refusal(self, ticker: str, kind: str = SessionKind.EXPLICIT) -> str | None:
         """Why a session on `ticker` cannot start now, or None when it can."""
         if ticker in self.active:
             return "a session is already active on this ticker"
-        if len(self.active) >= self.max_concurrent:
-            return f"concurrency limit of {self.max_concurrent} sessions reached"
+        if not self.slot_free(kind):
+            limit = self.max_concurrent if kind == SessionKind.VOLATILITY else self.max_long_lived
+            return f"concurrency limit of {limit} sessions reached"
         return None
 
     def next_session_id(self) -> str:
@@ -44,12 +89,46 @@ class SessionBook:
         return session_id(self.run_id, self._counter)
 
     def add(self, session: Session) -> None:
+        if session.ticker in self.active:
+            raise ValueError(f"a session is already active on {session.ticker}")
         self.active[session.ticker] = session
 
-    def end(self, ticker: str, reason: str, now_ns: int) -> Session | None:
+    def get(self, ticker: str) -> Session | None:
+        return self.active.get(ticker)
+
+    def by_session_id(self, sid: str) -> Session | None:
+        for session in self.active.values():
+            if session.session_id == sid:
+                return session
+        return None
+
+    def running(self) -> list[Session]:
+        return [s for s in self.active.values() if s.state == ACTIVE]
+
+    def begin_stop(self, ticker: str, reason: str, urgency: str, now_ns: int) -> Session | None:
+        """Mark an ACTIVE session STOPPING. None when there is none (or it is already
+        stopping: the first reason wins, a later one does not overwrite it)."""
+        session = self.active.get(ticker)
+        if session is None or session.state != ACTIVE:
+            return None
+        session.state = STOPPING
+        session.end_reason, session.end_urgency, session.stop_requested_ns = reason, urgency, now_ns
+        return session
+
+    def finish(
+        self, ticker: str, now_ns: int, *, reason: str | None = None, pnl: Decimal | None = None,
+        position_left: Decimal | None = None,
+    ) -> Session | None:
+        """End the session on `ticker` for good. `reason` overrides the stop reason (a
+        crash, or a maker that finished by itself)."""
         session = self.active.pop(ticker, None)
-        if session is not None:
-            session.ended_ns = now_ns
-            session.end_reason = reason
-            self.ended.append(session)
+        if session is None:
+            return None
+        session.state = ENDED
+        session.ended_ns = now_ns
+        if reason is not None or not session.end_reason:
+            session.end_reason = reason or "ended"
+        session.pnl = pnl
+        session.position_left = position_left
+        self.ended.append(session)
         return session

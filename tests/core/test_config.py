@@ -120,3 +120,13 @@ def test_a_request_cost_no_bucket_can_hold_is_refused():
     with pytest.raises(ConfigError) as caught:
         load_config(overrides={"rest": {"write_tokens_per_s": 5}})
     assert caught.value.errors[0].startswith("rest.default_cost: 10 tokens exceeds a bucket's capacity")
+
+
+def test_model_cross_field_rules_are_reported_at_load(tmp_path):
+    from config import ConfigError, load_config
+
+    path = tmp_path / "bad.yaml"
+    path.write_text('maker:\n  fair_value:\n    nd2_min: "0.99"\n    nd2_max: "0.01"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "maker.fair_value.nd2_min: must be below nd2_max" in str(caught.value)
