@@ -140,24 +140,47 @@ class _Taker:
 
     def act(self, fair_cents: float) -> None:
         book = self.exchange.markets[self.ticker].book
-        bid, ask = book.best(BID), book.best(ASK)
-        if bid is None and ask is None:
+        if book.best(BID) is None and book.best(ASK) is None:
             return
-        mid_cents = float((bid + ask) / 2 / CENT) if bid is not None and ask is not None else fair_cents
-        lean = max(-0.3, min(0.3, (fair_cents - mid_cents) / 10))
-        buy = self.rng.random() < 0.5 + lean
-        size = Decimal(self.rng.randint(1, 30))
-        slip = self.rng.choice((0, 0, 0, 1, 2))
-        touch = ask if buy else bid
-        if touch is None:
-            return
-        touch_cents = int(touch / CENT) + (slip if buy else -slip)
-        limit = _cents(max(MIN_TICK, min(MAX_TICK, touch_cents)))
-        request = OrderRequest(self.ticker, BID if buy else ASK, limit, size, time_in_force=IOC)
-        try:
-            self.exchange.place_order(self.account_id, request)
-        except ApiError:  # market closed or similar: nothing to take
-            return
+        take_at_touch(
+            self.exchange, self.account_id, self.ticker, self.rng, fair_cents,
+            lean_cap=0.3, lean_scale=10, draw_size=lambda: self.rng.randint(1, 30),
+        )
+
+
+def take_at_touch(
+    exchange: Exchange,
+    account_id: str,
+    ticker: str,
+    rng: random.Random,
+    fair_cents: float,
+    *,
+    lean_cap: float,
+    lean_scale: float,
+    draw_size: Callable[[], int],
+) -> None:
+    """One IOC take at the touch, leaning towards the fair value, slipping 0-2 ticks.
+
+    Hazard: replays are byte-for-byte only while the draws keep their order (side, size,
+    slip), so change this order and every recorded scenario changes.
+    """
+    book = exchange.markets[ticker].book
+    bid, ask = book.best(BID), book.best(ASK)
+    mid_cents = float((bid + ask) / 2 / CENT) if bid is not None and ask is not None else fair_cents
+    lean = max(-lean_cap, min(lean_cap, (fair_cents - mid_cents) / lean_scale))
+    buy = rng.random() < 0.5 + lean
+    size = Decimal(draw_size())
+    slip = rng.choice((0, 0, 0, 1, 2))
+    touch = ask if buy else bid
+    if touch is None:
+        return
+    limit_cents = int(touch / CENT) + (slip if buy else -slip)
+    limit = _cents(max(MIN_TICK, min(MAX_TICK, limit_cents)))
+    request = OrderRequest(ticker, BID if buy else ASK, limit, size, time_in_force=IOC)
+    try:
+        exchange.place_order(account_id, request)
+    except ApiError:  # market paused or closed: nothing to take
+        return
 
 
 class SyntheticMarket:
@@ -257,23 +280,10 @@ class _ScenarioTaker:
         return max(1, min(book.take_max, round(draw)))
 
     def act(self, fair_cents: float, book) -> None:
-        touch = self.exchange.markets[self.ticker].book
-        bid, ask = touch.best(BID), touch.best(ASK)
-        mid_cents = float((bid + ask) / 2 / CENT) if bid is not None and ask is not None else fair_cents
-        lean = max(-0.35, min(0.35, (fair_cents - mid_cents) / 6))
-        buy = self.rng.random() < 0.5 + lean
-        size = Decimal(self.size(book))
-        slip = self.rng.choice((0, 0, 0, 1, 2))
-        price = ask if buy else bid
-        if price is None:
-            return
-        limit_cents = int(price / CENT) + (slip if buy else -slip)
-        limit = _cents(max(MIN_TICK, min(MAX_TICK, limit_cents)))
-        request = OrderRequest(self.ticker, BID if buy else ASK, limit, size, time_in_force=IOC)
-        try:
-            self.exchange.place_order(self.account_id, request)
-        except ApiError:  # market paused or closed: nothing to take
-            return
+        take_at_touch(
+            self.exchange, self.account_id, self.ticker, self.rng, fair_cents,
+            lean_cap=0.35, lean_scale=6, draw_size=lambda: self.size(book),
+        )
 
 
 class ScenarioMarket:
