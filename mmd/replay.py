@@ -3,7 +3,11 @@
 `InProcessRig` wires the daemon to an in-process simulated exchange: the actors talk to it
 through the same REST client and WS connection code as in live trading; only the
 transport differs (in-process calls instead of sockets), and time is virtual. Frames
-the exchange sends wait in a FIFO "network" until the driver delivers them.
+the exchange sends wait in a FIFO "network" until the driver delivers them; when the
+exchange hangs up (a drop_ws_connections fault) the close waits there too, behind the frames
+sent before it, and reaches the WS actor as FeedDisconnected, so its reconnect timer runs on
+the virtual clock. REST faults (429/5xx bursts) are answered in front of the exchange, as
+SimServer does.
 
 `ReplayHarness` drives the exchange from a recorded trade tape (`tape=`) or from a
 generated scenario (`scenario=`, see simex/scenarios/README.md). Its loop, one step at a
@@ -30,7 +34,7 @@ from typing import Any, Callable
 from actors.rest import InlineExecutor, KalshiRestClient, LoopbackTransport
 from actors.ws import LoopbackConnector
 from config import Config
-from messages import FrameReceived
+from messages import FeedDisconnected, FrameReceived
 from mmd.app import Daemon, Wiring
 from mmd.bus import InFlightTracker, post
 from mmd.clock import ReplayClock, seconds
@@ -59,21 +63,47 @@ class ReplayStalled(RuntimeError):
     """The actors did not go quiet: a message loop or a blocked actor."""
 
 
+@dataclass(frozen=True)
+class ConnectionClosed:
+    """Queued on the rig's network in place of a frame: the exchange hung up on `session`
+    (fault injection). Delivered in FIFO order, so the frames sent before the close arrive
+    first, as on a real socket."""
+
+    session: Any
+    reason: str
+
+
 class _SerializedExchange:
     """The REST actor, the WS actor and the driver reach the exchange from different
-    threads; the exchange core is single-threaded, so every entry point takes one lock."""
+    threads; the exchange core is single-threaded, so every entry point takes one lock.
 
-    def __init__(self, exchange: Exchange) -> None:
+    It is also the in-process shell, doing what SimServer does around the core: REST faults
+    (simex/_faults.py) are applied before a request reaches the exchange, and a session the
+    exchange drops is reported through `on_drop` (the rig turns it into the close a socket
+    would report). A slow_responses fault is consumed and counted but answers at once: a
+    REST call runs inside an actor's handler, and virtual time moves only between steps.
+    """
+
+    def __init__(self, exchange: Exchange, on_drop: Callable[["_SerializedSession", bool], None] | None = None) -> None:
         self._exchange = exchange
         self._lock = threading.RLock()
+        self._on_drop = on_drop
 
     def handle_rest(self, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
+            faults = self._exchange.hub.faults  # None until a fault is first set
+            fault = faults.rest_fault() if faults is not None else None
+            if fault is not None and fault.status is not None:
+                return fault.status, fault.body
             return self._exchange.handle_rest(*args, **kwargs)
 
     def open_session(self, account_id: str, send: Callable[[str], None]) -> Any:
         with self._lock:
-            return _SerializedSession(self._exchange.open_session(account_id, send), self._lock)
+            session = _SerializedSession(self._exchange.open_session(account_id, send), self._lock)
+            if self._on_drop is not None:
+                on_drop = self._on_drop
+                session.raw.disconnect = lambda abort: on_drop(session, abort)
+            return session
 
     def run(self, action: Callable[[Exchange], Any]) -> Any:
         with self._lock:
@@ -85,6 +115,10 @@ class _SerializedSession:
         self._session = session
         self._lock = lock
 
+    @property
+    def raw(self) -> Any:
+        return self._session
+
     def receive(self, text: str) -> None:
         with self._lock:
             self._session.receive(text)
@@ -92,6 +126,19 @@ class _SerializedSession:
     def close(self) -> None:
         with self._lock:
             self._session.close()
+
+
+class _TrackingExchange:
+    """What the rig's LoopbackConnector opens sessions on: records each one, so a close
+    report can be matched to the connection it is about."""
+
+    def __init__(self, rig: "InProcessRig") -> None:
+        self._rig = rig
+
+    def open_session(self, account_id: str, send: Callable[[str], None]) -> Any:
+        session = self._rig.exchange.open_session(account_id, send)
+        self._rig.ws_session = session
+        return session
 
 
 def config_for_tickers(config: Config, *tickers: str) -> Config:
@@ -115,8 +162,9 @@ class InProcessRig:
         self.clock = ReplayClock(0, self.tracker)
         self.raw_exchange = Exchange(now_ns=self.clock.now_ns, seed=config.paper.seed)
         self.raw_exchange.register_account(RIG_ACCOUNT, balance_cents)
-        self.exchange = _SerializedExchange(self.raw_exchange)
-        self.network: deque[str] = deque()
+        self.exchange = _SerializedExchange(self.raw_exchange, on_drop=self._dropped)
+        self.network: deque[str | ConnectionClosed] = deque()
+        self.ws_session: Any = None  # the WS actor's current connection (the last one opened)
         client = KalshiRestClient(
             client_transport(self.exchange, RIG_ACCOUNT),
             max_attempts=config.rest.max_attempts,
@@ -131,7 +179,7 @@ class InProcessRig:
             tracker=self.tracker,
             client=client,
             executor=InlineExecutor(),
-            connector_factory=lambda _ref: LoopbackConnector(self.exchange, RIG_ACCOUNT, self.network.append),
+            connector_factory=lambda _ref: LoopbackConnector(_TrackingExchange(self), RIG_ACCOUNT, self.network.append),
         )
         self.config = config
         self.db_path = db_path
@@ -139,6 +187,13 @@ class InProcessRig:
         self.daemon: Daemon | None = None
         self.frames_delivered = 0
         self.timers_fired = 0
+        self.closes_delivered = 0
+        self.final_status: dict[str, dict] = {}  # get_status() of the WS and REST actors at shutdown
+
+    def _dropped(self, session: Any, abort: bool) -> None:
+        """The exchange hung up on `session` (exchange lock held): queue the close."""
+        reason = "reset by peer" if abort else "closed: 1011 simex fault: connection dropped"
+        self.network.append(ConnectionClosed(session, reason))
 
     def start(self) -> None:
         self.daemon = Daemon(self.config, self.wiring, self.db_path)
@@ -155,8 +210,16 @@ class InProcessRig:
         if not self.network:
             return False
         ws = self.daemon.refs["ws"]
-        post(ws, FrameReceived(text=self.network.popleft(), ts_recv=self.clock.now_ns()), self.tracker)
-        self.frames_delivered += 1
+        item = self.network.popleft()
+        if isinstance(item, ConnectionClosed):
+            # what LiveConnector's on_close posts; a close of a connection the actor has
+            # already replaced is not news about the current one (LiveConnector drops it too)
+            if item.session is self.ws_session:
+                post(ws, FeedDisconnected(reason=item.reason, ts_recv=self.clock.now_ns()), self.tracker)
+                self.closes_delivered += 1
+        else:
+            post(ws, FrameReceived(text=item, ts_recv=self.clock.now_ns()), self.tracker)
+            self.frames_delivered += 1
         self.quiet()
         return True
 
@@ -192,6 +255,10 @@ class InProcessRig:
             return
         self.daemon.stop_quoting(reason)
         self.deliver_frames()
+        self.final_status = {  # what the client side saw, for tests and reports
+            name: self.daemon.refs[name].proxy().get_status().get(timeout=QUIET_TIMEOUT_S)
+            for name in ("ws", "rest") if name in self.daemon.refs
+        }
         self.daemon.stop_actors()
         self.daemon.close_run(reason)
 

@@ -155,6 +155,16 @@ class Exchange:
         with self.acting_at(self._advanced_to):
             self._sweep(self._advanced_to)
 
+    def catch_up(self) -> None:
+        """Run what is due by the clock before a client request (REST or WS) is served.
+
+        A live server steps advance() every ~100 ms; without this, a request between two steps
+        would trade at wall time t and the next step would then run background events due
+        before t, printing trades that go back in time. Inside a scheduled event or tape row
+        (acting_at) nothing happens: time is the event's own."""
+        if self._acting_ns is None:
+            self.advance(max(self._clock(), self._advanced_to))
+
     def _bump(self, kind: str) -> int:
         n = self._counters.get(kind, 0) + 1
         self._counters[kind] = n
@@ -326,7 +336,7 @@ class Exchange:
         self, method: str, path: str, query: dict | None, body: Any, account_id: str | None
     ) -> tuple[int, dict]:
         """One REST request, already authenticated to `account_id` (None = unsigned)."""
-        self._sweep(self.now())
+        self.catch_up()
         status, payload = self._rest_api.handle(method, path, query or {}, body, account_id)
         self._flush_tickers()
         return status, payload
@@ -787,14 +797,28 @@ class Exchange:
             self._touched.add(market.ticker)
         return shortfall
 
-    def _execute(self, market: Market, taker: Order, maker: Order, price: Decimal, count: Decimal) -> None:
+    def print_trade(self, ticker: str, price: Decimal, count: Decimal, taker_side: str) -> Trade:
+        """A trade between parties outside the book (a recorded tape print the book could not
+        carry): it counts as market activity (trades list, volume, last price, candles, the
+        `trade` channel) but fills no order and moves no position."""
+        market = self.markets[ticker]
+        trade = self._record_trade(market, price, count, taker_side)
+        self._touched.add(ticker)
+        self.hub.trade(trade)
+        return trade
+
+    def _record_trade(self, market: Market, price: Decimal, count: Decimal, taker_side: str) -> Trade:
         now = self.now()
         n = self._bump("trade")
-        trade = Trade(stable_id("trade", n), market.ticker, price, count, taker.side, now, n)
+        trade = Trade(stable_id("trade", n), market.ticker, price, count, taker_side, now, n)
         self.trades.append(trade)
         market.last_price, market.last_trade_size, market.updated_ns = price, count, now
         market.record_trade(now, count)
         market.bars.trade(now, price, count)
+        return trade
+
+    def _execute(self, market: Market, taker: Order, maker: Order, price: Decimal, count: Decimal) -> None:
+        trade = self._record_trade(market, price, count, taker.side)
         self.hub.book_delta(market, maker.side, price, -count, maker)
         self.hub.trade(trade)
         maker_fill = self._fill(market, maker, trade, is_taker=False)

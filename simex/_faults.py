@@ -18,10 +18,13 @@ Faults and what a client observes:
 | `slow_responses(delay_s, duration_s=None, count=None)` | REST answers arrive `delay_s` late |
 | `pause_market(ticker)` / `resume_market(ticker)` | trading pause (`Exchange.pause_market`): places and amends rejected, lifecycle `deactivated` |
 | `close_market_early(ticker)` | the market closes now (`Exchange.close_market`): orders rejected `market_closed`, lifecycle events |
-| `clear()` | every pending fault is withdrawn |
+| `clear()` | every pending fault is withdrawn and markets paused here resume; a market closed early stays closed (a close cannot be undone) |
 
 A count and a duration may be combined: the fault ends when either runs out. With neither, a REST
-burst applies to one request. Time windows use the exchange clock.
+burst applies to one request. Time windows use the exchange clock. Counts (`count`, `n`) are
+positive integers of at most `MAX_FAULT_COUNT`; anything else is a ValueError (400 at the admin
+endpoint). `active()` lists the markets paused or closed early through these methods too
+(`{"fault": "pause_market", "ticker": ...}`, `{"fault": "close_market_early", "ticker": ...}`).
 
 Admin HTTP endpoint (SimServer with `admin=True`, the default; loopback clients only):
 
@@ -49,11 +52,15 @@ from ._ws import ORDERBOOK, TERMINAL_ERRORS
 if TYPE_CHECKING:
     from ._exchange import Exchange
 
-__all__ = ["Faults", "RestFault", "faults_of", "apply_scenario_fault", "MALFORMED_FRAMES", "TOO_MANY_REQUESTS_BODY"]
+__all__ = ["Faults", "RestFault", "faults_of", "apply_scenario_fault", "MALFORMED_FRAMES", "TOO_MANY_REQUESTS_BODY",
+           "MAX_FAULT_COUNT"]
 
 log = logging.getLogger(__name__)
 
 NS_PER_S = 1_000_000_000
+# Largest `count` / `n` a fault accepts: malformed_frames(count) sends count x sessions frames at
+# once, so an unbounded count from the admin endpoint could stall the server loop.
+MAX_FAULT_COUNT = 10_000
 TOO_MANY_REQUESTS_BODY = {"error": "too many requests"}  # kalshi-api.md 8: exact 429 body
 _5XX_CODES = {500: "internal_server_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
 
@@ -113,6 +120,8 @@ class Faults:
         self._rest: list[_Window] = []  # 429 / 5xx / slow, checked in order
         self._seq_skips: list[_Window] = []
         self._malformed_turn = 0
+        self._paused: list[str] = []  # markets paused here (clear() resumes them), in order
+        self._closed: list[str] = []  # markets closed early here (stay closed)
         self.injected: dict[str, int] = {}  # fault name -> times it hit a client
 
     # ----- WebSocket faults -----
@@ -208,12 +217,20 @@ class Faults:
     # ----- market faults (the core does the work) -----
     def pause_market(self, ticker: str) -> None:
         self._market_call("pause_market", ticker)
+        if ticker not in self._paused:
+            self._paused.append(ticker)
 
     def resume_market(self, ticker: str) -> None:
         self._market_call("resume_market", ticker)
+        if ticker in self._paused:
+            self._paused.remove(ticker)
 
     def close_market_early(self, ticker: str) -> None:
         self._market_call("close_market", ticker)
+        if ticker in self._paused:
+            self._paused.remove(ticker)
+        if ticker not in self._closed:
+            self._closed.append(ticker)
 
     def _market_call(self, method: str, ticker: str) -> None:
         self.exchange.market(ticker)  # unknown ticker: ApiError 404 with the ticker named
@@ -225,12 +242,24 @@ class Faults:
 
     # ----- control -----
     def clear(self) -> None:
+        """Withdraw every pending fault and resume the markets `pause_market` paused (unless
+        the exchange has since moved them on, e.g. closed them). A market closed early stays
+        closed: a close cannot be undone; `active()` keeps listing it."""
         self._rest.clear()
         self._seq_skips.clear()
+        paused, self._paused = self._paused, []
+        for ticker in paused:
+            if self.exchange.markets[ticker].status == "inactive":
+                self.resume_market(ticker)
 
     def active(self) -> list[dict]:
+        """Pending windows, then markets still paused or closed early by a fault."""
         now = self._now()
-        return [w.describe(now) for w in (*self._rest, *self._seq_skips) if w.live(now)]
+        listed = [w.describe(now) for w in (*self._rest, *self._seq_skips) if w.live(now)]
+        self._paused = [t for t in self._paused if self.exchange.markets[t].status == "inactive"]
+        listed += [{"fault": "pause_market", "ticker": t} for t in self._paused]
+        listed += [{"fault": "close_market_early", "ticker": t} for t in self._closed]
+        return listed
 
     def apply(self, spec: Any) -> Any:
         """Run one fault given as JSON, `{"fault": name, **kwargs}`; ValueError on bad input."""
@@ -269,8 +298,8 @@ _ADMIN_FAULTS = frozenset({
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_FAULT_COUNT:
+        raise ValueError(f"{name} must be a positive integer of at most {MAX_FAULT_COUNT}, not {value!r}")
     return value
 
 

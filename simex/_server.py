@@ -2,6 +2,9 @@
 
 The shell is the outside world: it reads wall time, verifies RSA-PSS signatures, steps
 `exchange.advance(time.time_ns())` every ~100 ms and turns HTTP/WS traffic into core calls.
+Each REST request and WS command first runs what is due by then (Exchange.catch_up), so a
+request between two steps never trades ahead of background events due before it: trade
+times never go back.
 Every exchange call happens on the event-loop thread, so the core needs no locks. Each WS
 connection writes through its own asyncio.Queue and writer task so frame order is kept.
 

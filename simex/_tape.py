@@ -26,6 +26,12 @@ Queue model (pessimistic) for every other account's resting order ("ours"), appl
    rest of S trades the level in time priority: first the size ahead of us, then us, then
    the provider's orders behind us.
 4. Trade at our price on the other side, or away from our price: no fill.
+5. When our order holds the trade's price on the other side (our bid at P when the taker
+   bought at P), the provider cannot rest at P on the hit side (it would cross us), so the
+   book has nothing for the tape's taker to take. The trade is still printed (trades list,
+   volume, last price, `trade` channel) via Exchange.print_trade, and ours is not filled:
+   the tape says the trade happened at P with someone else, and the pessimistic model never
+   puts us in a trade the tape does not force on us.
 The trade itself is executed through the matching engine (IOC orders from a tape taker
 account), so fills, positions, fees and WS messages are the exchange's own. Everything is
 deterministic: no randomness, timestamps from the tape.
@@ -194,9 +200,11 @@ class TapeMarketDriver:
                 return
             left = trade.size - self._fill_through(trade)
             self._recentre(touch, trade)  # levels skipped for crossing our orders can go in now
+            side = BID if trade.taker_side == "yes" else ASK
             if left > 0:
-                side = BID if trade.taker_side == "yes" else ASK
-                self._send(side, trade.yes_price_cents, left)
+                left -= self._send(side, trade.yes_price_cents, left)
+            if left > 0:  # the hit-side touch was blocked (see 5. above): a print, no fill
+                self.exchange.print_trade(self.ticker, trade.yes_price, left, side)
 
     def _touch_and_trade(self, row: TapeRow | TickerRow) -> tuple[tuple[int | None, int | None], TapeRow | None]:
         """(first provider bid, first provider ask) in cents, and the trade to print."""
@@ -284,12 +292,13 @@ class TapeMarketDriver:
         sign = -1 if side == BID else 1  # best bid is the highest price
         return sorted(orders, key=lambda o: (sign * o.price, o.priority))
 
-    def _send(self, side: str, price_cents: int, count: Decimal) -> None:
+    def _send(self, side: str, price_cents: int, count: Decimal) -> Decimal:
+        """An IOC from the tape taker; returns the contracts it traded."""
         request = OrderRequest(self.ticker, side, Decimal(price_cents) * CENT, count, time_in_force=IOC)
         try:
-            self.exchange.place_order(self.taker_id, request)
+            return self.exchange.place_order(self.taker_id, request).filled
         except ApiError:  # market closed: the tape outlived the listing
-            return
+            return _ZERO
 
     def _place(self, side: str, price_cents: int, count: Decimal) -> None:
         request = OrderRequest(self.ticker, side, Decimal(price_cents) * CENT, count, post_only=True)

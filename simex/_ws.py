@@ -12,7 +12,10 @@ without consuming one (`unsubscribed` says 1 for a sid that never sent a sequenc
 schema's minimum). NO-side book levels are NO bid prices (1 - YES ask) unless the subscription
 set `use_yes_price`, in which case they are the YES ask prices.
 
-Errors: every code of kalshi-api.md 7.2 with the message text of asyncapi.yaml. Not emitted:
+Errors: every code of kalshi-api.md 7.2 with the message text of asyncapi.yaml. A `cmd` that is
+not a string is a bad type (1); a string naming no command is 5. `get_snapshot` for a market the
+subscription does not cover answers 11 (invalid parameter) naming `market_ticker` and sends no
+snapshot (the docs name no code for it; a snapshot without deltas after it would mislead). Not emitted:
 6 (retired: a session may hold several subscriptions to one channel), 18 (commands never wait),
 23, 24 and 28 (belong to feeds that are not simulated: subscribing to the paid index feeds
 `cfbenchmarks_value` / `pyth_value` answers 9, access not granted). Terminal errors (10, 17
@@ -144,6 +147,7 @@ class WsSession:
         """Handle one client command. Bad input produces an error frame, never an exception."""
         if self.closed:
             return
+        self.hub.exchange.catch_up()  # background events due by now happen before this command
         cmd_id: Any = 0
         try:
             command = json.loads(text)
@@ -155,7 +159,10 @@ class WsSession:
                 raise CommandError(1, "id must be a non-negative integer")
             if not self._admit_command():
                 raise CommandError(27)
-            handler = _COMMANDS.get(command.get("cmd"))
+            cmd = command.get("cmd")
+            if cmd is not None and not isinstance(cmd, str):
+                raise CommandError(1, "cmd must be a string")  # 7.2: code 1 is for bad types
+            handler = _COMMANDS.get(cmd)
             if handler is None:
                 raise CommandError(5, repr(command.get("cmd")))
             handler(self, cmd_id, command.get("params"))
@@ -173,7 +180,10 @@ class WsSession:
         self.hub.sessions.discard(self)
 
     def drop(self, abort: bool = False) -> None:
-        """Hang up on the client (fault injection): the transport closes, the session ends."""
+        """Hang up on the client (fault injection): the transport closes, the session ends.
+        The transport must set `disconnect` so the client learns of it (SimServer sends a
+        close frame; the replay rig reports the close to the WS actor after the frames sent
+        before it); without one, the client is never told."""
         hang_up = self.disconnect
         self.close()
         if hang_up is not None:
@@ -262,6 +272,10 @@ class WsSession:
         if action == "get_snapshot":
             if sub.channel != ORDERBOOK:
                 raise CommandError(13, "get_snapshot is for orderbook_delta")
+            for ticker in tickers:  # all checked first: no partial answer
+                if not sub.covers(ticker):
+                    raise CommandError(11, "get_snapshot for a market the subscription does not cover",
+                                       market_ticker=ticker)
             for ticker in tickers:
                 self._snapshot(sub, ticker, cmd_id)
             return
