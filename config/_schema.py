@@ -108,6 +108,8 @@ class RestConfig:
     backoff_base_s: float = check(positive)
     backoff_cap_s: float = check(positive)
     workers: int = check(positive)
+    batch_max_items: int = check(positive)
+    batch_gather_s: float = check(positive)
 
 
 @frozen
@@ -221,6 +223,10 @@ class VolatilityScanConfig:
     min_volume_24h_dollars: Decimal = check(non_negative)
     allowed_regimes: tuple[str, ...]
     direction_threshold: Decimal = check(price)
+    tracked_min_hours_to_expiry: float = check(non_negative)
+    tracked_max_hours_to_expiry: float = check(positive)
+    sigma_floor: Decimal = check(non_negative)
+    rearm_cooldown_s: float = check(non_negative)
 
 
 @frozen
@@ -232,6 +238,8 @@ class RegimeConfig:
     drift_threshold: Decimal = check(positive)
     drift_threshold_by_profile: dict[str, Decimal]
     drift_min_sigma: Decimal = check(positive)
+    jump_step: Decimal = check(positive)
+    jump_retrace: Decimal = check(price)
     min_sigma: Decimal = check(non_negative)
     mean_reversion_good: Decimal = check(price)
     mean_reversion_bad: Decimal = check(price)
@@ -241,6 +249,7 @@ class RegimeConfig:
     noise_spread_max: Decimal = check(price)
     stability_required: int = check(positive)
     publish_interval_s: float = check(positive)
+    event_publish_s: float = check(positive)
     stale_s: float = check(positive)
     gamma_multipliers: dict[str, Decimal]
     k_multipliers: dict[str, Decimal]
@@ -415,8 +424,6 @@ class MakerConfig:
     volume_spike_factor: float = check(positive)
     volume_spike_window_s: float = check(positive)
     volume_baseline_s: float = check(positive)
-    sigma_window_s: float = check(positive)
-    sigma_min_samples: int = check(positive)
     throttles: MakerThrottleConfig
     guardrails: MakerGuardrailConfig
     exit: MakerExitConfig
@@ -444,6 +451,8 @@ class MakerGuardrailConfig:
     stop_before_close_s: float = check(non_negative)
     no_trade_freeze_s: float = check(positive)
     min_sigma: Decimal = check(non_negative)
+    sigma_window_s: float = check(positive)
+    sigma_bucket_s: float = check(positive)
     stale_freeze_s: float = check(positive)
     stale_stop_s: float = check(positive)
 
@@ -455,6 +464,8 @@ class MakerExitConfig:
     max_slippage: Decimal = check(price)
     soft_max_s: float = check(non_negative)
     hard_max_s: float = check(positive)
+    cancel_confirm_s: float = check(positive)
+    fills_reconcile_timeout_s: float = check(positive)
 
 
 @frozen

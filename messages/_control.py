@@ -153,6 +153,9 @@ class SubscribeMarkets(Message):
     tickers: tuple[str, ...]
     ts: int
     remove: bool = False
+    # a new listener (a maker just started) needs the current book: markets already
+    # subscribed get a fresh snapshot, since their book may not change for a long time
+    snapshot: bool = False
 
 
 @message

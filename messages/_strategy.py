@@ -68,6 +68,7 @@ class MarketConfig:
     regime: str  # regime at generation time
     close_ts: int | None  # market close, ns; None when unknown
     long_dated: bool = False
+    tick: Decimal | None = None  # the market's price tick, dollars; None: maker.tick
 
 
 @message
@@ -136,6 +137,7 @@ class RegimeUpdated(Message):
     gamma_multiplier: Decimal
     k_multiplier: Decimal
     ts: int
+    data_ts: int = 0  # time of the newest observation behind the regime (0: none yet); judge staleness on this, not ts
 
 
 @message

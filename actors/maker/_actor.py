@@ -14,6 +14,7 @@ WS feed lost them), so risk and analytics see them too.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from actors.rest import order_filled_from, parse_fill
@@ -73,6 +74,7 @@ class MakerActor(MmdActor):
         order_sink: Any,
         market_config: MarketConfig | None = None,
         rest: Any = None,
+        market_budget: Decimal | None = None,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.ticker = ticker
@@ -80,7 +82,9 @@ class MakerActor(MmdActor):
         self.config = config
         self.order_sink = order_sink
         self.rest = rest
-        self.session = MakerSession(ticker=ticker, session_id=session_id, config=config, market_config=market_config)
+        self.session = MakerSession(
+            ticker=ticker, session_id=session_id, config=config, market_config=market_config, market_budget=market_budget
+        )
         self._requote_timer = None
         self._wake_timer = None
         self._wake_at: int | None = None
@@ -89,6 +93,7 @@ class MakerActor(MmdActor):
         self._last_status: tuple | None = None
         self._finished_sent = False
         self._reads = 0
+        self._awaited_read: str | None = None  # the session-end fill read the finish waits for
         self.fills_reconciled = 0
 
     def on_start(self) -> None:
@@ -184,22 +189,37 @@ class MakerActor(MmdActor):
 
     @handles(StopSession)
     def _on_stop_session(self, message: StopSession) -> None:
+        """Every stop ends in MakerFinished within a bounded time: a cancel stops any exit
+        and finishes once the orders are confirmed gone (at most exit.cancel_confirm_s);
+        the session-end fill read is awaited at most exit.fills_reconcile_timeout_s."""
         now = self.clock.now_ns()
         self._send_all(self.session.stop(now, message.reason, message.urgency))
+        if self.session.state != MakerState.DONE and self._awaited_read is None:
+            self._awaited_read = self.reconcile_fills("session end")
+            if self._awaited_read is not None:
+                self.session.await_fills(now + seconds(self.config.exit.fills_reconcile_timeout_s))
         self._after(now)
-        if self.session.state != MakerState.DONE:
-            self.reconcile_fills("session end")
 
     @handles(RestReadCompleted)
     def _on_read_completed(self, message: RestReadCompleted) -> None:
         """REST fills: any the WS feed did not deliver go on the bus (we receive them
         back like any fill; risk and analytics see them too)."""
         now = self.clock.now_ns()
+        awaited = message.request_id == self._awaited_read
         if message.status != 200 or not isinstance(message.body, dict):
             self.errors["fill_reconcile_failed"] += 1
             self.log.warning("fill reconciliation failed: %s %s", message.status, message.error)
-            return
-        for raw in message.body.get("fills") or ():
+        else:
+            self._apply_read_fills(message.body, now, apply_now=awaited)
+        if awaited:
+            self._awaited_read = None
+            self._send_all(self.session.fills_read(now))
+        self._after(now)
+
+    def _apply_read_fills(self, body: dict, now: int, *, apply_now: bool) -> None:
+        """apply_now: the finish waits for these fills, so the session takes them at once
+        (the bus copy that comes back later is a duplicate, ignored)."""
+        for raw in body.get("fills") or ():
             try:
                 fill = order_filled_from(parse_fill(raw), now)
             except Exception as exc:  # one malformed fill must not stop the others
@@ -212,6 +232,8 @@ class MakerActor(MmdActor):
                 continue  # another session's (or a manual) fill on this market
             self.fills_reconciled += 1
             self.publish(fill)
+            if apply_now:
+                self._send_all(self.session.on_order_event(fill, now))
 
     # -- queries (through a proxy) -------------------------------------------------
     def get_status(self) -> dict:
@@ -220,16 +242,18 @@ class MakerActor(MmdActor):
         return status
 
     # -- helpers --------------------------------------------------------------------
-    def reconcile_fills(self, why: str) -> None:
-        """Read our fills on this market since the session began from REST."""
+    def reconcile_fills(self, why: str) -> str | None:
+        """Read our fills on this market since the session began from REST; returns the
+        read's request id (None: no REST client)."""
         if self.rest is None or self.session.start_ns is None:
-            return
+            return None
         self._reads += 1
+        request_id = f"{self.session_id}-fills-{self._reads}"
         min_ts = str(self.session.start_ns // 1_000_000_000 - 1)
         self.send(
             self.rest,
             RestReadRequested(
-                request_id=f"{self.session_id}-fills-{self._reads}",
+                request_id=request_id,
                 path=_FILLS_PATH,
                 query=(("ticker", self.ticker), ("min_ts", min_ts)),
                 reply_to=self.actor_ref,
@@ -239,6 +263,7 @@ class MakerActor(MmdActor):
             ),
         )
         self.log.info("reconciling fills over REST: %s", why)
+        return request_id
 
     def _schedule_requote(self, now: int) -> None:
         self.clock.cancel(self._requote_timer)

@@ -11,6 +11,11 @@ Urgency (messages.ExitUrgency):
   the other side's best price until flat. Hazard: a book with no one on the other side
   cannot flatten us; after `hard_max_s` the exit gives up and reports what is left.
 
+A cancel is final: one that arrives while a passive or immediate exit runs stops that
+exit (`cancel`), and nothing escalates a cancel. Its orders are awaited at most
+`cancel_confirm_s`; then the session ends anyway (the actor's last words cancel them
+again, the market's unacknowledged places by a cancel-all).
+
 `plan` is called on every input while the exit runs; it returns what to work:
 `ExitOrder` (side, price, size, aggressive) or None (no order), and the phase.
 """
@@ -66,16 +71,33 @@ class ExitPlan:
         self.mark = mark  # fair value when the exit began: the slippage reference
         self.tick = tick
         self._hard_since_ns: int | None = None
+        self._cancel_since_ns: int | None = start_ns if urgency == ExitUrgency.CANCEL else None
         if urgency == ExitUrgency.IMMEDIATE or (
             urgency == ExitUrgency.PASSIVE and abs(position) < config.close_at_once_below
         ):
             self._hard_since_ns = start_ns
 
     def escalate(self, now_ns: int) -> None:
-        """A later, more urgent stop (a risk flatten during a passive exit): hard now."""
-        if self.urgency != ExitUrgency.CANCEL and self._hard_since_ns is None:
+        """A later, more urgent stop (a risk flatten during a passive exit): hard now.
+        A cancel stays a cancel."""
+        if self.urgency == ExitUrgency.CANCEL:
+            return
+        if self._hard_since_ns is None:
             self._hard_since_ns = now_ns
         self.urgency = ExitUrgency.IMMEDIATE
+
+    def cancel(self, now_ns: int, reason: str) -> None:
+        """A cancel stop during the exit: stop working it, only pull the orders."""
+        if self.urgency == ExitUrgency.CANCEL:
+            return
+        self.urgency = ExitUrgency.CANCEL
+        self.reason = reason
+        self._cancel_since_ns = now_ns
+
+    def cancel_overdue(self, now_ns: int) -> bool:
+        """A cancel whose orders have had `cancel_confirm_s` to be confirmed gone."""
+        since = self._cancel_since_ns
+        return since is not None and now_ns - since >= seconds(self.config.cancel_confirm_s)
 
     def phase(self, now_ns: int) -> str:
         if self.urgency == ExitUrgency.CANCEL:
@@ -96,7 +118,9 @@ class ExitPlan:
         """When the phase next changes on its own (for a timer), None when it will not."""
         cfg = self.config
         if self.urgency == ExitUrgency.CANCEL:
-            return None
+            assert self._cancel_since_ns is not None
+            overdue = self._cancel_since_ns + seconds(cfg.cancel_confirm_s)
+            return overdue if now_ns < overdue else None
         if self._hard_since_ns is None:
             soft_from = self.start_ns + seconds(cfg.mean_reversion_wait_s)
             return soft_from if now_ns < soft_from else soft_from + seconds(cfg.soft_max_s)

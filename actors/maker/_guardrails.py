@@ -4,7 +4,9 @@
   (time only moves on); ending the session then is the supervisor's rule (SPEC 7), which
   records it as market_close and picks the exit;
 - no public trade for `no_trade_freeze_s` (15 s) -> freeze;
-- realised sigma below `min_sigma` (0.01) -> end;
+- realised sigma below `min_sigma` (0.01) -> end; sigma is the scanner's measure (std of
+  5-s-bucketed mids over `sigma_window_s`, 10 minutes), None (not judged) until the
+  session's own mids cover the whole window (see _throttles.SigmaEstimator);
 - the WS feed unhealthy for more than `stale_freeze_s` (5 s) -> freeze, more than
   `stale_stop_s` (15 s) -> end. Hazard: the feed's health (ping/pong liveness), not the
   age of the last book change, decides staleness: a quiet market is not a dead feed.

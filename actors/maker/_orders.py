@@ -41,12 +41,13 @@ from messages import (
     CancelOrder,
     OrderAccepted,
     OrderCancelled,
+    OrderFilled,
     OrderRejected,
     OrderUpdated,
     PlaceOrder,
 )
 
-from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_gone
+from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
 
 __all__ = ["WorkingOrder", "OrderManager", "SIDES"]
 
@@ -161,6 +162,9 @@ class OrderManager:
         self._book = OwnOrders(adopt=self._is_ours_untracked, order_type=WorkingOrder)
         self._orders: dict[tuple[BookSide, int], WorkingOrder] = {}  # (side, level) -> working order
         self._ghosts: list[_Ghost] = []
+        # exchange order id -> (side, price, contracts) of an order that is over, whose fills
+        # the exchange reported (order update) but we have not yet seen (fill message)
+        self._unseen: dict[str, tuple[BookSide, Decimal, Decimal]] = {}
         self._last_book: BookView | None = None
         self._place_refused_at: dict[BookSide, int | None] = {side: None for side in SIDES}
         self._aggressive_at: dict[BookSide, int | None] = {side: None for side in SIDES}
@@ -214,6 +218,24 @@ class OrderManager:
     @property
     def has_orders(self) -> bool:
         return len(self._book) > 0
+
+    @property
+    def order_count(self) -> int:
+        return len(self._book)
+
+    def risk_terms(self, side: BookSide) -> list[tuple[tuple[Decimal, ...], Decimal]]:
+        """Our orders on a side as the risk governor may still count them: (the prices
+        each may rest at, contracts), an unsettled amend's target counting until it settles."""
+        terms = []
+        for order in self._all():
+            if order.side != side:
+                continue
+            if order.amend_to is None:
+                terms.append(((order.price,), order.remaining))
+            else:
+                amended = max(Decimal(0), order.amend_to[1] - order.filled)
+                terms.append(((order.price, order.amend_to[0]), max(order.remaining, amended)))
+        return terms
 
     @property
     def adopted(self) -> int:
@@ -445,8 +467,14 @@ class OrderManager:
             was = (before.price, before.remaining)
         order = self._book.apply(event)
         if order is None:
+            if isinstance(event, OrderFilled):
+                self._saw_fill_of_gone_order(event)
             return
         assert isinstance(order, WorkingOrder)
+        if order.gone and order.order_id is not None:
+            lacking = order.reported_filled - sum(order.fills.values(), Decimal(0))
+            if lacking > 0:
+                self._unseen[order.order_id] = (order.side, order.price, lacking)
         if was is not None and _left_its_level(order, event, was[0]):
             self._add_ghost(order, was[0], was[1], now_ns)
         if order.ioc and not order.gone and isinstance(event, (OrderAccepted, OrderUpdated)):
@@ -454,6 +482,26 @@ class OrderManager:
             self._forget(order)
         if order.gone:
             self._release(order)
+
+    def _saw_fill_of_gone_order(self, fill: OrderFilled) -> None:
+        unseen = self._unseen.get(fill.order_id)
+        if unseen is not None:
+            left = unseen[2] - fill.count
+            if left > 0:
+                self._unseen[fill.order_id] = (unseen[0], unseen[1], left)
+            else:
+                del self._unseen[fill.order_id]
+
+    def unseen_fills(self) -> list[tuple[BookSide, Decimal, Decimal]]:
+        """(side, price, contracts) the exchange reported filled that have not reached us
+        as fills yet (a fill message may trail the order update): position already, for
+        the risk governor too."""
+        out = list(self._unseen.values())
+        for order in self._all():
+            lacking = order.reported_filled - sum(order.fills.values(), Decimal(0))
+            if lacking > 0:
+                out.append((order.side, order.price, lacking))
+        return out
 
     def _add_ghost(self, order: WorkingOrder, price: Decimal, size: Decimal, now_ns: int) -> None:
         level = order.level_when_moved
@@ -466,6 +514,15 @@ class OrderManager:
             return
         assert isinstance(order, WorkingOrder)
         if refusal_means_gone(event):  # already executed or cancelled: not live
+            if refusal_means_executed(event) and order.order_id is not None:
+                # what rested has filled, seen or not (as the risk governor counts it): the
+                # acknowledged total, or an unsettled amend's if a cancel was refused and smaller
+                total = order.count
+                if event.action == "cancel" and order.amend_to is not None:
+                    total = min(order.count, order.amend_to[1])
+                lacking = total - sum(order.fills.values(), Decimal(0))
+                if lacking > 0:
+                    self._unseen[order.order_id] = (order.side, order.price, lacking)
             self._forget(order)
         elif event.action == "place":
             if outcome_unknown(event) and order.order_id is not None:

@@ -24,7 +24,6 @@ included), since a post-only order would be refused.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -45,6 +44,7 @@ from messages import (
 from mmd.clock import seconds
 from mmd.wire import ceil_to, floor_to
 
+from ._budget import defer_growth, fit_to_budget, position_exposure
 from ._exit import ExitPhase, ExitPlan
 from ._guardrails import GuardrailVerdict, check_guardrails
 from ._inventory import Inventory, Realization
@@ -156,14 +156,21 @@ class Finished:
 
 class MakerSession:
     def __init__(
-        self, *, ticker: str, session_id: str, config: MakerConfig, market_config: MarketConfig | None = None
+        self,
+        *,
+        ticker: str,
+        session_id: str,
+        config: MakerConfig,
+        market_config: MarketConfig | None = None,
+        market_budget: Decimal | None = None,
     ) -> None:
         self.ticker = ticker
         self.session_id = session_id
         self.config = config
         self.market_config = market_config
         self.quoting_config = effective_config(config, market_config)
-        self.tick = config.tick
+        # the market's tick when the session's config knows it, else the default grid
+        self.tick = market_config.tick if market_config is not None and market_config.tick is not None else config.tick
         self.model = build_quoting_model(config)
         try:
             self.fair_source = build_fair_value(config, ticker=ticker)
@@ -174,6 +181,8 @@ class MakerSession:
             self.fair_source_note = ""
         self.shock = ShockDetector(config)
         self.plan_note = ""  # why the last quote plan was empty, or ""
+        self.market_budget = market_budget  # risk.per_market_budget_dollars, when wired
+        self.budget_note = ""  # why a side quotes nothing for lack of budget, or ""
         self.orders = OrderManager(
             ticker=ticker,
             session_id=session_id,
@@ -182,7 +191,9 @@ class MakerSession:
         )
         self.inventory = Inventory()
         self.throttles = Throttles(config.throttles)
-        self.sigma = SigmaEstimator(window_ns=seconds(config.sigma_window_s), min_samples=config.sigma_min_samples)
+        self.sigma = SigmaEstimator(
+            window_ns=seconds(config.guardrails.sigma_window_s), bucket_ns=seconds(config.guardrails.sigma_bucket_s)
+        )
         self.volume: VolumeSpikeDetector | None = None
         self.holds = Holds()
         self.state = MakerState.INIT
@@ -199,6 +210,7 @@ class MakerSession:
         self.feed_unhealthy_since_ns: int | None = None
         self.last_reference: object | None = None
         self._start_ns: int | None = None
+        self._fills_due_ns: int | None = None  # the finish waits for a REST fill read until then
         self._warm_until_ns: int | None = None
         self._now_ns: int | None = None
         # market_book() memo: (book, now, orders.version) -> book less our orders. Hazard:
@@ -237,7 +249,9 @@ class MakerSession:
         if urgency not in _URGENCY_RANK:
             raise ValueError(f"unknown exit urgency {urgency!r}")
         if self.exit is not None:
-            if _URGENCY_RANK[urgency] > _URGENCY_RANK[self.exit.urgency]:
+            if urgency == ExitUrgency.CANCEL:  # final: stop the running exit, pull the orders
+                self.exit.cancel(now_ns, reason)
+            elif self.exit.urgency != ExitUrgency.CANCEL and _URGENCY_RANK[urgency] > _URGENCY_RANK[self.exit.urgency]:
                 self.exit.escalate(now_ns)
                 self.exit.reason = reason
             return
@@ -250,6 +264,19 @@ class MakerSession:
             mark=self._mark(),
             tick=self.tick,
         )
+
+    def await_fills(self, until_ns: int) -> None:
+        """A REST fill read is under way: the exit does not finish before it answers or
+        `until_ns` passes (so a late answer never holds the finish hostage)."""
+        self._fills_due_ns = until_ns
+
+    def fills_read(self, now_ns: int) -> list[Command]:
+        """The awaited fill read answered (its fills already applied)."""
+        self._fills_due_ns = None
+        return self.requote(now_ns)
+
+    def _awaiting_fills(self, now_ns: int) -> bool:
+        return self._fills_due_ns is not None and now_ns < self._fills_due_ns
 
     def shutdown(self, now_ns: int, reason: str) -> list[Command | CancelAllOrders]:
         """Last words before the actor dies: no acknowledgement will be read after this, so
@@ -378,7 +405,7 @@ class MakerSession:
                 close_ns=self.close_ns,
                 last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or now_ns,
                 feed_unhealthy_since_ns=self.feed_unhealthy_since_ns,
-                sigma=self.sigma.sigma(),
+                sigma=self.sigma.sigma(now_ns),
             )
             if self.guardrail.end:
                 self.begin_exit(now_ns, self.guardrail.end, ExitUrgency.PASSIVE)
@@ -435,20 +462,27 @@ class MakerSession:
         phase = self.exit.phase(now_ns)
         position = self.inventory.position
         over = phase in (ExitPhase.CANCEL, ExitPhase.GAVE_UP) or position == 0
-        if over and not self.orders.has_orders:
+        orders_left = self.orders.order_count
+        orders_gone = orders_left == 0 or self.exit.cancel_overdue(now_ns)
+        if over and orders_gone and not self._awaiting_fills(now_ns):
             reason = self.exit.reason
             if phase == ExitPhase.GAVE_UP and position != 0:
                 reason = f"{reason} (exit gave up with {position} left)"
+            if orders_left:
+                reason = f"{reason} ({orders_left} orders not confirmed cancelled)"
             self.state, self.why_not_quoting = MakerState.DONE, f"stopped: {reason}"
             self.finished = Finished(reason, position, self.inventory.realized_pnl, self.inventory.fees_paid)
             return
         self.state = MakerState.FLATTENING
-        self.why_not_quoting = f"exiting ({phase}): {self.exit.reason}"
+        waiting = "; reconciling fills" if over and orders_gone else ""
+        self.why_not_quoting = f"exiting ({phase}): {self.exit.reason}{waiting}"
 
     def _exit_desired(self, now_ns: int) -> Desired:
         assert self.exit is not None
         desired: Desired = {side: None for side in SIDES}
-        order = self.exit.order(now_ns, self.inventory.position, self.market_book())
+        # fills the exchange reported but we have not yet seen count: never sell twice
+        position, _ = position_exposure(self.inventory.layers, self.orders.unseen_fills())
+        order = self.exit.order(now_ns, position, self.market_book())
         if order is not None:
             desired[order.side] = (order.price, order.size, True) if order.aggressive else (order.price, order.size)
         return desired
@@ -555,22 +589,26 @@ class MakerSession:
         if self.last_quote is None or quote.orders() != self.last_quote.orders():
             self.quote_updates += 1
         self.last_quote = quote
+        wanted = {
+            side: self._ladder_side(side, snapped[side], market) if self._may_quote(side, position) else []
+            for side in SIDES
+        }
+        wanted = self._within_budget(wanted)
         desired: Desired = {}
         for side in SIDES:
-            levels = self._ladder_side(side, snapped[side], market, position) if self._may_quote(side, position) else []
+            levels = wanted[side]
             # one level keeps the single-order shape; a ladder is a list, best first
             desired[side] = (levels[0] if levels else None) if len(levels) <= 1 else levels
         return desired
 
     def _ladder_side(
-        self, side: str, levels: list[tuple[Decimal, Decimal]], market: BookView | None, position: Decimal
+        self, side: str, levels: list[tuple[Decimal, Decimal]], market: BookView | None
     ) -> list[tuple[Decimal, Decimal]]:
         """A side's levels, best first: each snapped and inside the book, strictly worse
         than the one before (levels that collapse onto one price after the clamp are
-        pushed a tick apart: one resting order per level), sizes within the exposure cap.
-        The side ends at the first level with no valid price or no size left."""
+        pushed a tick apart: one resting order per level). The side ends at the first
+        level with no valid price or no size."""
         out: list[tuple[Decimal, Decimal]] = []
-        room = self._exposure_room(side, position)
         for price, size in levels:
             price = inside_book(side, price, self.tick, market)
             if price is not None and out:
@@ -578,28 +616,31 @@ class MakerSession:
                 price = min(price, worse) if side == "bid" else max(price, worse)
                 if price < self.tick or price > _ONE - self.tick:
                     price = None
-            if price is None:
-                break
-            if room is not None:
-                cost = price if side == "bid" else _ONE - price
-                size = min(size, max(_ZERO, Decimal(math.floor(room / cost))))
-                room -= size * cost
-            if size <= 0:
+            if price is None or size <= 0:
                 break
             out.append((price, size))
         return out
 
-    def _exposure_room(self, side: str, position: Decimal) -> Decimal | None:
-        """Dollars a full fill of this side's levels may still put at risk within the
-        session's max exposure (a long YES contract risks its price, a short one
-        1 - price); None: no cap on this side (no cap set, or the side reduces the position)."""
-        if self.market_config is None or self.market_config.max_exposure <= 0:
-            return None
-        cap = self.market_config.max_exposure
-        vwap = self.inventory.vwap or _ZERO
-        if side == "bid":
-            return cap - position * vwap if position >= 0 else None
-        return cap - (-position) * (_ONE - vwap if position < 0 else _ZERO) if position <= 0 else None
+    @property
+    def budget(self) -> Decimal | None:
+        """The market's budget as the risk governor applies it: min(MarketConfig.max_exposure,
+        risk.per_market_budget_dollars), each when set; None: no cap known."""
+        caps = [c for c in (self.market_config.max_exposure if self.market_config else None, self.market_budget)
+                if c is not None and c > 0]
+        return min(caps) if caps else None
+
+    def _within_budget(self, wanted: dict[str, list]) -> dict[str, list]:
+        """Cut both sides so the market's worst-case exposure stays in budget (`_budget`):
+        the position as the governor counts it, fills reported but not yet seen included."""
+        self.budget_note = ""
+        cap = self.budget
+        if cap is None:
+            return wanted
+        position, held = position_exposure(self.inventory.layers, self.orders.unseen_fills())
+        fit = fit_to_budget(wanted, cap=cap, position=position, held=held)
+        self.budget_note = "; ".join(fit.notes[side] for side in SIDES if side in fit.notes)
+        working = {side: self.orders.risk_terms(side) for side in SIDES}
+        return defer_growth(fit.levels, working, cap=cap, position=position, held=held)
 
     def _may_quote(self, side: str, position: Decimal) -> bool:
         sides = self.market_config.quote_sides if self.market_config is not None else QuoteSides.BOTH
@@ -624,7 +665,7 @@ class MakerSession:
         """The next time the state changes on its own (hold cooldown, exit phase)."""
         deadlines = [self.holds.next_deadline_ns()]
         if self.exit is not None:
-            deadlines.append(self.exit.next_deadline_ns(now_ns))
+            deadlines.extend((self.exit.next_deadline_ns(now_ns), self._fills_due_ns))
         future = [d for d in deadlines if d is not None and d > now_ns]
         return min(future) if future else None
 
@@ -645,7 +686,9 @@ class MakerSession:
             "ticker": self.ticker,
             "session_id": self.session_id,
             "state": self.state,
-            "why_not_quoting": self.why_not_quoting or self.plan_note or skipped,
+            "why_not_quoting": self.why_not_quoting or self.plan_note or self.budget_note or skipped,
+            "budget": None if self.budget is None else str(self.budget),
+            "budget_note": self.budget_note,
             "position": str(self.inventory.position),
             "vwap": None if vwap is None else str(vwap.quantize(Decimal("0.000001"))),
             "realized_pnl": str(self.inventory.realized_pnl),

@@ -203,24 +203,46 @@ class VolumeSpikeDetector:
 
 
 class SigmaEstimator:
-    """Realised sigma: the standard deviation (dollars) of the mids sampled over a window."""
+    """Realised sigma for the guardrail (SPEC 8 sigma floor), on the scanner's measure
+    (actors/scanner/_regimes.realised_sigma over the scanner's price history): the
+    population standard deviation (dollars) of the mid levels, one per `bucket_ns` bucket
+    of the clock (the last mid in a bucket wins), over the last `window_ns`.
 
-    def __init__(self, *, window_ns: int, min_samples: int) -> None:
+    Judged only once our own observations cover the whole window (the first mid we saw is
+    at least `window_ns` old). Hazard: judged after a handful of samples, sigma is that of
+    the few seconds since the session began; right after a mean-reverting jump the mid is
+    calm, so nearly every session ended on "sigma below 0.01" within a minute. Nothing is
+    seeded: only mids seen here count.
+    """
+
+    def __init__(self, *, window_ns: int, bucket_ns: int) -> None:
         self.window_ns = window_ns
-        self.min_samples = min_samples
+        self.bucket_ns = max(1, bucket_ns)
         self._mids: deque[tuple[int, Decimal]] = deque()
+        self._first_ns: int | None = None
 
     def sample(self, now_ns: int, mid: Decimal | None) -> None:
+        if mid is not None:
+            if self._first_ns is None:
+                self._first_ns = now_ns
+            if self._mids and self._mids[-1][0] // self.bucket_ns == now_ns // self.bucket_ns:
+                self._mids[-1] = (now_ns, mid)
+            elif not self._mids or now_ns > self._mids[-1][0]:
+                self._mids.append((now_ns, mid))
         while self._mids and self._mids[0][0] < now_ns - self.window_ns:
             self._mids.popleft()
-        if mid is not None:
-            self._mids.append((now_ns, mid))
 
-    def sigma(self) -> Decimal | None:
-        """None until `min_samples` mids are in the window."""
-        n = len(self._mids)
-        if n < self.min_samples:
+    def covers_window(self, now_ns: int) -> bool:
+        return self._first_ns is not None and now_ns - self._first_ns >= self.window_ns
+
+    def sigma(self, now_ns: int) -> Decimal | None:
+        """None until the observations cover the window (or fewer than two mids are in it)."""
+        if not self.covers_window(now_ns):
             return None
-        mean = sum((m for _, m in self._mids), _ZERO) / n
-        variance = sum(((m - mean) ** 2 for _, m in self._mids), _ZERO) / n
+        mids = [m for t, m in self._mids if t >= now_ns - self.window_ns]
+        n = len(mids)
+        if n < 2:
+            return None
+        mean = sum(mids, _ZERO) / n
+        variance = sum(((m - mean) ** 2 for m in mids), _ZERO) / n
         return variance.sqrt()

@@ -27,12 +27,13 @@ from mmd.clock import seconds
 from ._market_config import Budgets
 from ._scanner import RestRead, RetryDiscovery, ScannerCore, Subscribe
 
-__all__ = ["ScannerActor", "SWEEP_TIMER", "REDISCOVER_TIMER", "REGIME_TIMER", "RETRY_TIMER"]
+__all__ = ["ScannerActor", "SWEEP_TIMER", "REDISCOVER_TIMER", "REGIME_TIMER", "RETRY_TIMER", "PUMP_TIMER"]
 
 SWEEP_TIMER = "scanner_sweep"
 REDISCOVER_TIMER = "scanner_rediscover"
 REGIME_TIMER = "scanner_regime"
 RETRY_TIMER = "rescan"
+PUMP_TIMER = "scanner_pump"  # reads left queued by the per-second budget go out when it allows
 
 
 class ScannerActor(MmdActor):
@@ -59,6 +60,7 @@ class ScannerActor(MmdActor):
             config, Budgets(per_market=risk_config.per_market_budget_dollars, global_budget=risk_config.global_budget_dollars)
         )
         self._regime_timer = None
+        self._pump_timer = None
 
     # -- lifecycle ------------------------------------------------------------------
     def on_start(self) -> None:
@@ -93,6 +95,13 @@ class ScannerActor(MmdActor):
             elif isinstance(item, RetryDiscovery):
                 self.log.warning("%s; retrying in %.0f s", item.reason, self.config.retry_after_s)
                 self.timer(seconds(self.config.retry_after_s), TimerFired(what=RETRY_TIMER, ts=now))
+        if self._regime_timer is None and self.core.regime_tickers(now):
+            self._regime_timer = self.timer(
+                seconds(self.config.regimes.publish_interval_s), TimerFired(what=REGIME_TIMER, ts=now)
+            )
+        due = self.core.next_pump_ns()
+        if due is not None and self._pump_timer is None:
+            self._pump_timer = self.timer(max(0, due - now), TimerFired(what=PUMP_TIMER, ts=now))
 
     # -- inputs ---------------------------------------------------------------------
     @handles(RestReadCompleted)
@@ -129,15 +138,11 @@ class ScannerActor(MmdActor):
     def on_session_started(self, message: SessionStarted) -> None:
         self.core.on_session_started(message.ticker, message.session_id)
         now = self.clock.now_ns()
-        self._route(self.core.regime_updates(now))  # the supervisor hears a regime at once
-        if self._regime_timer is None:
-            self._regime_timer = self.timer(
-                seconds(self.config.regimes.publish_interval_s), TimerFired(what=REGIME_TIMER, ts=now)
-            )
+        self._route(self.core.regime_updates(now))  # the supervisor hears a regime at once (and the timer runs)
 
     @handles(SessionStopped)
     def on_session_stopped(self, message: SessionStopped) -> None:
-        self.core.on_session_stopped(message.ticker, message.session_id)
+        self.core.on_session_stopped(message.ticker, message.session_id, self.clock.now_ns())
 
     @handles(TimerFired)
     def on_timer(self, timer: TimerFired) -> None:
@@ -148,15 +153,19 @@ class ScannerActor(MmdActor):
         elif timer.what == REDISCOVER_TIMER:
             self._route(self.core.rediscover(now))
             self.timer(seconds(self.config.volatility.rediscover_interval_s), TimerFired(what=REDISCOVER_TIMER, ts=now))
+        elif timer.what == PUMP_TIMER:
+            self._pump_timer = None
+            self._route(self.core.pump(now))
         elif timer.what == RETRY_TIMER:
             self._route(self.core.rediscover(now))
         elif timer.what == REGIME_TIMER:
             self._regime_timer = None
-            if self.core.sessions:  # heartbeat only while someone depends on it
-                self._route(self.core.regime_updates(now))
-                self._regime_timer = self.timer(
-                    seconds(self.config.regimes.publish_interval_s), TimerFired(what=REGIME_TIMER, ts=now)
-                )
+            # heartbeat only while someone depends on it (a session or a waiting event);
+            # _route sets the next timer while regime_tickers is not empty
+            self._route(self.core.regime_updates(now))
+            # a published market whose WS book is quiet is read over REST, so its regime
+            # data (RegimeUpdated.data_ts) stays within a sample interval of now
+            self._route(self.core.poll_regime_markets(now))
 
     # -- queries --------------------------------------------------------------------
     def get_status(self) -> dict:

@@ -11,16 +11,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from config import DiscoveryConfig, MarketConfigRules
+from config import DiscoveryConfig, MarketConfigRules, VolatilityScanConfig
 from mmd.clock import NS_PER_SECOND
 from mmd.wire import WireFormatError, ns_from_rfc3339, parse_count, parse_dollars
 
 from ._market_config import price_band, sigma_proxy
+from ._profiles import by_category, in_categories
 
 __all__ = [
     "MarketListing",
     "parse_market",
     "prefilter",
+    "track_filter",
     "ScoredCandidate",
     "score_markets",
     "time_penalty",
@@ -160,14 +162,14 @@ def prefilter(
         failed.append("not_active")
     if market.created_ns is not None and now_ns - market.created_ns < config.min_age_s * NS_PER_SECOND:
         failed.append("too_new")
-    window = config.time_windows.get(category) or config.time_windows["default"]
+    window = by_category(config.time_windows, category)
     if market.close_ns is None:
         failed.append("no_close_time")
     else:
         left = market.close_ns - now_ns
         if left < window.min_hours * HOUR_NS or left > window.max_days * DAY_NS:
             failed.append("expiry_window")
-    if category in config.excluded_categories:
+    if in_categories(category, config.excluded_categories):
         failed.append("category_excluded")
     if market.volume_24h_dollars < config.activity_bypass_volume_24h_dollars and recent_trades < config.min_recent_trades:
         failed.append("no_recent_activity")
@@ -177,6 +179,41 @@ def prefilter(
         failed.append("no_price")
     elif price_band(mid, rules) in bands:
         failed.append("extreme_price")
+    return tuple(failed)
+
+
+def track_filter(
+    market: MarketListing,
+    category: str | None,
+    now_ns: int,
+    recent_trades: int,
+    discovery: DiscoveryConfig,
+    volatility: VolatilityScanConfig,
+) -> tuple[str, ...]:
+    """Names of the tracked-set filters the market fails; () = it may be tracked.
+
+    The volatility scanner's own filter (seed 001 3.6: binary, active, scored by activity),
+    not discovery's expiry windows: binary; live; discovery's activity rule; category known
+    (None: the lookup has not answered yet) and not in discovery's excluded categories;
+    time to expiry within [tracked_min_hours_to_expiry, tracked_max_hours_to_expiry].
+    """
+    failed = []
+    if market.market_type != "binary":
+        failed.append("not_binary")
+    if market.status not in _LIVE_STATUSES:
+        failed.append("not_active")
+    if market.volume_24h_dollars < discovery.activity_bypass_volume_24h_dollars and recent_trades < discovery.min_recent_trades:
+        failed.append("no_recent_activity")
+    if category is None:
+        failed.append("category_unknown")
+    elif in_categories(category, discovery.excluded_categories):
+        failed.append("category_excluded")
+    if market.close_ns is None:
+        failed.append("no_close_time")
+    else:
+        left = market.close_ns - now_ns
+        if left <= 0 or left < volatility.tracked_min_hours_to_expiry * HOUR_NS or left > volatility.tracked_max_hours_to_expiry * HOUR_NS:
+            failed.append("expiry_window")
     return tuple(failed)
 
 
@@ -203,7 +240,7 @@ def volume_band(normalised_volume: float, config: DiscoveryConfig) -> str:
 def _normalise(values: list[float]) -> list[float]:
     lo, hi = min(values), max(values)
     if hi == lo:
-        return [0.0] * len(values)
+        return [0.5] * len(values)  # nothing to tell apart (one market, all equal): the middle, not the worst
     return [(v - lo) / (hi - lo) for v in values]
 
 

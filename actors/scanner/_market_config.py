@@ -8,7 +8,7 @@ from decimal import ROUND_FLOOR, Decimal
 from config import MarketConfigRules, RegimeConfig
 from messages import MarketConfig, QuoteSides
 
-from ._profiles import CategoryProfiles
+from ._profiles import CategoryProfiles, by_category
 
 __all__ = ["Budgets", "price_band", "sigma_proxy", "blend_sigma", "max_exposure", "build_market_config"]
 
@@ -56,7 +56,7 @@ def max_exposure(
 ) -> Decimal:
     """min(α·√liquidity, per-market cap, global budget / active markets, category cap), whole cents down."""
     raw = rules.alpha * liquidity.max(ZERO).sqrt()
-    category_cap = rules.category_caps_dollars.get(category, rules.category_caps_dollars["default"])
+    category_cap = by_category(rules.category_caps_dollars, category)
     share = budgets.global_budget / max(1, active_markets)
     value = min(raw, budgets.per_market, share, category_cap)
     return value.quantize(CENT, rounding=ROUND_FLOOR)
@@ -92,7 +92,7 @@ def build_market_config(
     else:
         sides = QuoteSides.BOTH
     regime_name = regime or "UNKNOWN"
-    k_base = rules.k_by_category.get(category, rules.k_by_category["default"])
+    k_base = by_category(rules.k_by_category, category)
     return MarketConfig(
         ticker=ticker,
         category=category,

@@ -9,15 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Iterable, Mapping, TypeVar
 
 from config import ScannerConfig
 
-__all__ = ["EffectiveProfile", "CategoryProfiles", "normalise_category"]
+V = TypeVar("V")
+
+__all__ = ["EffectiveProfile", "CategoryProfiles", "normalise_category", "by_category", "in_categories"]
 
 
 def normalise_category(raw: object) -> str:
     """'Economics' -> 'economics'; anything unusable -> '' (the default profile applies)."""
     return raw.strip().lower() if isinstance(raw, str) else ""
+
+
+def by_category(mapping: Mapping[str, V], category: str) -> V:
+    """A per-category config value, matched case-insensitively (Kalshi says "Rates", config
+    may say rates or Rates); the mapping's "default" entry otherwise."""
+    wanted = normalise_category(category)
+    for key, value in mapping.items():
+        if key != "default" and normalise_category(key) == wanted:
+            return value
+    return mapping["default"]
+
+
+def in_categories(category: str, names: Iterable[str]) -> bool:
+    """Case-insensitive membership (excluded_categories and the like)."""
+    wanted = normalise_category(category)
+    return bool(wanted) and any(normalise_category(name) == wanted for name in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +55,7 @@ class CategoryProfiles:
         self._mapping = config.categories
 
     def profile_name(self, category: str) -> str:
-        return self._mapping.get(category) or self._mapping["default"]
+        return by_category(self._mapping, category)
 
     def effective(self, category: str, regime: str | None) -> EffectiveProfile:
         """The category's profile with the regime's overrides applied (None: no regime

@@ -8,8 +8,24 @@ Definitions (p_0..p_n are the window's mids, Δ_i = p_i − p_{i−1}, all in do
   against i (dollars per observation) and std(Δ) the step noise — a per-step Sharpe
   ratio of the path. A clean ramp gives a large |drift_z|; an oscillation gives ≈ 0
   whatever its end points (a plain mean step, (p_n − p_0)/n, would call a short
-  oscillation that ends on the other side a drift). Known edge: a jump still decaying
-  inside the window reads as a drift while the decay lasts.
+  oscillation that ends on the other side a drift).
+- regime drift (what classification uses): drift_z over the window, except when the
+  window holds a *reverting jump*. The jump is the largest single step Δ_k; it counts
+  when |Δ_k| ≥ jump_step (one sample moves that far only on news, never in a steady
+  trend) and the price has since come back at least jump_retrace of it
+  (sign(Δ_k)·(p_n − p_k) ≤ −jump_retrace·|Δ_k|). Then the jump and its retracement are
+  mean reversion, not drift, and the drift is the stronger of two pieces: drift_z of
+  p_0..p_{k−1} (a trend before the jump) and drift_z of p_k..p_n counted only when it
+  continues in the jump's direction (moving back against the jump is the reversion
+  itself). Both pieces share one normaliser, the std of every step but the jump (a
+  piece of a few points has no usable noise of its own), and each is weighted by its
+  share of the window's steps (a drift over part of the window counts for that part).
+  Why: least squares over a path that dropped 16 cents and is halfway back
+  reads a slope of ~0.06 — over the mean_reverting profile's threshold — although every
+  step since the drop undoes it. A jump that stays (retraced < jump_retrace) keeps the
+  whole-window drift_z: a level shift that holds is directional, not mean reversion.
+  Remaining edge: once the jump itself has left the window, the tail of its reversion
+  (a decay toward the new level) has no jump to explain it and can read as a drift.
 - mean-reversion score: 1 − VR/2 clamped to [0, 1], where VR is the non-centred
   variance ratio at lag q = min(mean_reversion_lag, n):
   VR = mean((p_{i+q} − p_i)²) / (q · mean(Δ_i²)).
@@ -52,6 +68,7 @@ __all__ = [
     "RegimeTracker",
     "realised_sigma",
     "drift_z",
+    "regime_drift_z",
     "mean_reversion_score",
     "classify",
     "to_decimal",
@@ -83,19 +100,51 @@ def realised_sigma(prices: Sequence[float]) -> float:
     return math.sqrt(math.fsum((p - mean) ** 2 for p in prices) / len(prices))
 
 
+def _slope(prices: Sequence[float]) -> float:
+    """Least-squares slope of p_i against i (dollars per observation); 0 under two points."""
+    n = len(prices)
+    if n < 2:
+        return 0.0
+    x_mean = (n - 1) / 2
+    p_mean = math.fsum(prices) / n
+    return math.fsum((i - x_mean) * (p - p_mean) for i, p in enumerate(prices)) / math.fsum(
+        (i - x_mean) ** 2 for i in range(n)
+    )
+
+
+def _std(values: Sequence[float]) -> float:
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
 def drift_z(prices: Sequence[float], min_sigma: float) -> float:
     steps = _steps(prices)
     if not steps:
         return 0.0
-    n = len(prices)
-    x_mean = (n - 1) / 2
-    p_mean = math.fsum(prices) / n
-    slope = math.fsum((i - x_mean) * (p - p_mean) for i, p in enumerate(prices)) / math.fsum(
-        (i - x_mean) ** 2 for i in range(n)
-    )
-    step_mean = math.fsum(steps) / len(steps)
-    noise = math.sqrt(math.fsum((d - step_mean) ** 2 for d in steps) / len(steps))
-    return slope / max(noise, min_sigma)
+    return _slope(prices) / max(_std(steps), min_sigma)
+
+
+def regime_drift_z(prices: Sequence[float], min_sigma: float, jump_step: float, jump_retrace: float) -> float:
+    """drift_z with a reverting jump taken out (module docstring, "regime drift")."""
+    steps = _steps(prices)
+    if not steps:
+        return 0.0
+    k = max(range(len(steps)), key=lambda i: (abs(steps[i]), i))  # the largest step, latest on ties
+    jump = steps[k]
+    if abs(jump) < jump_step:
+        return drift_z(prices, min_sigma)
+    direction = 1.0 if jump > 0 else -1.0
+    at = k + 1  # prices[at] is the first price after the jump
+    if direction * (prices[-1] - prices[at]) > -jump_retrace * abs(jump):
+        return drift_z(prices, min_sigma)  # the jump stays: a level shift is directional
+    others = steps[:k] + steps[k + 1 :]
+    noise = max(_std(others), min_sigma) if others else min_sigma
+    share = 1.0 / len(steps)
+    before = _slope(prices[:at]) / noise * (at - 1) * share
+    after = _slope(prices[at:]) / noise * (len(prices) - at - 1) * share
+    if after * direction < 0:
+        after = 0.0  # moving back against the jump is the reversion, not a drift
+    return before if abs(before) >= abs(after) else after
 
 
 def mean_reversion_score(prices: Sequence[float], lag: int) -> float:
@@ -126,7 +175,7 @@ def classify(
     config: RegimeConfig,
 ) -> RegimeReading:
     sigma = realised_sigma(prices)
-    z = drift_z(prices, float(config.drift_min_sigma))
+    z = regime_drift_z(prices, float(config.drift_min_sigma), float(config.jump_step), float(config.jump_retrace))
     score = mean_reversion_score(prices, config.mean_reversion_lag)
 
     def reading(candidate: str) -> RegimeReading:

@@ -29,7 +29,7 @@ from messages import (
 )
 from mmd.clock import NS_PER_SECOND, seconds
 
-from ._discovery import DAY_NS, MarketListing, parse_market, prefilter, score_markets
+from ._discovery import DAY_NS, MarketListing, parse_market, prefilter, score_markets, track_filter
 from ._market_config import Budgets, build_market_config
 from ._profiles import CategoryProfiles, normalise_category
 from ._regimes import RegimeTracker, classify, to_decimal
@@ -41,6 +41,8 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 HOUR_NS = 3_600 * NS_PER_SECOND
 _INACTIVE_LIFECYCLE = frozenset({"deactivated", "closed", "determined", "settled"})
+_ACTIVE_LIFECYCLE = frozenset({"activated"})  # a paused market resumed
+_LIVE_STATUSES = ("active", "open")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,9 @@ class ScannerCore:
         self.tracked: list[str] = []
         self.sessions: dict[str, str] = {}  # ticker -> session id
         self.active_events: dict[str, str] = {}  # ticker -> event id
+        self.event_regimes_until: dict[str, int] = {}  # ticker -> publish RegimeUpdated until (no session yet)
+        self.rearm_at: dict[str, int] = {}  # ticker -> no new event before this (after an event's session or lapse)
+        self.polled_ns: dict[str, int] = {}  # ticker -> last REST poll for its regime data (quiet WS)
         self.selected: list[str] = []
         self.queue: deque[RestRead] = deque()
         self.issued: deque[int] = deque()
@@ -117,10 +122,27 @@ class ScannerCore:
             out.append(self.queue.popleft())
         return out
 
+    def next_pump_ns(self) -> int | None:
+        """When queued reads can next go out (None: nothing queued). The actor sets a timer
+        for it, so a queue left over a full second never waits for an unrelated event."""
+        if not self.queue:
+            return None
+        if len(self.issued) < self.config.volatility.max_requests_per_s:
+            return None  # already pumpable: the caller's own pump takes it
+        return self.issued[0] + NS_PER_SECOND
+
+    def pump(self, now_ns: int) -> list[RestRead]:
+        return self._pump(now_ns)
+
     def category_of(self, market: MarketListing | None) -> str:
         if market is None:
             return ""
         return self.event_category.get(market.event_ticker, "")
+
+    def category_known(self, market: MarketListing | None) -> bool:
+        """The category lookup for the market's event has answered (a failed lookup caches
+        nothing: the market stays unscored, untracked and eventless until one does)."""
+        return market is not None and market.event_ticker in self.event_category
 
     def _state(self, ticker: str) -> _MarketState:
         state = self.states.get(ticker)
@@ -204,15 +226,26 @@ class ScannerCore:
             seen.add(m.ticker)
         for ticker in [t for t in self.volume_marks if t not in seen]:
             del self.volume_marks[ticker]  # memory stays bounded by the live listing
-        # category lookups: only for markets that pass the category-free pre-filters, busiest first
-        widest = max(w.max_days for w in self.config.discovery.time_windows.values())
+        ended: list[Any] = []
+        for m in listings:  # the listing says whether a known market is live (a resumed pause, say)
+            state = self.states.get(m.ticker)
+            if state is not None:
+                state.active = m.status in _LIVE_STATUSES
+                if not state.active:
+                    ended.extend(self._end_event(m.ticker, "market_inactive", now_ns))
+        # category lookups: only for markets that pass the category-free pre-filters (of
+        # discovery or of the tracked set), busiest first
+        widest = max(
+            max(w.max_days for w in self.config.discovery.time_windows.values()) * DAY_NS,
+            self.config.volatility.tracked_max_hours_to_expiry * HOUR_NS,
+        )
         candidates = [
             m
             for m in listings
             if m.market_type == "binary"
-            and m.status in ("active", "open")
+            and m.status in _LIVE_STATUSES
             and m.close_ns is not None
-            and now_ns < m.close_ns <= now_ns + int(widest * DAY_NS)
+            and now_ns < m.close_ns <= now_ns + int(widest)
             and m.event_ticker
             and m.event_ticker not in self.event_category
         ]
@@ -226,13 +259,18 @@ class ScannerCore:
             self.pending_lookups[read.request_id] = ("event", event_ticker)
             self.queue.append(read)
         if not self.pending_lookups:
-            return self._finish_discovery(now_ns)
-        return []
+            return ended + self._finish_discovery(now_ns)
+        return ended
 
     def _on_lookup(self, reply: RestReadCompleted, now_ns: int) -> list[Any]:
         kind, key = self.pending_lookups.pop(reply.request_id)
-        body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else {}
-        if kind == "event":
+        body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+        if body is None:
+            # a failed lookup caches nothing: the next discovery asks again, and until then the
+            # market stays out of scoring, tracking and events (a sports market must never
+            # pass for the default profile)
+            self.last_error = f"GET {reply.path} failed: {reply.status} {reply.error}"
+        elif kind == "event":
             event = body.get("event") if isinstance(body.get("event"), dict) else {}
             category = normalise_category(event.get("category"))
             series = event.get("series_ticker")
@@ -248,8 +286,7 @@ class ScannerCore:
             series, event_ticker = key.split("\n", 1)
             data = body.get("series") if isinstance(body.get("series"), dict) else {}
             category = normalise_category(data.get("category"))
-            if reply.status == 200:
-                self.series_category[series] = category
+            self.series_category[series] = category
             self.event_category[event_ticker] = category
         if not self.pending_lookups and self.discovering:
             return self._finish_discovery(now_ns)
@@ -262,11 +299,12 @@ class ScannerCore:
         listings = self.listing or []
         scoring, tracking = [], []
         for m in listings:
+            known = self.category_known(m)
             category = self.category_of(m)
-            failed = prefilter(m, category, now_ns, self._recent_trades(m.ticker, now_ns), cfg.discovery, cfg.market_config)
-            if not failed:
+            recent = self._recent_trades(m.ticker, now_ns)
+            if known and not prefilter(m, category, now_ns, recent, cfg.discovery, cfg.market_config):
                 scoring.append(m)
-            if not failed or failed == ("extreme_price",):
+            if not track_filter(m, category if known else None, now_ns, recent, cfg.discovery, cfg.volatility):
                 tracking.append(m)
         volume_1h = {m.ticker: self.volume_1h_dollars(m.ticker, now_ns) for m in tracking}
         scored = score_markets(scoring, volume_1h, now_ns, cfg.discovery)
@@ -307,7 +345,8 @@ class ScannerCore:
                 if s.selected and s.market.ticker not in self.selected:
                     self.selected.append(s.market.ticker)
                     out.append(MarketSelected(ticker=s.market.ticker, reason=f"discovery rank {s.rank}", ts=now_ns))
-        # the tracked set: top markets by activity, extremes included (configs handle them)
+        # the tracked set: top markets by activity under its own filter (track_filter),
+        # extremes included (configs handle them)
         ranked = score_markets(tracking, volume_1h, now_ns, cfg.discovery, top_n=len(tracking))
         new_tracked = [s.market.ticker for s in ranked[: cfg.volatility.track_top]]
         out.extend(self._retrack(new_tracked, now_ns))
@@ -341,7 +380,7 @@ class ScannerCore:
             out = self._on_lookup(reply, now_ns)
         elif rid.startswith("scanner-markets-"):
             out = self._on_listing(reply, now_ns)
-        elif rid.startswith("scanner-sweep-"):
+        elif rid.startswith(("scanner-sweep-", "scanner-poll-")):
             out = self._on_sweep(reply, now_ns)
         else:
             out = []
@@ -357,12 +396,15 @@ class ScannerCore:
                 continue
             self.markets[m.ticker] = m
             state = self.states[m.ticker]
-            state.active = m.status in ("active", "open")
+            state.active = m.status in _LIVE_STATUSES
             if not state.active:
                 out.extend(self._end_event(m.ticker, "market_inactive", now_ns))
                 continue
-            fresh_after = now_ns - seconds(self.config.volatility.ws_fresh_s)
-            if state.last_ws_ns is not None and state.last_ws_ns >= fresh_after:
+            v = self.config.volatility
+            # a market whose regime is published must keep its regime data fresh: there a WS
+            # price older than one sample gives way to the listing (a quiet book sends nothing)
+            fresh_s = min(v.ws_fresh_s, v.sample_interval_s) if self._publishes_regime(m.ticker) else v.ws_fresh_s
+            if state.last_ws_ns is not None and state.last_ws_ns >= now_ns - seconds(fresh_s):
                 continue  # WS data is fresher than any listing: never mix the two
             if m.mid is not None:
                 state.liquidity = m.liquidity
@@ -378,9 +420,9 @@ class ScannerCore:
         state = self.states.get(ticker)
         if state is None:
             return []
-        state.last_ws_ns = now_ns
         if bid is None or ask is None or bid >= ask:
-            return []
+            return []  # one-sided or crossed: no price, so no fresh data (the REST sweep stays on)
+        state.last_ws_ns = now_ns
         bid_size, ask_size = bid_size or ZERO, ask_size or ZERO
         state.liquidity = bid_size * bid + ask_size * (ONE - ask)
         return self._observe(ticker, PricePoint(now_ns, (bid + ask) / 2, ask - bid, bid_size + ask_size), now_ns)
@@ -392,7 +434,12 @@ class ScannerCore:
 
     def on_lifecycle(self, ticker: str, event_type: str, now_ns: int) -> list[Any]:
         state = self.states.get(ticker)
-        if state is None or event_type not in _INACTIVE_LIFECYCLE:
+        if state is None:
+            return []
+        if event_type in _ACTIVE_LIFECYCLE:
+            state.active = True  # resumed: it may fire again
+            return []
+        if event_type not in _INACTIVE_LIFECYCLE:
             return []
         state.active = False
         return self._end_event(ticker, "market_inactive", now_ns)
@@ -406,6 +453,7 @@ class ScannerCore:
         state.regime.observe(reading, now_ns)
         if self.mode != "volatility" or ticker not in self.tracked:
             return []
+        self._lapse_events(now_ns)
         if ticker in self.active_events:
             reason = ended_reason(state.history, now_ns, active=state.active, tracked=True, config=self.config.volatility)
             return self._end_event(ticker, reason, now_ns) if reason else []
@@ -423,6 +471,10 @@ class ScannerCore:
             profile_excluded=profile.exclude,
             in_session=ticker in self.sessions,
             active=state.active,
+            regime_stable=state.regime.stable,
+            category_known=self.category_known(market),
+            regime_sigma=to_decimal(state.regime.last.sigma),
+            cooling_down=now_ns < self.rearm_at.get(ticker, now_ns),
         )
         check = check_event(state.history, now_ns, facts, self.config.volatility)
         if not check.fires:
@@ -438,13 +490,18 @@ class ScannerCore:
         self.counters["events"] += 1
         event_id = f"vol-{self.counters['events']}-{ticker}"
         self.active_events[ticker] = event_id
-        return [VolatilityDetected(
+        self.event_regimes_until[ticker] = now_ns + seconds(self.config.regimes.event_publish_s)
+        event = VolatilityDetected(
             event_id=event_id, ticker=ticker, category=category, strength=check.strength, sigma=check.sigma,
             jump=check.jump, direction=check.direction, regime=regime, config=config, ts=now_ns,
-        )]
+        )
+        # the supervisor waits for a stable allowed regime: it hears this one at once, from
+        # the same tracker state the event was classified in
+        return [event, self._regime_update(ticker, now_ns)]
 
     def _end_event(self, ticker: str, reason: str, now_ns: int) -> list[Any]:
         event_id = self.active_events.pop(ticker, None)
+        self.event_regimes_until.pop(ticker, None)
         if event_id is None:
             return []
         self.counters["ended"] += 1
@@ -453,13 +510,35 @@ class ScannerCore:
     # -- sessions -------------------------------------------------------------------
     def on_session_started(self, ticker: str, session_id: str) -> None:
         self.sessions[ticker] = session_id
+        self.event_regimes_until.pop(ticker, None)  # from here on the session keeps it published
         self._state(ticker)
 
-    def on_session_stopped(self, ticker: str, session_id: str) -> None:
+    def on_session_stopped(self, ticker: str, session_id: str, now_ns: int) -> None:
+        """The session is over: its event is spent. The ticker re-arms (may fire again)
+        after volatility.rearm_cooldown_s, so a market that stays volatile is not lost."""
         if self.sessions.get(ticker) == session_id:
             del self.sessions[ticker]
+            self.polled_ns.pop(ticker, None)
+            self._rearm(ticker, now_ns)
             if ticker not in self.tracked:
                 self.states.pop(ticker, None)
+
+    def _rearm(self, ticker: str, now_ns: int) -> None:
+        """Forget the ticker's event without a VolatilityEnded (the supervisor ends sessions
+        by ticker on one: a late end could hit a session admitted a moment ago)."""
+        self.active_events.pop(ticker, None)
+        self.event_regimes_until.pop(ticker, None)
+        self.rearm_at[ticker] = now_ns + seconds(self.config.volatility.rearm_cooldown_s)
+
+    def _lapse_events(self, now_ns: int) -> None:
+        """Events nobody admitted within regimes.event_publish_s (the supervisor drops a
+        waiting event after as long) lapse: the ticker re-arms after the cooldown."""
+        for ticker in [t for t, until in self.event_regimes_until.items() if until < now_ns]:
+            del self.event_regimes_until[ticker]
+            if ticker in self.active_events and ticker not in self.sessions:
+                self._rearm(ticker, now_ns)
+        for ticker in [t for t, at in self.rearm_at.items() if at <= now_ns]:
+            del self.rearm_at[ticker]  # memory stays bounded
 
     # -- timers ---------------------------------------------------------------------
     def sweep_tick(self, now_ns: int) -> list[Any]:
@@ -484,18 +563,50 @@ class ScannerCore:
             self.counters["sweeps"] += 1
         return self._pump(now_ns)
 
+    def regime_tickers(self, now_ns: int) -> list[str]:
+        """Markets whose regime is published: every session's, then every event's that has
+        no session yet, from detection until the event ends or `regimes.event_publish_s`
+        passes (the supervisor waits on these before it starts a session)."""
+        self._lapse_events(now_ns)
+        return list(self.sessions) + [t for t in self.event_regimes_until if t not in self.sessions]
+
+    def _publishes_regime(self, ticker: str) -> bool:
+        return ticker in self.sessions or ticker in self.event_regimes_until
+
+    def poll_regime_markets(self, now_ns: int) -> list[RestRead]:
+        """REST reads for markets whose regime is published but whose newest observation is
+        older than one sample (a quiet WS book sends nothing), at most one per market per
+        sample interval, so RegimeUpdated.data_ts stays within a sample of now."""
+        v = self.config.volatility
+        stale_before = now_ns - seconds(v.sample_interval_s)
+        due = []
+        for ticker in self.regime_tickers(now_ns):
+            state = self.states.get(ticker)
+            latest = state.history.latest if state is not None else None
+            if latest is not None and latest.ts_ns >= stale_before:
+                continue
+            if self.polled_ns.get(ticker, stale_before) > stale_before:
+                continue  # asked within the last sample interval
+            self.polled_ns[ticker] = now_ns
+            due.append(ticker)
+        for i in range(0, len(due), v.tickers_per_request):
+            part = due[i : i + v.tickers_per_request]
+            self.queue.append(RestRead(request_id=self._next_id("poll"), path="/markets", query=(("tickers", ",".join(part)),)))
+        return self._pump(now_ns)
+
+    def _regime_update(self, ticker: str, now_ns: int) -> RegimeUpdated:
+        tracker = self._state(ticker).regime
+        reading = tracker.last
+        return RegimeUpdated(
+            ticker=ticker, regime=tracker.accepted, candidate=tracker.candidate, stable=tracker.stable,
+            sigma=to_decimal(reading.sigma), drift_z=to_decimal(reading.drift_z), mr_score=to_decimal(reading.mr_score),
+            gamma_multiplier=tracker.gamma_multiplier(), k_multiplier=tracker.k_multiplier(), ts=now_ns,
+            data_ts=tracker.updated_ns or 0,  # the newest observation classified: staleness is judged on this
+        )
+
     def regime_updates(self, now_ns: int) -> list[RegimeUpdated]:
-        """RegimeUpdated for every market with a session (heartbeat as well as news)."""
-        out = []
-        for ticker in self.sessions:
-            tracker = self._state(ticker).regime
-            reading = tracker.last
-            out.append(RegimeUpdated(
-                ticker=ticker, regime=tracker.accepted, candidate=tracker.candidate, stable=tracker.stable,
-                sigma=to_decimal(reading.sigma), drift_z=to_decimal(reading.drift_z), mr_score=to_decimal(reading.mr_score),
-                gamma_multiplier=tracker.gamma_multiplier(), k_multiplier=tracker.k_multiplier(), ts=now_ns,
-            ))
-        return out
+        """RegimeUpdated for every market in `regime_tickers` (heartbeat as well as news)."""
+        return [self._regime_update(ticker, now_ns) for ticker in self.regime_tickers(now_ns)]
 
     def status(self, now_ns: int) -> dict:
         return {

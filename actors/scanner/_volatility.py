@@ -6,9 +6,11 @@ the statistics do not depend on how chatty the feed is (a WS book update per del
 REST sweep every 30 s).
 
 Definitions used by the event rules (all prices YES-leg mids, dollars):
-- jump: over the jump window, max − min, signed + when the maximum came after the
-  minimum (a rise) and − otherwise;
-- move: current mid − the first mid in the jump window (decides up/down);
+- jump: over the jump window, max − min, signed by the extreme that lies farther from
+  the window's first mid (+ when the maximum does: the price went up, whether or not it
+  has come back since; ties go to the later extreme);
+- move: that extreme's offset from the first mid (decides up/down, so the direction
+  always agrees with the jump's sign: a spike up that reverted is an up move);
 - σ: realised σ over the sigma window (see _regimes.realised_sigma);
 - mean reversion: |current − mean of the mean window| ≤ tolerance.
 """
@@ -22,6 +24,7 @@ from decimal import Decimal
 from config import VolatilityScanConfig
 from mmd.clock import seconds
 
+from ._profiles import in_categories
 from ._regimes import realised_sigma, to_decimal
 
 __all__ = ["PricePoint", "PriceHistory", "VolatilityCheck", "MarketFacts", "check_event", "ended_reason", "strength"]
@@ -78,6 +81,10 @@ class MarketFacts:
     profile_excluded: bool  # the category profile (with regime override) excludes it
     in_session: bool
     active: bool = True
+    regime_stable: bool = True  # the latest classification agrees with the accepted regime
+    category_known: bool = True  # the category lookup answered (unknown: no event, the profile could be wrong)
+    regime_sigma: Decimal | None = None  # σ on the regime window (what RegimeUpdated publishes); None: not checked
+    cooling_down: bool = False  # a previous event on the ticker ended less than rearm_cooldown_s ago
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +102,23 @@ class VolatilityCheck:
         return not self.failed
 
 
-def _jump(points: list[PricePoint]) -> Decimal:
+def _excursion(points: list[PricePoint]) -> tuple[Decimal, Decimal]:
+    """(jump, move): max − min signed by the extreme farther from the first mid, and that
+    extreme's offset from the first mid (module docstring)."""
     if not points:
-        return ZERO
+        return ZERO, ZERO
     hi = max(range(len(points)), key=lambda i: (points[i].mid, i))  # latest maximum
     lo = min(range(len(points)), key=lambda i: (points[i].mid, -i))  # latest minimum
+    first = points[0].mid
+    up, down = points[hi].mid - first, points[lo].mid - first  # up >= 0 >= down
     size = points[hi].mid - points[lo].mid
-    return size if hi > lo else -size
+    if up > -down or (up == -down and hi > lo):
+        return size, up
+    return -size, down
+
+
+def _jump(points: list[PricePoint]) -> Decimal:
+    return _excursion(points)[0]
 
 
 def strength(jump: Decimal, sigma: Decimal, config: VolatilityScanConfig) -> Decimal:
@@ -112,9 +129,8 @@ def strength(jump: Decimal, sigma: Decimal, config: VolatilityScanConfig) -> Dec
 
 def _measures(history: PriceHistory, now_ns: int, config: VolatilityScanConfig):
     jump_points = history.since(now_ns - seconds(config.jump_window_s))
-    jump = _jump(jump_points)
+    jump, move = _excursion(jump_points)
     current = history.latest.mid if history.latest else ZERO
-    move = current - jump_points[0].mid if jump_points else ZERO
     sigma = to_decimal(realised_sigma(history.mids_since(now_ns - seconds(config.sigma_window_s))))
     recent = history.since(now_ns - seconds(config.mean_window_s))
     mean = sum((p.mid for p in recent), ZERO) / len(recent) if recent else current
@@ -127,7 +143,9 @@ def check_event(history: PriceHistory, now_ns: int, facts: MarketFacts, config: 
     failed: list[str] = []
     if len(history.points) < config.min_points:
         failed.append("warmup")
-    if facts.category in config.excluded_categories:
+    if not facts.category_known:
+        failed.append("category_unknown")
+    if in_categories(facts.category, config.excluded_categories):
         failed.append("category_excluded")
     if facts.profile_excluded:
         failed.append("profile_excluded")
@@ -136,16 +154,24 @@ def check_event(history: PriceHistory, now_ns: int, facts: MarketFacts, config: 
         failed.append("spread")
     if abs(jump) < config.jump_threshold and sigma < config.sigma_threshold:
         failed.append("volatility")
+    if facts.regime_sigma is not None and facts.regime_sigma < config.sigma_floor:
+        # σ over 10 minutes can hold up a market that is flat now; the supervisor ends a
+        # session at once when the regime window's σ is under its floor
+        failed.append("sigma_floor")
     if mean_gap > config.mean_reversion_tolerance:
         failed.append("mean_reversion")
     if facts.volume_24h_dollars < config.min_volume_24h_dollars:
         failed.append("volume_24h")
-    if facts.regime not in config.allowed_regimes:
+    if facts.regime not in config.allowed_regimes or not facts.regime_stable:
+        # an accepted regime the latest windows already disagree with may flip right after
+        # the event: the supervisor, which waits for a stable allowed regime, would drop it
         failed.append("regime")
     if facts.in_session:
         failed.append("session")
     if not facts.active:
         failed.append("inactive")
+    if facts.cooling_down:
+        failed.append("cooldown")
     if move > config.direction_threshold:
         direction = "up"
     elif move < -config.direction_threshold:

@@ -216,13 +216,19 @@ class WsConnectionActor(MmdActor):
     # -- subscriptions --------------------------------------------------------------
     @handles(SubscribeMarkets)
     def on_subscribe_markets(self, msg: SubscribeMarkets) -> None:
+        book = self._market_subs.get(_BOOK_CHANNEL)
+        already = [] if book is None else [t for t in msg.tickers if t in book.server_tickers]
         for ticker in msg.tickers:
             if msg.remove:
                 self._tickers.pop(ticker, None)
             else:
                 self._tickers.setdefault(ticker)
-        if self._connected:
-            self._reconcile_markets()
+        if not self._connected:
+            return  # the snapshot on (re)subscribe serves every listener
+        self._reconcile_markets()
+        if msg.snapshot and not msg.remove and already and book is not None and book.sid is not None:
+            # newly subscribed markets get their snapshot anyway; these ones need asking
+            self._command("update_subscription", {"sid": book.sid, "market_tickers": already, "action": "get_snapshot"})
 
     def _reconcile_markets(self) -> None:
         """Bring each market channel to the tracked set: subscribe, add, delete, unsubscribe."""

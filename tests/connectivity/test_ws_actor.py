@@ -75,6 +75,20 @@ def test_first_markets_subscribe_and_later_ones_update_the_subscription_by_sid(f
     assert connector.commands("update_subscription")[-1]["params"] == {"sid": 2, "market_tickers": [MARKET], "action": "delete_markets"}
 
 
+def test_a_new_listener_on_a_subscribed_market_gets_a_fresh_snapshot(feed, clock, tracker):
+    ws, connector, _ = feed
+    tell(ws, SubscribeMarkets(tickers=(MARKET,), ts=clock.now_ns()), tracker)
+    subscribed(ws, connector, clock, tracker, "orderbook_delta", 2)
+    tell(ws, SubscribeMarkets(tickers=(MARKET,), ts=clock.now_ns()), tracker)
+    assert connector.commands("update_subscription") == []  # nothing new: no request
+
+    tell(ws, SubscribeMarkets(tickers=(MARKET, "KXNEW-1"), ts=clock.now_ns(), snapshot=True), tracker)
+
+    add, refresh = connector.commands("update_subscription")
+    assert add["params"] == {"sid": 2, "market_tickers": ["KXNEW-1"], "action": "add_markets"}
+    assert refresh["params"] == {"sid": 2, "market_tickers": [MARKET], "action": "get_snapshot"}
+
+
 def test_decoded_frames_are_published_on_the_bus(feed, clock, tracker):
     ws, _, recorder = feed
     frame(ws, SNAPSHOT, clock, tracker)

@@ -91,9 +91,9 @@ def test_regime_heartbeat_every_second_while_a_session_lives():
     clock, bus, tracker, listener, rest, feed, scanner = rig()
     bus.publish(SessionStarted(session_id="s1", ticker="KX-A", reason="t", ts=clock.now_ns()))
     tracker.wait_quiet()
-    for i in range(12):  # a quiet market oscillating on the WS ticker channel
-        mid = D("0.47") if i % 2 else D("0.53")
-        fire_until(clock, tracker, START + seconds(10 * i))  # timers due on the way fire first
+    for i in range(24):  # a market oscillating on the WS ticker channel, a price every sample (5 s):
+        mid = D("0.47") if i % 2 else D("0.53")  # no REST poll is needed for fresh regime data
+        fire_until(clock, tracker, START + seconds(5 * i))  # timers due on the way fire first
         bus.publish(TickerUpdated(ticker="KX-A", last_price=mid, yes_bid=mid - D("0.01"), yes_ask=mid + D("0.01"),
                                   yes_bid_size=D(100), yes_ask_size=D(100), volume=None, open_interest=None,
                                   ts_event=clock.now_ns(), ts_recv=clock.now_ns()))
@@ -112,3 +112,46 @@ def test_regime_heartbeat_every_second_while_a_session_lives():
     assert after - before <= 1  # at most the already-scheduled tick, then silence
     status = scanner.proxy().get_status().get()
     assert status["sessions"] == {} and status["mode"] == "volatility"
+
+
+def publish_touch(bus, clock, ticker, mid):
+    bus.publish(TickerUpdated(ticker=ticker, last_price=mid, yes_bid=mid - D("0.01"), yes_ask=mid + D("0.01"),
+                              yes_bid_size=D(100), yes_ask_size=D(100), volume=None, open_interest=None,
+                              ts_event=clock.now_ns(), ts_recv=clock.now_ns()))
+
+
+def test_an_events_regime_is_published_every_second_until_it_expires_without_a_session():
+    clock, bus, tracker, listener, rest, feed, scanner = rig()
+    for i in range(12):  # an oscillation: a volatility event, and nobody starts a session
+        fire_until(clock, tracker, START + seconds(10 * i))
+        publish_touch(bus, clock, "KX-A", D("0.47") if i % 2 else D("0.53"))
+        tracker.wait_quiet()
+    got = listener.proxy().get_got().get()
+    (event,) = [m for m in got if isinstance(m, VolatilityDetected)]
+    fire_until(clock, tracker, event.ts + seconds(70))
+    updates = [m for m in listener.proxy().get_got().get() if isinstance(m, RegimeUpdated) and m.ticker == "KX-A"]
+    stamps = [u.ts for u in updates]
+    assert stamps[0] == event.ts and updates[0].regime == event.regime and updates[0].stable
+    assert max(b - a for a, b in zip(stamps, stamps[1:])) <= seconds(1)
+    cfg = load_config().scanner.regimes
+    assert event.ts + seconds(cfg.event_publish_s) - seconds(1) <= stamps[-1] <= event.ts + seconds(cfg.event_publish_s)
+
+
+def test_discovery_finishes_when_its_lookups_exceed_the_per_second_read_budget():
+    from dataclasses import replace
+
+    tracker = InFlightTracker()
+    clock = ReplayClock(START, tracker)
+    bus = Bus(tracker)
+    listener = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    bus.subscribe(listener, DiscoveryCompleted)
+    markets = [dict(market(f"KX-{i}"), event_ticker=f"EV-{i}") for i in range(5)]
+    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker, markets=markets)
+    cfg = load_config()
+    scanner_cfg = replace(cfg.scanner, style="discovery", volatility=replace(cfg.scanner.volatility, max_requests_per_s=2))
+    ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=scanner_cfg, rest=rest, feed=None, risk_config=cfg.risk)
+    tracker.wait_quiet()
+    assert [m for m in listener.proxy().get_got().get() if isinstance(m, DiscoveryCompleted)] == []  # 4 reads wait
+    fire_until(clock, tracker, START + seconds(3))  # no sweep timer in discovery style: the pump timer sends them
+    (done,) = [m for m in listener.proxy().get_got().get() if isinstance(m, DiscoveryCompleted)]
+    assert len(done.markets) == 5 and done.ts == START + seconds(2)

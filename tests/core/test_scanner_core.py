@@ -154,6 +154,7 @@ def test_a_mean_reverting_market_fires_once_then_ends_when_calm():
     assert (event.ticker, event.category, event.regime) == ("KX-ECO", "economics", "MEAN_REVERTING")
     assert event.config.ticker == "KX-ECO" and event.config.regime == "MEAN_REVERTING" and event.sigma >= D("0.02")
     assert core.active_events == {"KX-ECO": event.event_id}
+    core.on_session_started("KX-ECO", "s1")  # admitted: the event lasts while its session runs
     calm = feed(core, "KX-ECO", [0.50] * 70, NOW + seconds(120))  # 11+ minutes flat
     (ended,) = of(calm, VolatilityEnded)
     assert (ended.event_id, ended.reason) == (event.event_id, "sigma_below_threshold")
@@ -193,5 +194,75 @@ def test_regime_updates_cover_every_market_with_a_session():
     assert isinstance(update, RegimeUpdated)
     assert (update.ticker, update.regime, update.stable, update.ts) == ("KX-X", "MEAN_REVERTING", True, NOW + seconds(200))
     assert update.mr_score > D("0.9") and update.gamma_multiplier == D("1.0") and update.k_multiplier == D("1.0")
-    core.on_session_stopped("KX-X", "s1")
+    core.on_session_stopped("KX-X", "s1", NOW)
     assert core.regime_updates(NOW) == [] and "KX-X" not in core.states
+
+
+def test_an_event_publishes_a_regime_consistent_with_it_from_the_moment_it_fires():
+    core = ScannerCore(BASE, BUDGETS)
+    discover(core)
+    out = feed(core, "KX-ECO", OSCILLATION, NOW)
+    (event,) = of(out, VolatilityDetected)
+    (update,) = of(out, RegimeUpdated)  # right behind the event, same instant, same tracker state
+    assert out.index(update) == out.index(event) + 1
+    assert (update.ticker, update.regime, update.stable, update.ts) == ("KX-ECO", event.regime, True, event.ts)
+    # no session yet: the heartbeat covers the event's market (the supervisor waits on it)
+    assert [u.ticker for u in core.regime_updates(event.ts + seconds(1))] == ["KX-ECO"]
+    until = event.ts + seconds(BASE.regimes.event_publish_s)
+    assert [u.ticker for u in core.regime_updates(until)] == ["KX-ECO"]
+    assert core.regime_updates(until + 1) == []  # nobody started a session: it expires
+
+
+def test_an_events_regime_stops_with_its_session_or_its_end():
+    core = ScannerCore(BASE, BUDGETS)
+    discover(core)
+    (eco,) = of(feed(core, "KX-ECO", OSCILLATION, NOW), VolatilityDetected)
+    (btc,) = of(feed(core, "KX-BTC", OSCILLATION, NOW), VolatilityDetected)
+    later = max(eco.ts, btc.ts) + seconds(1)
+    assert [u.ticker for u in core.regime_updates(later)] == ["KX-ECO", "KX-BTC"]
+    core.on_session_started("KX-ECO", "s1")
+    core.on_session_stopped("KX-ECO", "s1", later)
+    assert [u.ticker for u in core.regime_updates(later)] == ["KX-BTC"]  # its session ended
+    core.on_lifecycle("KX-BTC", "closed", later)
+    assert core.regime_updates(later) == []  # the event ended
+
+
+def test_an_event_waits_until_the_accepted_regime_is_stable():
+    core = ScannerCore(BASE, BUDGETS)
+    discover(core)
+    tracker = core.states["KX-ECO"].regime
+    feed(core, "KX-ECO", [0.50] * 10, NOW)
+    assert tracker.accepted == "QUIET" and tracker.stable
+    # a 14-cent drop straight back: the jump and mean-reversion conditions hold at once, while
+    # QUIET (allowed) is still accepted and MEAN_REVERTING only a candidate; the event waits
+    out = feed(core, "KX-ECO", [0.36] + [0.50] * 6, NOW + seconds(100))
+    events = of(out, VolatilityDetected)
+    assert events and events[0].regime == "MEAN_REVERTING"
+    (update,) = [u for u in of(out, RegimeUpdated) if u.ts == events[0].ts]
+    assert update.stable and update.candidate == update.regime == "MEAN_REVERTING"
+
+
+def test_reads_left_over_by_the_budget_have_a_time_to_go_out():
+    core = ScannerCore(replace(BASE, volatility=replace(BASE.volatility, max_requests_per_s=2)), BUDGETS)
+    (read,) = of(core.start(NOW), RestRead)
+    assert core.next_pump_ns() is None  # nothing waits
+    markets = [listing(f"KX-{i}", f"EV-{i}") for i in range(5)]
+    core.on_reply(reply(read, {"markets": markets}), NOW)
+    assert len(core.queue) == 4 and core.next_pump_ns() == NOW + seconds(1)
+    assert len(of(core.pump(NOW + seconds(1)), RestRead)) == 2
+
+
+def test_categories_match_case_insensitively_in_every_config_lookup():
+    from actors.scanner._discovery import parse_market, prefilter
+    from actors.scanner._profiles import CategoryProfiles, by_category, in_categories
+
+    cfg = replace(BASE, categories={**BASE.categories, "Weather": "low_liquidity"})
+    profiles = CategoryProfiles(cfg)
+    assert profiles.profile_name("weather") == "low_liquidity"  # config key "Weather"
+    assert profiles.profile_name("Economics") == profiles.profile_name("economic") == "mean_reverting"
+    assert profiles.profile_name("Crypto") == "medium_trending"
+    assert by_category(BASE.market_config.k_by_category, "Rates") == D("1.2")
+    assert in_categories("Sports", BASE.volatility.excluded_categories)
+    discovery = replace(BASE.discovery, excluded_categories=("Long-Tail-Politics",))
+    market = parse_market(listing("KX-P", "EV-P"))
+    assert "category_excluded" in prefilter(market, "long-tail-politics", NOW, 0, discovery, BASE.market_config)

@@ -121,7 +121,7 @@ def test_selection_needs_the_minimum_24h_volume_and_keeps_the_top_n():
     assert [s.market.ticker for s in few if s.selected] == ["KX-06", "KX-05"]
 
 
-def test_equal_features_normalise_to_zero_and_ties_break_by_ticker():
+def test_equal_features_normalise_to_one_half_and_ties_break_by_ticker():
     scored = score_markets([parse_market(market("KX-B")), parse_market(market("KX-A"))], {}, NOW, DISC)
     assert [s.market.ticker for s in scored] == ["KX-A", "KX-B"]
-    assert scored[0].score == pytest.approx(-0.10 * time_penalty(10.0, DISC))
+    assert scored[0].score == pytest.approx(0.5 * (0.30 + 0.25 + 0.20 - 0.15) - 0.10 * time_penalty(10.0, DISC))

@@ -1,11 +1,12 @@
 """Regimes on hand-made price paths: the statistics, every regime, and the stability rule."""
 
+import random
 from decimal import Decimal
 
 import pytest
 
 from actors.scanner import RegimeTracker, classify, drift_z, mean_reversion_score, realised_sigma
-from actors.scanner._regimes import RegimeReading
+from actors.scanner._regimes import RegimeReading, regime_drift_z
 from config import load_config
 
 CFG = load_config().scanner.regimes
@@ -121,3 +122,63 @@ def test_a_slow_trend_whose_mid_flickers_between_ticks_is_still_trending():
     path = [round(0.35 + 0.002 * i + (0.005 if i % 2 else 0.0), 4) for i in range(40)]
     assert mean_reversion_score(path, LAG) >= float(CFG.mean_reversion_good)  # the flicker alone looks reverting
     assert regime_of(path, threshold=Decimal("0.06")) == "TRENDING"
+
+
+# -- jumps and trends on 5-minute windows of 5 s samples (60 points, half-cent mids) -------------
+MR_PROFILE = CFG.drift_threshold_by_profile["mean_reverting"]  # 0.06: the strictest threshold
+
+
+def _noisy(levels, seed, noise=0.005):
+    rng = random.Random(seed)
+    return [round((level + rng.gauss(0, noise)) * 200) / 200 for level in levels]
+
+
+def jump_then_revert(jump, half_life_s, at, seed, n=60, dt_s=5):
+    """Flat at 50 cents, a jump at sample `at`, then exponential reversion to 50 cents."""
+    return _noisy([0.50 + (jump * 0.5 ** ((i - at) * dt_s / half_life_s) if i >= at else 0.0) for i in range(n)], seed)
+
+
+def steady_trend(cents_per_minute, seed, n=60, dt_s=5):
+    return _noisy([0.50 + cents_per_minute / 100 * i * dt_s / 60 for i in range(n)], seed)
+
+
+def jump_that_stays(jump, at, seed, n=60):
+    return _noisy([0.50 + (jump if i >= at else 0.0) for i in range(n)], seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("half_life_s", [6, 12, 30, 60])
+@pytest.mark.parametrize("at", [5, 10, 30, 50])
+def test_a_jump_that_reverts_is_never_trending(seed, half_life_s, at):
+    path = jump_then_revert(-0.16, half_life_s, at, seed)
+    assert regime_of(path, threshold=MR_PROFILE) in ("MEAN_REVERTING", "QUIET")
+
+
+def test_a_jump_halfway_back_reads_as_a_slope_yet_is_mean_reverting():
+    # the documented weakness: least squares over the window sees a drift over 0.06
+    path = jump_then_revert(-0.16, 60, 30, seed=1)
+    assert abs(drift_z(path, 0.001)) > float(MR_PROFILE)
+    assert abs(regime_drift_z(path, 0.001, float(CFG.jump_step), float(CFG.jump_retrace))) < 0.01
+    assert regime_of(path, threshold=MR_PROFILE) == "MEAN_REVERTING"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("cents_per_minute", [-5, -2, -1, 1, 2, 5])
+def test_a_steady_trend_is_trending_whatever_its_slope_and_noise(seed, cents_per_minute):
+    path = steady_trend(cents_per_minute, seed)
+    z = regime_drift_z(path, 0.001, float(CFG.jump_step), float(CFG.jump_retrace))
+    assert z == drift_z(path, 0.001)  # no jump: the plain least-squares drift
+    assert regime_of(path, threshold=MR_PROFILE) == "TRENDING"
+    assert regime_of(path) == "TRENDING"  # the default threshold as well
+
+
+@pytest.mark.parametrize("at", [10, 30, 50])
+def test_a_jump_that_stays_is_trending(at):
+    assert regime_of(jump_that_stays(-0.16, at, seed=1), threshold=MR_PROFILE) == "TRENDING"
+
+
+def test_a_trend_before_a_reverting_jump_still_counts():
+    # 3 cents a minute for 40 samples, then a spike up that comes straight back
+    path = steady_trend(-3, seed=4)[:40]
+    path += [path[-1] + 0.10, path[-1] + 0.02] + [path[-1] - 0.0025 * i for i in range(1, 19)]
+    assert regime_of(path, threshold=MR_PROFILE) == "TRENDING"

@@ -30,8 +30,8 @@ GOOD = MarketFacts(category="economics", volume_24h_dollars=D(20_000), regime="M
 def test_a_reverted_jump_in_a_mean_reverting_market_fires():
     check = check_event(*history_of(JUMP_AND_REVERT), GOOD, CFG)
     assert check.fires, check.failed
-    assert check.jump == D("-0.15")  # the last maximum came before the last minimum
-    assert check.direction == ""  # ends where it started
+    assert check.jump == D("0.15")  # a spike up, reverted: signed by its excursion from the first mid
+    assert check.direction == "up"  # the direction agrees with the jump's sign
     # strength: mean of min(1, 0.15/0.24) and min(1, sigma/0.04)
     expected = (min(D(1), D("0.15") / D("0.24")) + min(D(1), check.sigma / D("0.04"))) / 2
     assert check.strength == expected.quantize(D("0.0001"))

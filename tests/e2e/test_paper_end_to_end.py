@@ -2,6 +2,12 @@
 
 The daemon quotes, gets filled, records the fills in SQLite, and on SIGTERM cancels every
 resting order, confirms with the exchange, flushes and exits 0.
+
+The shipped scanner style (volatility) waits for a volatility event before it starts a
+session: `mmd sim` serves one quiet synthetic market that never gives one, and the default
+scenario's first event comes ~90 s in. These tests are about the process, its orders and
+its shutdown, not the scanner (tests/e2e/test_paper_sessions.py covers that), so each run
+pins `scanner.tickers` to a market of its exchange and quotes within seconds.
 """
 
 from __future__ import annotations
@@ -21,10 +27,20 @@ import pytest
 
 from actors.rest import HttpTransport, KalshiRestClient
 from mmd.kalshi_auth import Signer, load_private_key
+from simex import DEFAULT_MARKET, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 FILL_TIMEOUT_S = 150
+QUOTING_TIMEOUT_S = 60
+PAPER_SCENARIO = "default"  # what `mmd start` trades in paper mode (mmd/runner.py)
 pytestmark = pytest.mark.e2e
+
+
+def pinned_config(tmp_path: Path, ticker: str) -> Path:
+    """A config making `ticker` an explicit market: its session starts as soon as the daemon runs."""
+    path = tmp_path / "pinned.yaml"
+    path.write_text(f"scanner:\n  tickers: [{ticker}]\n")
+    return path
 
 
 def free_port() -> int:
@@ -96,7 +112,8 @@ def test_daemon_against_sim_gets_filled_and_sigterm_leaves_nothing_resting(tmp_p
         wait_for(lambda: (data_dir / "paper-keys" / "paper-key.pub.pem").exists(), 30, "sim keys", [sim])
         wait_for(lambda: _listening(port), 30, "sim port", [sim])
         daemon = spawn(
-            "start", "--data-dir", str(data_dir), "--status-port", "0",
+            "start", "--config", str(pinned_config(tmp_path, DEFAULT_MARKET.ticker)),
+            "--data-dir", str(data_dir), "--status-port", "0",
             "--exchange-url", f"http://127.0.0.1:{port}/trade-api/v2",
             log_path=tmp_path / "daemon.log",
         )
@@ -127,14 +144,18 @@ def _listening(port: int) -> bool:
 
 def test_paper_start_with_embedded_exchange_quotes_and_stops_cleanly(tmp_path):
     data_dir = tmp_path / "var"
-    daemon = spawn("start", "--data-dir", str(data_dir), "--status-port", "0", log_path=tmp_path / "daemon.log")
+    ticker = load_scenario(PAPER_SCENARIO).markets[0].ticker
+    daemon = spawn(
+        "start", "--config", str(pinned_config(tmp_path, ticker)), "--data-dir", str(data_dir), "--status-port", "0",
+        log_path=tmp_path / "daemon.log",
+    )
     try:
         def quoting():
             current = status(data_dir)
             makers = (current or {}).get("makers", [])
             return current if any(m.get("state") == "QUOTING" for m in makers) else None
 
-        current = wait_for(quoting, 60, "a maker in QUOTING", [daemon])
+        current = wait_for(quoting, QUOTING_TIMEOUT_S, "a maker in QUOTING", [daemon])
         assert current["open_orders"], current
         result = subprocess.run(
             [sys.executable, "-m", "mmd", "status", "--data-dir", str(data_dir)],
@@ -157,11 +178,12 @@ def test_sigterm_with_the_exchange_gone_still_exits_and_closes_the_run(tmp_path)
     try:
         wait_for(lambda: _listening(port), 30, "sim port", [sim])
         daemon = spawn(
-            "start", "--data-dir", str(data_dir), "--status-port", "0",
+            "start", "--config", str(pinned_config(tmp_path, DEFAULT_MARKET.ticker)),
+            "--data-dir", str(data_dir), "--status-port", "0",
             "--exchange-url", f"http://127.0.0.1:{port}/trade-api/v2",
             log_path=tmp_path / "daemon.log",
         )
-        wait_for(lambda: (status(data_dir) or {}).get("open_orders"), 60, "resting quotes", [sim, daemon])
+        wait_for(lambda: (status(data_dir) or {}).get("open_orders"), QUOTING_TIMEOUT_S, "resting quotes", [sim, daemon])
         sim.kill()
         sim.wait(10)
         daemon.send_signal(signal.SIGTERM)

@@ -65,7 +65,7 @@ class MakerRig:
             rest=refs["rest"],
         )
         # subscribed after the maker: the snapshot's BookUpdated must find it listening
-        post(refs["ws"], SubscribeMarkets(tickers=(TICKER,), ts=self.clock.now_ns()), self.rig.tracker)
+        post(refs["ws"], SubscribeMarkets(tickers=(TICKER,), ts=self.clock.now_ns(), snapshot=True), self.rig.tracker)
         self.rig.deliver_frames()
 
     def run_for(self, seconds_: float) -> None:

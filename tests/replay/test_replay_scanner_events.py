@@ -47,3 +47,17 @@ def test_the_same_scenario_twice_gives_identical_scanner_rows(tmp_path):
     replay("mr_jump", tmp_path / "b.sqlite", duration_s=300)
     for table in ("volatility_events", "discovery_sessions", "discovered_markets"):
         assert table_dump(tmp_path / "a.sqlite", table) == table_dump(tmp_path / "b.sqlite", table), table
+
+
+def test_discovery_style_completes_a_discovery_on_the_default_scenario(tmp_path):
+    # ten markets: more event/series lookups than the scanner's 20 reads a second, so some
+    # wait for the next second (there is no sweep timer in discovery style to send them)
+    db = tmp_path / "discovery.sqlite"
+    config = load_config(overrides={"mode": "backtest", "scanner": {"style": "discovery"}})
+    run_replay(config, scenario="default", db_path=db, run_id="disc", duration_s=30)
+    ((discoveries, total),) = rows(db, "SELECT COUNT(*), MAX(total_markets) FROM discovery_sessions WHERE run_id = 'disc'")
+    assert (discoveries, total) == (1, 10)
+    selected = rows(db, "SELECT COUNT(*) FROM discovered_markets WHERE run_id = 'disc' AND selected_for_trading = 1")
+    assert selected[0][0] > 0
+    started = rows(db, "SELECT COUNT(*) FROM volatility_sessions WHERE run_id = 'disc' AND start_reason LIKE 'discovery:%'")
+    assert started[0][0] == selected[0][0]  # the supervisor starts a session per selected market

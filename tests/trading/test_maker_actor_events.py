@@ -186,7 +186,7 @@ def test_a_stopped_maker_still_reports_finished(harness, start_maker, recorder):
 @pytest.fixture
 def no_sigma_guard(maker_config):
     """A static test book has sigma 0: judge sigma never, to see the other guardrails."""
-    return replace(maker_config, sigma_min_samples=10_000)
+    return replace(maker_config, guardrails=replace(maker_config.guardrails, sigma_window_s=1e9))
 
 
 def test_trades_keep_the_no_trade_guardrail_quiet(harness, gateway, no_sigma_guard, recorder):

@@ -59,3 +59,63 @@ def test_an_end_outranks_a_freeze(check):
     now = T0 + 100 * SECOND
     verdict = check(now=now, last_trade=now - 60 * SECOND, sigma=D("0.001"))
     assert verdict.end.startswith("sigma") and verdict.freeze == ""
+
+
+# -- the sigma floor inside a session: judged on a full window of the session's own mids --
+from actors.maker import MakerSession, MakerState  # noqa: E402
+from messages import ExitUrgency  # noqa: E402
+
+from .factories import TICKER, accepted, book_view  # noqa: E402
+
+
+def calm_session(maker_config):
+    """A session quoting a book that never moves (sigma 0), checked every second from the
+    end of its 5 s warm-up; returns it and the time of its first sigma sample."""
+    session = MakerSession(ticker=TICKER, session_id="s", config=maker_config)
+    session.start(T0)
+    session.on_book(book_view(), T0)
+    for n, cmd in enumerate(session.warmup_elapsed(T0 + 5 * SECOND), start=1):
+        session.on_order_event(accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
+    return session, T0 + 6 * SECOND
+
+
+def test_a_calm_session_is_not_ended_on_sigma_before_its_mids_cover_the_window(maker_config):
+    session, first = calm_session(maker_config)
+    window = int(maker_config.guardrails.sigma_window_s)
+    assert window == 600  # the scanner's sigma window
+
+    for second in range(window):  # 0 .. 599 s of mids
+        session.check(first + second * SECOND)
+        assert session.exit is None, f"ended after {second} s of mids: {session.exit.reason}"
+    assert session.state in (MakerState.QUOTING, MakerState.PAUSED)
+
+
+def test_a_calm_session_is_ended_on_sigma_once_its_mids_cover_the_window(maker_config):
+    session, first = calm_session(maker_config)
+    window = int(maker_config.guardrails.sigma_window_s)
+    for second in range(window):
+        session.check(first + second * SECOND)
+
+    session.check(first + window * SECOND)
+
+    assert session.exit is not None
+    assert (session.exit.urgency, session.exit.reason) == (ExitUrgency.PASSIVE, "sigma 0.0000 below 0.01")
+
+
+def test_a_jump_inside_the_window_keeps_sigma_above_the_floor(maker_config):
+    """The case the floor misjudged: a jump early in the window, calm since. Over the whole
+    window the jump counts (one minute at 0.40, nine at 0.50: sigma 0.03); only once it
+    has left the window is the market calm."""
+    session, first = calm_session(maker_config)
+    jumped = book_view(bids=(("0.35", 10),), asks=(("0.45", 10),))
+    for second in range(int(maker_config.guardrails.sigma_window_s) + 1):
+        if second == 0:
+            session.on_book(jumped, first)
+        elif second == 60:
+            session.on_book(book_view(), first + second * SECOND)
+        session.check(first + second * SECOND)
+        assert session.exit is None, f"ended at {second} s: {session.exit.reason}"
+
+    for second in range(601, 661):
+        session.check(first + second * SECOND)
+    assert session.exit is not None and session.exit.reason.startswith("sigma 0.00")

@@ -167,8 +167,9 @@ def test_levels_that_collapse_on_one_price_after_the_clamp_are_pushed_a_tick_apa
     assert [c.price for c in commands if c.side == "ask"] == [D("0.51"), D("0.52"), D("0.53")]
 
 
-def test_the_exposure_cap_counts_every_level_of_a_side(maker_config):
-    # $5 at risk: the bids cost 0.49 + 0.48 + 0.47 per contract-level, 5 each would be $7.20
+def test_the_exposure_cap_counts_every_level_of_both_sides(maker_config):
+    # $5 at risk, shared by the sides as risk counts them: $2.50 each. The bids cost
+    # 0.49, 0.48, 0.47 per contract; 5 at 0.49 is $2.45, the next level gets no contract
     market = MarketConfig(
         ticker=TICKER, category="economics", profile="mean_reverting", max_exposure=D(5), size_factor=D(1),
         quote_sides=QuoteSides.BOTH, price_band="normal", k=D("1.5"), sigma=D("0.05"), gamma_multiplier=D(1),
@@ -179,9 +180,9 @@ def test_the_exposure_cap_counts_every_level_of_a_side(maker_config):
     commands = session.warmup_elapsed(T0 + 5 * SECOND)
 
     bids = [(c.price, c.count) for c in commands if c.side == "bid"]
-    assert sum(p * n for p, n in bids) <= D(5)
-    assert bids[:2] == [(D("0.49"), D(5)), (D("0.48"), D(5))]  # 2.45 + 2.40; 0.15 left is no contract
-    assert len(bids) == 2
+    asks = [(c.price, c.count) for c in commands if c.side == "ask"]
+    assert bids == [(D("0.49"), D(5))]
+    assert asks == [(D("0.51"), D(5))]  # 5 x (1 - 0.51) = $2.45
 
 
 def test_stopping_cancels_every_level_of_both_sides(maker_config):

@@ -125,7 +125,24 @@ def test_max_exposure_caps_the_size_that_builds_the_position(maker_config):
 
     places = session.warmup_elapsed(WARM)
 
-    assert {c.side: c.count for c in places} == {"bid": D(2), "ask": D(2)}  # $1 / 0.49, $1 / (1 - 0.51)
+    # risk counts both sides' resting orders: $0.50 each, 1 x 0.49 and 1 x (1 - 0.51)
+    assert {c.side: c.count for c in places} == {"bid": D(1), "ask": D(1)}
+
+
+def test_the_markets_tick_is_preferred_to_the_default_one(maker_config):
+    """A-S quotes 0.49 / 0.51 on the cent grid; on a 2-cent grid the bid is snapped
+    down and the ask up."""
+    session = start(maker_config, market_config(tick=D("0.02")))
+
+    places = session.warmup_elapsed(WARM)
+
+    assert [(c.side, c.price) for c in places] == [("bid", D("0.48")), ("ask", D("0.52"))]
+
+
+def test_without_a_market_tick_the_default_one_is_used(maker_config):
+    session = start(maker_config, market_config())
+
+    assert [(c.side, c.price) for c in session.warmup_elapsed(WARM)] == [("bid", D("0.49")), ("ask", D("0.51"))]
 
 
 # -- pauses, cooldowns, directives ------------------------------------------------------

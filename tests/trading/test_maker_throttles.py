@@ -140,12 +140,22 @@ def test_no_volume_spike_without_enough_baseline_history():
     assert not spikes.spike(T0 + 13 * SECOND)  # 3 s of baseline only
 
 
-def test_sigma_is_the_standard_deviation_of_the_sampled_mids_once_enough_are_in():
-    sigma = SigmaEstimator(window_ns=300 * SECOND, min_samples=4)
-    for n, mid in enumerate(("0.48", "0.52", "0.48")):
-        sigma.sample(T0 + n * SECOND, D(mid))
-    assert sigma.sigma() is None
+def test_sigma_is_the_standard_deviation_of_bucketed_mids_once_they_cover_the_window():
+    sigma = SigmaEstimator(window_ns=20 * SECOND, bucket_ns=5 * SECOND)
+    # one mid per 5 s bucket, the last in a bucket wins: 0.49 is replaced by 0.48
+    for at, mid in ((0, "0.49"), (1, "0.48"), (5, "0.52"), (10, "0.48"), (15, "0.52")):
+        sigma.sample(T0 + at * SECOND, D(mid))
+    assert sigma.sigma(T0 + 15 * SECOND) is None  # 15 s of mids do not cover a 20 s window
 
-    sigma.sample(T0 + 3 * SECOND, D("0.52"))
+    sigma.sample(T0 + 20 * SECOND, D("0.50"))
 
-    assert sigma.sigma() == D("0.02")
+    # the window keeps [0 s, 20 s]: 0.48, 0.52, 0.48, 0.52, 0.50 -> mean 0.50, var 0.00032
+    assert sigma.sigma(T0 + 20 * SECOND) == D("0.00032").sqrt()
+
+
+def test_sigma_is_not_judged_without_mids_of_its_own():
+    sigma = SigmaEstimator(window_ns=20 * SECOND, bucket_ns=5 * SECOND)
+    for at in range(0, 40, 5):
+        sigma.sample(T0 + at * SECOND, None)  # one-sided book: nothing observed
+
+    assert sigma.sigma(T0 + 40 * SECOND) is None

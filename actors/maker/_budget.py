@@ -1,0 +1,176 @@
+"""Sizing quotes to the session's budget, priced as the risk governor prices exposure.
+
+The risk governor (actors/risk/_governor.py `exposure`, limits from actors/risk/_budgets.py)
+refuses an order (`market_budget`) when the market's exposure after it exceeds
+min(per_market_budget_dollars, MarketConfig.max_exposure). Exposure there is:
+
+- the open position: a long layer costs qty x its price, a short one qty x (1 - price);
+- plus every resting order, both sides: a bid costs price per contract, an ask 1 - price,
+  except the contracts of the closing side (asks when long, bids when short) that only
+  close the position, which cost nothing.
+
+So the two sides share one room: cap - position exposure. They take whole contracts from
+it in turn, best level first, so neither side starves the other and what one cannot use
+the other may. Contracts beyond the close on the closing side, like every building one,
+are priced at the dearest of their side's levels (the governor may count a different
+order as the closing one). A side left with no contract says why.
+
+Hazard: the governor checks each command as it arrives, against what it still counts
+then: an order being cancelled until the cancel is confirmed, an order being amended at
+the worse of its old and new terms. A pass that shrinks one side and grows the other
+would have the growth refused (`market_budget`) while the shrink is in flight, so a side
+grows only into room free both now and after the pass (`defer_growth`): the rest of its
+growth waits for a later pass, once the other side's change is confirmed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Sequence
+
+from ._inventory import Layer
+
+__all__ = ["BudgetFit", "fit_to_budget", "position_exposure", "defer_growth"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+Levels = list[tuple[Decimal, Decimal]]  # (price, size), best first
+
+
+def position_exposure(
+    layers: Sequence[Layer], unseen: Sequence[tuple[str, Decimal, Decimal]] = ()
+) -> tuple[Decimal, Decimal]:
+    """(signed position, what it can cost) as the governor counts them: the open layers,
+    long at their price, short at 1 - price, with the fills reported but not yet seen
+    (side, price, contracts) matched against the oldest opposite layers first (FIFO)."""
+    book = [[lay.qty, lay.price] for lay in layers]
+    for side, price, count in unseen:
+        qty = count if side == "bid" else -count
+        while qty != 0 and book and (book[0][0] > 0) != (qty > 0):
+            matched = min(abs(book[0][0]), abs(qty))
+            direction = 1 if book[0][0] > 0 else -1
+            book[0][0] -= direction * matched
+            qty += direction * matched
+            if book[0][0] == 0:
+                book.pop(0)
+        if qty != 0:
+            book.append([qty, price])
+    position = sum((q for q, _ in book), _ZERO)
+    return position, sum((q * p if q > 0 else -q * (_ONE - p) for q, p in book), _ZERO)
+
+
+def _cost(side: str, price: Decimal) -> Decimal:
+    return price if side == "bid" else _ONE - price
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetFit:
+    levels: dict[str, Levels]
+    notes: dict[str, str] = field(default_factory=dict)  # side -> why it quotes nothing
+
+
+def fit_to_budget(
+    wanted: dict[str, Levels], *, cap: Decimal, position: Decimal, held: Decimal
+) -> BudgetFit:
+    """`wanted`: each side's levels, best first; `held`: the position's exposure.
+
+    The closing side's contracts up to the position are free; then the sides take one
+    contract at a time in turn (in `wanted`'s order), each at its dearest level's cost,
+    while it fits in what is left of the room; a side stops at its first contract that
+    does not fit (a ladder side ends at its first cut level)."""
+    room = max(_ZERO, cap - held)
+    closing = "ask" if position > 0 else "bid" if position < 0 else None
+    unit = {side: max((_cost(side, p) for p, _ in levels), default=_ZERO) for side, levels in wanted.items()}
+    taken: dict[str, list[Decimal]] = {side: [] for side in wanted}
+    cursor: dict[str, tuple[int, Decimal]] = {}  # side -> (level, contracts taken at it)
+    for side, levels in wanted.items():
+        level, at, free = 0, _ZERO, abs(position) if side == closing else _ZERO
+        while level < len(levels) and free > 0:
+            step = min(free, levels[level][1] - at)
+            at, free = at + step, free - step
+            if at == levels[level][1]:
+                taken[side].append(at)
+                level, at = level + 1, _ZERO
+        cursor[side] = (level, at)
+    open_sides = [side for side in wanted if cursor[side][0] < len(wanted[side]) and unit[side] > 0]
+    while open_sides:
+        for side in list(open_sides):
+            level, at = cursor[side]
+            if unit[side] > room:
+                open_sides.remove(side)
+                continue
+            room -= unit[side]
+            at += 1
+            if at >= wanted[side][level][1]:
+                taken[side].append(at)
+                level, at = level + 1, _ZERO
+            cursor[side] = (level, at)
+            if level >= len(wanted[side]):
+                open_sides.remove(side)
+    for side in wanted:  # a level cut part way ends the side there
+        level, at = cursor[side]
+        if at > 0:
+            taken[side].append(at)
+
+    fitted: dict[str, Levels] = {}
+    notes: dict[str, str] = {}
+    for side, levels in wanted.items():
+        fitted[side] = [(price, size) for (price, _), size in zip(levels, taken[side])]
+        if levels and not fitted[side]:
+            notes[side] = (
+                f"{side}: not even 1 contract fits the ${cap} market budget"
+                f" (position exposure ${held:.2f}, ${room:.2f} left)"
+            )
+    return BudgetFit(fitted, notes)
+
+
+Terms = list[tuple[tuple[Decimal, ...], Decimal]]  # (prices an order may rest at, contracts)
+
+
+def _side_cost(side: str, terms: Terms, free: Decimal) -> Decimal:
+    """What a side's orders may cost, every contract beyond the free ones at the dearest price."""
+    contracts = sum((n for _, n in terms), _ZERO)
+    unit = max((_cost(side, p) for prices, _ in terms for p in prices), default=_ZERO)
+    return max(_ZERO, contracts - free) * unit
+
+
+def defer_growth(
+    fitted: dict[str, Levels], working: dict[str, Terms], *, cap: Decimal, position: Decimal, held: Decimal
+) -> dict[str, Levels]:
+    """Cut a growing side to the room left beside the worse of the other side's orders
+    now (`working`, as the governor counts them) and after this pass (`fitted`)."""
+    closing = "ask" if position > 0 else "bid" if position < 0 else None
+    free = {side: abs(position) if side == closing else _ZERO for side in fitted}
+    out = dict(fitted)
+    sides = list(fitted)
+    for side in sides:
+        after = _side_cost(side, [((p,), n) for p, n in out[side]], free[side])
+        now = _side_cost(side, working.get(side, []), free[side])
+        if after <= now:
+            continue  # not growing: never held back
+        beside = _ZERO
+        for other in sides:
+            if other != side:
+                beside += max(
+                    _side_cost(other, working.get(other, []), free[other]),
+                    _side_cost(other, [((p,), n) for p, n in out[other]], free[other]),
+                )
+        allowed = cap - held - beside
+        if after <= allowed:
+            continue
+        unit = max((_cost(side, p) for p, _ in out[side]), default=_ZERO)
+        budget = max(_ZERO, allowed)
+        paid_max = _ZERO if unit == 0 else Decimal(math.floor(budget / unit))
+        left = free[side] + paid_max
+        cut: Levels = []
+        for price, size in out[side]:
+            size = min(size, left)
+            if size <= 0:
+                break
+            cut.append((price, size))
+            left -= size
+        out[side] = cut
+    return out
