@@ -316,6 +316,8 @@ class SupervisorConfig:
     exit_timeout_s: float = check(positive)
     monitor_interval_s: float = check(positive)
     ask_timeout_s: float = check(positive)
+    replay_ask_timeout_s: float = check(positive)
+    close_time_retry_s: float = check(positive)
     max_long_lived_sessions: int = check(positive)
 
 
@@ -528,6 +530,9 @@ class RiskConfig:
     position_warning_levels: tuple[Decimal, ...] = check(fractions)
     exposure_warning_levels: tuple[Decimal, ...] = check(fractions)
     warning_rearm_margin: Decimal = check(price)  # a level warns again only after usage fell this far below it
+    warning_rearm_s: float = check(non_negative)  # ...and stayed there this long
+    flatten_timeout_s: float = check(positive)  # a policy flatten not flat by then is ordered again
+    seen_fill_ids_per_market: int = check(positive)  # fill ids kept per market to drop duplicate reports
     kill_switch_file: str
     kill_cancel_retry_s: float = check(positive)
     hybrid: HybridConfig

@@ -32,6 +32,7 @@ from actors.supervisor import SessionSupervisorActor, crash_reporting
 from actors.ws import WsConnectionActor
 from config import Config
 from mmd.bus import Bus, InFlightTracker
+from mmd.clock import seconds
 from schema import migrate
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ class Daemon:
             write_capacity=cfg.rest.write_tokens_per_s * cfg.rest.write_bucket_s,
             default_cost=cfg.rest.default_cost,
             cancel_cost=cfg.rest.cancel_cost,
+            batch_max_items=cfg.rest.batch_max_items,
+            batch_gather_ns=seconds(cfg.rest.batch_gather_s),
         )
         self._start("market_state", MarketStateActor, config=cfg.market_state)
         # an engaged kill switch survives a restart (file beside the database); never in
@@ -150,8 +153,11 @@ class Daemon:
             feed=ws,
             order_gateway=risk,  # cancels pass through risk, which settles its exposure on them
             risk=risk,  # asked for positions and resting orders at admission
-            rest=rest,  # balance reads
+            rest=rest,  # balance reads, close times of explicit tickers
             style=getattr(cfg.scanner, "style", "volatility"),
+            regime_sample_interval_s=cfg.scanner.volatility.sample_interval_s,  # part of the regime staleness rule
+            # a replay's admission verdict must not depend on machine load (see _exposure)
+            ask_timeout_s=cfg.supervisor.replay_ask_timeout_s if w.mode == "backtest" else cfg.supervisor.ask_timeout_s,
         )
         self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest, feed=ws, risk_config=cfg.risk)
         self.started = True

@@ -226,10 +226,10 @@ class MakerActor(MmdActor):
                 self.errors["bad_fill"] += 1
                 self.log.warning("unreadable fill in reconciliation: %s", exc)
                 continue
-            if fill.ticker != self.ticker or self.session.seen_fill(fill.fill_id):
+            if not self.session.owns_fill(fill):
+                continue  # another market's, another session's or a manual order's fill
+            if self.session.seen_fill(fill.fill_id):
                 continue
-            if not fill.client_order_id.startswith(f"{self.session_id}-"):
-                continue  # another session's (or a manual) fill on this market
             self.fills_reconciled += 1
             self.publish(fill)
             if apply_now:

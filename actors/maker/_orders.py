@@ -14,7 +14,9 @@ it names:
   the order is gone: it is forgotten, not kept as live;
 - an amend to the order's current terms is never sent (it would only burn a write);
 - a side whose place was refused waits `retry_after_ns` before trying again, so a risk
-  limit does not turn every book update into a rejected write;
+  limit does not turn every book update into a rejected write; likewise an order whose
+  cancel was refused (not gone: still resting), whichever order it is, is cancelled again
+  at most once per `retry_after_ns`;
 - an order of this session that we do not track (a place whose outcome was unknown) is
   adopted when the exchange reports it resting, and cancelled: it is nobody's quote;
 - a place whose outcome is unknown (transport failure) is not dropped: if the exchange
@@ -68,7 +70,7 @@ class WorkingOrder(OwnOrder):
     ioc: bool = False  # an exit order crossing the book: it never rests, forgotten once acknowledged
     changed_ns: int = 0  # when we last placed or amended it (quote refresh)
     amend_refused: bool = False  # the next change goes cancel-and-place
-    cancel_refused_at: int | None = None  # an adopted order's cancel was refused then
+    cancel_refused_at: int | None = None  # its last cancel was refused (not gone) then
     level_when_moved: Decimal | None = None  # book size at its price when we sent a cancel/amend
     level: int = 0  # ladder level it works (0: the best)
 
@@ -178,7 +180,34 @@ class OrderManager:
         self.skipped: dict[str, str] = {}  # why a side (or "bid level 2") is not quoted on the last pass
 
     def _is_ours_untracked(self, event: OrderAccepted | OrderUpdated) -> bool:
-        return event.ticker == self.ticker and event.client_order_id.startswith(self._client_prefix)
+        return event.ticker == self.ticker and self.session_client_id(event.client_order_id)
+
+    def session_client_id(self, client_order_id: str | None) -> bool:
+        """Whether a client order id is one this session gives its orders (`{session_id}-{n}`)."""
+        if not client_order_id or not client_order_id.startswith(self._client_prefix):
+            return False
+        return client_order_id[len(self._client_prefix):].isdigit()
+
+    def owns_fill(self, fill: OrderFilled) -> bool:
+        """Whether a fill is of one of this session's orders: on this market, and with this
+        session's client id or the exchange id of an order we track, track no longer
+        (confirmed gone) or still await fills of. Hazard: the bus delivers every fill on
+        the market (another session's order, a manual order); counting those would move our
+        inventory with positions that are not ours. A fill naming neither (no client id,
+        an order whose id we have not learnt yet) is left out here: the REST fill read at
+        the session's end, by when we know the id, brings it back in."""
+        if fill.ticker != self.ticker:
+            return False
+        if self.session_client_id(fill.client_order_id):
+            return True
+        order_id = fill.order_id
+        if not order_id:
+            return False
+        return (
+            order_id in self._unseen
+            or self._book.find(self.ticker, order_id) is not None
+            or self._book.was_closed(order_id, None)
+        )
 
     # -- reads ----------------------------------------------------------------------
     def order(self, side: BookSide, level: int = 0) -> WorkingOrder | None:
@@ -281,7 +310,7 @@ class OrderManager:
         for stray in self._strays():
             if stray.pending is not None or stray.order_id is None:
                 continue
-            if stray.cancel_refused_at is not None and now_ns < stray.cancel_refused_at + self.retry_after_ns:
+            if self._cancel_refused_recently(stray, now_ns):
                 continue
             commands.append(self._cancel(stray, now_ns, "adopted order of this session"))
         return batched(commands)
@@ -320,7 +349,9 @@ class OrderManager:
         if want is not None and want[1] <= 0:
             want = None
         if want is None:
-            return self._cancel(order, now_ns, "not quoting this side") if order is not None else None
+            if order is None:
+                return None
+            return self._cancel_unless_refused(order, now_ns, "not quoting this side", skip)
         price, size = want[0], want[1]
         if len(want) > 2 and want[2]:
             return self._reconcile_aggressive(side, order, price, size, now_ns, level)
@@ -341,7 +372,7 @@ class OrderManager:
         if abs(order.price - price) <= self.keep_within and order.remaining == size and not (force or stale):
             return None
         if order.amend_refused:
-            return self._cancel(order, now_ns, "replace after refused amend")
+            return self._cancel_unless_refused(order, now_ns, "replace after refused amend", skip)
         return self._amend(order, price, size, now_ns)
 
     def _reconcile_aggressive(
@@ -354,7 +385,7 @@ class OrderManager:
             if order.ioc:
                 self.skipped[skip] = "exit order in flight"
                 return None
-            return self._cancel(order, now_ns, "replace by exit order")
+            return self._cancel_unless_refused(order, now_ns, "replace by exit order", skip)
         refused_at = self._place_refused_at[side]
         if refused_at is not None and now_ns < refused_at + self.retry_after_ns:
             self.skipped[skip] = "place refused recently"
@@ -431,6 +462,19 @@ class OrderManager:
             ts=now_ns,
             session_id=self.session_id,
         )
+
+    def _cancel_refused_recently(self, order: WorkingOrder, now_ns: int) -> bool:
+        at = order.cancel_refused_at
+        return at is not None and now_ns < at + self.retry_after_ns
+
+    def _cancel_unless_refused(self, order: WorkingOrder, now_ns: int, reason: str, skip: str) -> CancelOrder | None:
+        """Cancel, unless this order's last cancel was refused under `retry_after_ns` ago.
+        Hazard: the refusal (a risk or rate-limit refusal, a transport failure) clears the
+        order's in-flight cancel, so without this every input would send it again."""
+        if self._cancel_refused_recently(order, now_ns):
+            self.skipped[skip] = "cancel refused recently"
+            return None
+        return self._cancel(order, now_ns, reason)
 
     def _cancel(self, order: WorkingOrder, now_ns: int, reason: str) -> CancelOrder:
         order.pending = "cancelling"

@@ -1,7 +1,8 @@
 """One market-making session as a plain object: state machine, quotes, orders, inventory,
 throttles, guardrails and exit.
 
-INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> FLATTENING -> DONE (see `_state`). The actor
+INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> FLATTENING -> DONE (see `_state`; a risk
+flatten goes back to quoting once flat and lifted, see `on_risk_directive`). The actor
 shell feeds it books, trades, order events, directives and timer ticks; every call
 returns the commands to send to the risk governor. Outside QUOTING and FLATTENING the
 desired quote is empty, so any working order is cancelled, including one whose place was
@@ -205,10 +206,16 @@ class MakerSession:
         self.reduce_only = False
         self.guardrail = GuardrailVerdict()
         self.exit: ExitPlan | None = None
+        # False while the running exit is a risk flatten only: the session outlives it
+        self._exit_final = True
+        self._ended_exit_reason: str | None = None  # a risk flatten that just ended, for its realizations
+        self.risk_flattens = 0  # risk flattens that reached flat (the session went on)
+        self.last_risk_flatten: str | None = None  # the latest one's reason, for status
         self.finished: Finished | None = None
         self.last_trade_ns: int | None = None
         self.feed_unhealthy_since_ns: int | None = None
         self.last_reference: object | None = None
+        self.foreign_fills = 0  # fills on this market of orders not ours, left out
         self._start_ns: int | None = None
         self._fills_due_ns: int | None = None  # the finish waits for a REST fill read until then
         self._warm_until_ns: int | None = None
@@ -243,18 +250,23 @@ class MakerSession:
         self.begin_exit(now_ns, reason, urgency)
         return self.requote(now_ns)
 
-    def begin_exit(self, now_ns: int, reason: str, urgency: str) -> None:
+    def begin_exit(self, now_ns: int, reason: str, urgency: str, *, final: bool = True) -> None:
+        """Start (or escalate) an exit. final: the session ends with it (DONE); False only
+        for a risk flatten, after which the session goes on (see `on_risk_directive`). Any
+        final exit makes a running risk flatten final."""
         if self.state == MakerState.DONE:
             return
         if urgency not in _URGENCY_RANK:
             raise ValueError(f"unknown exit urgency {urgency!r}")
         if self.exit is not None:
+            self._exit_final = self._exit_final or final
             if urgency == ExitUrgency.CANCEL:  # final: stop the running exit, pull the orders
                 self.exit.cancel(now_ns, reason)
             elif self.exit.urgency != ExitUrgency.CANCEL and _URGENCY_RANK[urgency] > _URGENCY_RANK[self.exit.urgency]:
                 self.exit.escalate(now_ns)
                 self.exit.reason = reason
             return
+        self._exit_final = final
         self.exit = ExitPlan(
             self.config.exit,
             urgency=urgency,
@@ -322,8 +334,12 @@ class MakerSession:
 
     def on_order_event(self, event: object, now_ns: int) -> list[Command]:
         # WS and the REST reconcile may both report a fill: a duplicate must not grow the
-        # order's filled size either.
+        # order's filled size either. The bus hands us every fill on the market: only
+        # this session's count (`owns_fill`, the same rule the REST reconcile applies).
         if isinstance(event, OrderFilled):
+            if not self.owns_fill(event):
+                self.foreign_fills += 1
+                return []
             if not self.inventory.apply_fill(event):
                 return []
             self.throttles.on_fill(event.ts_event, event.side, event.price)
@@ -332,6 +348,11 @@ class MakerSession:
 
     def seen_fill(self, fill_id: str) -> bool:
         return self.inventory.has_fill(fill_id)
+
+    def owns_fill(self, fill: OrderFilled) -> bool:
+        """Whether a fill is of this session's orders (see `OrderManager.owns_fill`): the
+        one rule for WS fills and REST-reconciled fills alike."""
+        return self.orders.owns_fill(fill)
 
     def on_feed_health(self, healthy: bool, now_ns: int) -> tuple[list[Command], bool]:
         """Returns (commands, whether fills must be reconciled over REST): after the feed
@@ -359,14 +380,34 @@ class MakerSession:
         return self.requote(now_ns)
 
     def on_risk_directive(self, directive: RiskDirective, now_ns: int) -> list[Command]:
+        """The risk governor's word on this market. pause / reduce_only / resume each state
+        the market's whole restriction now (the governor sends one when it changes), so
+        each replaces the one before:
+        - pause: no quotes until `until_ts`, or, without one (as under the kill switch),
+          until the next reduce_only or resume;
+        - reduce_only: quote only the side that brings the position back towards flat; it
+          lifts a pause (SPEC 9 REDUCING: exposure-reducing orders are allowed);
+        - resume: no restriction: lifts a pause and reduce-only;
+        - flatten (seed 000 hybrid policy, SPEC 9): exit IMMEDIATE until flat, then hold
+          until the governor lifts the flatten (resume, or its next restriction), and quote
+          on. The session does not end with it: only a stop (supervisor), the market's end,
+          a guardrail or the model does that. A flatten that gives up with a position left
+          ends the session (DONE), as any exit that cannot finish.
+        The kill switch is its own hold (`on_kill_switch`): no directive lifts it."""
         action = directive.action
         if action == "flatten":
-            self.begin_exit(now_ns, f"risk flatten: {directive.reason}", ExitUrgency.IMMEDIATE)
+            self.begin_exit(now_ns, f"risk flatten: {directive.reason}", ExitUrgency.IMMEDIATE, final=False)
+            why = f"risk flatten done: waiting for the risk governor to lift it ({directive.reason})"
+            self.holds.set("risk_flatten", why)
         elif action == "pause":
+            self.holds.release("risk_flatten")
             self.holds.set("risk_pause", f"risk pause: {directive.reason}", directive.until_ts)
         elif action == "reduce_only":
+            self.holds.release("risk_flatten")
+            self.holds.release("risk_pause")
             self.reduce_only = True
         elif action == "resume":
+            self.holds.release("risk_flatten")
             self.holds.release("risk_pause")
             self.reduce_only = False
         return self.requote(now_ns)
@@ -429,8 +470,7 @@ class MakerSession:
     def _update_state(self, now_ns: int) -> None:
         if self.state in (MakerState.INIT, MakerState.DONE):
             return
-        if self.exit is not None:
-            self._update_exit_state(now_ns)
+        if self.exit is not None and self._update_exit_state(now_ns):
             return
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
@@ -457,13 +497,20 @@ class MakerSession:
             return "size factor leaves no size to quote"
         return ""
 
-    def _update_exit_state(self, now_ns: int) -> None:
+    def _update_exit_state(self, now_ns: int) -> bool:
+        """Move the exit on; False when it just ended and the session goes on (a risk
+        flatten that reached flat: the caller then decides the state as usual)."""
         assert self.exit is not None
         phase = self.exit.phase(now_ns)
         position = self.inventory.position
         over = phase in (ExitPhase.CANCEL, ExitPhase.GAVE_UP) or position == 0
         orders_left = self.orders.order_count
         orders_gone = orders_left == 0 or self.exit.cancel_overdue(now_ns)
+        if not self._exit_final and position == 0 and orders_left == 0 and not self.orders.unseen_fills():
+            self._ended_exit_reason = self.last_risk_flatten = self.exit.reason
+            self.risk_flattens += 1
+            self.exit = None
+            return False
         if over and orders_gone and not self._awaiting_fills(now_ns):
             reason = self.exit.reason
             if phase == ExitPhase.GAVE_UP and position != 0:
@@ -472,10 +519,11 @@ class MakerSession:
                 reason = f"{reason} ({orders_left} orders not confirmed cancelled)"
             self.state, self.why_not_quoting = MakerState.DONE, f"stopped: {reason}"
             self.finished = Finished(reason, position, self.inventory.realized_pnl, self.inventory.fees_paid)
-            return
+            return True
         self.state = MakerState.FLATTENING
         waiting = "; reconciling fills" if over and orders_gone else ""
         self.why_not_quoting = f"exiting ({phase}): {self.exit.reason}{waiting}"
+        return True
 
     def _exit_desired(self, now_ns: int) -> Desired:
         assert self.exit is not None
@@ -652,14 +700,18 @@ class MakerSession:
 
     # -- outputs --------------------------------------------------------------------
     def drain_realizations(self) -> list[Realization]:
-        return self.inventory.drain_realizations()
+        drained = self.inventory.drain_realizations()
+        self._ended_exit_reason = None  # read (exit_reason) before the drain
+        return drained
 
     @property
     def exit_reason(self) -> str:
         """What a round trip closed now is attributed to (realizations.exit_reason)."""
         if self.inventory.settled_at is not None:
             return "settlement"
-        return self.exit.reason if self.exit is not None else "quote"
+        if self.exit is not None:
+            return self.exit.reason
+        return self._ended_exit_reason or "quote"
 
     def next_deadline_ns(self, now_ns: int) -> int | None:
         """The next time the state changes on its own (hold cooldown, exit phase)."""
@@ -699,6 +751,7 @@ class MakerSession:
             "widen_ticks": verdict.widen_ticks,
             "adverse_selection": verdict.adverse_selection,
             "reduce_only": self.reduce_only,
+            "last_risk_flatten": self.last_risk_flatten,
             "fair_value_note": self.fair_source_note,
             "exit": None
             if self.exit is None
@@ -722,5 +775,7 @@ class MakerSession:
                 "adopted": self.orders.adopted,
                 "quote_updates": self.quote_updates,
                 "fills": self.inventory.fill_count,
+                "foreign_fills": self.foreign_fills,
+                "risk_flattens": self.risk_flattens,
             },
         }

@@ -1,13 +1,16 @@
 """The maker's states (SPEC 8, seed 003) and the holds that pause it.
 
 INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> FLATTENING -> DONE
+and, for a risk flatten only, FLATTENING -> PAUSED / QUOTING (the session goes on).
 
 - WAIT_DATA: warming up (5 s) or no book yet;
 - QUOTING: two-sided (or one-sided by design) quotes are worked;
 - PAUSED: something keeps us from quoting: a hold (kill switch, risk pause, volume spike
   cooldown, shock), a bad book, a guardrail freeze or a throttle freeze. It resumes by
   itself when the reason clears (a hold with a deadline lapses then: the cooldown);
-- FLATTENING: the session is ending and its exit (cancel / passive / immediate) runs;
+- FLATTENING: the session is ending and its exit (cancel / passive / immediate) runs; or
+  a risk flatten runs (immediate): once flat the session goes back to PAUSED (held until
+  the risk governor lifts the flatten) or straight to QUOTING when it already has;
 - DONE: orders gone and the exit over; MakerFinished is published once.
 """
 
@@ -39,7 +42,7 @@ class Holds:
     Several may hold at once; status names the first in `ORDER` (most serious first), so
     the reason shown does not depend on the order they were set in."""
 
-    ORDER = ("kill_switch", "risk_pause", "volume_spike")
+    ORDER = ("kill_switch", "risk_pause", "risk_flatten", "volume_spike")
 
     def __init__(self) -> None:
         self._holds: dict[str, Hold] = {}

@@ -595,13 +595,19 @@ class ScannerCore:
         return self._pump(now_ns)
 
     def _regime_update(self, ticker: str, now_ns: int) -> RegimeUpdated:
-        tracker = self._state(ticker).regime
+        state = self._state(ticker)
+        tracker = state.regime
         reading = tracker.last
+        # Freshness is the newest observation, not the last classification: a regime is
+        # classified once per sample bucket, so its own time lags by up to a bucket and
+        # a healthy market would read stale. No classification yet stays 0 (no data).
+        latest = state.history.latest
+        data_ts = max(tracker.updated_ns, latest.ts_ns if latest is not None else 0) if tracker.updated_ns else 0
         return RegimeUpdated(
             ticker=ticker, regime=tracker.accepted, candidate=tracker.candidate, stable=tracker.stable,
             sigma=to_decimal(reading.sigma), drift_z=to_decimal(reading.drift_z), mr_score=to_decimal(reading.mr_score),
             gamma_multiplier=tracker.gamma_multiplier(), k_multiplier=tracker.k_multiplier(), ts=now_ns,
-            data_ts=tracker.updated_ns or 0,  # the newest observation classified: staleness is judged on this
+            data_ts=data_ts,
         )
 
     def regime_updates(self, now_ns: int) -> list[RegimeUpdated]:

@@ -2,13 +2,36 @@
 session, ends sessions for their reasons, contains maker crashes.
 
 Direction: the supervisor tells the WS connection to subscribe markets, tells makers to
-stop, sends sweeps (CancelAllOrders) and balance reads down the graph, and *asks* the
-risk governor for its exposure (down the graph; risk never asks the supervisor). Events
+stop, sends sweeps (CancelAllOrders) and balance reads down the graph, *asks* the risk
+governor for its exposure and tells it each balance it reads (`note_balance`, for the
+pre-trade balance check), all down the graph (risk never asks the supervisor). Events
 come up on the bus. Decisions live in plain classes (Admission, SessionBook, _rules).
 
 Session end protocol: StopSession(urgency) to the maker -> STOPPING -> MakerFinished
 (or the exit deadline, or the maker found dead) -> stop the actor -> SessionStopped with
-the reason and P&L (analytics records it in volatility_sessions).
+the reason and P&L (analytics records it in volatility_sessions). A STOPPING session is
+told again when a later reason is more urgent (escalation, see _sessions). A maker stopped
+before it finished sends its MakerFinished from its on_stop: that late report corrects
+the recorded P&L with a second SessionStopped (same session id, reason and end time;
+volatility_sessions is an upsert on (run_id, session_id), and risk and the scanner act
+on a SessionStopped only while the session id is still theirs, so the repeat is inert).
+
+Market close: a session ends close_buffer_s before its market closes. The close time
+comes from the session's MarketConfig when it has one; otherwise (scanner.tickers
+sessions) it is read once over REST (GET /markets/{ticker}, retried after
+close_time_retry_s on failure), and a MarketLifecycleChanged close_date_updated moves it.
+
+WS subscriptions: every session subscribes its ticker. When it ends, the subscription is
+removed only where the scanner is known not to want it: an explicit (scanner.tickers)
+session (that scanner mode tracks nothing), or a volatility session whose ticker the
+scanner said left its tracked set (VolatilityEnded left_tracked_set; the scanner keeps a
+session's ticker subscribed past that and never removes it afterwards). A ticker the
+scanner still tracks stays subscribed: the scanner only subscribes newly tracked tickers,
+so removing one it tracks would blind it. This relies on scanner.volatility.
+rediscover_interval_s (600 s) exceeding exit_timeout_s (60 s): a ticker cannot rejoin the
+tracked set between leaving it and its session's end. Discovery-style sessions keep their
+subscription (the supervisor cannot tell whether the scanner tracks the ticker). Nothing
+is removed at shutdown (stop_all_sessions, on_stop): the connection closes anyway.
 """
 
 from __future__ import annotations
@@ -27,6 +50,7 @@ from messages import (
     KillSwitchEngaged,
     KillSwitchReleased,
     MakerFinished,
+    MarketLifecycleChanged,
     MakerStatus,
     MarketConfig,
     MarketSelected,
@@ -42,7 +66,8 @@ from messages import (
     VolatilityDetected,
     VolatilityEnded,
 )
-from mmd.clock import seconds
+from mmd.clock import NS_PER_SECOND, seconds
+from mmd.wire import ns_from_rfc3339
 
 from . import _rules as rules
 from ._admission import DROP, START, Admission, ExposureView, RegimeView, exposure_view_from
@@ -55,14 +80,18 @@ __all__ = ["SessionSupervisorActor", "MakerFactory"]
 MakerFactory = Callable[[str, str, MarketConfig | None], Any]
 STATUS_ASK_TIMEOUT_S = 1.0
 BALANCE_PATH = "/portfolio/balance"
+MARKET_PATH = "/markets/"  # + ticker: the close time of a market without a MarketConfig
+_CLOSE_READ_ID = "supervisor-close-"  # + session id
+LEFT_TRACKED_SET = "left_tracked_set"  # VolatilityEnded.reason: the scanner stopped tracking the ticker
 
 # timer names carry the ticker: equal-deadline timers order by it, not by thread timing
-_ADMIT, _MONITOR, _TTL, _CLOSE, _EXIT = (
+_ADMIT, _MONITOR, _TTL, _CLOSE, _EXIT, _CLOSE_RETRY = (
     "supervisor-admit:",
     "supervisor-monitor",
     "supervisor-ttl:",
     "supervisor-close:",
     "supervisor-exit:",
+    "supervisor-close-read:",
 )
 
 
@@ -81,11 +110,18 @@ class SessionSupervisorActor(MmdActor):
         risk: Any = None,
         rest: Any = None,
         style: str = "volatility",
+        regime_sample_interval_s: float,
+        ask_timeout_s: float | None = None,
     ) -> None:
+        """regime_sample_interval_s: scanner.volatility.sample_interval_s (regime staleness
+        allows one sample of it). ask_timeout_s: the exposure ask's wall-clock bound;
+        None: config.ask_timeout_s (the wiring passes replay_ask_timeout_s in replays)."""
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.config = config
         self.sessions = SessionBook(run_id, config.max_concurrent_sessions, config.max_long_lived_sessions)
-        self.admission = Admission(config)
+        self.regime_sample_interval_s = regime_sample_interval_s
+        self.admission = Admission(config, regime_sample_interval_s)
+        self.ask_timeout_s = config.ask_timeout_s if ask_timeout_s is None else ask_timeout_s
         self.maker_factory = maker_factory
         self.feed = feed
         self.order_gateway = order_gateway  # sweeps pass through risk, which settles exposure on them
@@ -114,6 +150,7 @@ class SessionSupervisorActor(MmdActor):
             KillSwitchReleased,
             DiscoveryCompleted,
             MakerCrashed,
+            MarketLifecycleChanged,
         ):
             self.bus.subscribe(self.actor_ref, message_type)
 
@@ -125,9 +162,12 @@ class SessionSupervisorActor(MmdActor):
         self.admission.clear()
         makers = []
         for session in list(self.sessions.active.values()):
-            if session.state == ACTIVE:
-                self.sessions.begin_stop(session.ticker, rules.SHUTDOWN, ExitUrgency.CANCEL, now)
-                self.send(session.maker, StopSession(ticker=session.ticker, reason=rules.SHUTDOWN, ts=now))
+            # ACTIVE, or exiting less urgently: cancel now (an exit already cancelling keeps its reason)
+            if self.sessions.begin_stop(session.ticker, rules.SHUTDOWN, ExitUrgency.CANCEL, now) is not None:
+                self.send(
+                    session.maker,
+                    StopSession(ticker=session.ticker, reason=rules.SHUTDOWN, ts=now, urgency=ExitUrgency.CANCEL),
+                )
             makers.append(session.maker)
             self._close(session, now, sweep=True)
         self.clock.cancel(self._monitor_timer)
@@ -219,16 +259,21 @@ class SessionSupervisorActor(MmdActor):
             session_id=session_id, ticker=ticker, reason=reason, started_ns=now, maker=maker, kind=kind,
             event_id=event_id, market_config=market_config, last_regime_ns=now,
         )
-        if kind == SessionKind.VOLATILITY:
-            session.last_regime_ns = max(now, self.regimes[ticker].received_ns) if ticker in self.regimes else now
+        view = self.regimes.get(ticker)
+        if kind == SessionKind.VOLATILITY and view is not None and view.update.data_ts > 0:
+            # admission saw this view fresh: staleness runs from its data, not from now
+            session.last_regime_ns = view.update.data_ts
         ttl_s = self.config.session_ttl_s if kind == SessionKind.VOLATILITY else self.config.explicit_session_ttl_s
         if ttl_s > 0:
             session.timers.append(self.timer(seconds(ttl_s), TimerFired(what=_TTL + ticker, ts=now)))
-        close_at = rules.close_deadline_ns(market_config, self.config)
-        if close_at is not None:
-            session.timers.append(self.clock.call_at(close_at, self.actor_ref, TimerFired(what=_CLOSE + ticker, ts=now)))
         self.sessions.add(session)
-        self.send(self.feed, SubscribeMarkets(tickers=(ticker,), ts=now))
+        if market_config is not None and market_config.close_ts is not None:
+            self._set_close(session, market_config.close_ts, now)
+        else:
+            self._read_close_time(session, now)  # explicit tickers: no MarketConfig, no close time yet
+        # snapshot: the ticker may be subscribed already (scanner tracking) and its book
+        # quiet; the new maker needs the current book to leave WAIT_DATA
+        self.send(self.feed, SubscribeMarkets(tickers=(ticker,), ts=now, snapshot=True))
         self.publish(
             SessionStarted(session_id=session_id, ticker=ticker, reason=reason, ts=now, event_id=event_id, config=market_config)
         )
@@ -243,10 +288,19 @@ class SessionSupervisorActor(MmdActor):
 
     @handles(VolatilityEnded)
     def on_volatility_ended(self, event: VolatilityEnded) -> None:
-        if self.admission.withdraw(event.ticker) is not None:
+        """Ends the event it names, and only that one: a ticker fires again after its
+        session stops or its event lapses, so an end of an older event must not touch a
+        newer event's wait or session (an empty event id matches any, by ticker)."""
+        pending = self.admission.pending.get(event.ticker)
+        if pending is not None and event.event_id in ("", pending.event.event_id):
+            self.admission.withdraw(event.ticker)
             self.log.info("waiting event on %s withdrawn: volatility ended (%s)", event.ticker, event.reason)
         session = self.sessions.get(event.ticker)
-        if session is not None and session.kind == SessionKind.VOLATILITY:
+        if session is None or session.kind != SessionKind.VOLATILITY:
+            return
+        if event.reason == LEFT_TRACKED_SET:
+            session.left_tracked_set = True  # nobody else keeps its subscription (module docstring)
+        if event.event_id in ("", session.event_id):
             self.end_session(event.ticker, rules.VOLATILITY_ENDED, ExitUrgency.PASSIVE)
 
     @handles(RegimeUpdated)
@@ -254,13 +308,22 @@ class SessionSupervisorActor(MmdActor):
         now = self.clock.now_ns()
         self.regimes[update.ticker] = RegimeView(update, now)
         session = self.sessions.get(update.ticker)
-        if session is not None and session.kind == SessionKind.VOLATILITY and session.state == ACTIVE:
-            session.last_regime_ns = now
+        if session is not None and session.kind == SessionKind.VOLATILITY and session.state in (ACTIVE, STOPPING):
+            session.last_regime_ns = max(session.last_regime_ns, update.data_ts)
             decision = rules.regime_end(update, self.config, adverse_selection=session.adverse_selection)
-            if decision is not None:
+            if decision is not None:  # on a STOPPING session only a more urgent exit changes anything
                 self.end_session(update.ticker, decision.reason, decision.urgency)
         if update.ticker in self.admission.pending:
             self._admit_waiting()
+
+    @handles(MarketLifecycleChanged)
+    def on_lifecycle(self, event: MarketLifecycleChanged) -> None:
+        if event.event_type != "close_date_updated" or event.close_ts is None:
+            return
+        session = self.sessions.get(event.ticker)
+        if session is not None and session.state == ACTIVE:
+            self.log.info("session %s on %s: market close moved to %s", session.session_id, event.ticker, event.close_ts)
+            self._set_close(session, event.close_ts * NS_PER_SECOND, self.clock.now_ns())
 
     @handles(MakerStatus)
     def on_maker_status(self, status: MakerStatus) -> None:
@@ -272,7 +335,9 @@ class SessionSupervisorActor(MmdActor):
     def on_maker_finished(self, finished: MakerFinished) -> None:
         session = self.sessions.by_session_id(finished.session_id)
         if session is None:
-            return  # already closed (exit deadline passed, or found dead)
+            self._late_final_report(finished)  # closed at the exit deadline or as crashed
+            return
+        session.finished_reported = True
         if finished.position != 0:
             self.log.warning(
                 "session %s on %s finished holding %s contract(s)", session.session_id, session.ticker, finished.position
@@ -284,9 +349,28 @@ class SessionSupervisorActor(MmdActor):
             position_left=finished.position,
         )
 
+    def _late_final_report(self, finished: MakerFinished) -> None:
+        """The last word of a maker whose session was closed without it: its P&L replaces
+        the last MakerStatus's in the record (module docstring: why the repeat is safe)."""
+        session = self.sessions.final_report(finished.session_id, finished.realized_pnl, finished.position)
+        if session is None:
+            return
+        self.log.info(
+            "session %s on %s: maker's final report after the close: pnl %s, position %s",
+            session.session_id, session.ticker, finished.realized_pnl, finished.position,
+        )
+        self.publish(
+            SessionStopped(
+                session_id=session.session_id, ticker=session.ticker, reason=session.end_reason,
+                ts=session.ended_ns, pnl=session.pnl,
+            )
+        )
+
     @handles(MakerCrashed)
     def on_maker_crashed(self, crash: MakerCrashed) -> None:
-        session = self.sessions.by_session_id(crash.session_id) or self.sessions.get(crash.ticker)
+        # by session id: a late report of an old maker must not hit a newer session on the
+        # ticker; the ticker only when the report could not name its session
+        session = self.sessions.by_session_id(crash.session_id) if crash.session_id else self.sessions.get(crash.ticker)
         if session is None:
             return
         self.log.error("maker of session %s on %s crashed: %s", session.session_id, session.ticker, crash.error)
@@ -302,7 +386,7 @@ class SessionSupervisorActor(MmdActor):
     def on_kill_switch(self, message: KillSwitchEngaged) -> None:
         self.halted_reason = f"kill switch: {message.reason}"
         self.admission.clear()
-        for session in self.sessions.running():
+        for session in list(self.sessions.active.values()):  # exiting ones too: cancel overrides their exit
             self.end_session(session.ticker, rules.KILL_SWITCH, ExitUrgency.CANCEL)
 
     @handles(KillSwitchReleased)
@@ -310,19 +394,37 @@ class SessionSupervisorActor(MmdActor):
         self.halted_reason = ""
 
     def end_session(self, ticker: str, reason: str, urgency: str = ExitUrgency.CANCEL) -> bool:
-        """Tell the maker to exit; the session ends for good on MakerFinished or the deadline."""
+        """Tell the maker to exit; the session ends for good on MakerFinished or the deadline.
+        A session already exiting is told again only when `urgency` is more urgent than its
+        exit (then `reason` is recorded); the deadline keeps running from the first stop."""
         now = self.clock.now_ns()
+        current = self.sessions.get(ticker)
+        escalating = current is not None and current.state == STOPPING
+        previous = (current.end_reason, current.end_urgency) if escalating else None
         session = self.sessions.begin_stop(ticker, reason, urgency, now)
         if session is None:
             return False
-        for handle in session.timers:
-            self.clock.cancel(handle)
-        session.timers = [self.timer(seconds(self.config.exit_timeout_s), TimerFired(what=_EXIT + ticker, ts=now))]
+        if not escalating:
+            self._cancel_timers(session)
+            session.timers = [self.timer(seconds(self.config.exit_timeout_s), TimerFired(what=_EXIT + ticker, ts=now))]
         if not self.send(session.maker, StopSession(ticker=ticker, reason=reason, ts=now, urgency=urgency)):
             self._close(session, now, sweep=True, reason=rules.CRASHED)  # it was already dead
             return True
-        self.log.info("session %s on %s ending (%s, %s exit)", session.session_id, ticker, reason, urgency)
+        if escalating:
+            self.log.info(
+                "session %s on %s: exit escalated from %s (%s) to %s (%s)",
+                session.session_id, ticker, previous[1], previous[0], urgency, reason,
+            )
+        else:
+            self.log.info("session %s on %s ending (%s, %s exit)", session.session_id, ticker, reason, urgency)
         return True
+
+    def _cancel_timers(self, session: Session) -> None:
+        for handle in session.timers:
+            self.clock.cancel(handle)
+        session.timers = []
+        self.clock.cancel(session.close_timer)
+        session.close_timer = None
 
     def _close(
         self,
@@ -335,8 +437,7 @@ class SessionSupervisorActor(MmdActor):
         position_left: Decimal | None = None,
     ) -> None:
         """Stop the maker, sweep its ticker when it did not confirm its orders gone, record the end."""
-        for handle in session.timers:
-            self.clock.cancel(handle)
+        self._cancel_timers(session)
         session.maker.stop(block=False)
         if sweep:
             # the maker may have died or stalled with orders resting: the REST client reads
@@ -352,14 +453,24 @@ class SessionSupervisorActor(MmdActor):
             SessionStopped(session_id=ended.session_id, ticker=ended.ticker, reason=ended.end_reason, ts=now, pnl=pnl)
         )
         self.log.info("session %s on %s ended: %s (pnl %s)", ended.session_id, ended.ticker, ended.end_reason, pnl)
+        if self.accepting and self._scanner_does_not_track(ended):  # at shutdown the connection goes anyway
+            self.send(self.feed, SubscribeMarkets(tickers=(ended.ticker,), ts=now, remove=True))
         self._admit_waiting()  # a slot is free
 
+    @staticmethod
+    def _scanner_does_not_track(session: Session) -> bool:
+        """Whether the session's subscription is ours alone to remove (module docstring)."""
+        if session.kind == SessionKind.EXPLICIT:
+            return True
+        return session.kind == SessionKind.VOLATILITY and session.left_tracked_set
+
     def stop_all_sessions(self, reason: str) -> int:
-        """Stop accepting new sessions and end every active one (CANCEL: orders pulled,
-        positions left to startup reconciliation). Returns how many were told to end."""
+        """Stop accepting new sessions and end every open one (CANCEL: orders pulled,
+        positions left to startup reconciliation), those already exiting less urgently
+        included. Returns how many were told to end."""
         self.accepting = False
         self.admission.clear()
-        return sum(self.end_session(s.ticker, reason, ExitUrgency.CANCEL) for s in self.sessions.running())
+        return sum(self.end_session(s.ticker, reason, ExitUrgency.CANCEL) for s in list(self.sessions.active.values()))
 
     def open_session_count(self) -> int:
         """Sessions whose maker has not finished yet (the runner waits for zero at shutdown)."""
@@ -399,6 +510,10 @@ class SessionSupervisorActor(MmdActor):
             self._admit_waiting()
         elif what.startswith(_TTL):
             self._end_if(what.removeprefix(_TTL), timer.ts, rules.TTL, ExitUrgency.PASSIVE)
+        elif what.startswith(_CLOSE_RETRY):
+            session = self.sessions.get(what.removeprefix(_CLOSE_RETRY))
+            if session is not None and session.started_ns <= timer.ts and session.close_ns is None:
+                self._read_close_time(session, self.clock.now_ns())
         elif what.startswith(_CLOSE):
             self._end_if(what.removeprefix(_CLOSE), timer.ts, rules.MARKET_CLOSE, ExitUrgency.PASSIVE)
         elif what.startswith(_EXIT):
@@ -431,8 +546,8 @@ class SessionSupervisorActor(MmdActor):
                 self._close(session, now, sweep=True, reason=rules.CRASHED)
             elif (
                 session.kind == SessionKind.VOLATILITY
-                and session.state == ACTIVE
-                and rules.regime_is_stale(session.last_regime_ns, now, self.config)
+                and session.state in (ACTIVE, STOPPING)  # a passive exit on stale data is escalated
+                and rules.regime_is_stale(session.last_regime_ns, now, self.config, self.regime_sample_interval_s)
             ):
                 self.end_session(session.ticker, rules.REGIME_STALE, ExitUrgency.IMMEDIATE)
         self._request_balance_if_old(now)
@@ -441,16 +556,21 @@ class SessionSupervisorActor(MmdActor):
 
     # -- facts from other actors ------------------------------------------------------------
     def _exposure(self) -> ExposureView | None:
-        """Ask the risk governor (down the graph; it never asks us). None when it cannot say."""
+        """Ask the risk governor (down the graph; it never asks us). None when it cannot say.
+
+        The ask is bounded by wall-clock time (self.ask_timeout_s). In a replay the verdict
+        must not depend on machine load, so the wiring passes replay_ask_timeout_s there: a
+        wait long enough that only a dead or hung governor reaches it (the virtual clock does
+        not move while we wait; risk never waits on us, so the wait always ends)."""
         if self.risk is None:
             return ExposureView({}, {}, Decimal("0"))  # no risk actor wired (tests of the shell)
         try:
             if self._risk_proxy is None:
                 self._risk_proxy = self.risk.proxy()
             try:
-                raw = self._risk_proxy.exposure_snapshot().get(timeout=self.config.ask_timeout_s)
+                raw = self._risk_proxy.exposure_snapshot().get(timeout=self.ask_timeout_s)
             except AttributeError:  # a governor without exposure_snapshot: its status has the same facts
-                raw = self._risk_proxy.get_status().get(timeout=self.config.ask_timeout_s)
+                raw = self._risk_proxy.get_status().get(timeout=self.ask_timeout_s)
             return exposure_view_from(raw)
         except (pykka.ActorDeadError, pykka.Timeout, ValueError) as exc:
             self.errors["exposure_unknown"] += 1
@@ -473,8 +593,57 @@ class SessionSupervisorActor(MmdActor):
             ),
         )
 
+    # -- market close times ---------------------------------------------------------------
+    def _set_close(self, session: Session, close_ns: int, now: int) -> None:
+        """(Re)schedule the session's end close_buffer_s before `close_ns`."""
+        session.close_ns = close_ns
+        self.clock.cancel(session.close_timer)
+        deadline = rules.close_deadline_from(close_ns, self.config)
+        session.close_timer = self.clock.call_at(
+            deadline, self.actor_ref, TimerFired(what=_CLOSE + session.ticker, ts=now)
+        )
+
+    def _read_close_time(self, session: Session, now: int) -> None:
+        if self.rest is None or session.close_read_in_flight:
+            return
+        session.close_read_in_flight = True
+        self.send(
+            self.rest,
+            RestReadRequested(
+                request_id=_CLOSE_READ_ID + session.session_id, path=MARKET_PATH + session.ticker, query=(),
+                reply_to=self.actor_ref, ts=now,
+            ),
+        )
+
+    def _on_close_time_read(self, reply: RestReadCompleted) -> None:
+        session = self.sessions.by_session_id(reply.request_id.removeprefix(_CLOSE_READ_ID))
+        if session is None:
+            return  # ended meanwhile
+        session.close_read_in_flight = False
+        if session.state != ACTIVE or session.close_ns is not None:
+            return  # exiting already, or a lifecycle event told us first
+        now = self.clock.now_ns()
+        market = reply.body.get("market") if isinstance(reply.body, dict) else None
+        close_time = market.get("close_time") if isinstance(market, dict) else None
+        try:
+            if reply.status != 200 or not isinstance(close_time, str):
+                raise ValueError(f"status {reply.status} {reply.error}, close_time {close_time!r}")
+            close_ns = ns_from_rfc3339(close_time)
+        except ValueError as exc:
+            self.errors["close_time_read"] += 1
+            self.log.warning(
+                "session %s on %s: market close time unknown (%s); retrying in %.0f s",
+                session.session_id, session.ticker, exc, self.config.close_time_retry_s,
+            )
+            self.timer(seconds(self.config.close_time_retry_s), TimerFired(what=_CLOSE_RETRY + session.ticker, ts=now))
+            return
+        self._set_close(session, close_ns, now)
+
     @handles(RestReadCompleted)
     def on_rest_read(self, reply: RestReadCompleted) -> None:
+        if reply.request_id.startswith(_CLOSE_READ_ID):
+            self._on_close_time_read(reply)
+            return
         if reply.path != BALANCE_PATH:
             return
         self._balance_in_flight = False
@@ -484,8 +653,26 @@ class SessionSupervisorActor(MmdActor):
             self.errors["balance_read"] += 1
             self.log.warning("balance read failed: status %s %s %r", reply.status, reply.error, body)
             return
-        self.admission.balance.update(Decimal(cents) / 100, self.clock.now_ns())
+        available = Decimal(cents) / 100
+        self.admission.balance.update(available, self.clock.now_ns())
+        self._tell_risk_balance(available)
         self._admit_waiting()
+
+    def _tell_risk_balance(self, available: Decimal) -> None:
+        """Feed the risk governor's pre-trade balance check with what the exchange just said.
+        A proxy call whose future nobody waits on: a tell, queued behind whatever we sent risk
+        before, so the supervisor never blocks on it (and risk never asks us: no deadlock)."""
+        if self.risk is None:
+            return
+        try:
+            if self._risk_proxy is None:
+                self._risk_proxy = self.risk.proxy()
+            self._risk_proxy.note_balance(available)
+        except pykka.ActorDeadError:
+            self.errors["risk_balance_note"] += 1
+            self.log.warning("risk governor gone: balance %s not passed on", available)
+        except AttributeError:  # a stand-in risk actor without note_balance (tests of the shell)
+            pass
 
     # -- status -----------------------------------------------------------------------------
     def _note_dropped(self, event: VolatilityDetected, reason: str, now: int) -> None:

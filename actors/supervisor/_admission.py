@@ -5,7 +5,12 @@ governor, balance from the REST client, the scanner's latest regime view) and ac
 the verdict. An event is offered once; it then waits `regime_wait_s` for the regime to
 settle, and after that each evaluation either starts it, drops it (a reason that will not
 go away: an open position, a bad regime, too old) or keeps it waiting (no free slot,
-balance or resting-order gate closed) while it stays valid.
+balance or resting-order gate closed, no fresh regime view yet) while it stays valid.
+
+The regime check needs the scanner's own view (RegimeUpdated, which the scanner publishes
+for a ticker with a pending event from the moment it fires): fresh by its data_ts
+(_rules.regime_is_stale), stable and allowed. The regime stamped in the event is 5 s old
+by then and is never used as a fallback.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any, Mapping
 from config import SupervisorConfig
 from messages import RegimeUpdated, VolatilityDetected
 from mmd.clock import seconds
+
+from ._rules import regime_is_stale
 
 __all__ = [
     "ExposureView",
@@ -172,6 +179,7 @@ class Verdict:
 @dataclass
 class Admission:
     config: SupervisorConfig
+    sample_interval_s: float  # scanner.volatility.sample_interval_s: part of the regime staleness rule
     pending: dict[str, PendingEvent] = field(default_factory=dict)  # ticker -> event, arrival order
 
     def __post_init__(self) -> None:
@@ -202,19 +210,17 @@ class Admission:
         return list(self.pending.values())
 
     # -- the checks -------------------------------------------------------------------
-    def regime_refusal(self, pending: PendingEvent, regime: RegimeView | None, now_ns: int) -> str | None:
-        """The freshest regime view decides: the scanner's latest RegimeUpdated when it is
-        fresh, else the regime the event itself was classified in (the scanner publishes
-        regimes for tickers with a session; a waiting event may have none yet)."""
-        cfg = self.config
-        if regime is not None and now_ns - regime.received_ns <= seconds(cfg.regime_stale_s):
-            if not regime.update.stable:
-                return f"regime not stable ({regime.update.candidate} pending)"
-            if regime.update.regime not in cfg.allowed_regimes:
-                return f"regime {regime.update.regime} not allowed"
-            return None
-        if pending.event.regime not in cfg.allowed_regimes:
-            return f"regime {pending.event.regime} not allowed"
+    def regime_is_fresh(self, regime: RegimeView | None, now_ns: int) -> bool:
+        return regime is not None and not regime_is_stale(
+            regime.update.data_ts, now_ns, self.config, self.sample_interval_s
+        )
+
+    def regime_refusal(self, regime: RegimeView, now_ns: int) -> str | None:
+        """Why a fresh regime view refuses the session (None: stable and allowed)."""
+        if not regime.update.stable:
+            return f"regime not stable ({regime.update.candidate} pending)"
+        if regime.update.regime not in self.config.allowed_regimes:
+            return f"regime {regime.update.regime} not allowed"
         return None
 
     def decide(
@@ -238,11 +244,13 @@ class Admission:
         close_ts = event.config.close_ts if event.config is not None else None
         if close_ts is not None and now_ns >= close_ts - seconds(cfg.close_buffer_s):
             return Verdict(DROP, "market closes too soon")
-        regime_refusal = self.regime_refusal(pending, regime, now_ns)
-        if regime_refusal:
-            return Verdict(DROP, regime_refusal)
         if now_ns - pending.received_ns > seconds(cfg.pending_event_max_age_s):
             return Verdict(DROP, "event too old")
+        if not self.regime_is_fresh(regime, now_ns):
+            return Verdict(WAIT, "no fresh regime view from the scanner")
+        regime_refusal = self.regime_refusal(regime, now_ns)
+        if regime_refusal:
+            return Verdict(DROP, regime_refusal)
         if exposure is None:
             return Verdict(WAIT, "exposure unknown (risk governor did not answer)")
         if exposure.position(event.ticker) != 0:

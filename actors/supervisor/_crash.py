@@ -1,8 +1,16 @@
 """Crash reporting for makers: a failure hook wrapped around whatever maker class is used.
 
-Pykka stops an actor whose `tell` handler raises (MmdActor lets only FatalActorError
-through). The supervisor notices a dead maker on its monitor tick anyway; this hook tells
-it at once, and deterministically in replays.
+A maker has crashed when any of its handlers raises:
+- FatalActorError: MmdActor lets it through and Pykka stops the actor. The supervisor
+  would notice the dead maker on its monitor tick anyway; this hook tells it at once,
+  and deterministically in replays.
+- any other exception: MmdActor logs it, counts it (errors["handler:<message>"]) and
+  carries on, which is right for actors that must survive one bad message, but a maker
+  whose handler failed half way may hold orders its book no longer knows. The hook sees
+  the count rise after the base has logged the exception and reports MakerCrashed; the
+  supervisor then closes the session as `crashed`, sweeps its ticker (CancelAllOrders via
+  risk) and stops the maker. Other actors keep MmdActor's behaviour: only the wrapped
+  maker class reports. One report per maker.
 
 Hazard: MmdActor marks the message done before the exception reaches Pykka, so the
 in-flight count could read zero (a replay step "quiet") between the crash and any later
@@ -18,6 +26,8 @@ from functools import lru_cache
 from messages import Message, message
 
 __all__ = ["MakerCrashed", "crash_reporting"]
+
+_HANDLER_ERROR = "handler:"  # MmdActor's key prefix for a swallowed handler exception
 
 
 @message
@@ -35,6 +45,12 @@ def _session_id_of(maker) -> str:
     return str(getattr(maker, "session_id", "") or getattr(session, "session_id", "") or "")
 
 
+def _handler_failures(actor) -> int:
+    """Handler exceptions MmdActor has swallowed so far (its errors["handler:<type>"])."""
+    errors = getattr(actor, "errors", None) or {}
+    return sum(count for key, count in errors.items() if key.startswith(_HANDLER_ERROR))
+
+
 @lru_cache(maxsize=None)
 def crash_reporting(maker_class: type) -> type:
     """A subclass of `maker_class` that publishes MakerCrashed when a handler fails."""
@@ -43,25 +59,37 @@ def crash_reporting(maker_class: type) -> type:
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self.log = logging.getLogger(f"mmd.{maker_class.__name__}")  # logs under the maker's own name
+            self._crash_reported = False
 
         def on_receive(self, incoming):
             tracker = self.tracker
             if tracker is not None:
                 tracker.sent()  # held until a crash is reported (see the module hazard)
+            failures_before = _handler_failures(self)
             try:
-                return super().on_receive(incoming)
+                result = super().on_receive(incoming)
+                if _handler_failures(self) > failures_before:  # logged and swallowed by MmdActor
+                    self._report_crash(f"{type(incoming).__name__} handler failed (logged above)")
+                return result
             except BaseException as exc:
-                report = MakerCrashed(
-                    session_id=_session_id_of(self),
-                    ticker=str(getattr(self, "ticker", "")),
-                    error=f"{type(exc).__name__}: {exc}",
-                    ts=self.clock.now_ns(),
-                )
-                self.bus.publish(report)
+                self._report_crash(f"{type(exc).__name__}: {exc}")
                 raise
             finally:
                 if tracker is not None:
                     tracker.done()
+
+        def _report_crash(self, error: str) -> None:
+            if self._crash_reported:
+                return
+            self._crash_reported = True
+            self.bus.publish(
+                MakerCrashed(
+                    session_id=_session_id_of(self),
+                    ticker=str(getattr(self, "ticker", "")),
+                    error=error,
+                    ts=self.clock.now_ns(),
+                )
+            )
 
     CrashReportingMaker.__name__ = CrashReportingMaker.__qualname__ = f"CrashReporting{maker_class.__name__}"
     return CrashReportingMaker

@@ -19,7 +19,9 @@ __all__ = [
     "EndDecision",
     "regime_end",
     "regime_is_stale",
+    "regime_stale_after_ns",
     "close_deadline_ns",
+    "close_deadline_from",
     "risk_end",
     "TTL",
     "MARKET_CLOSE",
@@ -65,15 +67,28 @@ def regime_end(update: RegimeUpdated, config: SupervisorConfig, *, adverse_selec
     return None
 
 
-def regime_is_stale(last_regime_ns: int, now_ns: int, config: SupervisorConfig) -> bool:
-    return now_ns - last_regime_ns > seconds(config.regime_stale_s)
+def regime_stale_after_ns(config: SupervisorConfig, sample_interval_s: float) -> int:
+    """How old the newest observation behind a regime may get: regime_stale_s, plus one
+    scanner sample interval (scanner.volatility.sample_interval_s), since observations of
+    a market come at most that often even when its data is perfectly healthy."""
+    return seconds(config.regime_stale_s) + seconds(sample_interval_s)
+
+
+def regime_is_stale(data_ts: int, now_ns: int, config: SupervisorConfig, sample_interval_s: float) -> bool:
+    """Judged on RegimeUpdated.data_ts (the newest observation classified), never on when
+    the update arrived: the scanner re-publishes an unchanged regime as a heartbeat. A
+    data_ts of 0 (no observation yet) is always stale."""
+    return data_ts <= 0 or now_ns - data_ts > regime_stale_after_ns(config, sample_interval_s)
 
 
 def close_deadline_ns(market_config: MarketConfig | None, config: SupervisorConfig) -> int | None:
     """When a session on this market must end: close_buffer_s before the market closes."""
-    if market_config is None or market_config.close_ts is None:
-        return None
-    return market_config.close_ts - seconds(config.close_buffer_s)
+    return close_deadline_from(None if market_config is None else market_config.close_ts, config)
+
+
+def close_deadline_from(close_ns: int | None, config: SupervisorConfig) -> int | None:
+    """The same deadline from a close time learned later (REST read, lifecycle event)."""
+    return None if close_ns is None else close_ns - seconds(config.close_buffer_s)
 
 
 def risk_end(reason: str) -> EndDecision:

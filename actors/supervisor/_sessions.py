@@ -5,6 +5,18 @@ A session is ACTIVE until the supervisor tells its maker to stop; it is then STO
 (the maker is exiting: it still holds its slot and its ticker) until the maker reports
 MakerFinished, the exit deadline passes, or the maker is found dead. Only then is it
 ended and recorded.
+
+Escalation policy (mirrors the maker's ExitPlan, actors/maker/_session.py begin_exit): a
+session already STOPPING is stopped again when a later reason asks for a more urgent exit,
+ranked passive < immediate < cancel. CANCEL is final and overrides both (kill switch and
+shutdown pull every order and leave the position to reconciliation); IMMEDIATE overrides
+PASSIVE; an equal or less urgent stop changes nothing. The escalating reason becomes the
+recorded one. The exit deadline keeps running from the first stop: an escalation never
+gives a maker more time.
+
+A session closed without its maker's MakerFinished (exit deadline, crash) records the P&L
+of the maker's last MakerStatus; the maker's final MakerFinished (sent from its on_stop)
+may still arrive and then corrects the record (`awaits_final_report`).
 """
 
 from __future__ import annotations
@@ -13,12 +25,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from messages import MakerStatus, MarketConfig
+from messages import ExitUrgency, MakerStatus, MarketConfig
 from mmd.ids import session_id
 
 __all__ = ["Session", "SessionBook", "SessionKind", "ACTIVE", "STOPPING", "ENDED"]
 
 ACTIVE, STOPPING, ENDED = "ACTIVE", "STOPPING", "ENDED"
+URGENCY_RANK = {ExitUrgency.PASSIVE: 1, ExitUrgency.IMMEDIATE: 2, ExitUrgency.CANCEL: 3}
+
+
+def more_urgent(urgency: str, than: str) -> bool:
+    """Whether a stop with `urgency` escalates an exit already running with `than`."""
+    return URGENCY_RANK[urgency] > URGENCY_RANK.get(than, 0)
 
 
 class SessionKind:
@@ -47,6 +65,16 @@ class Session:
     ended_ns: int | None = None
     pnl: Decimal | None = None
     position_left: Decimal | None = None
+    close_ns: int | None = None  # market close as last learned (config, REST read, lifecycle)
+    close_timer: Any = None  # TimerHandle of the close-buffer end
+    close_read_in_flight: bool = False
+    finished_reported: bool = False  # its maker's MakerFinished was recorded
+    left_tracked_set: bool = False  # the scanner said the ticker left its tracked set
+
+    @property
+    def awaits_final_report(self) -> bool:
+        """Closed without the maker's MakerFinished: a late one corrects the record."""
+        return self.state == ENDED and not self.finished_reported
 
     @property
     def adverse_selection(self) -> bool:
@@ -102,18 +130,30 @@ class SessionBook:
                 return session
         return None
 
+    def ended_by_session_id(self, sid: str) -> Session | None:
+        for session in reversed(self.ended):
+            if session.session_id == sid:
+                return session
+        return None
+
     def running(self) -> list[Session]:
         return [s for s in self.active.values() if s.state == ACTIVE]
 
     def begin_stop(self, ticker: str, reason: str, urgency: str, now_ns: int) -> Session | None:
-        """Mark an ACTIVE session STOPPING. None when there is none (or it is already
-        stopping: the first reason wins, a later one does not overwrite it)."""
+        """Mark an ACTIVE session STOPPING, or escalate a STOPPING one whose exit is less
+        urgent than `urgency` (module docstring). Returns the session when its maker must be
+        told (again), None when there is no session or the stop changes nothing."""
         session = self.active.get(ticker)
-        if session is None or session.state != ACTIVE:
+        if session is None:
             return None
-        session.state = STOPPING
-        session.end_reason, session.end_urgency, session.stop_requested_ns = reason, urgency, now_ns
-        return session
+        if session.state == ACTIVE:
+            session.state = STOPPING
+            session.end_reason, session.end_urgency, session.stop_requested_ns = reason, urgency, now_ns
+            return session
+        if session.state == STOPPING and more_urgent(urgency, session.end_urgency):
+            session.end_reason, session.end_urgency = reason, urgency  # stop_requested_ns: deadline unchanged
+            return session
+        return None
 
     def finish(
         self, ticker: str, now_ns: int, *, reason: str | None = None, pnl: Decimal | None = None,
@@ -131,4 +171,13 @@ class SessionBook:
         session.pnl = pnl
         session.position_left = position_left
         self.ended.append(session)
+        return session
+
+    def final_report(self, sid: str, pnl: Decimal, position_left: Decimal) -> Session | None:
+        """A maker's MakerFinished after its session was closed without it: correct the
+        record. None when there is no such session or it already has its report."""
+        session = self.ended_by_session_id(sid)
+        if session is None or not session.awaits_final_report:
+            return None
+        session.pnl, session.position_left, session.finished_reported = pnl, position_left, True
         return session

@@ -100,7 +100,7 @@ def start_supervisor(clock, bus, tracker, ttl_s=0.0, max_sessions=3):
     )
     supervisor = SessionSupervisorActor.start(
         clock=clock, bus=bus, tracker=tracker, config=cfg.supervisor, run_id="run-t", maker_factory=factory, feed=feed,
-        order_gateway=gateway,
+        order_gateway=gateway, regime_sample_interval_s=cfg.scanner.volatility.sample_interval_s,
     )
     supervisor.proxy().ping().get()
     supervisor.maker_messages = maker_messages

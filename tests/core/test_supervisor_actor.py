@@ -32,7 +32,14 @@ from messages import (
 )
 from mmd.bus import Bus, InFlightTracker, post
 from mmd.clock import ReplayClock, seconds
-from test_supervisor_factories import T0, market_config, regime_update, supervisor_config, volatility_event
+from test_supervisor_factories import (
+    SAMPLE_INTERVAL_S,
+    T0,
+    market_config,
+    regime_update,
+    supervisor_config,
+    volatility_event,
+)
 
 
 @message
@@ -87,19 +94,36 @@ class FakeRisk(MmdActor):
         return list(self.got)
 
 
+FAR_CLOSE = "2099-01-01T00:00:00Z"  # GET /markets/{ticker}: a market that closes long after any test
+
+
 class FakeRest(MmdActor):
-    def __init__(self, *, balance, **kwargs):
+    """GET /portfolio/balance from a shared one-item list of cents; GET /markets/{ticker}
+    with the close time in `closes` (shared dict ticker -> RFC 3339 or an HTTP status)."""
+
+    def __init__(self, *, balance, closes=None, **kwargs):
         super().__init__(**kwargs)
-        self.balance = balance  # shared one-item list of cents
+        self.balance = balance
+        self.closes = {} if closes is None else closes
+        self.paths = []
 
     @handles(RestReadRequested)
     def on_read(self, request):
-        body = {"balance": self.balance[0], "balance_dollars": "x", "portfolio_value": 0, "updated_ts": 0}
+        self.paths.append(request.path)
+        status = 200
+        if request.path.startswith("/markets/"):
+            close = self.closes.get(request.path.removeprefix("/markets/"), FAR_CLOSE)
+            status, body = (close, {"error": "not found"}) if isinstance(close, int) else (200, {"market": {"close_time": close}})
+        else:
+            body = {"balance": self.balance[0], "balance_dollars": "x", "portfolio_value": 0, "updated_ts": 0}
         self.send(
             request.reply_to,
-            RestReadCompleted(request_id=request.request_id, path=request.path, status=200, body=body, error="",
+            RestReadCompleted(request_id=request.request_id, path=request.path, status=status, body=body, error="",
                               ts_recv=self.clock.now_ns()),
         )
+
+    def get_paths(self):
+        return list(self.paths)
 
 
 class Sink(MmdActor):
@@ -127,6 +151,7 @@ class Rig:
     told: dict  # session_id -> messages the maker got
     snapshot: dict
     balance: list
+    rest: object = None
 
     def publish(self, m):
         self.bus.publish(m)
@@ -166,7 +191,8 @@ class Rig:
         return self.makers[sid], self.told[sid]
 
 
-def rig(finishes=True, style="volatility", balance_cents=100_000, maker_class=FakeMaker, **overrides) -> Rig:
+def rig(finishes=True, style="volatility", balance_cents=100_000, maker_class=FakeMaker, closes=None, risk_class=None,
+        ask_timeout_s=None, **overrides) -> Rig:
     tracker = InFlightTracker()
     clock = ReplayClock(T0, tracker)
     bus = Bus(tracker)
@@ -175,8 +201,8 @@ def rig(finishes=True, style="volatility", balance_cents=100_000, maker_class=Fa
     events = Sink.start(clock=clock, bus=bus, tracker=tracker)
     for t in (SessionStarted, SessionStopped):
         bus.subscribe(events, t)
-    risk = FakeRisk.start(clock=clock, bus=bus, tracker=tracker, snapshot=snapshot)
-    rest = FakeRest.start(clock=clock, bus=bus, tracker=tracker, balance=balance)
+    risk = (risk_class or FakeRisk).start(clock=clock, bus=bus, tracker=tracker, snapshot=snapshot)
+    rest = FakeRest.start(clock=clock, bus=bus, tracker=tracker, balance=balance, closes=closes)
     makers, told = {}, {}
 
     def factory(ticker, session_id, market_config):
@@ -190,9 +216,10 @@ def rig(finishes=True, style="volatility", balance_cents=100_000, maker_class=Fa
     supervisor = SessionSupervisorActor.start(
         clock=clock, bus=bus, tracker=tracker, config=supervisor_config(**overrides), run_id="run-t",
         maker_factory=factory, feed=events, order_gateway=risk, risk=risk, rest=rest, style=style,
+        regime_sample_interval_s=SAMPLE_INTERVAL_S, ask_timeout_s=ask_timeout_s,
     )
     supervisor.proxy().ping().get()
-    return Rig(clock, bus, tracker, supervisor, risk, events, makers, told, snapshot, balance)
+    return Rig(clock, bus, tracker, supervisor, risk, events, makers, told, snapshot, balance, rest)
 
 
 def start_one(r: Rig, ticker="KX-A", also=(), **event_fields):
@@ -235,9 +262,10 @@ def test_a_maker_that_does_not_finish_its_exit_is_stopped_at_the_deadline_and_it
                     adverse_selection=False, position=Decimal("1"), realized_pnl=Decimal("-0.05"),
                     unrealized_pnl=Decimal("0"), ts=r.clock.now_ns())
     )
-    r.publish(VolatilityEnded(event_id="e", ticker="KX-A", reason="sigma_below_threshold", ts=r.clock.now_ns()))
+    event_id = r.started()[0].event_id
+    r.publish(VolatilityEnded(event_id=event_id, ticker="KX-A", reason="sigma_below_threshold", ts=r.clock.now_ns()))
     assert r.stopped() == []  # still exiting
-    r.run_until(r.clock.now_ns() + seconds(60))
+    r.run_until(r.clock.now_ns() + seconds(60), regimes=("KX-A",))
     assert r.stopped() == [("KX-A", "volatility_ended", Decimal("-0.05"))]
     assert maker.actor_stopped.wait(5)
     (sweep,) = r.risk.proxy().get_got().get()
@@ -280,11 +308,11 @@ def test_trending_soft_kills_and_chaotic_hard_kills():
     assert sorted(t for t, _, _ in r.stopped()) == ["KX-A", "KX-B"]
 
 
-def test_regime_data_silent_beyond_four_seconds_is_a_hard_kill():
+def test_regime_data_silent_beyond_four_seconds_plus_one_sample_is_a_hard_kill():
     r = rig()
     start_one(r)
     _, told = r.maker_for("KX-A")
-    r.run_until(r.clock.now_ns() + seconds(4))  # no regime updates any more
+    r.run_until(r.clock.now_ns() + seconds(4 + SAMPLE_INTERVAL_S))  # no regime updates any more
     assert told == []
     r.run_until(r.clock.now_ns() + seconds(1))
     assert [(m.reason, m.urgency) for m in told] == [("regime_stale", ExitUrgency.IMMEDIATE)]
@@ -302,8 +330,8 @@ def test_sigma_floor_and_market_close_end_sessions():
 
 def test_volatility_ended_withdraws_a_waiting_event():
     r = rig()
-    r.publish(volatility_event("KX-A", ts=r.clock.now_ns()))
-    r.publish(VolatilityEnded(event_id="e", ticker="KX-A", reason="market_inactive", ts=r.clock.now_ns()))
+    r.publish(volatility_event("KX-A", ts=r.clock.now_ns(), event_id="ev-1"))
+    r.publish(VolatilityEnded(event_id="ev-1", ticker="KX-A", reason="market_inactive", ts=r.clock.now_ns()))
     r.run_until(r.clock.now_ns() + seconds(10), regimes=("KX-A",))
     assert r.started() == []
 
@@ -436,6 +464,7 @@ def test_a_maker_that_cannot_start_costs_the_session_but_not_the_supervisor():
     supervisor = SessionSupervisorActor.start(
         clock=clock, bus=bus, tracker=tracker, config=supervisor_config(), run_id="run-t",
         maker_factory=broken_factory, feed=Sink.start(clock=clock, bus=bus, tracker=tracker), order_gateway=None,
+        regime_sample_interval_s=SAMPLE_INTERVAL_S,
     )
     assert supervisor.proxy().start_session("KX-A", "test").get() is None
     assert supervisor.proxy().open_session_count().get() == 0

@@ -1,5 +1,6 @@
 """Admission of volatility events (SPEC 7), as a plain class: no actors, no threads."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -7,18 +8,23 @@ import pytest
 from actors.supervisor import Admission, BalanceGate, ExposureView, RestingValueGate, exposure_view_from
 from actors.supervisor._admission import DROP, START, WAIT, RegimeView, Verdict
 from mmd.clock import seconds
-from test_supervisor_factories import T0, regime_update, supervisor_config, volatility_event
+from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, regime_update, supervisor_config, volatility_event
 
 NO_EXPOSURE = ExposureView({}, {}, Decimal("0"))
 
 
 def admission_with_balance(balance="1000", **overrides) -> Admission:
-    admission = Admission(supervisor_config(**overrides))
+    admission = Admission(supervisor_config(**overrides), SAMPLE_INTERVAL_S)
     admission.balance.update(Decimal(balance), T0)
     return admission
 
 
-def decide(admission, now, *, ticker="KX-A", active=False, slot_free=True, exposure=NO_EXPOSURE, regime=None):
+FRESH = "fresh"  # a stable MEAN_REVERTING view of data observed just now
+
+
+def decide(admission, now, *, ticker="KX-A", active=False, slot_free=True, exposure=NO_EXPOSURE, regime=FRESH):
+    if regime == FRESH:
+        regime = RegimeView(regime_update(ticker, ts=now), now)
     return admission.decide(
         admission.pending[ticker], now, session_active=active, slot_free=slot_free, exposure=exposure, regime=regime
     )
@@ -104,16 +110,40 @@ def test_a_fresh_regime_must_be_stable_and_allowed(update, expected):
     admission = admission_with_balance()
     admission.offer(volatility_event(), T0, session_active=False)
     now = T0 + seconds(5)
-    assert decide(admission, now, regime=RegimeView(update, now - seconds(1))).action == expected
+    fresh = replace(update, ts=now - seconds(1), data_ts=now - seconds(1))
+    assert decide(admission, now, regime=RegimeView(fresh, now - seconds(1))).action == expected
 
 
-def test_a_stale_regime_view_falls_back_to_the_regime_the_event_was_detected_in():
+def test_the_regime_the_event_was_detected_in_is_never_a_fallback_for_a_missing_view():
+    admission = admission_with_balance()
+    admission.offer(volatility_event(regime="MEAN_REVERTING"), T0, session_active=False)
+    verdict = decide(admission, T0 + seconds(5), regime=None)
+    assert verdict.action == WAIT and "no fresh regime view" in verdict.reason
+
+
+def test_a_view_whose_data_is_older_than_stale_s_plus_one_sample_waits_however_recently_it_arrived():
+    admission = admission_with_balance()
+    admission.offer(volatility_event(), T0, session_active=False)
+    now = T0 + seconds(5)
+    limit = seconds(4 + SAMPLE_INTERVAL_S)  # supervisor.regime_stale_s + scanner.volatility.sample_interval_s
+    heartbeat_of_old_data = RegimeView(regime_update(ts=now, data_ts=now - limit - 1), now)
+    assert decide(admission, now, regime=heartbeat_of_old_data).action == WAIT
+    just_fresh = RegimeView(regime_update(ts=now, data_ts=now - limit), now)
+    assert decide(admission, now, regime=just_fresh).action == START
+    no_data_yet = RegimeView(regime_update(ts=now, data_ts=0), now)
+    assert decide(admission, now, regime=no_data_yet).action == WAIT
+
+
+def test_the_fresh_view_decides_even_against_the_regime_stamped_in_the_event():
     admission = admission_with_balance()
     admission.offer(volatility_event(regime="TRENDING"), T0, session_active=False)
-    now = T0 + seconds(5)
-    stale_good = RegimeView(regime_update(regime="MEAN_REVERTING"), now - seconds(4.5))
-    verdict = decide(admission, now, regime=stale_good)
-    assert verdict.action == DROP and "TRENDING" in verdict.reason
+    assert decide(admission, T0 + seconds(5)).action == START  # the scanner's view now: MEAN_REVERTING
+
+
+def test_an_event_without_a_fresh_view_is_dropped_once_too_old():
+    admission = admission_with_balance()
+    admission.offer(volatility_event(), T0, session_active=False)
+    assert decide(admission, T0 + seconds(61), regime=None) == Verdict(DROP, "event too old")
 
 
 def test_balance_gate_is_closed_until_a_balance_is_known():

@@ -59,9 +59,10 @@ def test_an_unknown_regime_without_data_does_not_trip_the_sigma_floor():
     assert regime_end(regime_update(regime="UNKNOWN", sigma="0"), CFG, adverse_selection=False) is None
 
 
-def test_regime_data_older_than_four_seconds_is_stale():
-    assert not regime_is_stale(T0, T0 + seconds(4), CFG)
-    assert regime_is_stale(T0, T0 + seconds(4) + 1, CFG)
+def test_regime_data_older_than_four_seconds_plus_one_scanner_sample_is_stale():
+    assert not regime_is_stale(T0, T0 + seconds(4 + 5), CFG, 5)
+    assert regime_is_stale(T0, T0 + seconds(4 + 5) + 1, CFG, 5)
+    assert regime_is_stale(0, T0, CFG, 5)  # data_ts 0: no observation behind the regime yet
 
 
 def test_a_session_must_end_three_minutes_before_the_market_closes():
@@ -93,16 +94,37 @@ def test_volatility_slots_and_long_lived_slots_are_counted_apart():
         book.add(session("A"))
 
 
-def test_a_stopping_session_keeps_its_slot_and_the_first_end_reason_wins():
+def test_a_stopping_session_keeps_its_slot_and_an_equal_or_milder_stop_changes_nothing():
     book = SessionBook("run", max_concurrent=1)
     book.add(session("A"))
     assert book.begin_stop("A", "ttl", ExitUrgency.PASSIVE, T0).state == STOPPING
-    assert book.begin_stop("A", "regime_chaotic", ExitUrgency.IMMEDIATE, T0 + 1) is None
+    assert book.begin_stop("A", "sigma_floor", ExitUrgency.PASSIVE, T0 + 1) is None
     assert not book.slot_free(SessionKind.VOLATILITY)
     assert book.running() == []
     ended = book.finish("A", T0 + 5, pnl=Decimal("0.12"), position_left=Decimal("0"))
     assert (ended.state, ended.end_reason, ended.pnl, ended.ended_ns) == (ENDED, "ttl", Decimal("0.12"), T0 + 5)
     assert book.slot_free(SessionKind.VOLATILITY) and book.ended == [ended]
+
+
+def test_a_stopping_session_escalates_passive_to_immediate_to_cancel_and_records_the_later_reason():
+    book = SessionBook("run", max_concurrent=1)
+    book.add(session("A"))
+    book.begin_stop("A", "ttl", ExitUrgency.PASSIVE, T0)
+    escalated = book.begin_stop("A", "regime_chaotic", ExitUrgency.IMMEDIATE, T0 + 1)
+    assert (escalated.end_reason, escalated.end_urgency) == ("regime_chaotic", ExitUrgency.IMMEDIATE)
+    assert escalated.stop_requested_ns == T0  # the exit deadline still runs from the first stop
+    assert book.begin_stop("A", "ttl", ExitUrgency.PASSIVE, T0 + 2) is None
+    assert book.begin_stop("A", "kill_switch", ExitUrgency.CANCEL, T0 + 3).end_reason == "kill_switch"
+    assert book.begin_stop("A", "risk:daily_loss", ExitUrgency.IMMEDIATE, T0 + 4) is None  # cancel is final
+    assert book.begin_stop("A", "shutdown", ExitUrgency.CANCEL, T0 + 5) is None
+    assert book.finish("A", T0 + 6).end_reason == "kill_switch"
+
+
+def test_a_cancel_stop_overrides_a_passive_exit_directly():
+    book = SessionBook("run", max_concurrent=1)
+    book.add(session("A"))
+    book.begin_stop("A", "ttl", ExitUrgency.PASSIVE, T0)
+    assert book.begin_stop("A", "shutdown", ExitUrgency.CANCEL, T0 + 1).end_urgency == ExitUrgency.CANCEL
 
 
 def test_a_crash_overrides_the_reason_the_session_was_stopping_for():

@@ -49,7 +49,10 @@ def volatility_event(ticker="KX-A", ts=0, event_id=None, regime="MEAN_REVERTING"
     )
 
 
-def regime_update(ticker="KX-A", regime="MEAN_REVERTING", *, stable=True, sigma="0.03", ts=0) -> RegimeUpdated:
+def regime_update(
+    ticker="KX-A", regime="MEAN_REVERTING", *, stable=True, sigma="0.03", ts=0, data_ts=None
+) -> RegimeUpdated:
+    """A regime view published at `ts` whose newest observation is from `data_ts` (default: ts)."""
     return RegimeUpdated(
         ticker=ticker,
         regime=regime,
@@ -61,7 +64,9 @@ def regime_update(ticker="KX-A", regime="MEAN_REVERTING", *, stable=True, sigma=
         gamma_multiplier=Decimal("1.0"),
         k_multiplier=Decimal("1.0"),
         ts=ts,
+        data_ts=ts if data_ts is None else data_ts,
     )
 
 
+SAMPLE_INTERVAL_S = load_config().scanner.volatility.sample_interval_s  # what the wiring passes the supervisor
 T0 = seconds(1_000)

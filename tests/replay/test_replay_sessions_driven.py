@@ -43,6 +43,7 @@ def regime(ticker, sigma="0.03", name="MEAN_REVERTING") -> Callable[[int], Regim
     return lambda now: RegimeUpdated(
         ticker=ticker, regime=name, candidate=name, stable=True, sigma=Decimal(sigma), drift_z=Decimal("0"),
         mr_score=Decimal("0.7"), gamma_multiplier=Decimal("1.0"), k_multiplier=Decimal("1.0"), ts=now,
+        data_ts=now,  # the scanner's newest observation: fresh data each second
     )
 
 

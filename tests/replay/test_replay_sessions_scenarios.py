@@ -88,8 +88,15 @@ def test_a_market_that_turns_chaotic_mid_session_is_hard_killed(tmp_path):
 
 
 def test_a_fourth_simultaneous_event_waits_for_a_free_slot(tmp_path):
+    # the waiting event needs the scanner's regime view for as long as it may wait
     db = run_scenario(
-        tmp_path, "four_events", {**NO_MAKER_SIGMA_GUARD, "supervisor": {"pending_event_max_age_s": 400}}
+        tmp_path,
+        "four_events",
+        {
+            **NO_MAKER_SIGMA_GUARD,
+            "supervisor": {"pending_event_max_age_s": 400},
+            "scanner": {"regimes": {"event_publish_s": 400}},
+        },
     )
     rows = sessions(db)
     assert len(rows) == 4, rows

@@ -153,6 +153,63 @@ def test_a_risk_flatten_is_a_hard_exit_with_an_ioc_order(harness, start_maker, g
     assert maker.proxy().get_status().get()["state"] == MakerState.FLATTENING
 
 
+def flattened_by_risk(harness, gateway):
+    """Long 3, then a risk flatten whose IOC sells the 3: returns the IOC."""
+    bid = places(gateway)[0]
+    harness.publish(fill("bid", "0.49", 3, fill_id="f1", order_id="ex-1", client_order_id=bid.client_order_id))
+    harness.publish(RiskDirective(ticker=TICKER, action="flatten", reason="excursion", ts=0))
+    (ioc,) = [c for c in places(gateway) if not c.post_only]
+    return ioc
+
+
+def test_after_a_risk_flatten_the_session_waits_for_the_resume_then_quotes_again(harness, start_maker, gateway, recorder):
+    maker = start_maker()
+    ioc = flattened_by_risk(harness, gateway)
+
+    harness.publish(fill("ask", "0.45", 3, fill_id="f2", order_id="ex-x", client_order_id=ioc.client_order_id))
+
+    status = maker.proxy().get_status().get()
+    assert (status["state"], status["position"], status["exit"]) == (MakerState.PAUSED, "0", None)
+    assert status["why_not_quoting"].startswith("risk flatten done: waiting for the risk governor")
+    assert recorder.proxy().messages(MakerFinished).get() == []  # the session goes on
+    (realization,) = recorder.proxy().messages(RealizationRecorded).get()
+    assert (realization.count, realization.exit_reason) == (D(3), "risk flatten: excursion")
+    quotes_before = len(places(gateway))
+
+    harness.publish(RiskDirective(ticker=TICKER, action="resume", reason="lifted: restriction over", ts=0))
+
+    status = maker.proxy().get_status().get()
+    assert (status["state"], status["last_risk_flatten"], status["counters"]["risk_flattens"]) == (
+        MakerState.QUOTING, "risk flatten: excursion", 1,
+    )
+    assert [(c.side, c.post_only) for c in places(gateway)[quotes_before:]] == [("bid", True), ("ask", True)]
+    harness.run_for(10)
+    assert recorder.proxy().messages(MakerFinished).get() == []
+
+
+def test_a_resume_heard_before_the_flat_fill_quotes_as_soon_as_the_flatten_is_flat(harness, start_maker, gateway, recorder):
+    maker = start_maker()
+    ioc = flattened_by_risk(harness, gateway)
+    harness.publish(RiskDirective(ticker=TICKER, action="resume", reason="lifted", ts=0))
+    assert maker.proxy().get_status().get()["state"] == MakerState.FLATTENING  # the maker is not flat yet
+
+    harness.publish(fill("ask", "0.45", 3, fill_id="f2", order_id="ex-x", client_order_id=ioc.client_order_id))
+
+    assert maker.proxy().get_status().get()["state"] == MakerState.QUOTING
+
+
+def test_a_supervisor_stop_during_a_risk_flatten_ends_the_session_once_flat(harness, start_maker, gateway, recorder):
+    maker = start_maker()
+    ioc = flattened_by_risk(harness, gateway)
+    harness.tell(maker, StopSession(ticker=TICKER, reason="ttl", ts=0, urgency=ExitUrgency.PASSIVE))
+
+    harness.publish(fill("ask", "0.45", 3, fill_id="f2", order_id="ex-x", client_order_id=ioc.client_order_id))
+
+    (finished,) = recorder.proxy().messages(MakerFinished).get()
+    assert finished.position == D(0)
+    assert maker.proxy().get_status().get()["state"] == MakerState.DONE
+
+
 def test_fills_lost_during_a_feed_outage_are_found_over_rest_and_applied_once(harness, start_maker, recorder, gateway):
     rest = FakeRest.start(fills=[], **harness.wiring)
     maker = start_maker(rest=rest)
@@ -171,6 +228,31 @@ def test_fills_lost_during_a_feed_outage_are_found_over_rest_and_applied_once(ha
     assert [f.fill_id for f in fills] == ["f1", "f2"]  # f2 published once; f3 is not ours
     status = maker.proxy().get_status().get()
     assert D(status["position"]) == 4 and status["fills_reconciled"] == 1
+
+
+def test_ws_and_rest_fills_of_orders_not_this_sessions_are_left_out_alike(harness, start_maker, recorder, gateway):
+    rest = FakeRest.start(fills=[], **harness.wiring)
+    maker = start_maker(rest=rest)
+    bid = places(gateway)[0]
+    # WS: another session's order and a manual order on the same market, then one of ours
+    harness.publish(fill("bid", "0.49", 7, fill_id="w1", order_id="ex-old", client_order_id="s2-4"))
+    harness.publish(fill("bid", "0.49", 5, fill_id="w2", order_id="ex-manual", client_order_id=""))
+    harness.publish(fill("bid", "0.49", 2, fill_id="w3", order_id="ex-1", client_order_id=bid.client_order_id))
+    assert D(maker.proxy().get_status().get()["position"]) == 2
+    # REST: the same rule: ours by client id (f4) or by an exchange id we know (f5, no client id)
+    rest.proxy().fills.get().extend([
+        rest_fill("f4", "ex-1", bid.client_order_id),
+        rest_fill("f5", "ex-1", ""),
+        rest_fill("f6", "ex-old", "s2-5"),
+        rest_fill("f7", "ex-manual", ""),
+    ])
+
+    harness.publish(FeedHealthChanged(healthy=False, reason="socket closed", ts_recv=0))
+    harness.publish(FeedHealthChanged(healthy=True, reason="connected", ts_recv=0))
+
+    status = maker.proxy().get_status().get()
+    assert (D(status["position"]), status["fills_reconciled"]) == (6, 2)
+    assert status["counters"]["foreign_fills"] == 2  # the two WS fills; REST leaves its own out unseen
 
 
 def test_a_stopped_maker_still_reports_finished(harness, start_maker, recorder):

@@ -7,7 +7,7 @@ import pytest
 from actors.maker import MakerSession, MakerState
 from messages import CancelAllOrders, CancelOrder, PlaceOrder
 
-from .factories import T0, TICKER, accepted, book_view, cancelled, fill, updated
+from .factories import T0, TICKER, accepted, book_view, cancelled, fill, rejected, updated
 
 SECOND = 1_000_000_000
 
@@ -124,6 +124,8 @@ def test_status_reports_position_pnl_orders_and_counters_as_json_friendly_values
         "adopted": 0,
         "quote_updates": 2,
         "fills": 1,
+        "foreign_fills": 0,
+        "risk_flattens": 0,
     }
 
 
@@ -222,3 +224,65 @@ def test_the_book_less_our_orders_follows_an_order_event_at_the_same_instant(ses
 
     assert (after.best_bid, after.best_ask) == (D("0.45"), D("0.55"))
     assert session.market_book() is after  # same book, instant and orders: the same object
+
+
+# -- whose fills count --------------------------------------------------------------
+
+
+def test_a_fill_of_another_sessions_or_a_manual_order_on_the_market_is_not_ours(session):
+    quoting(session)
+
+    # the bus hands the maker every fill on its market
+    session.on_order_event(fill("bid", "0.50", 7, fill_id="x1", order_id="ex-old", client_order_id="s1-4"), T0 + 6 * SECOND)
+    session.on_order_event(fill("bid", "0.50", 3, fill_id="x2", order_id="ex-manual", client_order_id=""), T0 + 6 * SECOND)
+    session.on_order_event(fill("ask", "0.50", 1, fill_id="x3", order_id="ex-9", client_order_id="s-x1"), T0 + 6 * SECOND)
+
+    assert session.inventory.position == 0
+    assert session.status()["counters"]["foreign_fills"] == 3
+
+
+def test_a_fill_is_ours_by_this_sessions_client_id_or_by_an_exchange_id_we_know(session):
+    bid, ask = quoting(session)
+
+    session.on_order_event(fill("bid", str(bid.price), 2, fill_id="a", order_id="ex-1", client_order_id=""), T0 + 6 * SECOND)
+    session.on_order_event(
+        fill("ask", str(ask.price), 1, fill_id="b", order_id="ex-unknown", client_order_id=ask.client_order_id),
+        T0 + 6 * SECOND,
+    )
+
+    assert session.inventory.position == D(1)
+    assert session.status()["counters"]["foreign_fills"] == 0
+
+
+def test_a_late_fill_of_an_order_already_gone_still_counts_by_its_exchange_id(session):
+    bid, _ = quoting(session)
+    session.on_order_event(cancelled("ex-1", bid.client_order_id), T0 + 6 * SECOND)
+    assert session.orders.order("bid") is None or session.orders.order("bid").order_id != "ex-1"
+
+    session.on_order_event(fill("bid", str(bid.price), 2, fill_id="late", order_id="ex-1", client_order_id=""), T0 + 7 * SECOND)
+
+    assert session.inventory.position == D(2)
+
+
+# -- a refused cancel -----------------------------------------------------------------
+
+
+def test_a_refused_cancel_of_a_working_order_is_retried_at_the_backoff_cadence_not_per_input(session, maker_config):
+    quoting(session)
+    retry = int(maker_config.requote_interval_s * SECOND)
+    t = T0 + 6 * SECOND
+    cancels = session.on_book(book_view(trusted=False), t)  # paused: both orders go
+    for cancel in cancels:  # refused, not gone: the orders still rest
+        session.on_order_event(rejected(cancel, "cancel", code="rate_limited", source="risk"), t)
+
+    sent = []
+    for step in range(1, 10):  # inputs every tenth of the backoff
+        now = t + step * retry // 10
+        sent += [c for c in session.on_book(book_view(trusted=False), now) if isinstance(c, CancelOrder)]
+    assert sent == []
+    assert session.orders.skipped == {"bid": "cancel refused recently", "ask": "cancel refused recently"}
+
+    again = session.on_book(book_view(trusted=False), t + retry)
+    assert sorted(c.client_order_id for c in again if isinstance(c, CancelOrder)) == sorted(
+        c.client_order_id for c in cancels
+    )

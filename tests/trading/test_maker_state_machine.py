@@ -202,6 +202,55 @@ def test_reduce_only_quotes_only_the_side_that_brings_the_position_back(maker_co
     assert session.state == MakerState.QUOTING
 
 
+def long_three(maker_config):
+    """Quoting, long 3 contracts, both sides working again."""
+    session = start(maker_config)
+    places = session.warmup_elapsed(WARM)
+    accept_all(session, places, WARM)
+    bid = places[0]
+    requoted = session.on_order_event(
+        fill("bid", str(bid.price), 3, order_id=f"ex-{bid.client_order_id}", client_order_id=bid.client_order_id),
+        WARM,
+    )
+    accept_all(session, requoted, WARM)
+    return session
+
+
+def test_reduce_only_after_an_open_ended_pause_works_the_reducing_side(maker_config):
+    session = long_three(maker_config)
+    paused = session.on_risk_directive(RiskDirective(ticker=TICKER, action="pause", reason="kill switch: op", ts=WARM), WARM)
+    accept_all(session, paused, WARM)
+    assert session.state == MakerState.PAUSED and session.orders.open_orders() == []
+
+    commands = session.on_risk_directive(
+        RiskDirective(ticker=TICKER, action="reduce_only", reason="hybrid_long_beyond_20", ts=WARM), WARM + SECOND
+    )
+
+    assert (session.state, session.why_not_quoting) == (MakerState.QUOTING, "")
+    assert sides(commands) == [("PlaceOrder", "ask")]  # selling brings the long back
+
+
+def test_a_pause_after_reduce_only_holds_and_the_next_reduce_only_lifts_it(maker_config):
+    session = long_three(maker_config)
+    accept_all(session, session.on_risk_directive(RiskDirective(ticker=TICKER, action="reduce_only", reason="r", ts=WARM), WARM), WARM)
+
+    held = session.on_risk_directive(RiskDirective(ticker=TICKER, action="pause", reason="fill rate", ts=WARM), WARM)
+    assert session.state == MakerState.PAUSED and sides(held) == [("CancelOrder", None)]  # the ask goes
+    accept_all(session, held, WARM)
+
+    again = session.on_risk_directive(RiskDirective(ticker=TICKER, action="reduce_only", reason="r", ts=WARM), WARM)
+    assert session.state == MakerState.QUOTING and sides(again) == [("PlaceOrder", "ask")]
+
+
+def test_no_directive_lifts_the_kill_switch(maker_config):
+    session = long_three(maker_config)
+    accept_all(session, session.on_kill_switch(True, "operator", WARM), WARM)
+
+    for action in ("reduce_only", "resume"):
+        commands = session.on_risk_directive(RiskDirective(ticker=TICKER, action=action, reason="r", ts=WARM), WARM)
+        assert commands == [] and session.why_not_quoting == "kill switch engaged: operator"
+
+
 def test_a_volume_spike_pauses_for_the_cooldown(maker_config):
     session = start(maker_config)
     accept_all(session, session.warmup_elapsed(WARM), WARM)
