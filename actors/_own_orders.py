@@ -19,6 +19,10 @@ the same way. Hazards it names:
 - an amend or a place whose outcome is unknown (a transport failure) may have happened:
   the amend's terms stay counted and its new client id is still recognised; a place the
   exchange has already reported live is kept;
+- a cancel's reply says how many contracts it took off (`reduced_by`); the rest of the
+  order's total had filled, and that reply can arrive before those fills do: the order's
+  reported filled becomes total - reduced_by (unless an amend is unsettled, when the
+  total is not known), so an owner carrying unseen fills sees them;
 - an order the exchange confirmed gone may still be reported resting by a stale event:
   its ids are remembered, so it is not adopted back;
 - an order we do not know may rest on the exchange (a place whose outcome was unknown,
@@ -266,6 +270,11 @@ class OwnOrders:
             order = self.find(event.ticker, event.order_id, event.client_order_id)
             if order is None:
                 return None
+            if event.reduced_by > 0 and order.amend_to is None:
+                # what the cancel took off is what still rested: the rest had filled, seen
+                # or not (the cancel's reply can overtake the fills). Not with an amend
+                # unsettled: the total the cancel reduced from is then unknown
+                order.reported_filled = max(order.reported_filled, order.count - event.reduced_by)
             self.remove(order)
             return order
         elif isinstance(event, OrderFilled):

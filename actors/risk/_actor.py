@@ -14,8 +14,22 @@ end_session when a breaker ends trading), TriggerRecorded for every policy flatt
 RiskWarning as limits are approached, RiskStateChanged, KillSwitchEngaged/Released.
 
 Time-based rules (a position ageing past the duration limit, a breach persisting through
-its window, a pause running out) are timers on the injected clock, so they fire on the
-replay clock exactly as on the wall clock.
+its window, a pause running out, a flatten running out of time) are timers on the
+injected clock, so they fire on the replay clock exactly as on the wall clock.
+
+Hazards named here:
+- a market that is determined or settled (MarketLifecycleChanged with a yes/no result)
+  closes its position at $1 / $0 and loses its orders: risk settles it, forgets the
+  market's timers, flatten and restrictions, and refuses further orders on it;
+- a policy flatten is carried out by the market's maker, which may not do it (its exit
+  gave up, a cancel exit left the position, no session at all): when the session ends
+  with the position left (SessionStopped / MakerFinished), or flatten_timeout_s passes
+  without flat, the flatten state is dropped, a flatten_incomplete warning goes out, and
+  the policy judges the market afresh (a new flatten if still beyond its limits; with no
+  session, the next session on the market is told to flatten);
+- HALTED (kill switch or daily loss) means nothing rests: an order that shows up resting
+  after the halt's cancel-all (a place already in flight) is cancelled, and a cancel-all
+  that left orders behind is retried.
 """
 
 from __future__ import annotations
@@ -33,6 +47,8 @@ from messages import (
     CancelOrder,
     KillSwitchEngaged,
     KillSwitchReleased,
+    MakerFinished,
+    MarketLifecycleChanged,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -71,7 +87,10 @@ _ORDER_EVENTS = (
 )
 _HYBRID_TIMER = "risk:hybrid:"
 _UNPAUSE_TIMER = "risk:unpause:"
+_FLATTEN_TIMEOUT_TIMER = "risk:flatten-timeout:"
 _KILL_RETRY_TIMER = "risk:kill-cancel-retry"
+_HALT_PREFIX = "risk: "
+_SETTLEMENT_PRICES = {"yes": Decimal(1), "no": Decimal(0)}
 _KILL_CAUSE = "kill_switch"
 _KILL_PREFIX = "kill switch: "
 
@@ -121,21 +140,22 @@ class RiskGovernorActor(MmdActor):
         self.kill_switch = KillSwitch(kill_switch_path)
         self.fill_rate = FillRateLimiter(config.fill_rate_limit_dollars, seconds(config.fill_rate_window_s))
         self.pnl = PnlLimits(config.max_drawdown_dollars, config.daily_loss_limit_dollars, config.trading_day_start_utc_hour)
-        margin = config.warning_rearm_margin
+        margin, rearm_ns = config.warning_rearm_margin, seconds(config.warning_rearm_s)
         self._warning_levels = {
-            "daily_loss": WarningLevels(config.daily_loss_warning_levels, margin),
-            "drawdown": WarningLevels(config.drawdown_warning_levels, margin),
-            "position": WarningLevels(config.position_warning_levels, margin),
-            "exposure": WarningLevels(config.exposure_warning_levels, margin),
+            "daily_loss": WarningLevels(config.daily_loss_warning_levels, margin, rearm_ns),
+            "drawdown": WarningLevels(config.drawdown_warning_levels, margin, rearm_ns),
+            "position": WarningLevels(config.position_warning_levels, margin, rearm_ns),
+            "exposure": WarningLevels(config.exposure_warning_levels, margin, rearm_ns),
         }
         self._policies: dict[str, HybridPolicy] = {}
         self._sessions: dict[str, str] = {}  # ticker -> active session id
         self._flattening: dict[str, str] = {}  # ticker -> trigger reason, until flat
         self._hybrid_timers: dict[str, Any] = {}  # ticker -> (deadline, handle)
+        self._flatten_timers: dict[str, Any] = {}  # ticker -> (deadline, handle): flatten gives up then
         self._pause_timers: dict[str, Any] = {}  # ticker -> (until, handle)
         self._directed: dict[str, str] = {}  # ticker -> last restriction directed: "" | pause | reduce_only
         self.triggers: list[TriggerRecorded] = []
-        self._kill_retry: Any = None  # timer of a cancel-all retried under the kill switch
+        self._kill_retry: Any = None  # timer of a cancel-all retried while HALTED
 
     def on_start(self) -> None:
         for message_type in (
@@ -143,6 +163,8 @@ class RiskGovernorActor(MmdActor):
             BookUpdated,
             SessionStarted,
             SessionStopped,
+            MakerFinished,
+            MarketLifecycleChanged,
             KillSwitchEngaged,
             KillSwitchReleased,
         ):
@@ -153,7 +175,7 @@ class RiskGovernorActor(MmdActor):
 
     def on_stop(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
-        for _, handle in (*self._hybrid_timers.values(), *self._pause_timers.values()):
+        for _, handle in (*self._hybrid_timers.values(), *self._pause_timers.values(), *self._flatten_timers.values()):
             self.clock.cancel(handle)
         self.clock.cancel(self._kill_retry)
 
@@ -181,19 +203,21 @@ class RiskGovernorActor(MmdActor):
     def _on_order_event(self, event: Any) -> None:
         fills_before = self._fills_counted(event)
         self.governor.apply(event)
-        if self.kill_switch.engaged:
-            self._enforce_kill(event)
+        if self.governor.state == TradingState.HALTED:  # the kill switch, or the daily loss limit
+            self._enforce_halt(event)
         if isinstance(event, OrderFilled) and self._fills_counted(event) > fills_before:
             self._on_fill(event)  # a fill reported twice (WS, REST reconcile) counts once
         ticker = getattr(event, "ticker", None)
         if ticker:
             self._after_market_change(ticker)
 
-    def _enforce_kill(self, event: Any) -> None:
-        """Under the kill switch nothing may rest. Hazards: a place already at the exchange
-        when the kill came lands after the cancel-all; a cancel-all can fail or leave
-        orders behind. The first is cancelled as it shows up, the second retried."""
+    def _enforce_halt(self, event: Any) -> None:
+        """HALTED (the kill switch or the daily loss limit), nothing may rest. Hazards: a
+        place already at the exchange when the halt came lands after the cancel-all; a
+        cancel-all can fail or leave orders behind. The first is cancelled as it shows up,
+        the second retried."""
         now = self.clock.now_ns()
+        prefix = _KILL_PREFIX if self.kill_switch.engaged else _HALT_PREFIX
         if isinstance(event, OrderAccepted | OrderAmended | OrderUpdated):
             status = getattr(event, "status", "resting")
             if status == "resting" and event.remaining > 0 and event.order_id:
@@ -204,10 +228,10 @@ class RiskGovernorActor(MmdActor):
                         client_order_id=event.client_order_id,
                         ticker=event.ticker,
                         ts=now,
-                        reason=f"{_KILL_PREFIX}resting after the kill",
+                        reason=f"{prefix}resting while halted",
                     ),
                 )
-        elif isinstance(event, AllOrdersCancelled) and event.reason.startswith(_KILL_PREFIX):
+        elif isinstance(event, AllOrdersCancelled) and event.reason.startswith((_KILL_PREFIX, _HALT_PREFIX)):
             if event.still_resting != 0 and self._kill_retry is None:
                 message = TimerFired(what=_KILL_RETRY_TIMER, ts=now)
                 self._kill_retry = self.clock.call_later(seconds(self.config.kill_cancel_retry_s), self.actor_ref, message)
@@ -243,12 +267,53 @@ class RiskGovernorActor(MmdActor):
         self.governor.budgets.learn(event.ticker, event.config)
         if self.kill_switch.engaged:  # a session started under the kill switch never quotes
             self._direct(event.ticker, "pause", f"{_KILL_PREFIX}{self.kill_switch.reason}")
+        elif event.ticker in self._flattening:  # a flatten ordered with no maker to carry it out
+            reason = self._flattening[event.ticker]
+            self.publish(RiskDirective(ticker=event.ticker, action="flatten", reason=reason, ts=self.clock.now_ns()))
+            self._arm_flatten_timeout(event.ticker)
 
     @handles(SessionStopped)
     def _on_session_stopped(self, event: SessionStopped) -> None:
         if self._sessions.get(event.ticker) == event.session_id:
             del self._sessions[event.ticker]
             self._directed.pop(event.ticker, None)  # a new session starts unrestricted-as-told
+            if event.ticker in self._flattening:
+                self._flatten_incomplete(event.ticker, f"session ended ({event.reason})")
+
+    @handles(MakerFinished)
+    def _on_maker_finished(self, event: MakerFinished) -> None:
+        """The maker carrying a flatten is done (its exit may have given up, or a cancel
+        exit left the position): the flatten will not complete."""
+        if self._sessions.get(event.ticker) == event.session_id and event.ticker in self._flattening:
+            # the session is over for risk: its SessionStopped, trailing, is then inert
+            del self._sessions[event.ticker]
+            self._directed.pop(event.ticker, None)
+            self._flatten_incomplete(event.ticker, f"maker finished ({event.reason})")
+
+    @handles(MarketLifecycleChanged)
+    def _on_lifecycle(self, event: MarketLifecycleChanged) -> None:
+        """A market determined or settled: its position closes at $1 (YES) or $0 (NO), its
+        orders are gone, and nothing about it is watched any more."""
+        if event.event_type not in ("determined", "settled"):
+            return
+        price = _SETTLEMENT_PRICES.get((event.result or "").lower())
+        if price is None:
+            if event.result:
+                self.log.warning("%s %s with result %r: not settled in risk", event.ticker, event.event_type, event.result)
+            return
+        ticker = event.ticker
+        position = self.governor.position(ticker)
+        if not self.governor.settle_market(ticker, price, event.ts_event):
+            return
+        self.log.info("%s %s %s: position %s settled at $%s", ticker, event.event_type, event.result, position, price)
+        for timers in (self._hybrid_timers, self._pause_timers, self._flatten_timers):
+            self._cancel_timer(timers, ticker)
+        self._flattening.pop(ticker, None)
+        self._policies.pop(ticker, None)
+        self._directed.pop(ticker, None)
+        self.fill_rate.forget(ticker)
+        self._check_market_levels(ticker)
+        self._check_pnl()
 
     @handles(TimerFired)
     def _on_timer(self, timer: TimerFired) -> None:
@@ -256,10 +321,17 @@ class RiskGovernorActor(MmdActor):
             ticker = timer.what.removeprefix(_HYBRID_TIMER)
             self._hybrid_timers.pop(ticker, None)
             self._evaluate_hybrid(ticker)
+        elif timer.what.startswith(_FLATTEN_TIMEOUT_TIMER):
+            ticker = timer.what.removeprefix(_FLATTEN_TIMEOUT_TIMER)
+            self._flatten_timers.pop(ticker, None)
+            if ticker in self._flattening:
+                self._flatten_incomplete(ticker, f"not flat after {self.config.flatten_timeout_s:g}s")
         elif timer.what == _KILL_RETRY_TIMER:
             self._kill_retry = None
             if self.kill_switch.engaged:
                 self._send_kill_cancel_all(f"{self.kill_switch.reason} (retry)")
+            elif self.governor.state == TradingState.HALTED:
+                self._send_halt_cancel_all(f"{self.governor.state_reason} (retry)")
         elif timer.what.startswith(_UNPAUSE_TIMER):
             ticker = timer.what.removeprefix(_UNPAUSE_TIMER)
             self._pause_timers.pop(ticker, None)
@@ -302,6 +374,11 @@ class RiskGovernorActor(MmdActor):
             self.publish(KillSwitchEngaged(reason=reason, ts=now))
         for ticker in sorted(self._sessions):
             self._direct(ticker, "pause", f"{_KILL_PREFIX}{reason}")
+
+    def _send_halt_cancel_all(self, reason: str) -> None:
+        cancel_all = CancelAllOrders(reason=f"{_HALT_PREFIX}{reason}", ts=self.clock.now_ns())
+        self.governor.admit(cancel_all)
+        self.send(self.order_gateway, cancel_all)
 
     def _send_kill_cancel_all(self, reason: str) -> None:
         cancel_all = CancelAllOrders(reason=f"{_KILL_PREFIX}{reason}", ts=self.clock.now_ns())
@@ -346,6 +423,7 @@ class RiskGovernorActor(MmdActor):
 
     def get_status(self) -> dict:
         now = self.clock.now_ns()
+        available = self.governor.available_balance()  # the last reported, less what was admitted since
         status = self.governor.status()
         hybrid = {}
         for ticker in sorted(self._policies):
@@ -370,6 +448,8 @@ class RiskGovernorActor(MmdActor):
                     "daily_loss": str(self.pnl.daily_loss),
                 },
                 "triggers": len(self.triggers),
+                "available_balance": None if available is None else str(available),
+                "flattening": dict(sorted(self._flattening.items())),
             }
         )
         return status
@@ -378,6 +458,7 @@ class RiskGovernorActor(MmdActor):
     def _after_market_change(self, ticker: str) -> None:
         if ticker in self._flattening and self.governor.position(ticker) == 0:
             del self._flattening[ticker]  # the flatten is done: the market may trade again
+            self._cancel_timer(self._flatten_timers, ticker)
             self.governor.unrestrict_market(ticker)
         self._evaluate_hybrid(ticker)
         self._check_market_levels(ticker)
@@ -420,6 +501,31 @@ class RiskGovernorActor(MmdActor):
         self.publish(record)
         self._directed[ticker] = "reduce_only"  # the flatten says more than reduce_only would
         self.publish(RiskDirective(ticker=ticker, action="flatten", reason=trigger.reason, ts=now))
+        if ticker in self._sessions:  # with no maker, the next session's start carries it out
+            self._arm_flatten_timeout(ticker)
+
+    def _arm_flatten_timeout(self, ticker: str) -> None:
+        deadline = self.clock.now_ns() + seconds(self.config.flatten_timeout_s)
+        self._schedule(self._flatten_timers, ticker, deadline, _FLATTEN_TIMEOUT_TIMER)
+
+    def _flatten_incomplete(self, ticker: str, why: str) -> None:
+        """A flatten that will not complete as ordered (the maker gave up or is gone, or
+        it ran out of time): the market leaves the flatten state, the operator is warned,
+        and the policy judges it afresh at once: a position still beyond its limits is
+        flattened again (a new trigger; with no session, the next session on the market
+        is told), and meanwhile the MAE failsafe watches it again."""
+        reason = self._flattening.pop(ticker)
+        self._cancel_timer(self._flatten_timers, ticker)
+        self.governor.unrestrict_market(ticker)
+        position = self.governor.position(ticker)
+        if position == 0:
+            return
+        message = f"flatten {reason} incomplete: {why}, position {position} left"
+        self._warn("flatten_incomplete", ticker, Decimal(1), message, self.clock.now_ns())
+        policy = self._policies.get(ticker)
+        if policy is not None:
+            policy.reset()
+        self._after_market_change(ticker)
 
     def _sync_directive(self, ticker: str) -> None:
         """Tell the market's maker when what it may do changes (pause / reduce_only / resume)."""
@@ -454,18 +560,20 @@ class RiskGovernorActor(MmdActor):
         position = abs(self.governor.position(ticker))
         self._level("position", ticker, position, Decimal(self.config.max_position_contracts), now)
         exposure = self._warning_levels["exposure"]
-        crossing = exposure.update("market_exposure", ticker, self.governor.exposure(ticker), self.governor.budgets.market_limit(ticker))
+        crossing = exposure.update(
+            "market_exposure", ticker, self.governor.exposure(ticker), self.governor.budgets.market_limit(ticker), now
+        )
         self._report(crossing, "market exposure vs its budget", now)
         category = self.governor.budgets.category_of(ticker)
         if category:
             used = self.governor.category_exposure(category)
-            crossing = exposure.update("category_exposure", category, used, self.governor.budgets.category_limit())
+            crossing = exposure.update("category_exposure", category, used, self.governor.budgets.category_limit(), now)
             self._report(crossing, f"category {category} exposure vs its budget", now)
-        crossing = exposure.update("global_exposure", "", self.governor.global_exposure(), self.config.global_budget_dollars)
+        crossing = exposure.update("global_exposure", "", self.governor.global_exposure(), self.config.global_budget_dollars, now)
         self._report(crossing, "global exposure vs the global budget", now)
 
     def _level(self, kind: str, key: str, used: Decimal, limit: Decimal, now: int) -> None:
-        self._report(self._warning_levels[kind].update(kind, key, used, limit), f"{used} of {limit}", now)
+        self._report(self._warning_levels[kind].update(kind, key, used, limit, now), f"{used} of {limit}", now)
 
     def _report(self, crossing: LevelCrossing | None, what: str, now: int) -> None:
         if crossing is not None:
@@ -493,9 +601,7 @@ class RiskGovernorActor(MmdActor):
                 self._change_state(lambda: self.governor.hold("drawdown", TradingState.REDUCING, reason))
             else:  # the daily loss limit halts trading and cancels every resting order
                 self._change_state(lambda: self.governor.hold("daily_loss", TradingState.HALTED, reason))
-                cancel_all = CancelAllOrders(reason=f"risk: {reason}", ts=now)
-                self.governor.admit(cancel_all)
-                self.send(self.order_gateway, cancel_all)
+                self._send_halt_cancel_all(reason)
             self._end_all_sessions(breach.kind)
 
     # -- plumbing -----------------------------------------------------------------------

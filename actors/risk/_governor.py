@@ -34,6 +34,11 @@ Hazards named here:
   settles it: a report naming it, or a confirmed cancel-all of its market;
 - an amend that does not make the worst case worse than it is now (one that shrinks the
   order) is never refused on the position limit, as on the budgets.
+- a settled market's position is closed at the settlement price and its orders are
+  gone; a fill of it reported after the settlement was settled by the exchange as well,
+  so it is closed at that price as it arrives;
+- the fill ids kept to drop a duplicate report are bounded per market
+  (seen_fill_ids_per_market): a duplicate arrives seconds after the original.
 
 Beyond the exposure book, an order that does not reduce a position is refused while its
 market is paused or restricted to reducing (a policy flatten in progress), on the side
@@ -124,6 +129,36 @@ class _UnseenFills(_RestingOrder):
     as fills (count): they rest nowhere, they are position already (see `position`)."""
 
 
+class _BoundedIds:
+    """The set of fill ids an Inventory keeps to drop a fill reported twice, bounded: the
+    oldest ids are forgotten past `limit`. A duplicate arrives seconds after the original
+    (the WS fill and a REST reconcile of it), so only recent ids matter; unbounded, a
+    long-lived market's set grows by one id per fill for the life of the process."""
+
+    __slots__ = ("_ids", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._ids: dict[str, None] = {}  # insertion-ordered: oldest first
+
+    def __contains__(self, fill_id: object) -> bool:
+        return fill_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, fill_id: str) -> None:
+        self._ids[fill_id] = None
+        while len(self._ids) > self.limit:
+            del self._ids[next(iter(self._ids))]
+
+
+def _inventory(seen_limit: int) -> Inventory:
+    inventory = Inventory()
+    inventory._seen_fill_ids = _BoundedIds(seen_limit)  # type: ignore[assignment]
+    return inventory
+
+
 class RiskGovernor:
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
@@ -138,7 +173,12 @@ class RiskGovernor:
         self._holds: dict[str, tuple[str, str]] = {}
         # every order counts from admission until the exchange confirms it gone; one the
         # exchange reports resting that we never admitted is exposure too (adopted)
-        self._orders = OwnOrders(adopt=lambda event: True, order_type=_RestingOrder, known_fills=self._seen_fills.get)
+        # (a settled market's orders are gone with it)
+        self._orders = OwnOrders(
+            adopt=lambda event: event.ticker not in self.settled,
+            order_type=_RestingOrder,
+            known_fills=self._seen_fills.get,
+        )
         self._inventories: dict[str, Inventory] = {}
         self._unseen: dict[str, list[_UnseenFills]] = {}  # by ticker
         # cancel-alls sent on, oldest first: (reason, ticker, unsettled places they settle)
@@ -151,6 +191,9 @@ class RiskGovernor:
         self._reducing_markets: dict[str, str] = {}  # ticker -> reason: only reducing orders
         # last available balance the exchange reported, and our global exposure then
         self._balance: tuple[Decimal, Decimal] | None = None
+        # ticker -> settlement price ($1 / $0) of a market that resolved: one per market
+        # traded in the run, a few hundred at most
+        self.settled: dict[str, Decimal] = {}
 
     # -- trading state ------------------------------------------------------------------
     def set_state(self, state: str, reason: str) -> bool:
@@ -210,6 +253,29 @@ class RiskGovernor:
         if sides != "both":
             return "reduce_only", f"hybrid_{'long' if sides == 'ask_only' else 'short'}_beyond_{self.hybrid_limits.skew_threshold}"
         return "", ""
+
+    def settle_market(self, ticker: str, price: Decimal, ts: int) -> bool:
+        """The market resolved at `price`: the open position closes there (P&L realised),
+        the exchange removed its resting orders, and fills reported filled but not yet seen
+        are settled as they arrive (`apply`). False when already settled."""
+        if ticker in self.settled:
+            return False
+        self.settled[ticker] = price
+        inventory = self._inventories.setdefault(ticker, _inventory(self.config.seen_fill_ids_per_market))
+        inventory.settle(price, ts)
+        for order in self._orders.of_ticker(ticker):
+            self._orders.remove(order)
+        self._unseen.pop(ticker, None)
+        self.marks.pop(ticker, None)
+        self._paused.pop(ticker, None)
+        self._reducing_markets.pop(ticker, None)
+        return True
+
+    def _settle_late_fill(self, inventory: Inventory, fill: OrderFilled) -> None:
+        """A fill of a settled market that reached us after the settlement: its contracts
+        were settled by the exchange too, so they close at the settlement price at once."""
+        inventory.settled_at = None  # settle again: only the late fill's layer is open
+        inventory.settle(self.settled[fill.ticker], fill.ts_event)
 
     def note_balance(self, available: Decimal) -> None:
         """The exchange's available balance now; orders admitted later draw it down."""
@@ -310,6 +376,8 @@ class RiskGovernor:
     def _check(
         self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
     ) -> Verdict:
+        if ticker in self.settled:
+            return Verdict(False, "market_settled", f"{ticker} settled at ${self.settled[ticker]}")
         if self.state == TradingState.HALTED:
             return Verdict(False, "halted", f"trading halted: {self.state_reason}")
         reduces = self._reduces(ticker, side, remaining, replacing)
@@ -487,7 +555,7 @@ class RiskGovernor:
     def apply(self, event: object) -> None:
         if isinstance(event, BookUpdated):
             mid = event.book.mid
-            if mid is not None and event.book.trusted:
+            if mid is not None and event.book.trusted and event.ticker not in self.settled:
                 self.marks[event.ticker] = mid
             return
         if isinstance(event, OrderRejected):
@@ -497,9 +565,12 @@ class RiskGovernor:
             self._on_all_cancelled(event)
             return
         if isinstance(event, OrderFilled):
-            inventory = self._inventories.setdefault(event.ticker, Inventory())
+            inventory = self._inventories.setdefault(event.ticker, _inventory(self.config.seen_fill_ids_per_market))
             if not inventory.apply_fill(event):
                 return  # duplicate report of a fill already counted
+            if event.ticker in self.settled:
+                self._settle_late_fill(inventory, event)
+                return
             self._note_seen(event)
             if self._fill_seen(event):
                 return
@@ -654,4 +725,5 @@ class RiskGovernor:
             "resting_orders": {t: len(self._orders.of_ticker(t)) for t in tickers},
             "unseen_fills": {t: str(self.pending_position(t)) for t in tickers},
             "rejections": dict(self.rejections),
+            "settled": {t: str(price) for t, price in sorted(self.settled.items())},
         }

@@ -8,7 +8,8 @@ Failsafe: the adverse excursion of the mark against the VWAP entry (long: vwap -
 short: mark - vwap). A breach (excursion >= the limit) arms a persistence window; the
 market is flattened only when the breach has lasted the whole window. Any observation
 below the limit, or a flat position, resets it: a goal spike that recovers inside the
-window never triggers.
+window never triggers. So does a fill that flips the position from long to short (or
+back) without passing flat: the excursion is then measured against another position.
 
 Hazard: both rules move with time alone (layers age; a breach persists while nothing
 happens), so the owner must check again at `next_check_ns` on its own clock, not only
@@ -109,6 +110,7 @@ class HybridPolicy:
     def __init__(self, limits: HybridLimits) -> None:
         self.limits = limits
         self.breach_start_ns: int | None = None
+        self.breach_long: bool | None = None  # the position's side when the breach began
         self.last_excursion: Decimal | None = None
 
     def observe(self, layers: tuple[_Layer, ...], vwap: Decimal | None, mark: Decimal | None, now_ns: int) -> HybridTrigger | None:
@@ -121,11 +123,14 @@ class HybridPolicy:
             return HybridTrigger("duration", f"duration_weighted_{whole}", duration)
         excursion = adverse_excursion(position, vwap, mark)
         self.last_excursion = excursion
+        if self.breach_start_ns is not None and self.breach_long != (position > 0):
+            self.breach_start_ns = None  # flipped sides in one fill: a new position, a new window
         if excursion is None or excursion < self.limits.mae:
             self.breach_start_ns = None  # recovered (or flat, or no mark): the window starts over
             return None
         if self.breach_start_ns is None:
             self.breach_start_ns = now_ns
+            self.breach_long = position > 0
         held_ns = now_ns - self.breach_start_ns
         if held_ns >= self.limits.persistence_ns:
             self.breach_start_ns = None

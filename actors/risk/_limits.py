@@ -17,9 +17,11 @@ _NS_PER_DAY = 24 * _NS_PER_HOUR
 class FillRateLimiter:
     """Filled value (contracts x price) per market over a rolling window.
 
-    `record` answers True the first time the window's total goes over the limit; the
-    owner then pauses the market. Fills inside a pause still count, but do not re-fire
-    until the window has come back under the limit."""
+    `record` answers True on the rising edge: the fill that takes the window's total over
+    the limit; the owner then pauses the market. Fills inside a pause still count but do
+    not fire again. The limiter re-arms once the window has come back to the limit or
+    under it, including when it empties (every fill expired): the next fill that takes it
+    over fires again."""
 
     def __init__(self, limit: Decimal, window_ns: int) -> None:
         self.limit = limit
@@ -35,6 +37,8 @@ class FillRateLimiter:
         while fills and fills[0][0] <= now_ns - self.window_ns:
             _, value = fills.popleft()
             self._totals[ticker] -= value
+        if self._totals[ticker] <= self.limit:
+            self._tripped.discard(ticker)  # back under (or empty): the next excess fires
         if not fills:
             del self._fills[ticker]
             del self._totals[ticker]
@@ -42,6 +46,9 @@ class FillRateLimiter:
     def rate(self, ticker: str, now_ns: int) -> Decimal:
         self._expire(ticker, now_ns)
         return self._totals.get(ticker, _ZERO)
+
+    def tripped(self, ticker: str) -> bool:
+        return ticker in self._tripped
 
     def record(self, ticker: str, value: Decimal, now_ns: int) -> bool:
         self._expire(ticker, now_ns)
@@ -55,6 +62,11 @@ class FillRateLimiter:
         self._tripped.add(ticker)
         return True
 
+    def forget(self, ticker: str) -> None:
+        self._fills.pop(ticker, None)
+        self._totals.pop(ticker, None)
+        self._tripped.discard(ticker)
+
 
 @dataclass(frozen=True, slots=True)
 class LevelCrossing:
@@ -65,38 +77,55 @@ class LevelCrossing:
 
 
 class WarningLevels:
-    """Reports each configured fraction of a limit once as usage rises through it; a
-    level re-arms only when usage falls `rearm_margin` (a fraction of the limit) below it,
-    so usage hovering at a level (quotes replaced at the budget) does not warn every time."""
+    """Reports each configured fraction of a limit once per crossing, as usage rises
+    through it (the highest level newly reached: one warning, not one per level).
 
-    def __init__(self, levels: tuple[Decimal, ...], rearm_margin: Decimal = _ZERO) -> None:
+    A reported level re-arms only when usage has fallen `rearm_margin` (a fraction of the
+    limit) below it AND stayed there `rearm_ns`. The hold time is what makes the
+    hysteresis hold in practice: a maker replacing its quotes at the budget drops the
+    market's exposure far below the level for a moment (an order confirmed cancelled
+    before its replacement is admitted) and back; with a margin alone every replacement
+    re-armed the level and warned again (7 warnings in 20 s in a paper run). Usage is
+    only seen at updates, so a dip counts as lasting from the first update below the
+    re-arm point to the first update back above it."""
+
+    def __init__(self, levels: tuple[Decimal, ...], rearm_margin: Decimal = _ZERO, rearm_ns: int = 0) -> None:
         self.levels = tuple(sorted(levels))
         self.rearm_margin = rearm_margin
-        self._crossed: dict[tuple[str, str], Decimal] = {}  # (kind, key) -> highest level reported
+        self.rearm_ns = rearm_ns
+        # (kind, key) -> {reported level: ns usage went under its re-arm point, or None}
+        self._reported: dict[tuple[str, str], dict[Decimal, int | None]] = {}
 
-    def update(self, kind: str, key: str, used: Decimal, limit: Decimal) -> LevelCrossing | None:
-        """The highest newly crossed level (one warning, not one per level), or None."""
+    def update(self, kind: str, key: str, used: Decimal, limit: Decimal, now_ns: int = 0) -> LevelCrossing | None:
+        """The highest newly crossed level, or None."""
         fraction = used / limit if limit > 0 else _ZERO
+        reported = self._reported.get((kind, key), {})
+        for level, below_since in list(reported.items()):
+            if fraction < level - self.rearm_margin:
+                if below_since is None:
+                    reported[level] = below_since = now_ns
+                if now_ns - below_since >= self.rearm_ns:
+                    del reported[level]  # fell far enough for long enough: armed again
+            elif below_since is not None and now_ns - below_since >= self.rearm_ns:
+                del reported[level]  # the dip, seen from both ends, lasted long enough
+            else:
+                reported[level] = None
         reached = [level for level in self.levels if fraction >= level]
         top = reached[-1] if reached else None
-        previous = self._crossed.get((kind, key))
-        # levels still armed-off: those reported whose re-arm point usage has not gone under
-        held = [level for level in self.levels if previous is not None and level <= previous and fraction >= level - self.rearm_margin]
-        still = held[-1] if held else None
-        if still is None:
-            self._crossed.pop((kind, key), None)
-        else:
-            self._crossed[(kind, key)] = still
-        if top is None or (still is not None and top <= still):
+        if top is None or top in reported:
+            if not reported:
+                self._reported.pop((kind, key), None)
             return None
-        self._crossed[(kind, key)] = top
+        for level in reached:  # the lower levels are passed too: they warn no more
+            reported[level] = None
+        self._reported[(kind, key)] = reported
         return LevelCrossing(kind, key, top, fraction)
 
     def reset(self, kind: str, key: str = "") -> None:
-        self._crossed.pop((kind, key), None)
+        self._reported.pop((kind, key), None)
 
     def clear(self) -> None:
-        self._crossed.clear()
+        self._reported.clear()
 
 
 def trading_day(now_ns: int, start_hour_utc: int) -> int:

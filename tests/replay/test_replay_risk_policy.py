@@ -179,7 +179,9 @@ def test_a_makers_position_past_the_duration_limit_is_flattened_by_the_maker(tmp
             clock=rig.clock, bus=rig.daemon.bus, tracker=rig.tracker, ticker=MAKER_TICKER, session_id="mk1",
             config=config.maker, order_sink=refs["risk"], rest=refs["rest"],
         )  # fmt: skip
-        post(refs["ws"], SubscribeMarkets(tickers=(MAKER_TICKER,), ts=rig.clock.now_ns()), rig.tracker)
+        # the scanner tracked the market before it was stopped, so the books went out before
+        # the maker existed: a new listener asks for a fresh snapshot
+        post(refs["ws"], SubscribeMarkets(tickers=(MAKER_TICKER,), ts=rig.clock.now_ns(), snapshot=True), rig.tracker)
         rig.deliver_frames()
         rig.run_until(rig.clock.now_ns() + 10 * S)
         rig.deliver_frames()

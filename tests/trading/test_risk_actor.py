@@ -15,16 +15,20 @@ from messages import (
     CancelOrder,
     KillSwitchEngaged,
     KillSwitchReleased,
+    MakerFinished,
+    MarketLifecycleChanged,
     OrderRejected,
     PlaceOrder,
     RiskDirective,
     RiskStateChanged,
     RiskWarning,
     SessionStarted,
+    SessionStopped,
     TriggerRecorded,
 )
 
 from .factories import T0, TICKER, accepted, book_view, fill, place, updated
+from .factories import cancelled as cancelled_message
 
 S = 1_000_000_000
 MINUTE = 60 * S
@@ -159,7 +163,8 @@ def test_more_than_20_dollars_of_fills_a_minute_pauses_the_market_for_120_second
     assert refusal_code(harness, gateway, risk, events, "after", "bid", "0.40", 1) == ""
 
 
-def test_position_alert_at_80_percent_of_the_position_limit(harness, gateway, risk, events):
+def test_position_alert_at_80_percent_of_the_position_limit(harness, gateway, risk_config, events):
+    start_risk(harness, gateway, replace(risk_config, max_position_contracts=20))
     filled(harness, "bid", "0.10", 15, "f1")
     assert [w for w in seen(events, RiskWarning) if w.kind == "position"] == []
 
@@ -321,3 +326,141 @@ def test_a_resume_lifts_the_drawdown_breaker_and_measures_again_from_there(harne
     states = [(s.state, s.reason) for s in seen(events, RiskStateChanged)]
     assert states[-1] == (TradingState.ACTIVE, "resumed: operator accepts the loss")
     assert len(states) == 2
+
+
+def lifecycle(harness, event_type, result):
+    now = harness.clock.now_ns()
+    harness.publish(
+        MarketLifecycleChanged(ticker=TICKER, event_type=event_type, result=result, close_ts=None, ts_event=now, ts_recv=now)
+    )
+
+
+def test_a_settled_market_closes_its_position_at_a_dollar_and_frees_its_budget(harness, gateway, risk, events):
+    book(harness, "0.50", "0.52")
+    filled(harness, "bid", "0.48", 12, "f1")
+    harness.tell(risk, place("resting", "bid", "0.40", 5))
+
+    lifecycle(harness, "settled", "yes")
+    harness.run_for(45 * 60)  # past the duration limit a live 12-lot would have hit
+
+    status = risk.proxy().get_status().get()
+    assert (status["positions"][TICKER], status["exposure"][TICKER], status["global_exposure"]) == ("0", "0", "0")
+    assert D(status["pnl"]["total"]) == 12 * (1 - D("0.48"))
+    assert status["resting_orders"][TICKER] == 0
+    assert seen(events, TriggerRecorded) == []
+    assert refusal_code(harness, gateway, risk, events, "after", "bid", "0.40", 1) == "market_settled"
+
+
+def test_a_market_determined_no_with_a_flatten_under_way_ends_the_flatten_at_zero(harness, gateway, risk, events):
+    book(harness, "0.50", "0.52")
+    filled(harness, "bid", "0.48", 12, "f1")
+    harness.run_for(42 * 60)  # flattening on duration
+
+    lifecycle(harness, "determined", "no")
+    harness.run_for(10 * 60)  # no flatten timeout, no second trigger
+
+    status = risk.proxy().get_status().get()
+    assert (status["positions"][TICKER], status["hybrid"], status["flattening"]) == ("0", {}, {})
+    assert D(status["pnl"]["total"]) == 12 * (0 - D("0.48"))
+    assert status["restrictions"][TICKER] == ""
+    assert len(seen(events, TriggerRecorded)) == 1
+
+
+def test_a_fill_that_trails_the_settlement_settles_too(harness, gateway, risk, events):
+    filled(harness, "bid", "0.48", 12, "f1")
+    lifecycle(harness, "settled", "yes")
+    filled(harness, "bid", "0.50", 4, "late")  # executed before the settlement, reported after
+
+    status = risk.proxy().get_status().get()
+    assert status["positions"][TICKER] == "0"
+    assert D(status["pnl"]["total"]) == 12 * D("0.52") + 4 * D("0.50")
+
+
+def test_a_flatten_whose_session_ends_with_the_position_is_ordered_again_for_the_next_session(
+    harness, gateway, risk, events
+):
+    book(harness, "0.50", "0.52")
+    filled(harness, "bid", "0.48", 12, "f1")
+    harness.run_for(42 * 60)  # the duration flatten
+    # the maker's exit gives up (no bids); the session ends with the 12 left
+    harness.publish(SessionStopped(session_id="s1", ticker=TICKER, reason="exit gave up", ts=harness.clock.now_ns()))
+
+    incomplete = [w for w in seen(events, RiskWarning) if w.kind == "flatten_incomplete"]
+    assert [w.ticker for w in incomplete] == [TICKER]
+    triggers = seen(events, TriggerRecorded)
+    assert [(t.session_id, t.position_before) for t in triggers] == [("s1", D(12)), ("", D(12))]  # judged again
+    harness.publish(SessionStarted(session_id="s2", ticker=TICKER, reason="test", ts=harness.clock.now_ns()))
+
+    assert [d.action for d in seen(events, RiskDirective)][-1] == "flatten"  # the new session is told
+
+
+def test_a_flatten_not_flat_by_the_timeout_is_ordered_again(harness, gateway, risk_config, events):
+    risk = start_risk(harness, gateway, risk_config)
+    harness.publish(SessionStarted(session_id="s1", ticker=TICKER, reason="test", ts=harness.clock.now_ns()))
+    book(harness, "0.50", "0.52")
+    filled(harness, "bid", "0.48", 12, "f1")
+    harness.run_for(42 * 60)
+    assert [d.action for d in seen(events, RiskDirective)] == ["flatten"]
+
+    harness.run_for(risk_config.flatten_timeout_s)  # the maker never exits
+
+    assert [d.action for d in seen(events, RiskDirective)] == ["flatten", "flatten"]
+    assert len(seen(events, TriggerRecorded)) == 2
+    assert risk.proxy().get_status().get()["flattening"] == {TICKER: seen(events, TriggerRecorded)[-1].reason}
+
+
+def test_after_a_maker_finished_with_the_position_the_mae_failsafe_watches_again(harness, gateway, risk, events):
+    book(harness, "0.50", "0.52")
+    filled(harness, "bid", "0.52", 10, "f1")
+    book(harness, "0.40", "0.42")  # 11c against
+    harness.run_for(9)  # the MAE flatten
+    assert len(seen(events, TriggerRecorded)) == 1
+    now = harness.clock.now_ns()
+    harness.publish(
+        MakerFinished(session_id="s1", ticker=TICKER, reason="stop: cancel", position=D(10), realized_pnl=D(0), fees=D(0), ts=now)
+    )
+    book(harness, "0.50", "0.52")  # recovered: the failsafe's window stays shut
+    harness.run_for(30)
+    assert len(seen(events, TriggerRecorded)) == 1
+    book(harness, "0.30", "0.32")  # and it breaks again, for 8 s
+    harness.run_for(9)
+
+    assert len(seen(events, TriggerRecorded)) == 2
+
+
+def test_under_a_daily_loss_halt_a_late_resting_order_is_cancelled_and_a_partial_cancel_all_retried(
+    harness, gateway, risk_config, events
+):
+    risk = start_risk(harness, gateway, replace(risk_config, daily_loss_limit_dollars=D("1.00")))
+    book(harness, "0.49", "0.51")
+    late = place("in-flight", "bid", "0.28", 5)
+    filled(harness, "bid", "0.50", 10, "f1")
+    book(harness, "0.29", "0.31")  # -$2: HALTED, cancel-all
+    [halt_cancel] = [c for c in gateway.proxy().commands().get() if isinstance(c, CancelAllOrders)]
+
+    harness.publish(accepted(late, "ex-late"))  # placed before the halt, acknowledged after its cancel-all
+    [cancel] = [c for c in gateway.proxy().commands().get() if isinstance(c, CancelOrder)]
+    assert (cancel.order_id, cancel.reason) == ("ex-late", "risk: resting while halted")
+
+    harness.publish(AllOrdersCancelled(reason=halt_cancel.reason, cancelled=0, still_resting=1, ts_recv=0))
+    harness.run_for(risk_config.kill_cancel_retry_s)
+    cancel_alls = [c.reason for c in gateway.proxy().commands().get() if isinstance(c, CancelAllOrders)]
+    assert cancel_alls == [halt_cancel.reason, f"{halt_cancel.reason} (retry)"]
+
+
+def test_the_status_shows_the_available_balance_less_what_was_admitted_since(harness, gateway, risk):
+    assert risk.proxy().get_status().get()["available_balance"] is None
+    risk.proxy().note_balance(D("50.00")).get()
+    harness.tell(risk, place("b1", "bid", "0.40", 5))
+
+    assert risk.proxy().get_status().get()["available_balance"] == "48.00"
+
+
+def test_an_exposure_replaced_around_80_percent_of_its_budget_warns_once(harness, gateway, risk, events):
+    for round_ in range(10):  # a quote at $6.80 of the $8 budget, cancelled and replaced each second
+        harness.tell(risk, place(f"q{round_}", "bid", "0.40", 17))
+        harness.publish(accepted(place(f"q{round_}", "bid", "0.40", 17), f"ex-q{round_}"))
+        harness.publish(cancelled_message(f"ex-q{round_}", f"q{round_}", reduced_by="17"))
+        harness.run_for(1)
+
+    assert [(w.ticker, w.level) for w in seen(events, RiskWarning) if w.kind == "market_exposure"] == [(TICKER, D("0.8"))]

@@ -13,7 +13,8 @@ from .factories import T0, TICKER, accepted, amended, cancelled, fill, place, re
 
 @pytest.fixture
 def governor(risk_config):
-    return RiskGovernor(risk_config)
+    # the position-limit cases here are written for a 20-contract limit
+    return RiskGovernor(replace(risk_config, max_position_contracts=20))
 
 
 def amend(order_id, client_order_id, price, count, side="bid", ticker=TICKER):
@@ -114,7 +115,7 @@ def test_a_cancelled_order_stays_in_exposure_until_the_exchange_confirms(governo
 
     governor.admit(CancelOrder(order_id="ex-c1", client_order_id="c1", ticker=TICKER, ts=T0))
     before_confirmation = governor.exposure(TICKER)
-    governor.apply(cancelled("ex-c1", "c1"))
+    governor.apply(cancelled("ex-c1", "c1", reduced_by="10"))  # all 10 still rested
 
     assert before_confirmation == D("5.00")
     assert governor.exposure(TICKER) == 0
@@ -340,7 +341,7 @@ def test_a_place_refused_by_the_exchange_itself_releases_its_exposure_at_once(go
 
 def test_a_cancelled_order_is_not_counted_again_after_a_late_resting_report(governor):
     resting_order(governor, "c1", "bid", "0.50", 10)
-    governor.apply(cancelled("ex-c1", "c1"))
+    governor.apply(cancelled("ex-c1", "c1", reduced_by="10"))
 
     governor.apply(running_total("0", "10", price="0.50"))
 
@@ -491,3 +492,37 @@ def test_a_cancel_all_confirmation_settles_only_the_places_of_its_own_market(gov
 
     assert governor.exposure(other) == 0
     assert governor.exposure(TICKER) == D("5.00")  # its own cancel-all is not confirmed yet
+
+
+def test_a_cancel_reply_that_overtakes_the_fills_keeps_the_filled_contracts_counted(governor):
+    first = resting_order(governor, "c1", "bid", "0.50", 10)
+    # 4 contracts fill; the REST cancel reply (it took off the 6 still resting) arrives
+    # before the WS fill
+    governor.apply(cancelled("ex-c1", "c1", reduced_by="6"))
+
+    assert governor.position(TICKER) == 4
+    assert governor.exposure(TICKER) == D("2.00")
+    # so $6 of the $8 budget is left, not $8: 16 more at 0.50 is refused
+    assert governor.check_place(place("c2", "bid", "0.50", 13)).code == "market_budget"
+    governor.apply(fill("bid", "0.50", 4, fill_id="f1", order_id="ex-c1", client_order_id=first.client_order_id))
+    assert (governor.position(TICKER), governor.pending_position(TICKER)) == (4, 0)
+
+
+def test_a_cancel_reply_during_an_unsettled_amend_infers_no_fills(governor):
+    resting_order(governor, "c1", "bid", "0.50", 10)
+    assert governor.admit(amend("ex-c1", "c1", "0.50", 6)).ok  # the total the cancel reduced is unknown
+
+    governor.apply(cancelled("ex-c1", "c1", reduced_by="6"))
+
+    assert governor.position(TICKER) == 0
+
+
+def test_the_fill_ids_kept_to_drop_duplicates_are_bounded_per_market(risk_config):
+    governor = RiskGovernor(replace(risk_config, seen_fill_ids_per_market=3))
+    for n in range(1, 6):
+        governor.apply(fill("bid", "0.10", 1, fill_id=f"f{n}", order_id="elsewhere"))
+    governor.apply(fill("bid", "0.10", 1, fill_id="f5", order_id="elsewhere"))  # a recent duplicate
+
+    inventory = governor.inventory(TICKER)
+    assert governor.position(TICKER) == 5
+    assert [inventory.has_fill(f"f{n}") for n in range(1, 6)] == [False, False, True, True, True]

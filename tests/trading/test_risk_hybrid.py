@@ -154,3 +154,16 @@ def test_position_ages_come_from_fifo_layers_so_a_partial_exit_drops_the_oldest(
     inventory.apply_fill(fill("c", "ask", 10, T0 + 20 * MINUTE))  # closes the first 10 (FIFO)
 
     assert duration_weighted_exposure(inventory.layers, T0 + 20 * MINUTE) == D(100)  # 10 x 10 min, not 10 x 20
+
+
+def test_a_fill_that_flips_long_to_short_starts_the_mae_window_again(limits):
+    policy = HybridPolicy(limits)
+    long_layers = (Layer(D(10), T0),)
+    assert policy.observe(long_layers, D("0.52"), D("0.43"), T0) is None  # long, 9c against: window opens
+    # at +5 s one fill sells 15: short 5 at 0.40, with the mark 9c against the short
+    short_layers = (Layer(D(-5), T0 + 5 * S),)
+    assert policy.observe(short_layers, D("0.40"), D("0.49"), T0 + 5 * S) is None
+    assert policy.breach_start_ns == T0 + 5 * S  # the short's own window
+
+    assert policy.observe(short_layers, D("0.40"), D("0.49"), T0 + 9 * S) is None  # 9 s since the long's breach
+    assert policy.observe(short_layers, D("0.40"), D("0.49"), T0 + 13 * S).kind == "mae"  # 8 s of the short's

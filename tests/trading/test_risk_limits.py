@@ -141,3 +141,37 @@ def test_an_unreadable_kill_switch_file_keeps_trading_halted(tmp_path, caplog):
     assert switch.engaged
     assert "unreadable" in switch.reason
     caplog.clear()  # the error it logs is the expected one
+
+
+def test_the_fill_rate_limiter_fires_again_once_its_window_has_emptied():
+    limiter = FillRateLimiter(D("20"), 60 * S)
+    assert limiter.record("M", D("25"), 0) is True
+
+    assert limiter.rate("M", 200 * S) == 0  # every fill expired
+    assert limiter.record("M", D("25"), 200 * S) is True  # a new burst: a new pause
+    assert limiter.record("M", D("1"), 201 * S) is False  # still inside it
+
+
+def test_the_fill_rate_limiter_fires_again_after_the_window_fell_back_under_the_limit():
+    limiter = FillRateLimiter(D("20"), 60 * S)
+    assert limiter.record("M", D("15"), 0) is False
+    assert limiter.record("M", D("10"), 1 * S) is True  # 25
+    assert limiter.record("M", D("1"), 30 * S) is False  # 26: still over, no second trip
+    assert limiter.record("M", D("12"), 60 * S) is True  # the first fill expired (11: re-armed), then 23
+
+
+def test_an_exposure_oscillating_around_a_level_warns_once_per_crossing():
+    levels = WarningLevels((D("0.8"), D("1.0")), rearm_margin=D("0.1"), rearm_ns=60 * S)
+    warnings = []
+    # a maker replacing its quotes at the budget: exposure 0.85, dipping to 0.40 while an
+    # order is cancelled before its replacement lands, every second for 20 s
+    for second in range(20):
+        used = D("6.80") if second % 2 == 0 else D("3.20")
+        crossing = levels.update("market_exposure", "M", used, D("8.00"), second * S)
+        warnings += [crossing.level] if crossing else []
+    assert warnings == [D("0.8")]
+
+    # it falls away and stays below 0.7 for a minute: the next crossing is a new one
+    assert levels.update("market_exposure", "M", D("3.20"), D("8.00"), 30 * S) is None
+    assert levels.update("market_exposure", "M", D("3.20"), D("8.00"), 90 * S) is None
+    assert levels.update("market_exposure", "M", D("6.80"), D("8.00"), 91 * S).level == D("0.8")

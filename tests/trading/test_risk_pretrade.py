@@ -236,3 +236,17 @@ def test_short_side_inventory_is_valued_at_the_no_price(risk_config):
 
     assert code(governor, "ask", "0.40", 17) == "inventory_value"  # 17 x 0.60 = $10.20
     assert code(governor, "ask", "0.40", 16) == ""  # $9.60
+
+
+def test_with_the_default_limits_a_position_can_pass_the_skew_threshold_and_then_only_reduces(risk_config):
+    governor = RiskGovernor(risk_config)  # the defaults: the skew rule must be reachable under the position limit
+    assert risk_config.max_position_contracts > risk_config.hybrid.skew_threshold_contracts
+    building = place("build", "bid", "0.25", 22)  # 22 contracts, $5.50 of the $8 budget
+    assert governor.admit(building).ok
+    governor.apply(accepted(building, "ex-build"))
+    governor.apply(fill("bid", "0.25", 22, fill_id="f-build", order_id="ex-build", client_order_id="build"))
+
+    assert governor.position(TICKER) == 22
+    assert code(governor, "bid", "0.24", 1) == "hybrid_skew"  # long beyond 20: no more bids
+    assert code(governor, "ask", "0.27", 10) == ""  # asks, which reduce it, pass
+    assert governor.market_restriction(TICKER)[0] == "reduce_only"
