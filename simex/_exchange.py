@@ -36,6 +36,7 @@ shrinks.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, insort
 from contextlib import contextmanager
 from decimal import Decimal
 from types import SimpleNamespace
@@ -54,6 +55,7 @@ from ._model import (
     ZERO,
     Account,
     Fill,
+    LiveSide,
     Market,
     MarketSpec,
     Order,
@@ -81,6 +83,22 @@ REBATE = CENT
 MARKET_INACTIVE = "MARKET_INACTIVE"
 CANCELLABLE = ("active", "inactive")  # a trading pause still allows cancels
 _NEW = float("inf")  # queue priority of an order not yet in the book: behind its price level
+
+
+def _held(entry: tuple[Decimal, Decimal, Decimal]) -> Decimal:
+    """Collateral a (cost, netted, fee_reserve) lock entry holds."""
+    cost, netted, reserve = entry
+    return cost - netted + reserve
+
+
+def _held_now(order: Order) -> Decimal:
+    return order.locked - order.netted + order.fee_reserve
+
+
+def _remove_sorted(keys: list[tuple], key: tuple) -> None:
+    i = bisect_left(keys, key)
+    if i < len(keys) and keys[i] == key:
+        del keys[i]
 
 
 def taker_fee(count: Decimal, price: Decimal, fee_multiplier: Decimal = ONE) -> Decimal:
@@ -117,6 +135,7 @@ class Exchange:
         self._advanced_to = 0
         self._ticker_cache: dict[str, tuple] = {}
         self._touched: set[str] = set()
+        self._unit_fees: dict[tuple, Decimal] = {}  # one contract's trade fee by (fee type, multiplier, price, taker)
         self.hub = WsHub(self)
         self._rest_api = RestApi(self)
 
@@ -387,22 +406,36 @@ class Exchange:
         share the position as cover) lock after any change to its price, size or liveness."""
         account = self.accounts[order.account_id]
         if order.order_id not in account.live_order_ids:
-            self._set_lock(account, order, (ZERO, ZERO, ZERO, ZERO))
-        self._relock(account, order.ticker, order.side)
+            self._set_lock(account, order, (ZERO, ZERO, ZERO))
+        self._relock(account, order.ticker, order.side, changed=order)
 
     def _set_live(self, order: Order, live: bool) -> None:
+        """Enter or leave the account's fill-priority index. Price and queue priority, the key,
+        do not change while an order is live (a reprice takes it out first)."""
         account = self.accounts[order.account_id]
         key = (order.ticker, order.side)
+        sort_key = (*self._fill_priority(order), order.order_id)
         if live:
+            if order.order_id in account.live_order_ids:
+                return
             account.live_order_ids.add(order.order_id)
-            account.live_index.setdefault(key, set()).add(order.order_id)
-        else:
-            account.live_order_ids.discard(order.order_id)
-            ids = account.live_index.get(key)
-            if ids is not None:
-                ids.discard(order.order_id)
-                if not ids:
-                    del account.live_index[key]
+            side = account.live_index.get(key)
+            if side is None:
+                side = account.live_index[key] = LiveSide()
+            insort(side.keys, sort_key)
+            if order.reduce_only:
+                insort(side.reduce_only, sort_key)
+            return
+        if order.order_id not in account.live_order_ids:
+            return
+        account.live_order_ids.discard(order.order_id)
+        side = account.live_index[key]
+        _remove_sorted(side.keys, sort_key)
+        if order.reduce_only:
+            _remove_sorted(side.reduce_only, sort_key)
+        side.covered.pop(order.order_id, None)
+        if not side.keys:
+            del account.live_index[key]
 
     @staticmethod
     def _reducible(account: Account, ticker: str, side: str) -> Decimal:
@@ -416,49 +449,63 @@ class Exchange:
         """Which of one account's orders on one side fills first: best price, then queue place."""
         return (-order.price if order.side == BID else order.price, order.priority)
 
-    def _live_on(self, account: Account, ticker: str, side: str) -> list[Order]:
-        ids = account.live_index.get((ticker, side))
-        if not ids:
-            return []
-        return sorted((self.orders[i] for i in ids), key=self._fill_priority)
-
-    def _plan_locks(self, account: Account, ticker: str, side: str,
-                    orders: list) -> list[tuple[Decimal, Decimal, Decimal, Decimal]]:
-        """(cost, netted, fee_reserve, covered) per order, `orders` in fill priority: the position
-        covers them in that order and the covered contracts' cost is netted off; the uncovered
-        rest also reserves the maker-fee allowance on maker-fee series. Reduce-only orders are
-        netted whole: they are cancelled before they could open exposure."""
-        market = self.markets[ticker]
-        cover = self._reducible(account, ticker, side)
-        plan = []
-        for order in orders:
-            per = unit_cost(side, order.price)
-            covered = min(order.remaining, cover)
-            cover -= covered
-            if order.reduce_only:
-                plan.append((per * order.remaining, per * order.remaining, ZERO, covered))
-                continue
-            opening = order.remaining - covered
-            plan.append((per * order.remaining, per * covered,
-                         self._fee_allowance(market, opening, order.price, False), covered))
-        return plan
+    def _lock_entry(self, market: Market, order: Any, covered: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        """(cost, netted, fee_reserve) of one order when the position covers `covered` of its
+        contracts: the covered contracts' cost is netted off; the uncovered rest also reserves
+        the maker-fee allowance on maker-fee series. Reduce-only orders are netted whole: they
+        are cancelled before they could open exposure."""
+        cost = unit_cost(order.side, order.price) * order.remaining
+        if order.reduce_only:
+            return cost, cost, ZERO
+        return (cost, unit_cost(order.side, order.price) * covered,
+                self._fee_allowance(market, order.remaining - covered, order.price, False))
 
     @staticmethod
-    def _set_lock(account: Account, order: Order, entry: tuple[Decimal, Decimal, Decimal, Decimal]) -> None:
-        cost, netted, reserve, _ = entry
+    def _set_lock(account: Account, order: Order, entry: tuple[Decimal, Decimal, Decimal]) -> None:
+        cost, netted, reserve = entry
         account.locked += cost - order.locked
         account.netted += netted - order.netted
         account.fee_reserve += reserve - order.fee_reserve
         order.locked, order.netted, order.fee_reserve = cost, netted, reserve
 
-    def _relock(self, account: Account, ticker: str, side: str) -> None:
-        orders = self._live_on(account, ticker, side)
-        for order, entry in zip(orders, self._plan_locks(account, ticker, side, orders)):
-            self._set_lock(account, order, entry)
+    def _relock(self, account: Account, ticker: str, side: str, changed: Order | None = None) -> None:
+        """The position covers the account's orders on `side` in fill priority. Only the covered
+        prefix, the orders that were covered before, and `changed` (whose size or liveness just
+        moved) can have a different lock: every other order stays uncovered, its lock as it was."""
+        live = account.live_index.get((ticker, side))
+        if live is None:
+            return
+        market = self.markets[ticker]
+        cover = self._reducible(account, ticker, side)
+        before, after = live.covered, {}
+        changed_done = False
+        orders = self.orders
+        for key in live.keys:
+            if cover <= ZERO:
+                break
+            order = orders[key[-1]]
+            covered = min(order.remaining, cover)
+            cover -= covered
+            if covered:
+                after[order.order_id] = covered
+            if order is changed or before.get(order.order_id, ZERO) != covered:
+                self._set_lock(account, order, self._lock_entry(market, order, covered))
+            if order is changed:
+                changed_done = True
+        for order_id in before:
+            if order_id not in after:
+                order = orders[order_id]
+                self._set_lock(account, order, self._lock_entry(market, order, ZERO))
+                if order is changed:
+                    changed_done = True
+        live.covered = after
+        if (not changed_done and changed is not None and changed.ticker == ticker and changed.side == side
+                and changed.order_id in account.live_order_ids):
+            self._set_lock(account, changed, self._lock_entry(market, changed, ZERO))
 
-    def _relock_market(self, account: Account, ticker: str) -> None:
+    def _relock_market(self, account: Account, ticker: str, changed: Order | None = None) -> None:
         for side in (BID, ASK):
-            self._relock(account, ticker, side)
+            self._relock(account, ticker, side, changed)
 
     def _fee_allowance(self, market: Market, count: Decimal, price: Decimal, is_taker: bool) -> Decimal:
         """Most that fills of `count` contracts at `price` can cost in fees: the same trade fee
@@ -467,7 +514,11 @@ class Exchange:
         accumulator may hold before it pays a rebate. Zero when the fee rate is zero."""
         if count <= ZERO:
             return ZERO
-        per_contract = self._trade_fee(market, ONE, price, is_taker)
+        spec = market.spec
+        key = (spec.fee_type, spec.fee_multiplier, price, is_taker)
+        per_contract = self._unit_fees.get(key)
+        if per_contract is None:
+            per_contract = self._unit_fees[key] = self._trade_fee(market, ONE, price, is_taker)
         if not per_contract:
             return ZERO
         return ceil_to(per_contract * count, CENT) + REBATE
@@ -477,16 +528,50 @@ class Exchange:
         """Extra collateral an order needs: how much the locks of the account's orders on `side`
         rise when it joins them (a crossing order is better priced than all of them, so it claims
         the position as cover first), plus the taker-fee allowance on the part that opens new
-        exposure. Closing contracts need neither: each YES/NO pair pays back $1 at the fill."""
-        current = self._live_on(account, market.ticker, side)
-        before = sum((o.locked - o.netted + o.fee_reserve for o in current), ZERO)
+        exposure. Closing contracts need neither: each YES/NO pair pays back $1 at the fill.
+
+        Only orders whose cover changes lock differently, so the sum runs over the covered
+        prefix (with the new order slotted in behind its price level) and the orders covered
+        before, not over every resting order."""
         new = SimpleNamespace(side=side, price=price, remaining=count, reduce_only=reduce_only, priority=_NEW)
-        after_orders = sorted([o for o in current if o is not replacing] + [new], key=self._fill_priority)
-        plan = self._plan_locks(account, market.ticker, side, after_orders)
-        after = sum((cost - netted + reserve for cost, netted, reserve, _ in plan), ZERO)
-        covered = next(entry[3] for o, entry in zip(after_orders, plan) if o is new)
-        opening = ZERO if reduce_only else count - covered
-        return after - before + self._fee_allowance(market, opening, price, True)
+        live = account.live_index.get((market.ticker, side))
+        keys = live.keys if live is not None else []
+        before = live.covered if live is not None else {}
+        cover = self._reducible(account, market.ticker, side)
+        rise, new_covered, seen = ZERO, ZERO, set()
+        slot = bisect_left(keys, self._fill_priority(new)) if cover > ZERO else 0
+        for order in self._with_new(keys, slot, new):
+            if cover <= ZERO:
+                break
+            if order is replacing:
+                continue
+            covered = min(order.remaining, cover)
+            cover -= covered
+            if order is new:
+                new_covered = covered
+                continue
+            seen.add(order.order_id)
+            if before.get(order.order_id, ZERO) != covered:
+                rise += _held(self._lock_entry(market, order, covered)) - _held_now(order)
+        for order_id in before:
+            if order_id not in seen and (replacing is None or order_id != replacing.order_id):
+                order = self.orders[order_id]
+                rise += _held(self._lock_entry(market, order, ZERO)) - _held_now(order)
+        if replacing is not None and replacing.order_id in account.live_order_ids:
+            rise -= _held_now(replacing)
+        rise += _held(self._lock_entry(market, new, new_covered))
+        opening = ZERO if reduce_only else count - new_covered
+        return rise + self._fee_allowance(market, opening, price, True)
+
+    def _with_new(self, keys: list[tuple], slot: int, new: Any) -> Iterator[Any]:
+        """The live orders behind `keys` in fill priority, with `new` at index `slot`."""
+        orders = self.orders
+        for i, key in enumerate(keys):
+            if i == slot:
+                yield new
+            yield orders[key[-1]]
+        if slot == len(keys):
+            yield new
 
     def available(self, account: Account) -> Decimal:
         return account.cash - self.committed(account)
@@ -614,8 +699,10 @@ class Exchange:
         the account's other live reduce-only orders there already claim (only those ahead of
         `ahead_of` in fill priority, when given)."""
         room = self._reducible(account, ticker, side)
-        for other in self._live_on(account, ticker, side):
-            if not other.reduce_only or other is exclude:
+        live = account.live_index.get((ticker, side))
+        for key in live.reduce_only if live is not None else ():
+            other = self.orders[key[-1]]
+            if other is exclude:
                 continue
             if ahead_of is not None and self._fill_priority(other) >= self._fill_priority(ahead_of):
                 continue
@@ -634,10 +721,11 @@ class Exchange:
         """After the position moved: shrink or cancel (ReduceOnlyCancel) the reduce-only orders
         that no longer fit in it, the last in fill priority first."""
         for side in (BID, ASK):
+            live = account.live_index.get((market.ticker, side))
+            if live is None or not live.reduce_only:
+                continue
             room = self._reducible(account, market.ticker, side)
-            for order in self._live_on(account, market.ticker, side):
-                if not order.reduce_only:
-                    continue
+            for order in [self.orders[key[-1]] for key in live.reduce_only]:
                 keep = min(order.remaining, room)
                 room -= keep
                 if keep < order.remaining:
@@ -862,7 +950,7 @@ class Exchange:
         order.fill_notional += trade.price * trade.count
         account = self.accounts[order.account_id]
         position, revenue = self._book_position(market, account, order.side, trade.price, trade.count)
-        self._relock_market(account, market.ticker)  # size and position both moved
+        self._relock_market(account, market.ticker, changed=order)  # size and position both moved
         fee = self._net_fee(order, revenue, trade_fee)
         account.cash -= fee
         position.fees_paid += fee

@@ -27,6 +27,7 @@ __all__ = [
     "MarketSpec",
     "Market",
     "Account",
+    "LiveSide",
     "Position",
     "Order",
     "Trade",
@@ -290,7 +291,21 @@ class Account:
     netted: Decimal = ZERO  # part of `locked` the position covers (closing contracts need no collateral)
     fee_reserve: Decimal = ZERO  # maker-fee allowance of resting orders on maker-fee series
     keep_history: bool = True  # False for background accounts: finished orders and fills are dropped
-    live_index: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (ticker, side) -> live order ids
+    live_index: dict[tuple[str, str], LiveSide] = field(default_factory=dict)  # (ticker, side) -> its live orders
+
+
+@dataclass
+class LiveSide:
+    """One account's live orders on one side of one market, kept in fill priority so that the
+    position's cover (YES/NO netting) is re-planned over the covered prefix only, not over every
+    resting order on each placement or fill (which made busy books quadratic).
+
+    Keys are (fill-priority price key, queue priority, order_id); both stay fixed while an order
+    is live (a reprice takes the order out first)."""
+
+    keys: list[tuple] = field(default_factory=list)  # every live order, sorted
+    reduce_only: list[tuple] = field(default_factory=list)  # the reduce-only ones, sorted
+    covered: dict[str, Decimal] = field(default_factory=dict)  # order_id -> contracts covered (nonzero only)
 
 
 @dataclass
