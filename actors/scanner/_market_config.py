@@ -54,8 +54,14 @@ def blend_sigma(
 def max_exposure(
     liquidity: Decimal, category: str, active_markets: int, budgets: Budgets, rules: MarketConfigRules
 ) -> Decimal:
-    """min(α·√liquidity, per-market cap, global budget / active markets, category cap), whole cents down."""
-    raw = rules.alpha * liquidity.max(ZERO).sqrt()
+    """min(α·√liquidity, per-market cap, global budget / active markets, category cap), whole cents down.
+
+    `liquidity` is in dollars; the square root is taken of it in cents, the unit of the
+    Kalshi `liquidity` field seed 001 calibrated α = 0.1 against. Hazard: √dollars makes a
+    market with $100 at the touch worth $1 of exposure, one contract, so the maker could
+    hardly quote; √cents gives $10, which the $8 per-market cap then binds.
+    """
+    raw = rules.alpha * (liquidity.max(ZERO) * 100).sqrt()
     category_cap = by_category(rules.category_caps_dollars, category)
     share = budgets.global_budget / max(1, active_markets)
     value = min(raw, budgets.per_market, share, category_cap)

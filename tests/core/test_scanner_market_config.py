@@ -24,12 +24,12 @@ def build(**kw):
 
 
 def test_exposure_is_the_smallest_of_the_four_limits():
-    assert max_exposure(D(400), "economics", 1, BUDGETS, RULES) == D("2.00")  # 0.1 * sqrt(400)
-    assert max_exposure(D(10_000), "economics", 1, BUDGETS, RULES) == D("8.00")  # per-market cap (10 > 8)
-    assert max_exposure(D(10_000), "economics", 10, BUDGETS, RULES) == D("6.00")  # 60 / 10 markets
+    assert max_exposure(D(4), "economics", 1, BUDGETS, RULES) == D("2.00")  # 0.1 * sqrt(400 cents)
+    assert max_exposure(D(100), "economics", 1, BUDGETS, RULES) == D("8.00")  # per-market cap (10 > 8)
+    assert max_exposure(D(100), "economics", 10, BUDGETS, RULES) == D("6.00")  # 60 / 10 markets
     tight = Budgets(per_market=D(100), global_budget=D(1000))
-    assert max_exposure(D(10_000), "crypto", 1, tight, RULES) == D("8.00")  # category cap
-    assert max_exposure(D(30), "economics", 1, BUDGETS, RULES) == D("0.54")  # 0.5477 rounded down to the cent
+    assert max_exposure(D(100), "crypto", 1, tight, RULES) == D("8.00")  # category cap
+    assert max_exposure(D("0.30"), "economics", 1, BUDGETS, RULES) == D("0.54")  # 0.1 * sqrt(30 cents) = 0.5477, down to the cent
 
 
 @pytest.mark.parametrize("mid,band", [("0.15", "normal"), ("0.50", "normal"), ("0.85", "normal"), ("0.14", "soft_extreme"),
