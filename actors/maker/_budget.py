@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
-from ._inventory import Layer
+from ._inventory import Layer, position_exposure
 
 __all__ = ["BudgetFit", "fit_to_budget", "position_exposure", "defer_growth"]
 
@@ -38,28 +38,6 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 
 Levels = list[tuple[Decimal, Decimal]]  # (price, size), best first
-
-
-def position_exposure(
-    layers: Sequence[Layer], unseen: Sequence[tuple[str, Decimal, Decimal]] = ()
-) -> tuple[Decimal, Decimal]:
-    """(signed position, what it can cost) as the governor counts them: the open layers,
-    long at their price, short at 1 - price, with the fills reported but not yet seen
-    (side, price, contracts) matched against the oldest opposite layers first (FIFO)."""
-    book = [[lay.qty, lay.price] for lay in layers]
-    for side, price, count in unseen:
-        qty = count if side == "bid" else -count
-        while qty != 0 and book and (book[0][0] > 0) != (qty > 0):
-            matched = min(abs(book[0][0]), abs(qty))
-            direction = 1 if book[0][0] > 0 else -1
-            book[0][0] -= direction * matched
-            qty += direction * matched
-            if book[0][0] == 0:
-                book.pop(0)
-        if qty != 0:
-            book.append([qty, price])
-    position = sum((q for q, _ in book), _ZERO)
-    return position, sum((q * p if q > 0 else -q * (_ONE - p) for q, p in book), _ZERO)
 
 
 def _cost(side: str, price: Decimal) -> Decimal:

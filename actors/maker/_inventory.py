@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Sequence
 
 from messages import BookSide, OrderFilled
 
-__all__ = ["Layer", "Inventory", "Realization"]
+__all__ = ["Layer", "Inventory", "Realization", "position_exposure"]
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 # Fee shares are rounded to the exchange's fee precision; the last share takes the rest,
 # so the fees released always add up exactly to the fees paid.
 _FEE_QUANTUM = Decimal("0.000001")
@@ -161,3 +163,28 @@ class Inventory:
                 self._layers.popleft()
         if remaining != 0:  # what is left opens (or, after a flip, re-opens) a layer
             self._layers.append(Layer(remaining, price, exit_fee.take(abs(remaining)), ts))
+
+
+def position_exposure(
+    layers: Sequence["Layer"], unseen: Sequence[tuple[str, Decimal, Decimal]] = ()
+) -> tuple[Decimal, Decimal]:
+    """(signed position, what it can cost): the open layers, long at their price, short at
+    1 - price, with the fills reported but not yet seen (side, price, contracts) matched
+    against the oldest opposite layers first (FIFO).
+
+    One rule for the maker's sizing and the risk governor's budget: if they disagreed,
+    risk would refuse what the maker sized."""
+    book = [[lay.qty, lay.price] for lay in layers]
+    for side, price, count in unseen:
+        qty = count if side == "bid" else -count
+        while qty != 0 and book and (book[0][0] > 0) != (qty > 0):
+            matched = min(abs(book[0][0]), abs(qty))
+            direction = 1 if book[0][0] > 0 else -1
+            book[0][0] -= direction * matched
+            qty += direction * matched
+            if book[0][0] == 0:
+                book.pop(0)
+        if qty != 0:
+            book.append([qty, price])
+    position = sum((q for q, _ in book), _ZERO)
+    return position, sum((q * p if q > 0 else -q * (_ONE - p) for q, p in book), _ZERO)

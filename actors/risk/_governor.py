@@ -55,6 +55,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from actors.maker import Inventory
+from actors.maker._inventory import position_exposure
 from config import RiskConfig
 from messages import (
     AllOrdersCancelled,
@@ -316,21 +317,12 @@ class RiskGovernor:
 
     def _position_exposure(self, ticker: str) -> Decimal:
         """What the open position can cost: long layers their price, short ones 1 - price,
-        the unseen fills matched against the open layers first (FIFO), as they will be."""
+        the unseen fills matched against the open layers first (FIFO), as they will be.
+        The maker sizes its orders with the same function."""
         inventory = self._inventories.get(ticker)
-        layers = [[layer.qty, layer.price] for layer in inventory.layers] if inventory is not None else []
-        for unseen in self._unseen.get(ticker, ()):
-            qty = unseen.count if unseen.side == "bid" else -unseen.count
-            while qty != 0 and layers and (layers[0][0] > 0) != (qty > 0):
-                matched = min(abs(layers[0][0]), abs(qty))
-                direction = 1 if layers[0][0] > 0 else -1
-                layers[0][0] -= direction * matched
-                qty += direction * matched
-                if layers[0][0] == 0:
-                    layers.pop(0)
-            if qty != 0:
-                layers.append([qty, unseen.price])
-        return sum((q * price if q > 0 else -q * (_ONE - price) for q, price in layers), _ZERO)
+        unseen = [(u.side, u.price, u.count) for u in self._unseen.get(ticker, ())]
+        _, cost = position_exposure(inventory.layers if inventory is not None else (), unseen)
+        return cost
 
     def exposure(self, ticker: str, orders: list[_RestingOrder] | None = None) -> Decimal:
         """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
