@@ -299,6 +299,7 @@ class SupervisorConfig:
     max_concurrent_sessions: int = check(positive)
     session_ttl_s: float = check(non_negative)
     explicit_session_ttl_s: float = check(non_negative)
+    explicit_restart_s: float = check(non_negative)
     close_buffer_s: float = check(non_negative)
     min_available_balance_dollars: Decimal = check(non_negative)
     max_resting_order_value_dollars: Decimal = check(positive)

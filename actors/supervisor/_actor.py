@@ -85,14 +85,17 @@ _CLOSE_READ_ID = "supervisor-close-"  # + session id
 LEFT_TRACKED_SET = "left_tracked_set"  # VolatilityEnded.reason: the scanner stopped tracking the ticker
 
 # timer names carry the ticker: equal-deadline timers order by it, not by thread timing
-_ADMIT, _MONITOR, _TTL, _CLOSE, _EXIT, _CLOSE_RETRY = (
+_ADMIT, _MONITOR, _TTL, _CLOSE, _EXIT, _CLOSE_RETRY, _RESTART = (
     "supervisor-admit:",
     "supervisor-monitor",
     "supervisor-ttl:",
     "supervisor-close:",
     "supervisor-exit:",
     "supervisor-close-read:",
+    "supervisor-restart:",
 )
+# lifecycle events after which a market takes no new session
+_MARKET_OVER = frozenset({"closed", "determined", "settled", "deactivated_final"})
 
 
 class SessionSupervisorActor(MmdActor):
@@ -130,6 +133,7 @@ class SessionSupervisorActor(MmdActor):
         self.style = style
         self.accepting = True
         self.halted_reason = ""  # kill switch engaged: no new sessions until released
+        self.markets_over: set[str] = set()  # closed, determined or settled: no new session
         self.regimes: dict[str, RegimeView] = {}
         self.dropped: list[dict] = []  # recent refused events, for status
         self._monitor_timer = None
@@ -318,6 +322,9 @@ class SessionSupervisorActor(MmdActor):
 
     @handles(MarketLifecycleChanged)
     def on_lifecycle(self, event: MarketLifecycleChanged) -> None:
+        if event.event_type in _MARKET_OVER:
+            self.markets_over.add(event.ticker)
+            return
         if event.event_type != "close_date_updated" or event.close_ts is None:
             return
         session = self.sessions.get(event.ticker)
@@ -453,9 +460,27 @@ class SessionSupervisorActor(MmdActor):
             SessionStopped(session_id=ended.session_id, ticker=ended.ticker, reason=ended.end_reason, ts=now, pnl=pnl)
         )
         self.log.info("session %s on %s ended: %s (pnl %s)", ended.session_id, ended.ticker, ended.end_reason, pnl)
-        if self.accepting and self._scanner_does_not_track(ended):  # at shutdown the connection goes anyway
+        restart = self._schedule_restart(ended, now)
+        if self.accepting and not restart and self._scanner_does_not_track(ended):  # at shutdown the connection goes anyway
             self.send(self.feed, SubscribeMarkets(tickers=(ended.ticker,), ts=now, remove=True))
         self._admit_waiting()  # a slot is free
+
+    def _schedule_restart(self, ended: Session, now: int) -> bool:
+        """A market the operator pinned (scanner.tickers) is made for as long as it trades:
+        when its session ends on a rule of its own (TTL, the maker's sigma floor or no-trade
+        stop, a crash), a new one starts after `explicit_restart_s`. Hazard: without this a
+        backtest on a tape stopped quoting for good at the first flat stretch. Not after the
+        market's close window, its close or settlement, a kill switch or at shutdown."""
+        delay_s = self.config.explicit_restart_s
+        if ended.kind != SessionKind.EXPLICIT or delay_s <= 0 or not self.accepting or self.halted_reason:
+            return False
+        if ended.ticker in self.markets_over or ended.end_reason == rules.MARKET_CLOSE:
+            return False
+        if ended.close_ns is not None and now + seconds(delay_s) >= ended.close_ns - seconds(self.config.close_buffer_s):
+            return False
+        self.timer(seconds(delay_s), TimerFired(what=_RESTART + ended.ticker, ts=now))
+        self.log.info("pinned market %s: a new session in %.0f s", ended.ticker, delay_s)
+        return True
 
     @staticmethod
     def _scanner_does_not_track(session: Session) -> bool:
@@ -510,6 +535,10 @@ class SessionSupervisorActor(MmdActor):
             self._admit_waiting()
         elif what.startswith(_TTL):
             self._end_if(what.removeprefix(_TTL), timer.ts, rules.TTL, ExitUrgency.PASSIVE)
+        elif what.startswith(_RESTART):
+            ticker = what.removeprefix(_RESTART)
+            if self.sessions.get(ticker) is None and ticker not in self.markets_over:
+                self.start_session(ticker, "configured in scanner.tickers (restart)")
         elif what.startswith(_CLOSE_RETRY):
             session = self.sessions.get(what.removeprefix(_CLOSE_RETRY))
             if session is not None and session.started_ns <= timer.ts and session.close_ns is None:

@@ -8,6 +8,7 @@ from actors.scanner import rank_markets
 from actors.supervisor import SessionSupervisorActor
 from config import load_config
 from messages import (
+    MarketLifecycleChanged,
     CancelAllOrders,
     MarketSelected,
     RestReadCompleted,
@@ -164,6 +165,44 @@ def test_ttl_tells_the_maker_to_exit_and_a_maker_that_never_finishes_is_stopped_
     assert (stopped.ticker, stopped.reason) == ("KX-A", "ttl")
     (sweep,) = supervisor.gateway.proxy().get_got().get()
     assert isinstance(sweep, CancelAllOrders) and sweep.ticker == "KX-A"
+
+
+def end_pinned_session_on_ttl(clock, tracker, makers, ttl_s=300):
+    """TTL, then the stand-in maker never finishes: closed at the 60 s exit deadline."""
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(ttl_s))
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(60))
+    makers["mmd-run-t-s1"].actor_stopped.wait(5)
+
+
+def test_a_pinned_market_whose_session_ended_gets_a_new_one_after_the_restart_delay():
+    clock, bus, tracker = harness()
+    supervisor, _, makers = start_supervisor(clock, bus, tracker, ttl_s=300)
+    bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
+    tracker.wait_quiet()
+    end_pinned_session_on_ttl(clock, tracker, makers)
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(59))
+    assert list(makers) == ["mmd-run-t-s1"]  # not yet
+
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(2))
+
+    assert list(makers) == ["mmd-run-t-s1", "mmd-run-t-s2"]
+    (active,) = supervisor.proxy().get_status().get()["active"]
+    assert (active["ticker"], active["session_id"]) == ("KX-A", "mmd-run-t-s2")
+
+
+def test_a_settled_pinned_market_gets_no_new_session():
+    clock, bus, tracker = harness()
+    supervisor, _, makers = start_supervisor(clock, bus, tracker, ttl_s=300)
+    bus.publish(MarketSelected(ticker="KX-A", reason="t", ts=0))
+    tracker.wait_quiet()
+    bus.publish(MarketLifecycleChanged(ticker="KX-A", event_type="settled", result="yes", close_ts=None,
+                                       ts_event=clock.now_ns(), ts_recv=clock.now_ns()))
+    tracker.wait_quiet()
+    end_pinned_session_on_ttl(clock, tracker, makers)
+
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(600))
+
+    assert list(makers) == ["mmd-run-t-s1"]
 
 
 def test_stop_all_sessions_refuses_new_ones_afterwards():

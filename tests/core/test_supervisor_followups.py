@@ -274,11 +274,18 @@ def test_a_repeated_session_stopped_is_one_volatility_sessions_row_with_the_late
 
 
 # -- 7. subscriptions the supervisor alone wanted are released ---------------------------
-def test_an_explicit_sessions_subscription_is_removed_when_it_ends():
-    r = rig(explicit_session_ttl_s=60)
+def test_an_explicit_sessions_subscription_is_removed_when_it_ends_for_good():
+    r = rig(explicit_session_ttl_s=60, explicit_restart_s=0)
     r.publish(MarketSelected(ticker="KX-A", reason="configured", ts=T0))
     r.run_until(T0 + seconds(60))
     assert subscriptions(r) == [(("KX-A",), False), (("KX-A",), True)]
+
+
+def test_an_explicit_session_about_to_restart_keeps_its_subscription():
+    r = rig(explicit_session_ttl_s=60, explicit_restart_s=30)
+    r.publish(MarketSelected(ticker="KX-A", reason="configured", ts=T0))
+    r.run_until(T0 + seconds(60))
+    assert subscriptions(r) == [(("KX-A",), False)]
 
 
 def test_a_volatility_ticker_the_scanner_tracks_stays_subscribed_unless_it_left_the_tracked_set():
