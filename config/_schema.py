@@ -407,6 +407,7 @@ class QuoteModelConfig:
 class MakerConfig:
     warmup_s: float = check(non_negative)
     requote_interval_s: float = check(positive)
+    refusal_backoff_cap_s: float = check(positive)
     base_size: int = check(positive)
     max_position: int = check(positive)
     gamma: float = check(positive)

@@ -155,11 +155,17 @@ def _left_its_level(order: WorkingOrder, event: object, old_price: Decimal) -> b
 
 
 class OrderManager:
-    def __init__(self, *, ticker: str, session_id: str, keep_within: Decimal, retry_after_ns: int) -> None:
+    def __init__(
+        self, *, ticker: str, session_id: str, keep_within: Decimal, retry_after_ns: int, max_retry_after_ns: int = 0
+    ) -> None:
         self.ticker = ticker
         self.session_id = session_id
         self.keep_within = keep_within
         self.retry_after_ns = retry_after_ns
+        # Repeated place refusals on a side (a category budget other sessions use up) double
+        # the wait up to this cap, so a side risk keeps refusing is not retried every interval.
+        self.max_retry_after_ns = max(max_retry_after_ns, retry_after_ns)
+        self._place_refusals: dict[BookSide, int] = {}
         self._client_prefix = f"{session_id}-"
         self._book = OwnOrders(adopt=self._is_ours_untracked, order_type=WorkingOrder)
         self._orders: dict[tuple[BookSide, int], WorkingOrder] = {}  # (side, level) -> working order
@@ -363,8 +369,7 @@ class OrderManager:
             self.skipped[skip] = "would cross the book"
             return None
         if order is None:
-            refused_at = self._place_refused_at[side]
-            if refused_at is not None and now_ns < refused_at + self.retry_after_ns:
+            if self._place_backoff(side, now_ns):
                 self.skipped[skip] = "place refused recently"
                 return None
             return self._place(side, price, size, now_ns, level=level)
@@ -386,8 +391,7 @@ class OrderManager:
                 self.skipped[skip] = "exit order in flight"
                 return None
             return self._cancel_unless_refused(order, now_ns, "replace by exit order", skip)
-        refused_at = self._place_refused_at[side]
-        if refused_at is not None and now_ns < refused_at + self.retry_after_ns:
+        if self._place_backoff(side, now_ns):
             self.skipped[skip] = "place refused recently"
             return None
         # Hazard: an IOC that found nobody comes back at once; another right away would
@@ -515,6 +519,8 @@ class OrderManager:
                 self._saw_fill_of_gone_order(event)
             return
         assert isinstance(order, WorkingOrder)
+        if isinstance(event, OrderAccepted):
+            self._place_refusals.pop(order.side, None)  # the side is placing again: back to one interval
         if order.gone and order.order_id is not None:
             lacking = order.reported_filled - sum(order.fills.values(), Decimal(0))
             if lacking > 0:
@@ -552,6 +558,15 @@ class OrderManager:
         shown_gone_at = None if level is None else max(Decimal(0), level - size)
         self._ghosts.append(_Ghost(order.side, price, size, shown_gone_at, now_ns + self.retry_after_ns))
 
+    def _place_backoff(self, side: BookSide, now_ns: int) -> bool:
+        """Whether a side's last place was refused too recently to try again."""
+        refused_at = self._place_refused_at[side]
+        if refused_at is None:
+            return False
+        doublings = max(0, self._place_refusals.get(side, 1) - 1)
+        wait = min(self.max_retry_after_ns, self.retry_after_ns << min(doublings, 16))
+        return now_ns < refused_at + wait
+
     def _on_rejected(self, event: OrderRejected, now_ns: int) -> None:
         order = self._book.find(event.ticker, event.order_id, event.client_order_id)
         if order is None:
@@ -573,6 +588,7 @@ class OrderManager:
                 order.pending = None  # the exchange already reported it live: keep working it
                 return
             self._place_refused_at[order.side] = now_ns
+            self._place_refusals[order.side] = self._place_refusals.get(order.side, 0) + 1
             if outcome_unknown(event):
                 # may yet show up: kept off its side as an unsettled place, so it is
                 # recognised (and cancelled) when reported, or cancelled with the market

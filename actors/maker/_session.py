@@ -189,6 +189,7 @@ class MakerSession:
             session_id=session_id,
             keep_within=config.keep_within,
             retry_after_ns=seconds(config.requote_interval_s),
+            max_retry_after_ns=seconds(config.refusal_backoff_cap_s),
         )
         self.inventory = Inventory()
         self.throttles = Throttles(config.throttles)

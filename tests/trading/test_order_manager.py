@@ -139,6 +139,34 @@ def test_a_refused_place_waits_before_trying_the_side_again(manager):
     assert [(type(c), c.side) for c in later] == [(PlaceOrder, "bid")]
 
 
+def test_repeated_place_refusals_double_the_wait_up_to_the_cap_and_an_accept_resets_it():
+    manager = OrderManager(ticker=TICKER, session_id="s", keep_within=D("0.01"), retry_after_ns=RETRY_NS,
+                           max_retry_after_ns=4 * RETRY_NS)
+    only_bid = quote(ask=None)
+
+    def refuse_and_time_the_retry(place, t):
+        """Refuse `place` at t; whole intervals until the bid is placed again, and that place."""
+        manager.apply(rejected(place, "place", code="category_budget", source="risk"), t)
+        for wait in range(1, 10):
+            commands = manager.reconcile(only_bid, BOOK, t + wait * RETRY_NS)
+            if commands:
+                return wait, commands[0]
+        raise AssertionError("the side was never tried again")
+
+    [place] = manager.reconcile(only_bid, BOOK, T0)
+    t, waits = T0, []
+    for _ in range(4):  # risk keeps refusing (a category budget other sessions use up)
+        wait, place = refuse_and_time_the_retry(place, t)
+        t += wait * RETRY_NS
+        waits.append(wait)
+    assert waits == [1, 2, 4, 4]
+
+    manager.apply(accepted(place, "ex-1"), t)
+    manager.apply(cancelled("ex-1", place.client_order_id), t)
+    [place] = manager.reconcile(only_bid, BOOK, t)
+    assert refuse_and_time_the_retry(place, t)[0] == 1  # accepted once: back to one interval
+
+
 def test_a_fully_filled_order_is_forgotten_and_the_side_requoted(manager):
     resting(manager)
     manager.apply(fill("bid", "0.49", 2, fill_id="a", order_id="ex-1"), T0)
