@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -57,3 +58,27 @@ def order_body(side: str = "bid", price: str = "0.40", count: str = "10", **extr
 
 def rest(ex: Exchange, method: str, path: str, body=None, account: str | None = "alice", query=None):
     return ex.handle_rest(method, PREFIX + path, query or {}, body, account)
+
+
+class WsClient:
+    """One WebSocket session on the sans-IO core, collecting the frames it is sent."""
+
+    def __init__(self, ex: Exchange, account: str = "alice") -> None:
+        self.frames: list[dict] = []
+        self.session = ex.open_session(account, lambda text: self.frames.append(json.loads(text)))
+
+    def send(self, cmd_id, cmd, params=None) -> None:
+        command = {"id": cmd_id, "cmd": cmd}
+        if params is not None:
+            command["params"] = params
+        self.session.receive(json.dumps(command))
+
+    def take(self) -> list[dict]:
+        frames, self.frames = self.frames, []
+        return frames
+
+    def of_type(self, msg_type: str) -> list[dict]:
+        return [f for f in self.frames if f["type"] == msg_type]
+
+    def codes(self) -> list[int]:
+        return [f["msg"]["code"] for f in self.take() if f["type"] == "error"]

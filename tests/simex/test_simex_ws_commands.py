@@ -1,28 +1,8 @@
 """WebSocket command handling beyond the basics: limits, parameters and error codes of kalshi-api.md 7."""
 
-import json
-
 import pytest
 from simex_testkit import TICKER, place
-
-
-class Client:
-    def __init__(self, ex, account="alice"):
-        self.frames: list[dict] = []
-        self.session = ex.open_session(account, lambda text: self.frames.append(json.loads(text)))
-
-    def send(self, cmd_id, cmd, params=None):
-        command = {"id": cmd_id, "cmd": cmd}
-        if params is not None:
-            command["params"] = params
-        self.session.receive(json.dumps(command))
-
-    def take(self):
-        frames, self.frames = self.frames, []
-        return frames
-
-    def codes(self):
-        return [f["msg"]["code"] for f in self.take() if f["type"] == "error"]
+from simex_testkit import WsClient as Client
 
 
 def error(cmd_id, code, text, **extra):

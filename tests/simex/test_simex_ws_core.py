@@ -4,25 +4,7 @@ import json
 
 import pytest
 from simex_testkit import TICKER, place
-
-
-class Client:
-    def __init__(self, ex, account="alice"):
-        self.frames: list[dict] = []
-        self.session = ex.open_session(account, lambda text: self.frames.append(json.loads(text)))
-
-    def send(self, cmd_id, cmd, params=None):
-        command = {"id": cmd_id, "cmd": cmd}
-        if params is not None:
-            command["params"] = params
-        self.session.receive(json.dumps(command))
-
-    def take(self):
-        frames, self.frames = self.frames, []
-        return frames
-
-    def of_type(self, msg_type):
-        return [f for f in self.frames if f["type"] == msg_type]
+from simex_testkit import WsClient as Client
 
 
 def test_orderbook_subscribe_sends_ack_then_snapshot_then_sequenced_deltas(ex):

@@ -10,24 +10,12 @@ from decimal import Decimal
 import pytest
 import requests
 from simex_testkit import TICKER, order_body, place, rest
+from simex_testkit import WsClient as Client
 
 from simex import BID, Exchange, MarketSpec, OrderRequest, TapeMarketDriver, faults_of
 from simex._faults import MAX_FAULT_COUNT
 from simex._model import NS_PER_S
 from simex._server import SimServer
-
-
-class Client:
-    def __init__(self, ex, account="alice"):
-        self.frames: list[dict] = []
-        self.session = ex.open_session(account, lambda text: self.frames.append(json.loads(text)))
-
-    def send(self, cmd_id, cmd, params=None):
-        self.session.receive(json.dumps({"id": cmd_id, "cmd": cmd, **({"params": params} if params else {})}))
-
-    def take(self):
-        frames, self.frames = self.frames, []
-        return frames
 
 
 # ----- 2. clear() undoes a pause; active() shows market faults -----
