@@ -94,8 +94,9 @@ _ADMIT, _MONITOR, _TTL, _CLOSE, _EXIT, _CLOSE_RETRY, _RESTART = (
     "supervisor-close-read:",
     "supervisor-restart:",
 )
-# lifecycle events after which a market takes no new session
-_MARKET_OVER = frozenset({"closed", "determined", "settled", "deactivated_final"})
+# lifecycle events (kalshi-api.md market_lifecycle_v2) after which a market takes no new
+# session; its close itself is the close-time rule's, from close_date_updated
+_MARKET_OVER = frozenset({"determined", "settled"})
 
 
 class SessionSupervisorActor(MmdActor):
