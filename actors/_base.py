@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pykka
 
 from messages import Message
-from mmd.bus import Bus, InFlightTracker, post
+from kernel.bus import Bus, InFlightTracker, post
 
 __all__ = ["MmdActor", "handles", "FatalActorError"]
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 from actors.scanner import Budgets, RestRead, ScannerCore
 from config import load_config
 from messages import RestReadCompleted, VolatilityDetected
-from mmd.clock import seconds
-from mmd.wire import rfc3339_from_ns
+from kernel.clock import seconds
+from kalshi.wire import rfc3339_from_ns
 
 START = seconds(1_800_000_000)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mmd.kalshi_auth import Signer, generate_key_pair, load_private_key  # noqa: E402
+from kalshi.auth import Signer, generate_key_pair, load_private_key  # noqa: E402
 from simex import Exchange, MarketSpec, OrderRequest, SimServer  # noqa: E402
 
 DELTA_MARK = '"type":"orderbook_delta"'

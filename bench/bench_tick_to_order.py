@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.rest import LoopbackTransport  # noqa: E402
 from config import load_config  # noqa: E402
-from mmd.clock import seconds  # noqa: E402
+from kernel.clock import seconds  # noqa: E402
 from mmd.replay import InProcessRig, config_for_tickers  # noqa: E402
 from simex import MarketSpec, OrderRequest  # noqa: E402
 

@@ -31,8 +31,8 @@ from actors.scanner import ScannerActor
 from actors.supervisor import SessionSupervisorActor, crash_reporting
 from actors.ws import WsConnectionActor
 from config import Config
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import seconds
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import seconds
 from schema import migrate
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ from actors.ws import LoopbackConnector
 from config import Config
 from messages import FeedDisconnected, FrameReceived
 from mmd.app import Daemon, Wiring
-from mmd.bus import InFlightTracker, post
-from mmd.clock import ReplayClock, seconds
+from kernel.bus import InFlightTracker, post
+from kernel.clock import ReplayClock, seconds
 from simex import Exchange, TapeMarketDriver
 from simex._scenario import Scenario, ScenarioRun, install_scenario, load_scenario
 

@@ -24,10 +24,10 @@ from actors.rest import HttpTransport, KalshiRestClient, order_filled_from
 from actors.ws import LiveConnector
 from config import Config
 from mmd.app import PING_TIMEOUT_S, Daemon, Wiring
-from mmd.bus import InFlightTracker
-from mmd.clock import NS_PER_MS, LiveClock
-from mmd.ids import CLIENT_ORDER_PREFIX
-from mmd.kalshi_auth import Signer, generate_key_pair, load_private_key
+from kernel.bus import InFlightTracker
+from kernel.clock import NS_PER_MS, LiveClock
+from kernel.ids import CLIENT_ORDER_PREFIX
+from kalshi.auth import Signer, generate_key_pair, load_private_key
 from mmd.status_server import StatusServer
 
 log = logging.getLogger("mmd")
@@ -74,7 +74,7 @@ def _credentials_from_env(env: str) -> tuple[str, Any]:
             f"--env {env} needs credentials: set KALSHI_ACCESS_KEY and KALSHI_PRIVATE_KEY "
             "(PEM text or a path to a PEM file)"
         )
-    from mmd.kalshi_auth import PrivateKeyError
+    from kalshi.auth import PrivateKeyError
 
     try:
         return key_id, load_private_key(pem)

@@ -12,7 +12,7 @@ import bisect
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from mmd.wire import ONE, format_count, format_price
+from kalshi.wire import ONE, format_count, format_price
 
 __all__ = ["MinuteBars", "PERIODS_MIN", "MAX_CANDLES"]
 

@@ -42,7 +42,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
-from mmd.wire import CENT, ONE, ceil_to, floor_to, format_price
+from kalshi.wire import CENT, ONE, ceil_to, floor_to, format_price
 
 from ._book import ASK, BID, STP_MAKER, MatchResult
 from ._errors import ApiError

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from mmd.wire import CENT, ONE, format_count, format_fee, format_money, format_price, rfc3339_from_ns
+from kalshi.wire import CENT, ONE, format_count, format_fee, format_money, format_price, rfc3339_from_ns
 
 from ._book import BID, STP_MAKER, STP_TAKER_AT_CROSS, OrderBook
 from ._candles import MinuteBars

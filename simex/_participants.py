@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from mmd.wire import CENT
+from kalshi.wire import CENT
 
 from ._book import ASK, BID
 from ._errors import ApiError

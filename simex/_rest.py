@@ -14,7 +14,7 @@ import re
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
-from mmd.wire import (
+from kalshi.wire import (
     WireFormatError,
     format_count,
     format_fee,

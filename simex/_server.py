@@ -29,7 +29,7 @@ from aiohttp import WSMsgType, web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mmd.kalshi_auth import HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP, generate_key_pair, verify_signature
+from kalshi.auth import HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP, generate_key_pair, verify_signature
 
 from ._errors import ApiError, error_body
 from ._exchange import Exchange

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from mmd.wire import CENT
+from kalshi.wire import CENT
 
 from ._book import ASK, BID
 from ._errors import ApiError

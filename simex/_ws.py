@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
-from mmd.wire import ONE, format_count, format_price, rfc3339_from_ns
+from kalshi.wire import ONE, format_count, format_price, rfc3339_from_ns
 
 from ._book import ASK, BID
 

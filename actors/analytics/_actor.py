@@ -15,8 +15,8 @@ from typing import Any
 
 from config import AnalyticsConfig
 from messages import BookUpdated, FlushDue
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import seconds
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import seconds
 
 from .._base import MmdActor, handles
 from ._rows import RECORDED_MESSAGES

@@ -21,8 +21,8 @@ import requests
 from actors._base import MmdActor, handles
 from config import ConfigError, FeedsConfig
 from messages import Message, message
-from mmd.bus import post
-from mmd.clock import seconds
+from kernel.bus import post
+from kernel.clock import seconds
 
 from ._decode import FeedDecodeError, decode_polymarket_book
 

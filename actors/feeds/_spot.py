@@ -19,8 +19,8 @@ import websocket
 from actors._base import MmdActor, handles
 from config import FeedsConfig
 from messages import Message, message
-from mmd.bus import post
-from mmd.clock import seconds
+from kernel.bus import post
+from kernel.clock import seconds
 
 from ._decode import FeedDecodeError, decode_book_ticker
 

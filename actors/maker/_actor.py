@@ -45,8 +45,8 @@ from messages import (
     TimerFired,
     TradePrinted,
 )
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import seconds
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import seconds
 
 from .._base import MmdActor, handles
 from ._session import MakerSession, MakerState

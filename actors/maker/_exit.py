@@ -27,8 +27,8 @@ from decimal import Decimal
 
 from config import MakerExitConfig
 from messages import BookView, ExitUrgency
-from mmd.clock import seconds
-from mmd.wire import ceil_to, floor_to
+from kernel.clock import seconds
+from kalshi.wire import ceil_to, floor_to
 
 __all__ = ["ExitPhase", "ExitOrder", "ExitPlan"]
 

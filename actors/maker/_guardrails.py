@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from config import MakerGuardrailConfig
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 __all__ = ["GuardrailVerdict", "check_guardrails"]
 

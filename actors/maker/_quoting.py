@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from config import MakerConfig
-from mmd.wire import CENT, ceil_to, floor_to
+from kalshi.wire import CENT, ceil_to, floor_to
 
 __all__ = ["Quote", "AvellanedaStoikovQuoter"]
 

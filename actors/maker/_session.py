@@ -42,8 +42,8 @@ from messages import (
     SpotPriceUpdated,
     TradePrinted,
 )
-from mmd.clock import seconds
-from mmd.wire import ceil_to, floor_to
+from kernel.clock import seconds
+from kalshi.wire import ceil_to, floor_to
 
 from ._budget import defer_growth, fit_to_budget, position_exposure
 from ._exit import ExitPhase, ExitPlan

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from config import MakerThrottleConfig
 from messages import BookView
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 __all__ = [
     "Hysteresis",

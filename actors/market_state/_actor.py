@@ -20,7 +20,7 @@ from messages import (
     TickerUpdated,
     TradePrinted,
 )
-from mmd.bus import Bus, InFlightTracker
+from kernel.bus import Bus, InFlightTracker
 
 from .._base import MmdActor, handles
 from ._book import HistoryPoint, MarketStore

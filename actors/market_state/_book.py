@@ -24,7 +24,7 @@ from messages import (
     TickerUpdated,
     TradePrinted,
 )
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 __all__ = ["HistoryPoint", "MarketBook", "MarketStore"]
 

@@ -15,7 +15,7 @@ from ._client import (
     RestError,
     rest_error_from,
 )
-from ._shapes import (
+from kalshi.shapes import (
     Balance,
     ExchangeFill,
     ExchangeOrder,

@@ -43,9 +43,9 @@ from messages import (
     message,
     rejection_of,
 )
-from mmd.bus import post
-from mmd.ids import CLIENT_ORDER_PREFIX
-from mmd.wire import WireFormatError
+from kernel.bus import post
+from kernel.ids import CLIENT_ORDER_PREFIX
+from kalshi.wire import WireFormatError
 
 from actors._base import MmdActor, handles
 

@@ -20,9 +20,9 @@ from typing import Any, Callable, Mapping
 import tenacity
 
 from messages import BookLevel, BookSide, Count, Price
-from mmd.wire import WireFormatError, format_count, format_price, ms_to_ns, parse_count
+from kalshi.wire import WireFormatError, format_count, format_price, ms_to_ns, parse_count
 
-from ._shapes import (
+from kalshi.shapes import (
     Balance,
     ExchangeFill,
     ExchangeOrder,

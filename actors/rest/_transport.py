@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from mmd.kalshi_auth import Signer
+from kalshi.auth import Signer
 
 __all__ = ["Transport", "TransportError", "HttpTransport", "LoopbackTransport", "API_PREFIX"]
 

@@ -65,8 +65,8 @@ from messages import (
     TriggerRecorded,
     rejection_of,
 )
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import seconds
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import seconds
 
 from .._base import MmdActor, handles
 from ._governor import RiskGovernor, TradingState

@@ -68,7 +68,7 @@ from messages import (
     OrderRejected,
     PlaceOrder,
 )
-from mmd.wire import CENT
+from kalshi.wire import CENT
 
 from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
 from ._budgets import Budgets

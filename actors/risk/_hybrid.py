@@ -25,7 +25,7 @@ from typing import NamedTuple, Protocol
 
 from config import HybridConfig
 from messages import QuoteSides
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 __all__ = ["HybridLimits", "HybridPolicy", "HybridTrigger", "hybrid_quote_sides", "duration_weighted_exposure"]
 

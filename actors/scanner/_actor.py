@@ -22,7 +22,7 @@ from messages import (
     TimerFired,
     TradePrinted,
 )
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 from ._market_config import Budgets
 from ._scanner import RestRead, RetryDiscovery, ScannerCore, Subscribe

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Iterable, Mapping
 
 from config import DiscoveryConfig, MarketConfigRules, VolatilityScanConfig
-from mmd.clock import NS_PER_SECOND
-from mmd.wire import WireFormatError, ns_from_rfc3339, parse_count, parse_dollars
+from kernel.clock import NS_PER_SECOND
+from kalshi.wire import WireFormatError, ns_from_rfc3339, parse_count, parse_dollars
 
 from ._market_config import price_band, sigma_proxy
 from ._profiles import by_category, in_categories

@@ -27,7 +27,7 @@ from messages import (
     VolatilityDetected,
     VolatilityEnded,
 )
-from mmd.clock import NS_PER_SECOND, seconds
+from kernel.clock import NS_PER_SECOND, seconds
 
 from ._discovery import DAY_NS, MarketListing, parse_market, prefilter, score_markets, track_filter
 from ._market_config import Budgets, build_market_config

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from mmd.wire import WireFormatError, parse_count, parse_dollars
+from kalshi.wire import WireFormatError, parse_count, parse_dollars
 
 __all__ = ["MarketCandidate", "rank_markets"]
 

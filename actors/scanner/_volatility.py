@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from config import VolatilityScanConfig
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 from ._profiles import in_categories
 from ._regimes import realised_sigma, to_decimal

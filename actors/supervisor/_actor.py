@@ -66,8 +66,8 @@ from messages import (
     VolatilityDetected,
     VolatilityEnded,
 )
-from mmd.clock import NS_PER_SECOND, seconds
-from mmd.wire import ns_from_rfc3339
+from kernel.clock import NS_PER_SECOND, seconds
+from kalshi.wire import ns_from_rfc3339
 
 from . import _rules as rules
 from ._admission import DROP, START, Admission, ExposureView, RegimeView, exposure_view_from

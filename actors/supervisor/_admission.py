@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from config import SupervisorConfig
 from messages import RegimeUpdated, VolatilityDetected
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 from ._rules import regime_is_stale
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from config import SupervisorConfig
 from messages import ExitUrgency, MarketConfig, RegimeUpdated
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 __all__ = [
     "EndDecision",

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from messages import ExitUrgency, MakerStatus, MarketConfig
-from mmd.ids import session_id
+from kernel.ids import session_id
 
 __all__ = ["Session", "SessionBook", "SessionKind", "ACTIVE", "STOPPING", "ENDED"]
 

@@ -24,7 +24,7 @@ from messages import (
     SubscribeMarkets,
     TimerFired,
 )
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 from actors._base import MmdActor, handles
 

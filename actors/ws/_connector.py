@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import websocket
 
 from messages import FeedConnected, FeedDisconnected, FrameReceived
-from mmd.bus import post
-from mmd.kalshi_auth import Signer
+from kernel.bus import post
+from kalshi.auth import Signer
 
 __all__ = ["WebSocketConnector", "LiveConnector", "LoopbackConnector"]
 

@@ -31,7 +31,7 @@ from actors.rest import (
     text_field,
     yes_leg_book,
 )
-from actors.rest._shapes import OUTCOME_TO_BOOK, parse_yes_price
+from kalshi.shapes import OUTCOME_TO_BOOK, parse_yes_price
 from messages import (
     BookDelta,
     BookSnapshot,
@@ -42,7 +42,7 @@ from messages import (
     TickerUpdated,
     TradePrinted,
 )
-from mmd.wire import ONE, WireFormatError, parse_count
+from kalshi.wire import ONE, WireFormatError, parse_count
 
 __all__ = ["FeedDecoder", "DecodedFrame", "FrameDecodeError", "CONTROL_TYPES", "BOOK_TYPES"]
 

@@ -32,8 +32,8 @@ from messages import (
     SessionStopped,
     TradePrinted,
 )
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import NS_PER_SECOND, ReplayClock
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import NS_PER_SECOND, ReplayClock
 
 D = Decimal
 START_NS = 1_700_000_000 * NS_PER_SECOND

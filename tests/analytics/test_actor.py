@@ -1,5 +1,5 @@
 from actors.analytics import RECORDED_MESSAGES
-from mmd.clock import NS_PER_SECOND
+from kernel.clock import NS_PER_SECOND
 
 from . import _harness as h
 from ._harness import AnalyticsWorld

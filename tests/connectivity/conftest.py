@@ -3,8 +3,8 @@ from __future__ import annotations
 import pykka
 import pytest
 
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import ReplayClock
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import ReplayClock
 
 START_NS = 1_790_000_000_000_000_000  # 2026-09 in ns; any fixed instant will do
 

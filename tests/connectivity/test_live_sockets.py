@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from actors.rest import HttpTransport, KalshiRestClient, RestClientActor
 from actors.ws import LiveConnector, WsConnectionActor
 from messages import BookSnapshot, FeedHealthChanged, OrderAccepted, OrderUpdated, PlaceOrder, SubscribeMarkets
-from mmd.bus import Bus, InFlightTracker, post
-from mmd.clock import LiveClock
-from mmd.kalshi_auth import Signer
+from kernel.bus import Bus, InFlightTracker, post
+from kernel.clock import LiveClock
+from kalshi.auth import Signer
 
 from .fakes import Recorder
 

@@ -17,7 +17,7 @@ from messages import (
     RestReadCompleted,
     RestReadRequested,
 )
-from mmd.bus import post
+from kernel.bus import post
 
 from .fakes import FakeTransport, Recorder, order_object
 

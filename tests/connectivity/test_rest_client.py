@@ -15,7 +15,7 @@ from actors.rest import (
     RestError,
     TransportError,
 )
-from mmd.kalshi_auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer, verify_signature
+from kalshi.auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer, verify_signature
 
 from .fakes import FakeTransport, order_object
 

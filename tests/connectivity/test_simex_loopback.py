@@ -16,7 +16,7 @@ from messages import (
     PlaceOrder,
     SubscribeMarkets,
 )
-from mmd.bus import post
+from kernel.bus import post
 
 from .fakes import Recorder
 

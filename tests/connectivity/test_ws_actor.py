@@ -13,8 +13,8 @@ from messages import (
     SubscribeMarkets,
     TickerUpdated,
 )
-from mmd.bus import post
-from mmd.clock import NS_PER_SECOND
+from kernel.bus import post
+from kernel.clock import NS_PER_SECOND
 
 from .fakes import FakeConnector, Recorder
 from .test_ws_decoder import DELTA, SNAPSHOT, TICKER

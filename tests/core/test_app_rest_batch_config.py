@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from config import load_config
 from messages import PlaceOrder
-from mmd.bus import post
-from mmd.clock import seconds
+from kernel.bus import post
+from kernel.clock import seconds
 from mmd.replay import InProcessRig
 
 GROUP = tuple(f"mmd-b-{i}" for i in range(1, 6))  # a maker decided five places together

@@ -2,8 +2,8 @@
 
 from actors._base import FatalActorError, MmdActor, handles
 from messages import FeedConnected, FeedDisconnected, StatusDue, StopSession, TimerFired
-from mmd.bus import Bus, InFlightTracker, post
-from mmd.clock import ReplayClock
+from kernel.bus import Bus, InFlightTracker, post
+from kernel.clock import ReplayClock
 
 
 class Fragile(MmdActor):

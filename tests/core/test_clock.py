@@ -6,8 +6,8 @@ import pykka
 
 from actors._base import MmdActor, handles
 from messages import TimerFired
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import LiveClock, ReplayClock, seconds
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import LiveClock, ReplayClock, seconds
 
 
 class Recorder(MmdActor):

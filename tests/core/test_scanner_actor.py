@@ -17,9 +17,9 @@ from messages import (
     TickerUpdated,
     VolatilityDetected,
 )
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import ReplayClock, seconds
-from mmd.wire import rfc3339_from_ns
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import ReplayClock, seconds
+from kalshi.wire import rfc3339_from_ns
 
 START = seconds(1_800_000_000)
 

@@ -18,8 +18,8 @@ from messages import (
     StopSession,
     SubscribeMarkets,
 )
-from mmd.bus import Bus, InFlightTracker
-from mmd.clock import ReplayClock, seconds
+from kernel.bus import Bus, InFlightTracker
+from kernel.clock import ReplayClock, seconds
 
 
 def market(ticker, volume_24h="100.00", last="0.5000", status="active", market_type="binary"):

@@ -7,8 +7,8 @@ from decimal import Decimal as D
 from actors.scanner import Budgets, RestRead, RetryDiscovery, ScannerCore, Subscribe
 from config import load_config
 from messages import DiscoveryCompleted, MarketSelected, RegimeUpdated, RestReadCompleted, VolatilityDetected, VolatilityEnded
-from mmd.clock import seconds
-from mmd.wire import rfc3339_from_ns
+from kernel.clock import seconds
+from kalshi.wire import rfc3339_from_ns
 
 BASE = load_config().scanner
 BUDGETS = Budgets(per_market=D(8), global_budget=D(60))

@@ -6,8 +6,8 @@ import pytest
 
 from actors.scanner import parse_market, prefilter, score_markets, time_penalty, volume_band
 from config import load_config
-from mmd.clock import seconds
-from mmd.wire import rfc3339_from_ns
+from kernel.clock import seconds
+from kalshi.wire import rfc3339_from_ns
 
 SCANNER = load_config().scanner
 DISC, RULES = SCANNER.discovery, SCANNER.market_config

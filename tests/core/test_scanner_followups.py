@@ -10,7 +10,7 @@ from test_scanner_core import BASE, BUDGETS, NOW, OSCILLATION, discover, feed, l
 from actors.scanner import MarketFacts, PriceHistory, PricePoint, RestRead, ScannerCore, check_event, parse_market, score_markets
 from actors.scanner._volatility import _jump
 from messages import DiscoveryCompleted, VolatilityDetected
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 NBA = [listing("KX-NBA", "EV-NBA", volume_24h="40000", close_days=3)]
 

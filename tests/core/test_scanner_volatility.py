@@ -8,7 +8,7 @@ import pytest
 
 from actors.scanner import MarketFacts, PriceHistory, PricePoint, check_event, ended_reason
 from config import load_config
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 CFG = load_config().scanner.volatility
 T0 = seconds(10_000)

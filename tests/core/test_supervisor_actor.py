@@ -30,8 +30,8 @@ from messages import (
     VolatilityEnded,
     message,
 )
-from mmd.bus import Bus, InFlightTracker, post
-from mmd.clock import ReplayClock, seconds
+from kernel.bus import Bus, InFlightTracker, post
+from kernel.clock import ReplayClock, seconds
 from test_supervisor_factories import (
     SAMPLE_INTERVAL_S,
     T0,

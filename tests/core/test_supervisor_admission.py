@@ -7,7 +7,7 @@ import pytest
 
 from actors.supervisor import Admission, BalanceGate, ExposureView, RestingValueGate, exposure_view_from
 from actors.supervisor._admission import DROP, START, WAIT, RegimeView, Verdict
-from mmd.clock import seconds
+from kernel.clock import seconds
 from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, regime_update, supervisor_config, volatility_event
 
 NO_EXPOSURE = ExposureView({}, {}, Decimal("0"))

@@ -16,7 +16,7 @@ from actors.supervisor import (
 )
 from actors.supervisor._sessions import ACTIVE, ENDED, STOPPING
 from messages import ExitUrgency
-from mmd.clock import seconds
+from kernel.clock import seconds
 from test_supervisor_factories import T0, market_config, regime_update, supervisor_config
 
 CFG = supervisor_config()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from config import load_config
 from messages import MarketConfig, RegimeUpdated, VolatilityDetected
-from mmd.clock import seconds
+from kernel.clock import seconds
 
 
 def supervisor_config(**overrides):

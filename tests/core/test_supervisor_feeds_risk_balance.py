@@ -11,8 +11,8 @@ from actors.risk import RiskGovernorActor
 from actors.supervisor import SessionSupervisorActor
 from config import load_config
 from messages import OrderRejected, PlaceOrder
-from mmd.bus import Bus, InFlightTracker, post
-from mmd.clock import ReplayClock, seconds
+from kernel.bus import Bus, InFlightTracker, post
+from kernel.clock import ReplayClock, seconds
 from test_supervisor_actor import FakeRest, Sink
 from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, supervisor_config, volatility_event
 

@@ -24,9 +24,9 @@ from messages import (
     SubscribeMarkets,
     VolatilityEnded,
 )
-from mmd.bus import post
-from mmd.clock import NS_PER_SECOND, seconds
-from mmd.wire import rfc3339_from_ns
+from kernel.bus import post
+from kernel.clock import NS_PER_SECOND, seconds
+from kalshi.wire import rfc3339_from_ns
 from test_supervisor_actor import FakeMaker, FakeRisk, Rig, rig, start_one
 from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, regime_update, supervisor_config, volatility_event
 

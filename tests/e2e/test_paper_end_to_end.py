@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from actors.rest import HttpTransport, KalshiRestClient
-from mmd.kalshi_auth import Signer, load_private_key
+from kalshi.auth import Signer, load_private_key
 from simex import DEFAULT_MARKET, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from collections import deque
 import pytest
 
 from config import load_config
-from mmd.clock import NS_PER_SECOND
+from kernel.clock import NS_PER_SECOND
 from mmd.replay import RIG_ACCOUNT, SCENARIO_START_NS, InProcessRig, ReplayHarness
 from simex import faults_of
 

@@ -16,8 +16,8 @@ import pytest
 from actors.maker import MakerActor, MakerState
 from config import load_config
 from messages import ExitUrgency, StopSession, SubscribeMarkets
-from mmd.bus import post
-from mmd.clock import seconds
+from kernel.bus import post
+from kernel.clock import seconds
 from mmd.replay import InProcessRig
 from simex._model import IOC, MarketSpec, OrderRequest
 

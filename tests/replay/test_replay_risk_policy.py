@@ -21,8 +21,8 @@ import pytest
 from actors.maker import MakerActor
 from config import load_config
 from messages import PlaceOrder, SessionStarted, SubscribeMarkets
-from mmd.bus import post
-from mmd.ids import CLIENT_ORDER_PREFIX
+from kernel.bus import post
+from kernel.ids import CLIENT_ORDER_PREFIX
 from mmd.replay import RIG_ACCOUNT, InProcessRig, table_dump
 from simex import ASK, GTC, IOC, MarketSpec, OrderRequest, TapeMarketDriver
 

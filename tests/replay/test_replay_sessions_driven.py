@@ -15,7 +15,7 @@ from typing import Callable
 
 from config import load_config
 from messages import KillSwitchEngaged, MarketConfig, OrderFilled, RegimeUpdated, VolatilityDetected
-from mmd.clock import seconds
+from kernel.clock import seconds
 from mmd.replay import SCENARIO_START_NS, ReplayHarness, _next_scheduled_ns
 
 NO_MAKER_SIGMA_GUARD = {"maker": {"guardrails": {"min_sigma": "0"}}}

@@ -16,7 +16,7 @@ from actors._base import FatalActorError
 from actors.maker import MakerActor
 from config import load_config
 from messages import RequoteDue
-from mmd.clock import NS_PER_SECOND
+from kernel.clock import NS_PER_SECOND
 from mmd.replay import SCENARIO_START_NS, ReplayHarness
 
 NO_MAKER_SIGMA_GUARD = {"maker": {"guardrails": {"min_sigma": "0"}}}

@@ -16,7 +16,7 @@ import websocket
 from simex_testkit import QUIET_SPEC, TICKER
 
 from actors.ws._decoder import FeedDecoder, FrameDecodeError
-from mmd.kalshi_auth import Signer, generate_key_pair, load_private_key
+from kalshi.auth import Signer, generate_key_pair, load_private_key
 from simex import Exchange, OrderRequest, SimServer
 from simex._faults import MALFORMED_FRAMES, Faults, apply_scenario_fault, faults_of
 from simex._scenario import FaultAt

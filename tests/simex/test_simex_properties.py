@@ -14,7 +14,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmd.wire import ONE, ceil_to
+from kalshi.wire import ONE, ceil_to
 from simex import ApiError, Exchange, MarketSpec, OrderBook, OrderRequest
 from simex._book import ASK, BID, STP_MAKER, STP_TAKER_AT_CROSS
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mmd.kalshi_auth import generate_key_pair
+from kalshi.auth import generate_key_pair
 from simex import Exchange, MarketSpec, SimServer
 
 KEY_ID = "sdk-key"

@@ -11,7 +11,7 @@ import pytest
 import requests
 import websocket
 
-from mmd.kalshi_auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer, generate_key_pair, load_private_key
+from kalshi.auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer, generate_key_pair, load_private_key
 from simex import DEFAULT_MARKET, SimServer, build_default_exchange
 
 KEY_ID = "test-key"

@@ -10,7 +10,7 @@ import pytest
 import websocket
 from test_simex_conformance_ws import assert_conforms
 
-from mmd.kalshi_auth import Signer, generate_key_pair, load_private_key
+from kalshi.auth import Signer, generate_key_pair, load_private_key
 from simex import DEFAULT_MARKET, SimServer, build_default_exchange
 
 

@@ -23,8 +23,8 @@ from messages import (
     PlaceOrder,
     RiskStateChanged,
 )
-from mmd.bus import Bus, InFlightTracker, post
-from mmd.clock import ReplayClock
+from kernel.bus import Bus, InFlightTracker, post
+from kernel.clock import ReplayClock
 
 from .factories import T0
 

@@ -23,7 +23,7 @@ from messages import (
     StopSession,
     TradePrinted,
 )
-from mmd.bus import post
+from kernel.bus import post
 
 from .factories import TICKER, fill, snapshot
 

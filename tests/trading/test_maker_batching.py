@@ -21,8 +21,8 @@ from messages import (
     PlaceOrder,
     rejection_of,
 )
-from mmd.bus import Bus, InFlightTracker, post
-from mmd.clock import ReplayClock
+from kernel.bus import Bus, InFlightTracker, post
+from kernel.clock import ReplayClock
 from tests.connectivity.fakes import FakeTransport, Recorder
 
 from .factories import T0 as BOOK_T0

@@ -20,7 +20,7 @@ from messages import (
     RiskDirective,
     StopSession,
 )
-from mmd.bus import post
+from kernel.bus import post
 
 from .conftest import DummyGateway
 from .factories import TICKER, fill, snapshot

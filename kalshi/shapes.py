@@ -2,7 +2,7 @@
 
 REST reads and WebSocket frames carry the same objects with small differences (a WS
 `user_order` is a REST Order, a WS `fill` a REST Fill), so both sides parse here. Every
-function raises mmd.wire.WireFormatError on a missing field or a bad number; callers
+function raises kalshi.wire.WireFormatError on a missing field or a bad number; callers
 decide whether that is a rejected reply (REST) or a malformed frame (WS).
 
 Sides are reported on the YES leg (`bid` buys YES, `ask` sells YES = buys NO). Kalshi
@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from messages import BookLevel, BookSide, Count, Money, OrderFilled, Price
-from mmd.wire import ONE, WireFormatError, ms_to_ns, ns_from_rfc3339, parse_count, parse_dollars
+from kalshi.wire import ONE, WireFormatError, ms_to_ns, ns_from_rfc3339, parse_count, parse_dollars
 
 __all__ = [
     "ExchangeOrder",

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mmd.bus import post
+from kernel.bus import post
 
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MS = 1_000_000
