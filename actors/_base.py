@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import pykka
 
-from messages import Message
 from kernel.bus import Bus, InFlightTracker, post
+from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.timers import KeyedTimers
+from messages import Message
 
 __all__ = ["MmdActor", "handles", "FatalActorError"]
 
@@ -34,9 +36,23 @@ def handles(*message_types: type) -> Callable:
 
 
 class MmdActor(pykka.ThreadingActor):
-    """Base for mmd actors. Subclasses declare handlers with @handles(MessageType)."""
+    """Base for mmd actors. Subclasses declare handlers with @handles(MessageType) and
+    their bus topics declaratively:
+
+    - `subscriptions`: message types received for every ticker;
+    - `ticker_subscriptions`: message types received for `self.ticker` only.
+
+    Both are subscribed before `on_start` runs and dropped when the actor stops.
+    Timers are keyed (`self.timers`, kernel.timers.KeyedTimers); a plain core's effects are
+    carried out by `carry_out` (kernel.effects), with `route(name)` naming collaborators.
+
+    ThreadingActor is the default runtime; kernel.runtime.DeterministicRuntime runs the same
+    class in one thread for replays (Pykka's hooks for other concurrency models).
+    """
 
     _dispatch: dict[type, str] = {}
+    subscriptions: ClassVar[tuple[type, ...]] = ()
+    ticker_subscriptions: ClassVar[tuple[type, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -54,6 +70,16 @@ class MmdActor(pykka.ThreadingActor):
         self.tracker = tracker
         self.log = logging.getLogger(f"mmd.{type(self).__name__}")
         self.errors: Counter[str] = Counter()
+        self.timers = KeyedTimers(clock, self.actor_ref)
+
+    def _actor_loop_setup(self) -> None:
+        # declared topics first: on_start may publish, and replies may come back at once
+        for message_type in self.subscriptions:
+            self.bus.subscribe(self.actor_ref, message_type)
+        ticker = getattr(self, "ticker", None)
+        for message_type in self.ticker_subscriptions:
+            self.bus.subscribe(self.actor_ref, message_type, ticker=ticker)
+        super()._actor_loop_setup()
 
     # -- sending --------------------------------------------------------------------
     def send(self, target: Any, message: Message) -> bool:
@@ -65,6 +91,31 @@ class MmdActor(pykka.ThreadingActor):
     def timer(self, delay_ns: int, message: Message):
         """Schedule `message` to come back to this actor after delay_ns (virtual or wall)."""
         return self.clock.call_later(delay_ns, self.actor_ref, message)
+
+    def route(self, name: str) -> Any:
+        """The actor ref a core's Send(to=name) goes to. Shells that send override it."""
+        raise KeyError(f"{type(self).__name__} has no collaborator named {name!r}")
+
+    def carry_out(self, effects: Any) -> None:
+        """Carry out a plain core's effects in order. An effect the base does not know goes
+        to `on_effect` (a shell's own kinds: start a maker, a REST read, ...)."""
+        for effect in effects or ():
+            if isinstance(effect, Publish):
+                self.publish(effect.message)
+            elif isinstance(effect, Send):
+                target = self.route(effect.to)
+                if target is not None:
+                    self.send(target, effect.message)
+            elif isinstance(effect, ArmTimer):
+                self.timers.arm_at(effect.key, effect.deadline_ns, effect.message)
+            elif isinstance(effect, CancelTimer):
+                self.timers.cancel(effect.key)
+            else:
+                self.on_effect(effect)
+
+    def on_effect(self, effect: Any) -> None:
+        self.errors["unknown_effect"] += 1
+        self.log.warning("ignored unknown effect %s", type(effect).__name__)
 
     def _actor_loop_teardown(self) -> None:
         # Hazard: Pykka drops tells still queued behind a stop. They were counted when

@@ -32,6 +32,7 @@ from actors.supervisor import SessionSupervisorActor, crash_reporting
 from actors.ws import WsConnectionActor
 from config import Config
 from kernel.bus import Bus, InFlightTracker
+from kernel.runtime import ThreadingRuntime
 from kernel.clock import seconds
 from schema import migrate
 
@@ -55,6 +56,7 @@ class Wiring:
     executor: Any  # ThreadPoolExecutor (live) or InlineExecutor (replay)
     connector_factory: Callable[[Any], Any]  # ws actor ref -> connector
     extras: dict = field(default_factory=dict)
+    runtime: Any = field(default_factory=ThreadingRuntime)  # kernel.runtime: threads, or one deterministic thread
 
 
 def _jsonable(value: Any) -> Any:
@@ -88,7 +90,7 @@ class Daemon:
     # -- lifecycle ----------------------------------------------------------------------
     def _start(self, name: str, actor_class: type, **kwargs: Any) -> Any:
         w = self.wiring
-        ref = actor_class.start(clock=w.clock, bus=self.bus, tracker=w.tracker, **kwargs)
+        ref = w.runtime.start(actor_class, clock=w.clock, bus=self.bus, tracker=w.tracker, **kwargs)
         ref.proxy().ping().get(timeout=PING_TIMEOUT_S)  # on_start done: subscriptions are in place
         self.refs[name] = ref
         return ref
@@ -132,7 +134,8 @@ class Daemon:
 
         def start_maker(ticker: str, session_id: str, market_config: Any = None) -> Any:
             # MakerActor looked up at call time; wrapped so a crash is reported at once
-            return crash_reporting(MakerActor).start(
+            return w.runtime.start(
+                crash_reporting(MakerActor),
                 clock=w.clock,
                 bus=self.bus,
                 tracker=w.tracker,

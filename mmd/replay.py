@@ -38,6 +38,7 @@ from messages import FeedDisconnected, FrameReceived
 from mmd.app import Daemon, Wiring
 from kernel.bus import InFlightTracker, post
 from kernel.clock import ReplayClock, seconds
+from kernel.runtime import DeterministicRuntime, ThreadingRuntime, runtime_named
 from simex import Exchange, TapeMarketDriver
 from simex._scenario import Scenario, ScenarioRun, install_scenario, load_scenario
 
@@ -157,7 +158,9 @@ class InProcessRig:
         run_id: str,
         client_transport: Callable[[Any, str], Any] = LoopbackTransport,
         balance_cents: int = 100_000,
+        runtime: str = "threading",
     ) -> None:
+        self.runtime: DeterministicRuntime | ThreadingRuntime = runtime_named(runtime)
         self.tracker = InFlightTracker()
         self.clock = ReplayClock(0, self.tracker)
         self.raw_exchange = Exchange(now_ns=self.clock.now_ns, seed=config.paper.seed)
@@ -180,6 +183,7 @@ class InProcessRig:
             client=client,
             executor=InlineExecutor(),
             connector_factory=lambda _ref: LoopbackConnector(_TrackingExchange(self), RIG_ACCOUNT, self.network.append),
+            runtime=self.runtime,
         )
         self.config = config
         self.db_path = db_path
@@ -201,6 +205,9 @@ class InProcessRig:
         self.deliver_frames()
 
     def quiet(self) -> None:
+        if isinstance(self.runtime, DeterministicRuntime):
+            self.runtime.run_until_idle()  # one thread: an empty FIFO is quiet (a loop raises)
+            return
         if not self.tracker.wait_quiet(QUIET_TIMEOUT_S):
             raise ReplayStalled(f"{self.tracker.in_flight} message(s) still in flight after {QUIET_TIMEOUT_S} s")
 
@@ -299,6 +306,7 @@ class ReplayHarness:
         max_events: int | None = None,
         tail_s: float = 5.0,
         balance_cents: int = 100_000,
+        runtime: str = "threading",
     ) -> None:
         if (tape is None) == (scenario is None):
             raise ValueError("give exactly one of tape= or scenario=")
@@ -312,7 +320,7 @@ class ReplayHarness:
         if tape is not None:
             ticker = ticker_from_tape_path(tape)
             self.rig = InProcessRig(config_for_tickers(config, ticker), db_path, run_id=run_id,
-                                    balance_cents=balance_cents)
+                                    balance_cents=balance_cents, runtime=runtime)
             self.tape = TapeMarketDriver(self.rig.raw_exchange, ticker, tape)
             end = None if max_events is None else first_event + max_events
             self.events = self.tape.events()[first_event:end]
@@ -322,7 +330,7 @@ class ReplayHarness:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         if tickers:
             config = config_for_tickers(config, *tickers)
-        self.rig = InProcessRig(config, db_path, run_id=run_id, balance_cents=balance_cents)
+        self.rig = InProcessRig(config, db_path, run_id=run_id, balance_cents=balance_cents, runtime=runtime)
         self.seed = self.scenario.seed if seed is None else seed
         self.duration_ns = seconds(self.scenario.duration_s if duration_s is None else duration_s)
         self.rig.clock.advance_to(SCENARIO_START_NS)
@@ -401,11 +409,13 @@ def run_replay(
     run_id: str = "replay",
     first_event: int = 0,
     max_events: int | None = None,
+    runtime: str = "deterministic",
 ) -> dict:
     """Replay a tape or a scenario through the real actors; a JSON-able summary."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     harness = ReplayHarness(config, tape, db_path, scenario=scenario, seed=seed, duration_s=duration_s,
-                            tickers=tickers, run_id=run_id, first_event=first_event, max_events=max_events)
+                            tickers=tickers, run_id=run_id, first_event=first_event, max_events=max_events,
+                            runtime=runtime)
     summary = harness.run()
     source = {"tape": str(tape)} if tape is not None else {
         "scenario": harness.scenario.name, "seed": harness.seed,
@@ -417,6 +427,8 @@ def run_replay(
         "timers_fired": summary.timers_fired,
         "frames_delivered": summary.frames_delivered,
         "virtual_seconds": summary.virtual_seconds,
+        "runtime": runtime,
+        "messages_handled": getattr(harness.rig.runtime, "delivered", None),
         "orders": len(table_dump(db_path, "orders")),
         "fills": len(table_dump(db_path, "order_fills")),
         "database": str(db_path),

@@ -20,6 +20,7 @@ MakerCrashed is published.
 
 from __future__ import annotations
 
+import functools
 import logging
 from functools import lru_cache
 
@@ -52,6 +53,7 @@ def _handler_failures(actor) -> int:
 
 
 @lru_cache(maxsize=None)
+@functools.cache  # one subclass per maker class, not one per session
 def crash_reporting(maker_class: type) -> type:
     """A subclass of `maker_class` that publishes MakerCrashed when a handler fails."""
 

@@ -1,0 +1,50 @@
+"""What a plain core returns: the effects its actor shell carries out.
+
+A core (ScannerCore, SupervisorCore, RiskCore, ...) is a plain object: given a message and
+the time it decides, and returns a list of effects. It never touches an actor ref, a clock,
+a bus or a socket; the shell does, so a core's test needs no threads.
+
+Generic effects live here; a core may add its own (start a maker, a REST read) where the
+shell has something specific to do. Every effect is frozen: once returned it is a fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Publish", "Send", "ArmTimer", "CancelTimer", "Effect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Publish `message` on the bus (events go up the graph)."""
+
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Tell `message` to the collaborator the shell knows by `to` (a role name such as
+    "rest", "risk", "feed", or a session id): requests go down the graph."""
+
+    to: str
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTimer:
+    """(Re)arm the keyed timer `key`: `message` comes back to this actor at `deadline_ns`.
+    Arming a key that is armed replaces the earlier deadline (one timer per key)."""
+
+    key: str
+    deadline_ns: int
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    key: str
+
+
+Effect = Publish | Send | ArmTimer | CancelTimer
