@@ -28,6 +28,9 @@ __all__ = [
     "RiskWarning",
     "ReferencePriceUpdated",
     "SpotPriceUpdated",
+    "MarketExposure",
+    "ExposureChanged",
+    "BalanceRead",
 ]
 
 
@@ -253,3 +256,35 @@ class SpotPriceUpdated(Message):
     price: Decimal
     ts_event: int
     ts_recv: int
+
+
+@message
+class MarketExposure:
+    """One market's exposure as the risk governor counts it (payload of ExposureChanged)."""
+
+    ticker: str
+    position: Count  # signed YES contracts, fills reported but not yet seen included
+    resting_orders: int  # our resting orders on this market
+    resting_order_value: Money  # dollars locked in them
+    exposure: Money  # positions and resting orders, as the per-market budget counts it
+
+
+@message
+class ExposureChanged(Message):
+    """The risk governor's exposure after anything that changed it. Published on the bus;
+    readers (the session supervisor's admission) keep the latest copy instead of asking."""
+
+    markets: tuple[MarketExposure, ...]  # sorted by ticker; a market with nothing left is absent
+    resting_order_value: Money  # all markets
+    global_exposure: Money
+    state: str  # ACTIVE | REDUCING | HALTED
+    ts: int
+
+
+@message
+class BalanceRead(Message):
+    """The exchange's available balance, as just read over REST (published by whoever read
+    it; the risk governor's balance check and the supervisor's admission keep the latest)."""
+
+    available: Money  # dollars
+    ts: int
