@@ -194,6 +194,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             run_id=args.run_id,
             first_event=args.first_event,
             max_events=args.events,
+            runtime=args.runtime,
         )
     except ValueError as exc:  # unreadable tape rows, empty range, a scenario file with errors
         return _fail(str(exc))
@@ -274,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--run-id", default="replay")
     replay.add_argument("--first-event", type=int, default=0, help="skip this many tape rows")
     replay.add_argument("--events", type=int, help="replay at most this many tape rows")
+    replay.add_argument("--runtime", choices=("deterministic", "threading"), default="deterministic",
+                        help="deterministic: all actors in one thread (fast, the default); threading: one thread "
+                             "per actor, as live trading runs them (same results, slower)")
     replay.set_defaults(func=cmd_replay)
 
     research = sub.add_parser("research", help="reproduce published results with our own code")
