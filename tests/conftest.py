@@ -1,13 +1,40 @@
-"""Shared fixtures: no actor outlives its test; paths to the shared recorded data."""
+"""Shared fixtures: no actor outlives its test; the path to the recorded Kalshi data.
+
+Paths are relative to the repository root, never to a development machine: the recorded
+Kalshi tapes live outside the repository (they may not be redistributed) in the folder the
+environment variable MMD_DATA_DIR names, by default `../shared/data` beside the repository.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pykka
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kalshi"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR_VARIABLE = "MMD_DATA_DIR"
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+def data_dir() -> Path:
+    """The recorded data folder: $MMD_DATA_DIR if set, else ../shared/data beside the repository."""
+    configured = os.environ.get(DATA_DIR_VARIABLE, "").strip()
+    return Path(configured).expanduser().resolve() if configured else DEFAULT_DATA_DIR
+
+
+def kalshi_data_dir() -> Path:
+    """The `kalshi` subfolder of the data folder; fails the calling test with one line saying
+    how to provide it when it is missing."""
+    folder = data_dir() / "kalshi"
+    if not folder.is_dir():
+        pytest.fail(
+            f"recorded Kalshi data not found at {folder}: set {DATA_DIR_VARIABLE} to the folder "
+            f"that holds kalshi/ (default: ../shared/data beside the repository)",
+            pytrace=False,
+        )
+    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +45,5 @@ def _stop_all_actors():
 
 @pytest.fixture
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"recorded Kalshi data not found at {SHARED_DATA} (../shared beside the project)")
-    return SHARED_DATA
+    """The folder of recorded Kalshi tapes (`<data folder>/kalshi`)."""
+    return kalshi_data_dir()

@@ -10,7 +10,7 @@ from simex import DEFAULT_MARKET, OrderRequest, TapeMarketDriver, build_default_
 
 D = Decimal
 NS = 1_000_000_000
-TAPE = Path("/work/shared/data/kalshi/TRADES_KXNHLGAME-26APR04FLAPIT-PIT.csv")
+TAPE = "TRADES_KXNHLGAME-26APR04FLAPIT-PIT.csv"  # in the recorded data folder (fixture shared_data)
 
 
 def run_market(seed: int, seconds: int, step_s: int = 1):
@@ -88,12 +88,13 @@ def test_tape_driver_fills_our_resting_bid_at_the_touch_after_the_queue_ahead(tm
     assert [t.price for t in ex.trades if t.ticker == "KXNHLGAME-TEST-PIT"][-1] == D("0.59")
 
 
-def test_tape_driver_prints_every_real_tape_trade_at_its_price():
+def test_tape_driver_prints_every_real_tape_trade_at_its_price(shared_data):
+    tape = shared_data / TAPE
     clock = VirtualClock(START_NS)
     ex = build_default_exchange(seed=0, now_ns=clock, markets=())
-    driver = TapeMarketDriver(ex, "KXNHLGAME-26APR04FLAPIT-PIT", TAPE)
+    driver = TapeMarketDriver(ex, "KXNHLGAME-26APR04FLAPIT-PIT", tape)
     events = driver.events()[:200]
-    assert len(driver.events()) == len(read_tape(TAPE))
+    assert len(driver.events()) == len(read_tape(tape))
     for ts_ns, row in events:
         clock.ns = ts_ns
         before = len(ex.trades)

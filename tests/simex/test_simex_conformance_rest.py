@@ -1,10 +1,10 @@
 """REST replies validated against the OpenAPI schemas embedded in Kalshi's own endpoint pages.
 
-Each page under kalshi-docs/api-reference carries one OpenAPI fragment (a ````yaml block) for
-one operation. The loader resolves its $refs into one self-contained JSON Schema and makes it
-strict: every object that lists properties forbids others (additionalProperties: false), and
-`required` is as documented, so an unknown or a missing field fails. OpenAPI 3.0's
-`nullable: true` becomes JSON Schema's `null` type.
+Each page under tests/vendor/kalshi-docs/api-reference (Kalshi's pages, vendored) carries one
+OpenAPI fragment (a ````yaml block) for one operation. The loader resolves its $refs into one
+self-contained JSON Schema and makes it strict: every object that lists properties forbids
+others (additionalProperties: false), and `required` is as documented, so an unknown or a
+missing field fails. OpenAPI 3.0's `nullable: true` becomes JSON Schema's `null` type.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import yaml
 from simex_testkit import QUIET_SPEC, START_NS, TICKER, order_body, place, rest
 
-DOCS = Path("/work/shared/kalshi-docs/api-reference")
+DOCS = Path(__file__).resolve().parents[1] / "vendor" / "kalshi-docs" / "api-reference"
 _FENCE = re.compile(r"````yaml[^\n]*\n(.*?)````", re.S)
 
 
