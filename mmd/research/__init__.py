@@ -1,5 +1,23 @@
 """Research reproductions run with the product's own code (`bin/mmd research ...`)."""
 
-from ._as2008 import PAPER_TABLE, Setting, StrategyStats, format_table, reproduce, simulate
+from ._as2008 import (
+    PUBLISHED_TABLE,
+    REPLICATION_TABLE,
+    Reproduction,
+    Setting,
+    StrategyStats,
+    format_table,
+    reproduce,
+    simulate,
+)
 
-__all__ = ["PAPER_TABLE", "Setting", "StrategyStats", "simulate", "reproduce", "format_table"]
+__all__ = [
+    "PUBLISHED_TABLE",
+    "REPLICATION_TABLE",
+    "Reproduction",
+    "Setting",
+    "StrategyStats",
+    "simulate",
+    "reproduce",
+    "format_table",
+]
