@@ -237,10 +237,35 @@ class Daemon:
         except (pykka.ActorDeadError, pykka.Timeout) as exc:
             return {"error": type(exc).__name__}
 
+    def _maker_statuses(self) -> dict[str, dict]:
+        """session id -> each running maker's own status, asked from here (the composition
+        layer), all asks out before the first answer is awaited: no actor asks another."""
+        futures = []
+        for ref in pykka.ActorRegistry.get_by_class(MakerActor):
+            try:
+                futures.append(ref.proxy().get_status())
+            except pykka.ActorDeadError:
+                continue
+        statuses: dict[str, dict] = {}
+        for future in futures:
+            try:
+                status = future.get(timeout=ASK_TIMEOUT_S)
+            except (pykka.ActorDeadError, pykka.Timeout):
+                continue  # ended meanwhile: its session shows as ended
+            if isinstance(status, dict) and status.get("session_id"):
+                statuses[status["session_id"]] = status
+        return statuses
+
     def status(self) -> dict:
         ws = self._ask_status("ws") or {}
         supervisor = self._ask_status("supervisor") or {}
         sessions = supervisor.get("active", [])
+        maker_statuses = self._maker_statuses()
+        for session in sessions:
+            # the maker's own answer when it gave one; else what the supervisor last heard
+            detail = maker_statuses.get(session.get("session_id"))
+            if detail is not None:
+                session["maker"] = detail
         makers = [s.get("maker", {}) for s in sessions]
         return _jsonable(
             {
