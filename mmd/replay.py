@@ -161,7 +161,9 @@ class InProcessRig:
         runtime: str = "threading",
     ) -> None:
         self.runtime: DeterministicRuntime | ThreadingRuntime = runtime_named(runtime)
-        self.tracker = InFlightTracker()
+        # threads need the in-flight count to know when the actors are quiet; one thread
+        # knows it from its empty FIFO, so it counts nothing
+        self.tracker = InFlightTracker() if isinstance(self.runtime, ThreadingRuntime) else None
         self.clock = ReplayClock(0, self.tracker)
         self.raw_exchange = Exchange(now_ns=self.clock.now_ns, seed=config.paper.seed)
         self.raw_exchange.register_account(RIG_ACCOUNT, balance_cents)
