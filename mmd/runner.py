@@ -27,7 +27,7 @@ from mmd.app import PING_TIMEOUT_S, Daemon, Wiring
 from kernel.bus import InFlightTracker
 from kernel.clock import NS_PER_MS, LiveClock
 from kernel.ids import CLIENT_ORDER_PREFIX
-from kalshi.auth import Signer, generate_key_pair, load_private_key
+from kalshi.auth import OWNER_ONLY, PrivateKeyError, Signer, generate_key_pair, load_private_key
 from mmd.status_server import StatusServer
 
 log = logging.getLogger("mmd")
@@ -63,29 +63,44 @@ def ws_url_for(rest_url: str) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{host}/trade-api/ws/v2"
 
 
+CREDENTIAL_NAME = "kalshi-private-key"  # systemd LoadCredential=kalshi-private-key:/path/to/key.pem
+
+
 def _credentials_from_env(env: str) -> tuple[str, Any]:
     key_id = os.environ.get("KALSHI_ACCESS_KEY", "").strip()
     pem = os.environ.get("KALSHI_PRIVATE_KEY", "").strip()
+    source, forbidden_mode = "KALSHI_PRIVATE_KEY", OWNER_ONLY
     creds_dir = os.environ.get("CREDENTIALS_DIRECTORY")  # systemd LoadCredential
-    if not pem and creds_dir and (Path(creds_dir) / "kalshi-private-key").is_file():
-        pem = str(Path(creds_dir) / "kalshi-private-key")
+    if not pem and creds_dir and os.path.lexists(Path(creds_dir) / CREDENTIAL_NAME):
+        pem = str(Path(creds_dir) / CREDENTIAL_NAME)
+        # systemd writes a credential 0400 and grants the service user read through an ACL,
+        # which stat shows as group-readable (0440); the directory is the service's alone
+        source, forbidden_mode = f"credential {CREDENTIAL_NAME} (CREDENTIALS_DIRECTORY)", 0o007
     if not key_id or not pem:
         raise StartupError(
             f"--env {env} needs credentials: set KALSHI_ACCESS_KEY and KALSHI_PRIVATE_KEY "
             "(PEM text or a path to a PEM file)"
         )
-    from kalshi.auth import PrivateKeyError
-
     try:
-        return key_id, load_private_key(pem)
+        return key_id, load_private_key(pem, source=source, forbidden_mode=forbidden_mode)
+    except PrivateKeyError as exc:  # its message never holds key material
+        raise StartupError(str(exc)) from None
+
+
+def _paper_key(data_dir: Path) -> tuple[Any, Path]:
+    """The paper key pair in <data dir>/paper-keys (0700, private key 0600), made on first use:
+    (private key, public key file)."""
+    private_path, public_path = generate_key_pair(data_dir / "paper-keys", PAPER_KEY_ID)
+    try:
+        return load_private_key(private_path, source=f"paper key {private_path}"), public_path
     except PrivateKeyError as exc:
-        raise StartupError(f"KALSHI_PRIVATE_KEY: {exc}") from None
+        raise StartupError(f"{exc} (delete it to have a new pair made)") from None
 
 
 def _start_embedded_exchange(cfg: Config, data_dir: Path) -> Endpoint:
     from simex import SimServer, build_scenario_exchange
 
-    private_path, public_path = generate_key_pair(data_dir / "paper-keys", PAPER_KEY_ID)
+    private_key, public_path = _paper_key(data_dir)
     # paper trades the default scenario: many markets whose regimes give the scanner events
     scenario = getattr(cfg.paper, "scenario", PAPER_SCENARIO)
     exchange, _run = build_scenario_exchange(scenario, seed=cfg.paper.seed, now_ns=time.time_ns)
@@ -95,14 +110,14 @@ def _start_embedded_exchange(cfg: Config, data_dir: Path) -> Endpoint:
         PAPER_KEY_ID, public_path.read_bytes(), PAPER_KEY_ID, balance_cents=int(cfg.paper.balance_dollars * 100)
     )
     log.info("embedded simulated exchange on %s", server.base_url)
-    return Endpoint(server.base_url, server.ws_url, PAPER_KEY_ID, load_private_key(str(private_path)), server)
+    return Endpoint(server.base_url, server.ws_url, PAPER_KEY_ID, private_key, server)
 
 
 def resolve_endpoint(cfg: Config, env: str, exchange_url: str | None, data_dir: Path) -> Endpoint:
     if env == "paper":
         if exchange_url:  # an external `mmd sim`, authorizing the same paper key dir
-            private_path, _ = generate_key_pair(data_dir / "paper-keys", PAPER_KEY_ID)
-            return Endpoint(exchange_url, ws_url_for(exchange_url), PAPER_KEY_ID, load_private_key(str(private_path)))
+            private_key, _ = _paper_key(data_dir)
+            return Endpoint(exchange_url, ws_url_for(exchange_url), PAPER_KEY_ID, private_key)
         return _start_embedded_exchange(cfg, data_dir)
     key_id, private_key = _credentials_from_env(env)
     if exchange_url:
