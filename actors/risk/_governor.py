@@ -64,6 +64,7 @@ from messages import (
     BookUpdated,
     CancelAllOrders,
     CancelOrder,
+    MarketExposure,
     OrderFilled,
     OrderRejected,
     PlaceOrder,
@@ -705,6 +706,22 @@ class RiskGovernor:
                 "available_balance": self.available_balance(),
             },
         }
+
+    def market_exposures(self) -> tuple[MarketExposure, ...]:
+        """What `exposure_snapshot` reports per market, as message payloads sorted by
+        ticker; a market with nothing left (flat, nothing resting, no exposure) is absent."""
+        markets = []
+        for ticker in self.tickers():
+            market = MarketExposure(
+                ticker=ticker,
+                position=self.position(ticker),
+                resting_orders=len(self._resting(ticker)),
+                resting_order_value=self.resting_value(ticker),
+                exposure=self.exposure(ticker),
+            )
+            if market.position or market.resting_orders or market.resting_order_value or market.exposure:
+                markets.append(market)
+        return tuple(markets)
 
     def status(self) -> dict:
         tickers = sorted(set(self._orders.tickers()) | set(self._inventories) | set(self._unseen))

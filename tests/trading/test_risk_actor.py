@@ -10,9 +10,11 @@ from actors._base import MmdActor, handles
 from actors.risk import RiskGovernorActor, TradingState
 from messages import (
     AllOrdersCancelled,
+    BalanceRead,
     BookUpdated,
     CancelAllOrders,
     CancelOrder,
+    ExposureChanged,
     KillSwitchEngaged,
     KillSwitchReleased,
     MakerFinished,
@@ -40,7 +42,7 @@ class RiskEvents(MmdActor):
         super().__init__(**wiring)
         self.seen: list = []
 
-    @handles(*WATCHED)
+    @handles(*WATCHED, ExposureChanged)
     def _record(self, message) -> None:
         self.seen.append(message)
 
@@ -255,6 +257,19 @@ def test_exposure_snapshot_is_answered_to_an_ask(harness, gateway, risk):
     assert (snapshot["state"], snapshot["kill_switch"]["engaged"]) == (TradingState.ACTIVE, False)
 
 
+def test_the_exposure_is_published_on_the_bus_at_start_and_after_each_change(harness, gateway, risk_config):
+    watcher = RiskEvents.start(**harness.wiring)
+    harness.bus.subscribe(watcher, ExposureChanged)
+    risk = start_risk(harness, gateway, risk_config)
+    harness.tell(risk, place("b1", "bid", "0.40", 5))
+    harness.publish(accepted(place("b1", "bid", "0.40", 5), "ex-b1"))  # changes nothing
+
+    published = watcher.proxy().messages().get()
+    assert [len(e.markets) for e in published] == [0, 1]
+    assert published[-1].markets[0].resting_order_value == D("2.00")
+    assert published[-1].resting_order_value == risk.proxy().exposure_snapshot().get()["totals"]["resting_order_value"]
+
+
 def test_a_fill_rate_pause_during_a_flatten_never_interrupts_the_exit(harness, gateway, risk, events):
     book(harness, "0.50", "0.52")
     filled(harness, "bid", "0.48", 12, "f1")
@@ -450,7 +465,7 @@ def test_under_a_daily_loss_halt_a_late_resting_order_is_cancelled_and_a_partial
 
 def test_the_status_shows_the_available_balance_less_what_was_admitted_since(harness, gateway, risk):
     assert risk.proxy().get_status().get()["available_balance"] is None
-    risk.proxy().note_balance(D("50.00")).get()
+    harness.publish(BalanceRead(available=D("50.00"), ts=harness.clock.now_ns()))
     harness.tell(risk, place("b1", "bid", "0.40", 5))
 
     assert risk.proxy().get_status().get()["available_balance"] == "48.00"
