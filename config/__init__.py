@@ -1,7 +1,18 @@
 """mmd configuration: shipped defaults (default.yaml) validated into frozen objects."""
 
 from ._loader import ConfigError, default_config_path, load_config, validate
+from ._rules import FAIR_VALUE_SOURCES, QUOTING_MODELS, fair_value_config_problems, model_config_problems
 from ._schema import *  # noqa: F401,F403
 from ._schema import __all__ as _schema_all
 
-__all__ = ["ConfigError", "load_config", "default_config_path", "validate", *_schema_all]
+__all__ = [
+    "ConfigError",
+    "load_config",
+    "default_config_path",
+    "validate",
+    "QUOTING_MODELS",
+    "FAIR_VALUE_SOURCES",
+    "model_config_problems",
+    "fair_value_config_problems",
+    *_schema_all,
+]

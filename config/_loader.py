@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ._rules import fair_value_config_problems, model_config_problems
 from ._schema import Config
 
 __all__ = ["ConfigError", "load_config", "default_config_path", "validate", "cross_checks"]
@@ -199,10 +200,6 @@ def cross_checks(cfg: Config) -> list[str]:
                 f"(read {read_capacity:g}, write {write_capacity:g}): no request could ever be sent"
             )
     errors.extend(_scanner_checks(cfg.scanner))
-    # the model rules live beside the models they protect; imported here, late, because
-    # the models package itself imports config's dataclasses
-    from actors.maker.models import fair_value_config_problems, model_config_problems
-
     errors.extend(model_config_problems(cfg.maker.model))
     errors.extend(fair_value_config_problems(cfg.maker.fair_value))
     return errors

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ._rules import FAIR_VALUE_SOURCES, QUOTING_MODELS
+
 __all__ = [
     "Config",
     "PathsConfig",
@@ -326,7 +328,7 @@ class SupervisorConfig:
 class FairValueConfig:
     """maker.fair_value: which fair-value source a maker quotes around (SPEC 8)."""
 
-    source: str = check(one_of("book_mid", "microprice", "ewma", "reference_blend", "model_nd2"))
+    source: str = check(one_of(*FAIR_VALUE_SOURCES))
     ewma_halflife_s: float = check(positive)
     reference_weight_prematch: Decimal = check(price)
     reference_weight_inplay: Decimal = check(price)
@@ -357,7 +359,7 @@ class ShockConfig:
 class QuoteModelConfig:
     """maker.model: the quoting model and the stages wrapped around it (SPEC 8)."""
 
-    name: str = check(one_of("avellaneda_stoikov", "glft", "fixed_spread"))
+    name: str = check(one_of(*QUOTING_MODELS))
     k_price_unit: Decimal = check(positive)
     horizon_s: float = check(positive)
     horizon_mode: str = check(one_of("fixed", "remaining"))

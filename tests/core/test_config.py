@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -130,3 +131,28 @@ def test_model_cross_field_rules_are_reported_at_load(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert "maker.fair_value.nd2_min: must be below nd2_max" in str(caught.value)
+
+
+def test_config_validates_itself_without_importing_any_actor():
+    probe = "import sys, config; config.load_config(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('actors', 'mmd')))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_model_names_config_accepts_are_the_models_the_maker_implements():
+    from actors.maker.models import BASE_MODELS, build_fair_value
+    from config import FAIR_VALUE_SOURCES, QUOTING_MODELS
+
+    assert tuple(BASE_MODELS) == QUOTING_MODELS
+    fair_value = load_config().maker.fair_value
+    for source in FAIR_VALUE_SOURCES:  # each one builds (model_nd2 needs its strike and expiry)
+        assert build_fair_value(replace(fair_value, source=source), strike=Decimal("100"), expiry_ns=1) is not None
+
+
+def test_a_model_rule_broken_after_loading_is_refused_when_the_model_is_built():
+    from actors.maker.models import build_quoting_model
+
+    model = load_config().maker.model
+    with pytest.raises(ValueError, match="maker.model.decay_extreme_low: must be below decay_extreme_high"):
+        build_quoting_model(replace(model, decay_extreme_low=model.decay_extreme_high))

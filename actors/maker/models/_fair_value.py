@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from config import FairValueConfig, MakerConfig
+from config import FAIR_VALUE_SOURCES, FairValueConfig, MakerConfig, fair_value_config_problems
 from messages import BookView, ReferencePriceUpdated, SpotPriceUpdated
 
 from ._numeric import clamp, normal_cdf, to_decimal
@@ -224,21 +224,6 @@ class ModelNd2FairValue(_BookFed):
         if now_ns - self.spot.ts_recv > self.cfg.spot_stale_s * _NS_PER_S:
             return "spot price stale"
         return ""
-
-
-FAIR_VALUE_SOURCES = ("book_mid", "microprice", "ewma", "reference_blend", "model_nd2")
-
-
-def fair_value_config_problems(fv: FairValueConfig) -> list[str]:
-    """Cross-field checks of maker.fair_value the per-field schema cannot express."""
-    problems = []
-    if fv.source not in FAIR_VALUE_SOURCES:
-        problems.append(f"maker.fair_value.source: unknown {fv.source!r}; one of {', '.join(FAIR_VALUE_SOURCES)}")
-    if fv.nd2_min >= fv.nd2_max:
-        problems.append("maker.fair_value.nd2_min: must be below nd2_max")
-    if fv.reference_narrow_spread >= fv.reference_wide_spread:
-        problems.append("maker.fair_value.reference_narrow_spread: must be below reference_wide_spread")
-    return problems
 
 
 def build_fair_value(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from config import MakerConfig, QuoteModelConfig
+from config import MakerConfig, QuoteModelConfig, model_config_problems
 from messages import QuoteSides
 
 from ._avellaneda_stoikov import AvellanedaStoikovModel
@@ -124,20 +124,6 @@ class QuotePipeline:
             force_exit=core.force_exit,
             notes=core.notes,
         )
-
-
-def model_config_problems(cfg: QuoteModelConfig) -> list[str]:
-    """Cross-field checks of maker.model the per-field schema cannot express."""
-    problems = []
-    if cfg.name not in BASE_MODELS:
-        problems.append(f"maker.model.name: unknown quoting model {cfg.name!r}; one of {', '.join(BASE_MODELS)}")
-    if cfg.decay_skew_at_1 > cfg.decay_skew_at_2:
-        problems.append("maker.model.decay_skew_at_1: must not exceed decay_skew_at_2")
-    if cfg.decay_late_left_2 > cfg.decay_late_left_1:
-        problems.append("maker.model.decay_late_left_2: must not exceed decay_late_left_1")
-    if cfg.decay_extreme_low >= cfg.decay_extreme_high:
-        problems.append("maker.model.decay_extreme_low: must be below decay_extreme_high")
-    return problems
 
 
 def build_quoting_model(cfg: QuoteModelConfig | MakerConfig) -> QuotePipeline:

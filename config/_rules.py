@@ -1,0 +1,45 @@
+"""Cross-field rules of the maker's model settings, and the names they accept.
+
+They live in config so that config validates itself without importing actors; the
+maker's models import them from here (build_quoting_model / build_fair_value refuse a
+config these rules reject, e.g. one built with dataclasses.replace that skipped loading).
+The names must match the models the maker implements (a test holds them equal).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: _schema imports the names below
+    from ._schema import FairValueConfig, QuoteModelConfig
+
+__all__ = ["QUOTING_MODELS", "FAIR_VALUE_SOURCES", "model_config_problems", "fair_value_config_problems"]
+
+QUOTING_MODELS = ("avellaneda_stoikov", "glft", "fixed_spread")  # maker.model.name
+FAIR_VALUE_SOURCES = ("book_mid", "microprice", "ewma", "reference_blend", "model_nd2")  # maker.fair_value.source
+
+
+def model_config_problems(cfg: QuoteModelConfig) -> list[str]:
+    """Cross-field checks of maker.model the per-field schema cannot express."""
+    problems = []
+    if cfg.name not in QUOTING_MODELS:
+        problems.append(f"maker.model.name: unknown quoting model {cfg.name!r}; one of {', '.join(QUOTING_MODELS)}")
+    if cfg.decay_skew_at_1 > cfg.decay_skew_at_2:
+        problems.append("maker.model.decay_skew_at_1: must not exceed decay_skew_at_2")
+    if cfg.decay_late_left_2 > cfg.decay_late_left_1:
+        problems.append("maker.model.decay_late_left_2: must not exceed decay_late_left_1")
+    if cfg.decay_extreme_low >= cfg.decay_extreme_high:
+        problems.append("maker.model.decay_extreme_low: must be below decay_extreme_high")
+    return problems
+
+
+def fair_value_config_problems(fv: FairValueConfig) -> list[str]:
+    """Cross-field checks of maker.fair_value the per-field schema cannot express."""
+    problems = []
+    if fv.source not in FAIR_VALUE_SOURCES:
+        problems.append(f"maker.fair_value.source: unknown {fv.source!r}; one of {', '.join(FAIR_VALUE_SOURCES)}")
+    if fv.nd2_min >= fv.nd2_max:
+        problems.append("maker.fair_value.nd2_min: must be below nd2_max")
+    if fv.reference_narrow_spread >= fv.reference_wide_spread:
+        problems.append("maker.fair_value.reference_narrow_spread: must be below reference_wide_spread")
+    return problems
