@@ -1,7 +1,11 @@
 """REST client: every HTTP call to Kalshi, its signing, rate budget and retries."""
 
-from ._actor import InlineExecutor, RestCallFinished, RestClientActor
+from ._actor import RestClientActor
+from ._batches import BatchCall, BatchGatherDue, BatchGatherer
 from ._budget import TokenBucket
+from ._calls import InlineExecutor, RestCallFinished
+from ._core import RestCore
+from ._scheduler import RestScheduler
 from ._client import (
     ORDERS_PATH,
     AmendedOrder,
@@ -39,6 +43,11 @@ __all__ = [
     "RestClientActor",
     "RestCallFinished",
     "InlineExecutor",
+    "RestCore",
+    "RestScheduler",
+    "BatchGatherer",
+    "BatchCall",
+    "BatchGatherDue",
     "TokenBucket",
     "KalshiRestClient",
     "RestError",

@@ -1,0 +1,130 @@
+"""RestCore: the REST client's decisions, plain and synchronous.
+
+Direction: commands come *down* (maker/risk -> PlaceOrder...; anyone -> RestReadRequested);
+outcomes go *up* on the bus (OrderAccepted, OrderRejected, ...), read replies to the
+reader. Given a message and the time, the core returns effects in the order they must
+happen: StartCall (the shell runs the HTTP call and hands the result back through
+`on_call_finished`), Publish, ReplyToReader, ReportFailure, ArmTimer / CancelTimer.
+
+It puts together the rate budget (RestScheduler), batch gathering (BatchGatherer) and
+outcome translation (outcome_effects).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel.effects import Publish
+from messages import CancelAllOrders, CancelOrder, OrderRejected, PlaceOrder
+
+from ._batches import BatchGatherer, DropPlace, SendNow
+from ._outcomes import dropped_by_cancel_all, outcome_effects
+from ._scheduler import RestScheduler
+
+__all__ = ["RestCore"]
+
+
+class RestCore:
+    def __init__(
+        self,
+        *,
+        read_rate: int,
+        read_capacity: int,
+        write_rate: int,
+        write_capacity: int,
+        default_cost: int = 10,
+        cancel_cost: int = 2,
+        batch_max_items: int = 20,
+        batch_gather_ns: int = 2_000_000,
+    ) -> None:
+        self.scheduler = RestScheduler(
+            read_rate=read_rate,
+            read_capacity=read_capacity,
+            write_rate=write_rate,
+            write_capacity=write_capacity,
+            default_cost=default_cost,
+            cancel_cost=cancel_cost,
+        )
+        # the whole batch must fit the write bucket at once, or it could never be sent
+        max_items = {
+            action: max(1, min(batch_max_items, self.scheduler.write_capacity // self.scheduler.item_cost(action)))
+            for action in ("place", "cancel")
+        }
+        self.gatherer = BatchGatherer(gather_ns=batch_gather_ns, max_items=max_items)
+        self.completed = 0
+        self.rejected = 0
+
+    # -- commands -------------------------------------------------------------------
+    def on_command(self, command: Any, now_ns: int) -> list:
+        """PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders or RestReadRequested."""
+        if isinstance(command, CancelAllOrders):
+            return self._cancel_all(command, now_ns)
+        if isinstance(command, PlaceOrder | CancelOrder):
+            action = "place" if isinstance(command, PlaceOrder) else "cancel"
+            if self.gatherer.takes(action, command):
+                return self._carry(self.gatherer.gather(action, command, now_ns), now_ns)
+        return self.scheduler.submit(command, now_ns)
+
+    def _cancel_all(self, command: CancelAllOrders, now_ns: int) -> list:
+        # Hazard: a place or amend still waiting for write budget (or gathered) would go
+        # out after the cancel-all and rest untracked. Drop them; their senders hear a
+        # rejection. Gathered cancels go out now.
+        dropped = self.scheduler.drop_queued_writes(command.ticker)
+        effects: list = [Publish(dropped_by_cancel_all(cmd, command.reason, now_ns)) for cmd in dropped]
+        effects += self._carry(self.gatherer.settle_for_cancel_all(command.ticker), now_ns, command.reason)
+        return effects + self.scheduler.submit(command, now_ns)
+
+    def on_refusal(self, refusal: OrderRejected, now_ns: int) -> list:
+        """The risk governor refused a command. Its refusal is published from here, so
+        every outcome of a command reaches listeners from one actor (deterministic in
+        replay); it goes out at once, maybe ahead of an earlier command's outcome."""
+        effects: list = [Publish(refusal)]
+        return effects + self._carry(self.gatherer.refused(refusal.action, refusal.client_order_id), now_ns)
+
+    # -- timers ---------------------------------------------------------------------
+    def on_gather_due(self, now_ns: int) -> list:
+        return self._carry(self.gatherer.due(now_ns), now_ns)
+
+    def on_refill_due(self, now_ns: int) -> list:
+        return self.scheduler.refill_due(now_ns)
+
+    # -- results --------------------------------------------------------------------
+    def knows_job(self, job_id: int) -> bool:
+        return self.scheduler.is_running(job_id)
+
+    def on_call_finished(self, job_id: int, result: Any, error: BaseException | None, now_ns: int) -> list:
+        job = self.scheduler.finish(job_id)
+        if job is None:
+            return []
+        self.completed += 1
+        effects = outcome_effects(job.command, result, error, now_ns)
+        self.rejected += sum(1 for e in effects if isinstance(e, Publish) and isinstance(e.message, OrderRejected))
+        return effects
+
+    def _carry(self, outputs: list, now_ns: int, cancel_all_reason: str = "") -> list:
+        """The gatherer's outputs as effects: sends go through the budget, in order."""
+        effects: list = []
+        for output in outputs:
+            if isinstance(output, SendNow):
+                effects += self.scheduler.submit(output.command, now_ns)
+            elif isinstance(output, DropPlace):
+                effects.append(Publish(dropped_by_cancel_all(output.command, cancel_all_reason, now_ns)))
+            else:
+                effects.append(output)  # its timer
+        return effects
+
+    # -- status ---------------------------------------------------------------------
+    def status(self, now_ns: int) -> dict[str, Any]:
+        scheduler, gatherer = self.scheduler, self.gatherer
+        return {
+            "sent": scheduler.sent,
+            "completed": self.completed,
+            "rejected": self.rejected,
+            "in_flight": scheduler.in_flight,
+            "queued": scheduler.queued(),
+            "queued_total": scheduler.queued_total,
+            "batches_sent": gatherer.batches_sent,
+            "batched_items": gatherer.batched_items,
+            "gathering": gatherer.gathering_items,
+            "tokens": scheduler.tokens(now_ns),
+        }
