@@ -3,10 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from actors.rest import ORDERS_PATH, InlineExecutor, KalshiRestClient, RestClientActor, TransportError
+from actors.rest import ORDERS_PATH, InlineExecutor, KalshiRestClient, RestCallFinished, RestClientActor, TransportError
 from messages import (
     AllOrdersCancelled,
     AmendOrder,
+    BudgetRefillDue,
     CancelAllOrders,
     CancelOrder,
     OrderAccepted,
@@ -196,3 +197,20 @@ def test_a_cancel_all_drops_the_tickers_writes_still_waiting_for_budget(wiring, 
     outcomes = recorder.proxy().received().get()
     dropped = [m for m in outcomes if isinstance(m, OrderRejected)]
     assert [(m.client_order_id, m.source, m.code) for m in dropped] == [("c-2", "client", "dropped_by_cancel_all")]
+
+
+def test_a_wake_up_that_is_not_the_armed_timer_is_ignored(wiring, clock, tracker):
+    rest, _, transport = wiring({("POST", ORDERS_PATH): [CREATED]}, write_capacity=10)
+    deliver(rest, place_order(1, clock.now_ns()), tracker)
+    deliver(rest, place_order(2, clock.now_ns()), tracker)
+    clock.advance_to(clock.now_ns() + 100_000_000)
+    deliver(rest, BudgetRefillDue(ts=clock.now_ns()), tracker)  # a stale copy, not the armed one
+    assert len(transport.calls) == 1
+    assert rest.proxy().get_status().get()["queued"]["write"] == 1
+
+
+def test_a_result_for_a_call_it_never_started_is_counted_as_an_error(wiring, clock, tracker):
+    rest, recorder, _ = wiring({})
+    deliver(rest, RestCallFinished(job_id=99, result=None), tracker)
+    assert rest.proxy().get_status().get()["errors"] == {"unknown_job": 1}
+    assert recorder.proxy().received().get() == ()
