@@ -18,23 +18,10 @@ DATA_DIR_VARIABLE = "MMD_DATA_DIR"
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 
 
-def data_dir() -> Path:
+def recorded_data_dir() -> Path:
     """The recorded data folder: $MMD_DATA_DIR if set, else ../shared/data beside the repository."""
     configured = os.environ.get(DATA_DIR_VARIABLE, "").strip()
     return Path(configured).expanduser().resolve() if configured else DEFAULT_DATA_DIR
-
-
-def kalshi_data_dir() -> Path:
-    """The `kalshi` subfolder of the data folder; fails the calling test with one line saying
-    how to provide it when it is missing."""
-    folder = data_dir() / "kalshi"
-    if not folder.is_dir():
-        pytest.fail(
-            f"recorded Kalshi data not found at {folder}: set {DATA_DIR_VARIABLE} to the folder "
-            f"that holds kalshi/ (default: ../shared/data beside the repository)",
-            pytrace=False,
-        )
-    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -45,5 +32,13 @@ def _stop_all_actors():
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The folder of recorded Kalshi tapes (`<data folder>/kalshi`)."""
-    return kalshi_data_dir()
+    """The folder of recorded Kalshi tapes (`<data folder>/kalshi`); a test needing it fails with
+    one line saying how to provide it when it is missing."""
+    folder = recorded_data_dir() / "kalshi"
+    if not folder.is_dir():
+        pytest.fail(
+            f"recorded Kalshi data not found at {folder}: set {DATA_DIR_VARIABLE} to the folder "
+            f"that holds kalshi/ (default: ../shared/data beside the repository)",
+            pytrace=False,
+        )
+    return folder
