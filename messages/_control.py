@@ -10,6 +10,8 @@ from ._base import Message, message
 __all__ = [
     "TimerFired",
     "RequoteDue",
+    "RequoteOnDeadlineDue",
+    "RequoteWarmupOverDue",
     "FlushDue",
     "StatusDue",
     "HeartbeatCheckDue",
@@ -40,10 +42,29 @@ class TimerFired(Message):
     ts: int
 
 
+# Tie order: timers due at the same instant are delivered by message type name, then
+# ticker (kernel.clock). The maker's sort as their TimerFired names did: the periodic
+# RequoteDue first, then a hold or exit deadline, then the end of the warm-up.
 @message
 class RequoteDue(Message):
     ticker: str
     ts: int
+
+
+@message
+class RequoteOnDeadlineDue(Message):
+    """A maker's own deadline is reached (a hold's cooldown, an exit phase): requote."""
+
+    ticker: str
+    ts: int  # the deadline
+
+
+@message
+class RequoteWarmupOverDue(Message):
+    """A maker's warm-up is over: its first quotes are due."""
+
+    ticker: str
+    ts: int  # when the warm-up began
 
 
 @message

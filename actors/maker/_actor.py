@@ -37,12 +37,13 @@ from messages import (
     RealizationRecorded,
     ReferencePriceUpdated,
     RequoteDue,
+    RequoteOnDeadlineDue,
+    RequoteWarmupOverDue,
     RestReadCompleted,
     RestReadRequested,
     RiskDirective,
     SpotPriceUpdated,
     StopSession,
-    TimerFired,
     TradePrinted,
 )
 from kernel.bus import Bus, InFlightTracker
@@ -54,14 +55,20 @@ from ._session import MakerSession, MakerState
 __all__ = ["MakerActor"]
 
 _ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderRejected, OrderCancelled, OrderFilled, OrderUpdated)
-_PER_TICKER = (BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, *_ORDER_EVENTS)
-_GLOBAL = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated)
-_WARMUP = "maker-warmup"  # + ":<ticker>", so equal-deadline timers of several makers order deterministically
-_WAKE = "maker-wake"  # a hold's cooldown or an exit phase ends
+# keys of self.timers; the messages carry the ticker, so equal deadlines of several makers
+# are delivered in ticker order
+_REQUOTE = "requote"  # the periodic check (RequoteDue)
+_WARMUP = "warmup"  # RequoteWarmupOverDue
+_WAKE = "wake"  # RequoteOnDeadlineDue: a hold's cooldown or an exit phase ends
 _FILLS_PATH = "/portfolio/fills"
 
 
 class MakerActor(MmdActor):
+    ticker_subscriptions = (
+        BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, *_ORDER_EVENTS
+    )
+    subscriptions = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated)
+
     def __init__(
         self,
         *,
@@ -85,11 +92,6 @@ class MakerActor(MmdActor):
         self.session = MakerSession(
             ticker=ticker, session_id=session_id, config=config, market_config=market_config, market_budget=market_budget
         )
-        self._requote_timer = None
-        self._wake_timer = None
-        self._wake_at: int | None = None
-        self._warmup_what = f"{_WARMUP}:{ticker}"
-        self._wake_what = f"{_WAKE}:{ticker}"
         self._last_status: tuple | None = None
         self._finished_sent = False
         self._reads = 0
@@ -97,19 +99,13 @@ class MakerActor(MmdActor):
         self.fills_reconciled = 0
 
     def on_start(self) -> None:
-        for message_type in _PER_TICKER:
-            self.bus.subscribe(self.actor_ref, message_type, ticker=self.ticker)
-        for message_type in _GLOBAL:
-            self.bus.subscribe(self.actor_ref, message_type)
         now = self.clock.now_ns()
         self.session.start(now)
-        self.timer(seconds(self.config.warmup_s), TimerFired(what=self._warmup_what, ts=now))
+        self.timers.arm_in(_WARMUP, seconds(self.config.warmup_s), RequoteWarmupOverDue(ticker=self.ticker, ts=now))
         self._after(now)
 
     def on_stop(self) -> None:
-        self.bus.unsubscribe_all(self.actor_ref)
-        self.clock.cancel(self._requote_timer)
-        self.clock.cancel(self._wake_timer)
+        self.timers.cancel_all()
         now = self.clock.now_ns()
         self._send_all(self.session.shutdown(now, "maker stopped"))
         self._publish_outcomes(now)
@@ -117,21 +113,27 @@ class MakerActor(MmdActor):
             self._publish_finished(now, self.session.exit.reason if self.session.exit else "maker stopped")
 
     # -- handlers -------------------------------------------------------------------
-    @handles(TimerFired)
-    def _on_timer(self, message: TimerFired) -> None:
+    @handles(RequoteWarmupOverDue)
+    def _on_warmup_over(self, message: RequoteWarmupOverDue) -> None:
+        if not self.timers.fired(_WARMUP, message):
+            return
         now = self.clock.now_ns()
-        if message.what == self._warmup_what:
-            if self.session.state != MakerState.DONE:
-                self._send_all(self.session.warmup_elapsed(now))
-                self._schedule_requote(now)
-        elif message.what == self._wake_what:
-            self._wake_timer, self._wake_at = None, None
-            self._send_all(self.session.requote(now))
+        if self.session.state != MakerState.DONE:
+            self._send_all(self.session.warmup_elapsed(now))
+            self._schedule_requote(now)
+        self._after(now)
+
+    @handles(RequoteOnDeadlineDue)
+    def _on_deadline(self, message: RequoteOnDeadlineDue) -> None:
+        if not self.timers.fired(_WAKE, message):
+            return
+        now = self.clock.now_ns()
+        self._send_all(self.session.requote(now))
         self._after(now)
 
     @handles(RequoteDue)
     def _on_requote_due(self, message: RequoteDue) -> None:
-        if self.session.state == MakerState.DONE:
+        if not self.timers.fired(_REQUOTE, message) or self.session.state == MakerState.DONE:
             return
         now = self.clock.now_ns()
         self._send_all(self.session.check(now))
@@ -235,7 +237,7 @@ class MakerActor(MmdActor):
             if apply_now:
                 self._send_all(self.session.on_order_event(fill, now))
 
-    # -- queries (through a proxy) -------------------------------------------------
+    # -- queries (the composition layer asks for the daemon's status; actors never ask) --
     def get_status(self) -> dict:
         status = self.session.status()
         status["fills_reconciled"] = self.fills_reconciled
@@ -266,25 +268,19 @@ class MakerActor(MmdActor):
         return request_id
 
     def _schedule_requote(self, now: int) -> None:
-        self.clock.cancel(self._requote_timer)
-        self._requote_timer = self.timer(seconds(self.config.requote_interval_s), RequoteDue(ticker=self.ticker, ts=now))
+        self.timers.arm_in(_REQUOTE, seconds(self.config.requote_interval_s), RequoteDue(ticker=self.ticker, ts=now))
 
     def _after(self, now: int) -> None:
         """After every input: publish what changed, and wake up when a cooldown ends."""
         self._publish_outcomes(now)
         if self.session.state == MakerState.DONE:
-            self.clock.cancel(self._requote_timer)
-            self.clock.cancel(self._wake_timer)
+            self.timers.cancel_all()  # nothing is due any more
             if not self._finished_sent:
                 self._publish_finished(now, self.session.finished.reason if self.session.finished else "done")
             return
         deadline = self.session.next_deadline_ns(now)
-        if deadline is not None and deadline != self._wake_at:
-            self.clock.cancel(self._wake_timer)
-            self._wake_at = deadline
-            self._wake_timer = self.clock.call_at(
-                deadline, self.actor_ref, TimerFired(what=self._wake_what, ts=deadline)
-            )
+        if deadline is not None and deadline != self.timers.deadline(_WAKE):
+            self.timers.arm_at(_WAKE, deadline, RequoteOnDeadlineDue(ticker=self.ticker, ts=deadline))
 
     def _publish_outcomes(self, now: int) -> None:
         session = self.session

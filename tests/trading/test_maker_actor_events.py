@@ -289,3 +289,15 @@ def test_trades_keep_the_no_trade_guardrail_quiet(harness, gateway, no_sigma_gua
     harness.run_for(16)
     status = maker.proxy().get_status().get()
     assert (status["state"], status["why_not_quoting"]) == (MakerState.PAUSED, "no trades for 15 s")
+
+
+def test_makers_whose_warm_ups_end_together_quote_in_ticker_order(harness, gateway, maker_config):
+    MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
+    for ticker in ("KX-B", "KX-A"):  # started B first: equal deadlines still go by ticker
+        MakerActor.start(**harness.wiring, ticker=ticker, session_id=f"s-{ticker}", config=maker_config, order_sink=gateway)
+        harness.quiet()
+        harness.publish(snapshot(**DEEP, ticker=ticker))
+
+    harness.run_for(maker_config.warmup_s)
+
+    assert [c.ticker for c in places(gateway)] == ["KX-A", "KX-A", "KX-B", "KX-B"]
