@@ -19,24 +19,30 @@ from messages import (
     SessionStopped,
     SubscribeMarkets,
     TickerUpdated,
-    TimerFired,
     TradePrinted,
 )
 from kernel.clock import seconds
 
 from ._market_config import Budgets
 from ._scanner import RestRead, RetryDiscovery, ScannerCore, Subscribe
+from ._timers import (
+    ScannerDiscoveryRetryDue,
+    ScannerQueuedReadsDue,
+    ScannerRediscoverDue,
+    ScannerRegimeHeartbeatDue,
+    ScannerSweepDue,
+)
 
-__all__ = ["ScannerActor", "SWEEP_TIMER", "REDISCOVER_TIMER", "REGIME_TIMER", "RETRY_TIMER", "PUMP_TIMER"]
+__all__ = ["ScannerActor"]
 
-SWEEP_TIMER = "scanner_sweep"
-REDISCOVER_TIMER = "scanner_rediscover"
-REGIME_TIMER = "scanner_regime"
-RETRY_TIMER = "rescan"
-PUMP_TIMER = "scanner_pump"  # reads left queued by the per-second budget go out when it allows
+# keys of self.timers
+SWEEP, REDISCOVER, REGIME, QUEUED_READS = "sweep", "rediscover", "regime", "queued-reads"
+RETRY = "retry:"  # + a count: every failed discovery is retried on its own timer
 
 
 class ScannerActor(MmdActor):
+    subscriptions = (SessionStarted, SessionStopped, BookUpdated, TickerUpdated, TradePrinted, MarketLifecycleChanged)
+
     def __init__(
         self,
         *,
@@ -59,22 +65,26 @@ class ScannerActor(MmdActor):
         self.core = ScannerCore(
             config, Budgets(per_market=risk_config.per_market_budget_dollars, global_budget=risk_config.global_budget_dollars)
         )
-        self._regime_timer = None
-        self._pump_timer = None
+        self._retries = 0
 
     # -- lifecycle ------------------------------------------------------------------
     def on_start(self) -> None:
-        for message_type in (SessionStarted, SessionStopped, BookUpdated, TickerUpdated, TradePrinted, MarketLifecycleChanged):
-            self.bus.subscribe(self.actor_ref, message_type)
         now = self.clock.now_ns()
         self._route(self.core.start(now))
         if self.core.mode != "tickers":
-            self.timer(seconds(self.config.volatility.rediscover_interval_s), TimerFired(what=REDISCOVER_TIMER, ts=now))
+            self._arm_rediscover(now)
         if self.core.mode == "volatility":
-            self.timer(seconds(self.config.volatility.sweep_tick_s), TimerFired(what=SWEEP_TIMER, ts=now))
+            self._arm_sweep(now)
 
     def on_stop(self) -> None:
-        self.bus.unsubscribe_all(self.actor_ref)
+        self.timers.cancel_all()
+
+    def _arm_rediscover(self, now: int) -> None:
+        interval = seconds(self.config.volatility.rediscover_interval_s)
+        self.timers.arm_in(REDISCOVER, interval, ScannerRediscoverDue(ts=now))
+
+    def _arm_sweep(self, now: int) -> None:
+        self.timers.arm_in(SWEEP, seconds(self.config.volatility.sweep_tick_s), ScannerSweepDue(ts=now))
 
     def _route(self, outputs: list[Any]) -> None:
         now = self.clock.now_ns()
@@ -94,14 +104,15 @@ class ScannerActor(MmdActor):
                     self.send(self.feed, SubscribeMarkets(tickers=item.tickers, ts=now, remove=item.remove))
             elif isinstance(item, RetryDiscovery):
                 self.log.warning("%s; retrying in %.0f s", item.reason, self.config.retry_after_s)
-                self.timer(seconds(self.config.retry_after_s), TimerFired(what=RETRY_TIMER, ts=now))
-        if self._regime_timer is None and self.core.regime_tickers(now):
-            self._regime_timer = self.timer(
-                seconds(self.config.regimes.publish_interval_s), TimerFired(what=REGIME_TIMER, ts=now)
-            )
+                self._retries += 1
+                retry = ScannerDiscoveryRetryDue(retry=self._retries, ts=now)
+                self.timers.arm_in(f"{RETRY}{retry.retry}", seconds(self.config.retry_after_s), retry)
+        if not self.timers.armed(REGIME) and self.core.regime_tickers(now):
+            interval = seconds(self.config.regimes.publish_interval_s)
+            self.timers.arm_in(REGIME, interval, ScannerRegimeHeartbeatDue(ts=now))
         due = self.core.next_pump_ns()
-        if due is not None and self._pump_timer is None:
-            self._pump_timer = self.timer(max(0, due - now), TimerFired(what=PUMP_TIMER, ts=now))
+        if due is not None and not self.timers.armed(QUEUED_READS):
+            self.timers.arm_at(QUEUED_READS, max(due, now), ScannerQueuedReadsDue(ts=now))
 
     # -- inputs ---------------------------------------------------------------------
     @handles(RestReadCompleted)
@@ -144,28 +155,44 @@ class ScannerActor(MmdActor):
     def on_session_stopped(self, message: SessionStopped) -> None:
         self.core.on_session_stopped(message.ticker, message.session_id, self.clock.now_ns())
 
-    @handles(TimerFired)
-    def on_timer(self, timer: TimerFired) -> None:
+    # -- timers ---------------------------------------------------------------------
+    @handles(ScannerSweepDue)
+    def on_sweep_due(self, due: ScannerSweepDue) -> None:
+        if not self.timers.fired(SWEEP, due):
+            return
         now = self.clock.now_ns()
-        if timer.what == SWEEP_TIMER:
-            self._route(self.core.sweep_tick(now))
-            self.timer(seconds(self.config.volatility.sweep_tick_s), TimerFired(what=SWEEP_TIMER, ts=now))
-        elif timer.what == REDISCOVER_TIMER:
-            self._route(self.core.rediscover(now))
-            self.timer(seconds(self.config.volatility.rediscover_interval_s), TimerFired(what=REDISCOVER_TIMER, ts=now))
-        elif timer.what == PUMP_TIMER:
-            self._pump_timer = None
-            self._route(self.core.pump(now))
-        elif timer.what == RETRY_TIMER:
-            self._route(self.core.rediscover(now))
-        elif timer.what == REGIME_TIMER:
-            self._regime_timer = None
-            # heartbeat only while someone depends on it (a session or a waiting event);
-            # _route sets the next timer while regime_tickers is not empty
-            self._route(self.core.regime_updates(now))
-            # a published market whose WS book is quiet is read over REST, so its regime
-            # data (RegimeUpdated.data_ts) stays within a sample interval of now
-            self._route(self.core.poll_regime_markets(now))
+        self._route(self.core.sweep_tick(now))
+        self._arm_sweep(now)
+
+    @handles(ScannerRediscoverDue)
+    def on_rediscover_due(self, due: ScannerRediscoverDue) -> None:
+        if not self.timers.fired(REDISCOVER, due):
+            return
+        now = self.clock.now_ns()
+        self._route(self.core.rediscover(now))
+        self._arm_rediscover(now)
+
+    @handles(ScannerQueuedReadsDue)
+    def on_queued_reads_due(self, due: ScannerQueuedReadsDue) -> None:
+        if self.timers.fired(QUEUED_READS, due):
+            self._route(self.core.pump(self.clock.now_ns()))
+
+    @handles(ScannerDiscoveryRetryDue)
+    def on_retry_due(self, due: ScannerDiscoveryRetryDue) -> None:
+        if self.timers.fired(f"{RETRY}{due.retry}", due):
+            self._route(self.core.rediscover(self.clock.now_ns()))
+
+    @handles(ScannerRegimeHeartbeatDue)
+    def on_regime_heartbeat_due(self, due: ScannerRegimeHeartbeatDue) -> None:
+        if not self.timers.fired(REGIME, due):
+            return
+        now = self.clock.now_ns()
+        # heartbeat only while someone depends on it (a session or a waiting event);
+        # _route sets the next timer while regime_tickers is not empty
+        self._route(self.core.regime_updates(now))
+        # a published market whose WS book is quiet is read over REST, so its regime
+        # data (RegimeUpdated.data_ts) stays within a sample interval of now
+        self._route(self.core.poll_regime_markets(now))
 
     # -- queries --------------------------------------------------------------------
     def get_status(self) -> dict:

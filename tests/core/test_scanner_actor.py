@@ -1,5 +1,6 @@
-"""The scanner actor shell on a virtual clock: reads go to the REST actor, subscriptions
-to the feed, regimes are published every second while a session exists."""
+"""The scanner actor shell on a virtual clock: reads go to the REST actor (a failed listing
+is asked again after retry_after_s), subscriptions to the feed, regimes are published
+every second while a session exists."""
 
 from decimal import Decimal as D
 
@@ -155,3 +156,33 @@ def test_discovery_finishes_when_its_lookups_exceed_the_per_second_read_budget()
     fire_until(clock, tracker, START + seconds(3))  # no sweep timer in discovery style: the pump timer sends them
     (done,) = [m for m in listener.proxy().get_got().get() if isinstance(m, DiscoveryCompleted)]
     assert len(done.markets) == 5 and done.ts == START + seconds(2)
+
+
+class FailingRest(Recorder):
+    """Every read fails as an exchange outage would."""
+
+    @handles(RestReadRequested)
+    def on_any(self, message):
+        self.got.append(message)
+        self.send(message.reply_to, RestReadCompleted(
+            request_id=message.request_id, path=message.path, status=503, body=None, error="unavailable",
+            ts_recv=self.clock.now_ns()))
+
+
+def test_a_failed_market_listing_is_asked_again_after_retry_after_s():
+    tracker = InFlightTracker()
+    clock = ReplayClock(START, tracker)
+    bus = Bus(tracker)
+    rest = FailingRest.start(clock=clock, bus=bus, tracker=tracker)
+    cfg = load_config()
+    ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=cfg.scanner, rest=rest, feed=None, risk_config=cfg.risk)
+    tracker.wait_quiet()
+    retry_ns = seconds(cfg.scanner.retry_after_s)
+
+    fire_until(clock, tracker, START + retry_ns - 1)
+    assert [r.path for r in rest.proxy().get_got().get()] == ["/markets"]
+
+    fire_until(clock, tracker, START + retry_ns)
+    assert [r.path for r in rest.proxy().get_got().get()] == ["/markets", "/markets"]
+    fire_until(clock, tracker, START + 2 * retry_ns)
+    assert len(rest.proxy().get_got().get()) == 3  # it failed again: asked again
