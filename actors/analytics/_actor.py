@@ -26,9 +26,12 @@ from ._store import AnalyticsStore
 __all__ = ["AnalyticsActor"]
 
 _EVENTS = tuple(t for t in RECORDED_MESSAGES if t is not BookUpdated)
+_FLUSH = "flush"  # key of the FlushDue timer
 
 
 class AnalyticsActor(MmdActor):
+    subscriptions = RECORDED_MESSAGES
+
     def __init__(
         self,
         *,
@@ -43,12 +46,9 @@ class AnalyticsActor(MmdActor):
         self.batch_size = config.batch_size
         self.flush_interval_ns = seconds(config.flush_interval_s)
         self.sampler = SnapshotSampler(seconds(config.snapshot_interval_s))
-        self._flush_timer = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def on_start(self) -> None:
-        for message_type in RECORDED_MESSAGES:
-            self.bus.subscribe(self.actor_ref, message_type)
         self._schedule_flush()
 
     def on_stop(self) -> None:
@@ -58,8 +58,7 @@ class AnalyticsActor(MmdActor):
         self._shut_down()  # on_stop does not run after a failure: still keep the rows
 
     def _shut_down(self) -> None:
-        self.bus.unsubscribe_all(self.actor_ref)
-        self.clock.cancel(self._flush_timer)
+        self.timers.cancel_all()
         self._flush()
 
     # -- events -------------------------------------------------------------------------
@@ -74,6 +73,8 @@ class AnalyticsActor(MmdActor):
 
     @handles(FlushDue)
     def on_flush_due(self, message: FlushDue) -> None:
+        if not self.timers.fired(_FLUSH, message):
+            return
         try:
             self._flush()
         finally:  # a failed flush must not end the periodic flushing
@@ -81,7 +82,7 @@ class AnalyticsActor(MmdActor):
 
     def _schedule_flush(self) -> None:
         due_ns = self.clock.now_ns() + self.flush_interval_ns
-        self._flush_timer = self.timer(self.flush_interval_ns, FlushDue(ts=due_ns))
+        self.timers.arm_at(_FLUSH, due_ns, FlushDue(ts=due_ns))
 
     def _buffer(self, message: Any) -> None:
         if self.store.record(message) >= self.batch_size:

@@ -31,6 +31,7 @@ __all__ = ["ReferencePollerActor", "ReferencePollDue", "ReferenceFetched", "Http
 POLYMARKET_BOOK_PATH = "/reference/polymarket/book"
 
 Fetch = Callable[[str], tuple[int, Any]]  # token_id -> (HTTP status, decoded JSON body)
+_POLL = "poll"  # key of the ReferencePollDue timer
 
 
 @message
@@ -119,23 +120,25 @@ class ReferencePollerActor(MmdActor):
         self.fetch = fetch
         self.executor = executor
         self._in_flight: set[str] = set()
-        self._timer = None
         self.polls = 0
         self.published = 0
 
     def on_start(self) -> None:
-        self._timer = self.timer(0, ReferencePollDue(ts=self.clock.now_ns()))
+        now = self.clock.now_ns()
+        self.timers.arm_at(_POLL, now, ReferencePollDue(ts=now))
 
     def on_stop(self) -> None:
-        self.clock.cancel(self._timer)
+        self.timers.cancel_all()
         if self.tracker is not None and self._in_flight and self.executor is not None:
             self.tracker.done(len(self._in_flight))  # their answers will never be handled
         self._in_flight.clear()
 
     @handles(ReferencePollDue)
     def on_poll_due(self, due: ReferencePollDue) -> None:
+        if not self.timers.fired(_POLL, due):
+            return
         now = self.clock.now_ns()
-        self._timer = self.timer(seconds(self.config.reference_poll_s), ReferencePollDue(ts=now))
+        self.timers.arm_in(_POLL, seconds(self.config.reference_poll_s), ReferencePollDue(ts=now))
         for ticker, token in self.tokens.items():
             if ticker in self._in_flight:
                 self.errors["skipped_in_flight"] += 1

@@ -120,6 +120,7 @@ class LiveSpotConnector:
 
 
 ConnectorFactory = Callable[[str, Any, Any, Any], SpotConnector]  # (url, clock, actor_ref, tracker)
+_RECONNECT = "reconnect"  # key of the SpotReconnectDue timer
 
 
 class SpotFeedActor(MmdActor):
@@ -143,7 +144,6 @@ class SpotFeedActor(MmdActor):
         self.generation = 0
         self.connected = False
         self.failures = 0  # consecutive disconnects without a good frame
-        self._reconnect_timer = None
         self.frames = 0
         self.published = 0
         self.last_price = None
@@ -153,7 +153,7 @@ class SpotFeedActor(MmdActor):
         self._connect()
 
     def on_stop(self) -> None:
-        self.clock.cancel(self._reconnect_timer)
+        self.timers.cancel_all()
         if self._connector is not None:
             self.generation += 1  # whatever the closing socket still says is stale
             self._connector.close()
@@ -175,20 +175,17 @@ class SpotFeedActor(MmdActor):
 
     @handles(SpotDisconnected)
     def on_disconnected(self, msg: SpotDisconnected) -> None:
-        if msg.generation != self.generation or self._reconnect_timer_pending():
+        if msg.generation != self.generation or self.timers.armed(_RECONNECT):  # one drop, reported twice
             return
         self.connected = False
         self.failures += 1
         self.log.warning("spot %s disconnected (%s); reconnecting", self.symbol, msg.reason)
-        self._reconnect_timer = self.timer(self.backoff_ns(), SpotReconnectDue(ts=self.clock.now_ns()))
-
-    def _reconnect_timer_pending(self) -> bool:
-        return self._reconnect_timer is not None
+        self.timers.arm_in(_RECONNECT, self.backoff_ns(), SpotReconnectDue(ts=self.clock.now_ns()))
 
     @handles(SpotReconnectDue)
     def on_reconnect_due(self, msg: SpotReconnectDue) -> None:
-        self._reconnect_timer = None
-        self._connect()
+        if self.timers.fired(_RECONNECT, msg):
+            self._connect()
 
     @handles(SpotFrame)
     def on_frame(self, frame: SpotFrame) -> None:

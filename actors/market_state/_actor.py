@@ -32,18 +32,13 @@ _OTHER_MESSAGES = (TickerUpdated, TradePrinted, MarketLifecycleChanged)
 
 
 class MarketStateActor(MmdActor):
+    subscriptions = (*_BOOK_MESSAGES, *_OTHER_MESSAGES)
+
     def __init__(
         self, *, clock: Any, bus: Bus, tracker: InFlightTracker | None = None, config: MarketStateConfig
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.store = MarketStore(config)
-
-    def on_start(self) -> None:
-        for message_type in (*_BOOK_MESSAGES, *_OTHER_MESSAGES):
-            self.bus.subscribe(self.actor_ref, message_type)
-
-    def on_stop(self) -> None:
-        self.bus.unsubscribe_all(self.actor_ref)
 
     @handles(*_BOOK_MESSAGES)
     def _on_book_message(self, message: Any) -> None:
