@@ -1,0 +1,21 @@
+"""The tracked set has its own filter, apart from discovery's: busy markets up to the
+tracking horizon, busiest first (discovery keeps to its 1-60 day window)."""
+
+from dataclasses import replace
+
+from test_scanner_core import BASE, BUDGETS, discover, listing, of
+
+from actors.scanner import ScannerCore
+from messages import DiscoveryCompleted
+
+
+def test_a_busy_market_closing_in_twelve_hours_is_tracked():
+    core = ScannerCore(BASE, BUDGETS)
+    markets = [listing("KX-12H", "EV-ECO", volume_24h="500000", close_days=0.5), listing("KX-10D", "EV-ECO"),
+               listing("KX-200D", "EV-ECO", close_days=200), listing("KX-GONE", "EV-ECO", close_days=-0.1)]
+    (done,) = of(discover(core, markets=markets), DiscoveryCompleted)
+    assert [m.ticker for m in done.markets] == ["KX-10D"]  # discovery: 1-60 days
+    assert core.tracked == ["KX-12H", "KX-10D"]  # tracking: up to 60 days, busiest first
+    core = ScannerCore(replace(BASE, volatility=replace(BASE.volatility, tracked_max_hours_to_expiry=24)), BUDGETS)
+    discover(core, markets=markets)
+    assert core.tracked == ["KX-12H"]  # seed 001's T_max
