@@ -11,6 +11,7 @@ from actors.maker import MakerActor, MakerState
 from actors.market_state import MarketStateActor
 from messages import (
     ExitUrgency,
+    KillSwitchEngaged,
     FeedHealthChanged,
     MakerFinished,
     MakerStatus,
@@ -301,3 +302,17 @@ def test_makers_whose_warm_ups_end_together_quote_in_ticker_order(harness, gatew
     harness.run_for(maker_config.warmup_s)
 
     assert [c.ticker for c in places(gateway)] == ["KX-A", "KX-A", "KX-B", "KX-B"]
+
+
+def test_status_is_published_when_the_pause_reason_changes_within_a_state(harness, gateway, no_sigma_guard, recorder):
+    MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=no_sigma_guard, order_sink=gateway)
+    MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
+    harness.publish(snapshot(**DEEP))
+    harness.run_for(no_sigma_guard.warmup_s + 16)  # no trades for 15 s: paused
+
+    harness.publish(KillSwitchEngaged(reason="operator", ts=harness.clock.now_ns()))
+
+    statuses = [(m.state, m.why_not_quoting) for m in recorder.proxy().messages(MakerStatus).get()]
+    assert statuses[-2:] == [
+        (MakerState.PAUSED, "no trades for 15 s"), (MakerState.PAUSED, "kill switch engaged: operator"),
+    ]
