@@ -1,6 +1,6 @@
 """WebSocket sessions of the simulated exchange, sans-IO: text in via `receive`, text out via `send`.
 
-Wire shapes follow /work/shared/kalshi-docs/asyncapi.yaml (tests/simex/test_simex_conformance_ws.py
+Wire shapes follow Kalshi's asyncapi.yaml, vendored in tests/vendor/kalshi-docs/ (tests/simex/test_simex_conformance_ws.py
 validates every frame type against it). Where kalshi-api.md documents something newer than that
 file, the newer shape is sent and the conformance test names the extension.
 

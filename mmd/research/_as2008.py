@@ -1,7 +1,7 @@
 """Avellaneda & Stoikov (2008) section 3.3 reproduced with OUR quoting code.
 
 M. Avellaneda and S. Stoikov, "High-frequency trading in a limit order book", Quantitative
-Finance 8(3), 217-224, 2008 (the published article; /work/shared/research/as2008.md gives
+Finance 8(3), 217-224, 2008 (the published article; ../shared/research/as2008.md beside the repository gives
 its procedure and Tables 1-3). The published procedure, step by step:
 
 - s = 100, T = 1, sigma = 2, dt = 0.005 (200 steps), q0 = 0, k = 1.5, A = 140, 1,000 paths,

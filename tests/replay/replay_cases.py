@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def main() -> None:  # regenerate the golden digests
     import tempfile
 
     sys.path.insert(0, str(ROOT))
-    data_dir = ROOT.parent / "shared" / "data" / "kalshi"
+    data_dir = Path(os.environ.get("MMD_DATA_DIR") or ROOT.parent / "shared" / "data") / "kalshi"
     golden = {}
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:

@@ -1,6 +1,6 @@
 """Avellaneda & Stoikov (2008) section 3.3, reproduced with our own A-S quoting model and
 held to the published tables (Quantitative Finance 8(3), 2008, Tables 1-3; the procedure
-and tables are in /work/shared/research/as2008.md).
+and tables are in ../shared/research/as2008.md beside the repository).
 
 Tolerances come from the spread between two honest 1,000-path runs measured in as2008.md
 (40 seeds x 1,000 paths): mean profit differs seed to seed by 0.13-0.43, a standard
