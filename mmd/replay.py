@@ -41,6 +41,7 @@ from kernel.clock import ReplayClock, seconds
 from kernel.runtime import DeterministicRuntime, ThreadingRuntime, runtime_named
 from simex import Exchange, TapeMarketDriver
 from simex._scenario import Scenario, ScenarioRun, install_scenario, load_scenario
+from simex._tape import PESSIMISTIC, FillModel
 
 log = logging.getLogger(__name__)
 
@@ -289,8 +290,10 @@ def ticker_from_tape_path(path: Path) -> str:
 class ReplayHarness:
     """Drive the rig from a tape (`tape=`) or a scenario (`scenario=` name, path or Scenario).
 
-    Scenario options: seed (default: the scenario's own), duration_s (default: the
-    scenario's), tickers (restrict the scanner to these markets; default: config as given).
+    Tape option: fill_model (how the tape fills our resting orders, simex/_tape.py; default
+    the pessimistic queue model). Scenario options: seed (default: the scenario's own),
+    duration_s (default: the scenario's), tickers (restrict the scanner to these markets;
+    default: config as given).
     """
 
     def __init__(
@@ -309,6 +312,7 @@ class ReplayHarness:
         tail_s: float = 5.0,
         balance_cents: int = 100_000,
         runtime: str = "threading",
+        fill_model: FillModel = PESSIMISTIC,
     ) -> None:
         if (tape is None) == (scenario is None):
             raise ValueError("give exactly one of tape= or scenario=")
@@ -323,7 +327,7 @@ class ReplayHarness:
             ticker = ticker_from_tape_path(tape)
             self.rig = InProcessRig(config_for_tickers(config, ticker), db_path, run_id=run_id,
                                     balance_cents=balance_cents, runtime=runtime)
-            self.tape = TapeMarketDriver(self.rig.raw_exchange, ticker, tape)
+            self.tape = TapeMarketDriver(self.rig.raw_exchange, ticker, tape, fill_model=fill_model)
             end = None if max_events is None else first_event + max_events
             self.events = self.tape.events()[first_event:end]
             if not self.events:
@@ -412,12 +416,13 @@ def run_replay(
     first_event: int = 0,
     max_events: int | None = None,
     runtime: str = "deterministic",
+    fill_model: FillModel = PESSIMISTIC,
 ) -> dict:
     """Replay a tape or a scenario through the real actors; a JSON-able summary."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     harness = ReplayHarness(config, tape, db_path, scenario=scenario, seed=seed, duration_s=duration_s,
                             tickers=tickers, run_id=run_id, first_event=first_event, max_events=max_events,
-                            runtime=runtime)
+                            runtime=runtime, fill_model=fill_model)
     summary = harness.run()
     source = {"tape": str(tape)} if tape is not None else {
         "scenario": harness.scenario.name, "seed": harness.seed,

@@ -1,5 +1,5 @@
-"""Drive one market from a recorded Kalshi tape (data/kalshi/README.md), with a pessimistic
-queue model for our own resting orders.
+"""Drive one market from a recorded Kalshi tape (data/kalshi/README.md), with a fill model
+for our own resting orders (pessimistic by default; see "Fill models" below).
 
 Two tape formats:
 - trade tape CSV (`TRADES_<ticker>.csv`): one row per trade: price P (cents), size S, taker side
@@ -35,6 +35,24 @@ Queue model (pessimistic) for every other account's resting order ("ours"), appl
 The trade itself is executed through the matching engine (IOC orders from a tape taker
 account), so fills, positions, fees and WS messages are the exchange's own. Everything is
 deterministic: no randomness, timestamps from the tape.
+
+Fill models (`FillModel`, chosen per replay; the tape, the provider's book and the prints
+are the same in all three, only where we stand and which prints reach us differ):
+- pessimistic (the default, a floor): the queue model above. Everything displayed ahead of
+  us when we join a level must trade before we fill.
+- calibrated: only a share (`queue_share`, default 0.5) of the displayed size ahead of us
+  stays ahead; the rest is taken to cancel before it would trade, as real queues thin out.
+  Rule: when one of our orders is first seen resting at a price (a new order, or one that
+  an amend moved to the back of a level), the provider keeps ceil(queue_share x A) of the
+  A contracts it has ahead of ours at that price and moves the rest behind us (same price,
+  so the displayed size does not change). Rules 1-5 then apply unchanged. queue_share 1 is
+  the pessimistic model; 0 puts us at the front of every level we join.
+- optimistic (a ceiling): a resting order fills whenever the tape trades at or through its
+  price, whichever side the taker took: we stand at the front of every level (queue_share
+  0), and a print at our price fills us first, as one strictly through it does (rule 2 with
+  "at or through"), at our price, min(our remaining, S) out of the trade's S. A print at
+  our bid on the buying side (rule 5) thus fills our bid: the contracts print as a sale
+  into it. What is left of S trades as in the pessimistic model.
 """
 
 from __future__ import annotations
@@ -42,7 +60,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
 from kalshi.wire import CENT
@@ -52,11 +70,63 @@ from ._errors import ApiError
 from ._exchange import Exchange
 from ._model import IOC, NS_PER_S, MarketSpec, OrderRequest
 
-__all__ = ["TapeRow", "TickerRow", "TapeMarketDriver", "read_tape", "read_ticker_file"]
+__all__ = [
+    "TapeRow",
+    "TickerRow",
+    "TapeMarketDriver",
+    "FillModel",
+    "FILL_MODEL_NAMES",
+    "PESSIMISTIC",
+    "OPTIMISTIC",
+    "DEFAULT_QUEUE_SHARE",
+    "fill_model_named",
+    "read_tape",
+    "read_ticker_file",
+]
 
 TAPE_BALANCE_CENTS = 10**11
 _COLUMNS = ("Sequence id", "Time sec", "Yes px", "Side taken", "Size")
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
+DEFAULT_QUEUE_SHARE = Decimal("0.5")
+FILL_MODEL_NAMES = ("pessimistic", "calibrated", "optimistic")  # floor, between, ceiling
+
+
+@dataclass(frozen=True)
+class FillModel:
+    """How the tape fills our resting orders (see the module doc, "Fill models").
+
+    queue_share: share of the displayed size ahead of us that stays ahead when we join a level.
+    at_or_through: a print at our price fills us whichever side the taker took (else only
+    a print strictly through it does, or one at it on our side, after the queue ahead)."""
+
+    name: str
+    queue_share: Decimal = _ONE
+    at_or_through: bool = False
+
+    def __post_init__(self) -> None:
+        if not _ZERO <= self.queue_share <= _ONE:
+            raise ValueError(f"queue share must be within 0..1, got {self.queue_share}")
+
+    @property
+    def label(self) -> str:
+        """The name results are stored under ("calibrated(0.5)" carries its parameter)."""
+        return f"{self.name}({self.queue_share.normalize()})" if self.name == "calibrated" else self.name
+
+
+PESSIMISTIC = FillModel("pessimistic")
+OPTIMISTIC = FillModel("optimistic", queue_share=_ZERO, at_or_through=True)
+
+
+def fill_model_named(name: str, queue_share: Decimal = DEFAULT_QUEUE_SHARE) -> FillModel:
+    """pessimistic | calibrated (with queue_share) | optimistic; ValueError otherwise."""
+    if name == "pessimistic":
+        return PESSIMISTIC
+    if name == "optimistic":
+        return OPTIMISTIC
+    if name == "calibrated":
+        return FillModel("calibrated", queue_share=Decimal(queue_share))
+    raise ValueError(f"unknown fill model {name!r} (choose one of {', '.join(FILL_MODEL_NAMES)})")
 
 
 @dataclass(frozen=True)
@@ -166,11 +236,13 @@ class TapeMarketDriver:
     """Replays a tape into `exchange`. The caller owns the clock: call apply(row) in ts order."""
 
     def __init__(self, exchange: Exchange, ticker: str, tape_path: Path | str, levels: int = 3,
-                 depth: Decimal = Decimal(10)) -> None:
+                 depth: Decimal = Decimal(10), fill_model: FillModel = PESSIMISTIC) -> None:
         self.exchange = exchange
         self.ticker = ticker
         self.levels = levels
         self.depth = depth
+        self.fill_model = fill_model
+        self._queues_thinned: set[tuple[str, int]] = set()  # (order id, queue priority) already thinned
         is_ticker_file = str(tape_path).endswith(".jsonl")
         rows = read_ticker_file(tape_path) if is_ticker_file else read_tape(tape_path)
         self.rows: list[TapeRow | TickerRow] = list(rows)
@@ -196,6 +268,8 @@ class TapeMarketDriver:
                 return  # closed or paused: the tape outlived the listing
             touch, trade = self._touch_and_trade(row)
             self._recentre(touch, trade)
+            if self.fill_model.queue_share < _ONE:
+                self._thin_queues_ahead()
             if trade is None:
                 return
             left = trade.size - self._fill_through(trade)
@@ -271,21 +345,54 @@ class TapeMarketDriver:
         price has gone through them, so they are withdrawn rather than printed."""
         book = self.exchange.markets[self.ticker].book
         p = trade.yes_price_cents
+        at_too = self.fill_model.at_or_through  # optimistic: a print at our price reaches us too
         used = _ZERO
         for side in (BID, ASK):
             beyond = (lambda price: price > p) if side == BID else (lambda price: price < p)
+            reached = (lambda price: beyond(price) or (at_too and price == p))
             for order in book.orders_of(self.provider_id):
                 if order.side == side and beyond(int(order.price / CENT)):
                     self.exchange.cancel_order(self.provider_id, order.order_id)
             for order in self._foreign_orders_best_first(book, side):
                 budget = trade.size - used
                 price = int(order.price / CENT)
-                if budget <= 0 or not beyond(price):
+                if budget <= 0 or not reached(price):
                     break
                 share = min(budget, order.remaining)
                 self._send(ASK if side == BID else BID, price, share)
                 used += share
         return used
+
+    def _thin_queues_ahead(self) -> None:
+        """Calibrated and optimistic models: when one of our orders is first seen at a price,
+        the provider keeps ceil(queue_share x A) of the A contracts it has ahead of it there
+        and moves the rest to the back, behind ours (same price: the displayed size stays).
+
+        Keyed by queue priority: an amend that keeps its place is not a new join (thinning
+        twice would compound), one that moves to the back of a level is."""
+        book = self.exchange.markets[self.ticker].book
+        seen = set()
+        for ours in self._foreign_orders(book):
+            key = (ours.order_id, ours.priority)
+            seen.add(key)
+            if key in self._queues_thinned:
+                continue
+            ahead = [o for o in book.orders_of(self.provider_id)
+                     if o.side == ours.side and o.price == ours.price and o.priority < ours.priority]
+            displayed = sum((o.remaining for o in ahead), _ZERO)
+            keep = (self.fill_model.queue_share * displayed).to_integral_value(rounding=ROUND_CEILING)
+            moved = displayed - keep
+            if moved <= 0:
+                continue
+            to_take = moved
+            for order in sorted(ahead, key=lambda o: o.priority, reverse=True):  # nearest to ours first
+                if to_take <= 0:
+                    break
+                take = min(to_take, order.remaining)
+                self.exchange.decrease_order(self.provider_id, order.order_id, reduce_by=take, reduce_to=None)
+                to_take -= take
+            self._place(ours.side, int(ours.price / CENT), moved)
+        self._queues_thinned = seen
 
     def _foreign_orders_best_first(self, book, side: str) -> list:
         orders = [o for o in self._foreign_orders(book) if o.side == side]
