@@ -92,19 +92,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _control(args: argparse.Namespace, action: str) -> int:
-    """POST /kill or /resume to the running daemon's loopback status server."""
+    """POST /kill or /resume to the running daemon's loopback status server, with the control
+    token the daemon wrote to its data dir (or --token-file)."""
+    from mmd.control import TOKEN_FILE, ControlError, read_token, send_control
+
     status_url = args.url or _daemon_info(args)["status_url"]
-    url = status_url.rstrip("/").removesuffix("/status") + f"/{action}"
-    body = json.dumps({"reason": args.reason}).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    token_path = Path(args.token_file) if args.token_file else _data_dir(args) / TOKEN_FILE
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            state = json.load(response)
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace").strip()
-        return _fail(f"{action} refused by the daemon at {url} (HTTP {exc.code}): {detail}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return _fail(f"daemon did not answer at {url}: {exc}")
+        state = send_control(status_url, action, args.reason, read_token(token_path))
+    except ControlError as exc:
+        return _fail(str(exc))
     print(json.dumps(state, indent=2, sort_keys=True))
     engaged = bool(state.get("engaged"))
     if engaged != (action == "kill"):
@@ -121,12 +118,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    info = _daemon_info(args)
+    """SIGTERM the daemon, only once its pid is proven to be the daemon that wrote daemon.json."""
+    from mmd.control import ControlError, stop_daemon
+
     try:
-        os.kill(int(info["pid"]), signal.SIGTERM)
-    except ProcessLookupError:
-        return _fail(f"daemon pid {info['pid']} is not running")
-    print(f"sent SIGTERM to mmd (pid {info['pid']})")
+        print(stop_daemon(_data_dir(args)))
+    except ControlError as exc:
+        return _fail(str(exc))
     return 0
 
 
@@ -243,11 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kill.add_argument("--reason", default="operator kill switch", help="recorded with the kill")
     kill.add_argument("--url", help="status URL (default: read from the data dir)")
+    kill.add_argument("--token-file", help="control token file (default: <data dir>/control.token)")
     kill.set_defaults(func=cmd_kill)
 
     resume = with_config(sub.add_parser("resume", help="release the kill switch (and the loss breakers)"))
     resume.add_argument("--reason", default="operator resume", help="recorded with the resume")
     resume.add_argument("--url", help="status URL (default: read from the data dir)")
+    resume.add_argument("--token-file", help="control token file (default: <data dir>/control.token)")
     resume.set_defaults(func=cmd_resume)
 
     config = sub.add_parser("config", help="configuration tools")

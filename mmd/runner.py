@@ -9,7 +9,6 @@ the exchange, reconcile fills over REST, flush SQLite, exit 0.
 from __future__ import annotations
 
 import faulthandler
-import json
 import logging
 import os
 import signal
@@ -28,6 +27,13 @@ from kernel.bus import InFlightTracker
 from kernel.clock import NS_PER_MS, LiveClock
 from kernel.ids import CLIENT_ORDER_PREFIX
 from kalshi.auth import OWNER_ONLY, PrivateKeyError, Signer, generate_key_pair, load_private_key
+from mmd.control import DAEMON_FILE, TOKEN_FILE, issue_token, this_process_identity, write_daemon_file
+from mmd.guards import (
+    RealMoneyNotConfirmed,
+    planned_exchange_urls,
+    require_real_money_confirmation,
+    status_host_problem,
+)
 from mmd.status_server import StatusServer
 
 log = logging.getLogger("mmd")
@@ -266,7 +272,29 @@ def status_line(status: dict) -> str:
     return " | ".join(parts)
 
 
-def run_daemon(cfg: Config, *, env: str, exchange_url: str | None, data_dir: Path, duration_s: float | None) -> int:
+def check_start_guards(cfg: Config, env: str, exchange_url: str | None, real_money: bool) -> None:
+    """Before any key, socket or signal mask: real money must be confirmed wherever the URL is
+    Kalshi production (whatever --env says), and the status server must stay on loopback."""
+    try:
+        require_real_money_confirmation(env, planned_exchange_urls(cfg.exchange, env, exchange_url), real_money)
+    except RealMoneyNotConfirmed as exc:
+        raise StartupError(str(exc)) from None
+    # status.allow_remote: the config's explicit permission to listen beyond loopback (absent = no)
+    problem = status_host_problem(cfg.status.host, getattr(cfg.status, "allow_remote", False))
+    if problem is not None:
+        raise StartupError(problem)
+
+
+def run_daemon(
+    cfg: Config,
+    *,
+    env: str,
+    exchange_url: str | None,
+    data_dir: Path,
+    duration_s: float | None,
+    real_money: bool = False,
+) -> int:
+    check_start_guards(cfg, env, exchange_url, real_money)
     faulthandler.enable()
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # before any thread starts
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -280,17 +308,25 @@ def run_daemon(cfg: Config, *, env: str, exchange_url: str | None, data_dir: Pat
         raise StartupError(f"cannot reach the exchange at {endpoint.rest_url}: {exc}") from None
     daemon = Daemon(cfg, wiring, data_dir / cfg.paths.database)
     status_server = None
-    daemon_file = data_dir / "daemon.json"
+    daemon_file = data_dir / DAEMON_FILE
     exit_reason = "startup failed"
     leftovers = -1
     try:
         daemon.start()
+        control_token = issue_token(data_dir)  # 0600; `mmd kill/resume` read it
         try:
-            status_server = StatusServer(cfg.status.host, cfg.status.port, daemon.status).start()
+            status_server = StatusServer(
+                cfg.status.host,
+                cfg.status.port,
+                daemon.status,
+                control_token=control_token,
+                allow_remote=getattr(cfg.status, "allow_remote", False),
+            ).start()
         except OSError as exc:
             raise StartupError(f"status.port {cfg.status.port}: cannot listen on {cfg.status.host}: {exc}") from None
-        daemon_file.write_text(
-            json.dumps({"pid": os.getpid(), "status_url": status_server.url, "run_id": run_id, "mode": env})
+        # pid with its kernel start time: `mmd stop` never signals a process that reused the pid
+        write_daemon_file(
+            data_dir, {**this_process_identity(), "status_url": status_server.url, "run_id": run_id, "mode": env}
         )
         log.info("mmd %s running (run %s); status at %s", env, run_id, status_server.url)
         exit_reason = wait_for_stop(daemon, cfg.status.print_interval_s, duration_s)
@@ -301,6 +337,7 @@ def run_daemon(cfg: Config, *, env: str, exchange_url: str | None, data_dir: Pat
             _guarded("stop status server", status_server.stop)
         leftovers = shutdown(daemon, wiring, endpoint, started_ns, exit_reason)
         daemon_file.unlink(missing_ok=True)
+        (data_dir / TOKEN_FILE).unlink(missing_ok=True)
     return 0 if leftovers == 0 else 1
 
 

@@ -1,5 +1,6 @@
 """`mmd kill` / `mmd resume` against a running loopback status server wired to a real
-risk governor actor (the daemon's wiring of the two endpoints, without the exchange)."""
+risk governor actor (the daemon's wiring of the two endpoints, without the exchange). The
+daemon's control token lives in its data dir; the CLI reads it from there."""
 
 import json
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from actors.risk import RiskGovernorActor, TradingState
 from messages import CancelAllOrders, PlaceOrder
 from mmd.cli import main
+from mmd.control import issue_token
 from mmd.status_server import StatusServer
 
 from .factories import place
@@ -28,7 +30,12 @@ def risk(harness, gateway, risk_config):
 
 
 @pytest.fixture
-def server(risk):
+def token(tmp_path):
+    return issue_token(tmp_path)
+
+
+@pytest.fixture
+def server(risk, token):
     proxy = risk.proxy()
     server = StatusServer(
         "127.0.0.1",
@@ -36,6 +43,7 @@ def server(risk):
         lambda: {"risk": proxy.get_status().get(timeout=5)},
         kill=lambda reason: proxy.engage_kill_switch(reason).get(timeout=5),
         resume=lambda reason: proxy.release_kill_switch(reason).get(timeout=5),
+        control_token=token,
     ).start()
     yield server
     server.stop()
@@ -47,8 +55,8 @@ def run_cli(*args):
     )
 
 
-def test_mmd_kill_halts_the_daemon_and_mmd_resume_releases_it(harness, gateway, risk, server):
-    killed = run_cli("kill", "--url", server.url, "--reason", "desk says stop")
+def test_mmd_kill_halts_the_daemon_and_mmd_resume_releases_it(harness, gateway, risk, server, tmp_path):
+    killed = run_cli("kill", "--url", server.url, "--data-dir", str(tmp_path), "--reason", "desk says stop")
     harness.quiet()
 
     assert killed.returncode == 0, killed.stderr
@@ -59,7 +67,7 @@ def test_mmd_kill_halts_the_daemon_and_mmd_resume_releases_it(harness, gateway, 
     harness.tell(risk, place("during", "bid", "0.40", 1))
     assert [type(c) for c in gateway.proxy().commands().get()] == [CancelAllOrders]  # refused
 
-    resumed = run_cli("resume", "--url", server.url)
+    resumed = run_cli("resume", "--url", server.url, "--data-dir", str(tmp_path))
     harness.quiet()
 
     assert resumed.returncode == 0, resumed.stderr
@@ -86,28 +94,33 @@ def test_kill_without_a_running_daemon_is_one_clear_error(tmp_path, capsys):
     assert "no running daemon found" in capsys.readouterr().err
 
 
-def test_kill_is_post_only_and_a_bad_body_is_refused(server):
+def test_kill_is_post_only_and_a_bad_body_is_refused(server, token):
     with pytest.raises(urllib.error.HTTPError) as got:
         urllib.request.urlopen(server.base_url + "/kill", timeout=5)  # a GET
     assert got.value.code == 404
 
-    bad = urllib.request.Request(server.base_url + "/kill", data=b"{not json", method="POST")
+    bad = urllib.request.Request(
+        server.base_url + "/kill",
+        data=b"{not json",
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as got:
         urllib.request.urlopen(bad, timeout=5)
     assert got.value.code == 400
 
 
-def test_a_daemon_without_the_kill_endpoints_answers_503(capsys):
-    server = StatusServer("127.0.0.1", 0, dict).start()
+def test_a_daemon_without_the_kill_endpoints_answers_503(capsys, tmp_path):
+    server = StatusServer("127.0.0.1", 0, dict, control_token=issue_token(tmp_path)).start()
     try:
-        assert main(["kill", "--url", server.url]) == 1
+        assert main(["kill", "--url", server.url, "--data-dir", str(tmp_path)]) == 1
     finally:
         server.stop()
 
     assert "HTTP 503" in capsys.readouterr().err
 
 
-def test_a_daemons_status_method_brings_its_kill_switch_along(capsys):
+def test_a_daemons_status_method_brings_its_kill_switch_along(capsys, tmp_path):
     class Daemon:
         def __init__(self):
             self.kills = []
@@ -123,10 +136,11 @@ def test_a_daemons_status_method_brings_its_kill_switch_along(capsys):
             return {"engaged": False}
 
     daemon = Daemon()
-    server = StatusServer("127.0.0.1", 0, daemon.status).start()  # as mmd.runner builds it
+    # as mmd.runner builds it
+    server = StatusServer("127.0.0.1", 0, daemon.status, control_token=issue_token(tmp_path)).start()
     try:
-        assert main(["kill", "--url", server.url, "--reason", "wired"]) == 0
-        assert main(["resume", "--url", server.url]) == 0
+        assert main(["kill", "--url", server.url, "--data-dir", str(tmp_path), "--reason", "wired"]) == 0
+        assert main(["resume", "--url", server.url, "--data-dir", str(tmp_path)]) == 0
     finally:
         server.stop()
 
