@@ -19,9 +19,9 @@ from messages import (
     KillSwitchReleased,
     OrderRejected,
     PlaceOrder,
+    RequoteWarmupOverDue,
     RiskStateChanged,
     StopSession,
-    TimerFired,
 )
 
 from .factories import TICKER, fill, place, snapshot
@@ -169,15 +169,15 @@ def test_the_warm_up_timer_names_its_market_so_equal_deadlines_fire_in_a_fixed_o
     harness, market_state, gateway, maker_config
 ):
     scheduled = []
-    call_later = harness.clock.call_later
+    call_at = harness.clock.call_at
 
-    def recording(delay_ns, target, message):
+    def recording(deadline_ns, target, message):
         scheduled.append(message)
-        return call_later(delay_ns, target, message)
+        return call_at(deadline_ns, target, message)
 
-    harness.clock.call_later = recording
+    harness.clock.call_at = recording
     MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway)
     harness.quiet()
 
-    [warm_up] = [m for m in scheduled if isinstance(m, TimerFired)]
-    assert TICKER in warm_up.what
+    [warm_up] = [m for m in scheduled if isinstance(m, RequoteWarmupOverDue)]
+    assert warm_up.ticker == TICKER
