@@ -6,7 +6,7 @@ import csv
 import sqlite3
 from pathlib import Path
 
-__all__ = ["export_csv", "EXPORTABLE_TABLES"]
+__all__ = ["export_csv", "export_run_csvs", "EXPORTABLE_TABLES", "RUN_EXPORTS"]
 
 EXPORTABLE_TABLES = {
     "fills": "order_fills",
@@ -15,6 +15,9 @@ EXPORTABLE_TABLES = {
     "triggers": "triggers",
 }
 """Name accepted by export_csv -> table exported ("fills" is order_fills)."""
+
+RUN_EXPORTS = ("fills", "realizations", "triggers")
+"""What export_run_csvs writes, one <name>.csv each."""
 
 
 def export_csv(db_path: Path | str, table: str, out_path: Path | str, run_id: str | None = None) -> int:
@@ -47,3 +50,10 @@ def export_csv(db_path: Path | str, table: str, out_path: Path | str, run_id: st
         return count
     finally:
         conn.close()
+
+
+def export_run_csvs(db_path: Path | str, out_dir: Path | str, run_id: str | None = None) -> dict[str, int]:
+    """fills.csv, realizations.csv and triggers.csv of one database (optionally one run)
+    into `out_dir`; returns rows written per file name."""
+    out = Path(out_dir)
+    return {name: export_csv(db_path, name, out / f"{name}.csv", run_id) for name in RUN_EXPORTS}
