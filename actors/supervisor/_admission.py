@@ -1,8 +1,8 @@
 """Admission of volatility events (SPEC 7): which waiting event may start a session now.
 
-Plain logic, no actors: the supervisor shell feeds it facts (exposure from the risk
-governor, balance from the REST client, the scanner's latest regime view) and acts on
-the verdict. An event is offered once; it then waits `regime_wait_s` for the regime to
+Plain logic, no actors: the supervisor core feeds it facts (the risk governor's latest
+published exposure, balance from the REST client, the scanner's latest regime view) and
+acts on the verdict. An event is offered once; it then waits `regime_wait_s` for the regime to
 settle, and after that each evaluation either starts it, drops it (a reason that will not
 go away: an open position, a bad regime, too old) or keeps it waiting (no free slot,
 balance or resting-order gate closed, no fresh regime view yet) while it stays valid.
@@ -16,18 +16,19 @@ by then and is never used as a fallback.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from decimal import Decimal
+from typing import Mapping
 
 from config import SupervisorConfig
-from messages import RegimeUpdated, VolatilityDetected
+from messages import ExposureChanged, RegimeUpdated, VolatilityDetected
 from kernel.clock import seconds
 
 from ._rules import regime_is_stale
 
 __all__ = [
     "ExposureView",
-    "exposure_view_from",
+    "NO_EXPOSURE",
+    "exposure_view_of",
     "BalanceGate",
     "RestingValueGate",
     "RegimeView",
@@ -43,18 +44,9 @@ START, WAIT, DROP = "start", "wait", "drop"
 ZERO = Decimal("0")
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool | float):
-        return None  # floats are never money here; refuse rather than round
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class ExposureView:
-    """What the risk governor knows about our positions and resting orders."""
+    """What the risk governor last published about our positions and resting orders."""
 
     positions: Mapping[str, Decimal]  # signed YES contracts per ticker (unseen fills included)
     resting_orders: Mapping[str, int]  # resting order count per ticker
@@ -67,43 +59,16 @@ class ExposureView:
         return self.resting_orders.get(ticker, 0) > 0
 
 
-def exposure_view_from(raw: Any) -> ExposureView:
-    """Read the risk governor's `exposure_snapshot()` (or, failing that, its `get_status()`).
+NO_EXPOSURE = ExposureView({}, {}, ZERO)  # before the governor's first ExposureChanged: nothing held, nothing resting
 
-    Snapshot shape: {markets: {ticker: {position, resting_orders, resting_order_value}},
-    totals: {resting_order_value}}. Status shape: positions {ticker: contracts},
-    resting_orders {ticker: count}, global_exposure (which counts positions and resting
-    orders: conservative, never optimistic, as the resting value).
-    Raises ValueError on a shape it cannot read: admission then waits.
-    """
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"exposure snapshot is {type(raw).__name__}, not a mapping")
-    if isinstance(raw.get("markets"), Mapping):
-        markets = raw["markets"]
-        position_of = {t: (m or {}).get("position") for t, m in markets.items()}
-        resting_of = {t: (m or {}).get("resting_orders", 0) for t, m in markets.items()}
-        totals = raw.get("totals")
-        value = totals.get("resting_order_value") if isinstance(totals, Mapping) else None
-    else:
-        position_of = dict(raw.get("positions") or {})
-        resting_of = dict(raw.get("resting_orders") or {})
-        value = raw.get("resting_order_value", raw.get("global_exposure"))
-    positions: dict[str, Decimal] = {}
-    for ticker, amount in position_of.items():
-        parsed = _decimal(amount)
-        if parsed is None:
-            raise ValueError(f"position of {ticker!r} is not a number: {amount!r}")
-        positions[str(ticker)] = parsed
-    resting: dict[str, int] = {}
-    for ticker, count in resting_of.items():
-        count = len(count) if isinstance(count, list | tuple) else count
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise ValueError(f"resting orders of {ticker!r} is not a count: {count!r}")
-        resting[str(ticker)] = count
-    resting_value = _decimal(value)
-    if resting_value is None:
-        raise ValueError(f"resting order value is not a number: {value!r}")
-    return ExposureView(positions, resting, resting_value)
+
+def exposure_view_of(changed: ExposureChanged) -> ExposureView:
+    """The admission's view of the risk governor's latest ExposureChanged."""
+    return ExposureView(
+        {m.ticker: m.position for m in changed.markets},
+        {m.ticker: m.resting_orders for m in changed.markets},
+        changed.resting_order_value,
+    )
 
 
 class BalanceGate:
@@ -230,7 +195,7 @@ class Admission:
         *,
         session_active: bool,
         slot_free: bool,
-        exposure: ExposureView | None,
+        exposure: ExposureView,
         regime: RegimeView | None,
     ) -> Verdict:
         """Start, keep waiting or drop one waiting event. Order matters: reasons that will
@@ -251,8 +216,6 @@ class Admission:
         regime_refusal = self.regime_refusal(regime, now_ns)
         if regime_refusal:
             return Verdict(DROP, regime_refusal)
-        if exposure is None:
-            return Verdict(WAIT, "exposure unknown (risk governor did not answer)")
         if exposure.position(event.ticker) != 0:
             return Verdict(DROP, f"open position of {exposure.position(event.ticker)} on this ticker")
         if exposure.has_resting_orders(event.ticker):

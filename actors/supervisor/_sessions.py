@@ -1,5 +1,6 @@
-"""Session bookkeeping for the supervisor: which ticker has which maker, how it is ending,
-and why it ended. Plain class, no actors (the maker ref is only stored here).
+"""Session bookkeeping for the supervisor: which ticker has which session, how it is
+ending, and why it ended. Plain class, no actors: a session is known by its session id
+(the shell alone keeps the maker actor of each).
 
 A session is ACTIVE until the supervisor tells its maker to stop; it is then STOPPING
 (the maker is exiting: it still holds its slot and its ticker) until the maker reports
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from messages import ExitUrgency, MakerStatus, MarketConfig
 from kernel.ids import session_id
@@ -51,11 +51,10 @@ class Session:
     ticker: str
     reason: str  # why it started
     started_ns: int
-    maker: Any  # pykka ActorRef
     kind: str = SessionKind.EXPLICIT
     event_id: str = ""
     market_config: MarketConfig | None = None
-    timers: list = field(default_factory=list)  # TimerHandles to cancel when it ends
+    timers: list[str] = field(default_factory=list)  # keys of its TTL or exit timer, cancelled when it ends
     last_regime_ns: int = 0
     last_status: MakerStatus | None = None
     state: str = ACTIVE
@@ -66,7 +65,7 @@ class Session:
     pnl: Decimal | None = None
     position_left: Decimal | None = None
     close_ns: int | None = None  # market close as last learned (config, REST read, lifecycle)
-    close_timer: Any = None  # TimerHandle of the close-buffer end
+    close_timer: str | None = None  # key of its close-window timer
     close_read_in_flight: bool = False
     finished_reported: bool = False  # its maker's MakerFinished was recorded
     left_tracked_set: bool = False  # the scanner said the ticker left its tracked set

@@ -5,13 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from actors.supervisor import Admission, BalanceGate, ExposureView, RestingValueGate, exposure_view_from
+from actors.supervisor import NO_EXPOSURE, Admission, BalanceGate, ExposureView, RestingValueGate, exposure_view_of
 from actors.supervisor._admission import DROP, START, WAIT, RegimeView, Verdict
 from kernel.clock import seconds
-from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, regime_update, supervisor_config, volatility_event
-
-NO_EXPOSURE = ExposureView({}, {}, Decimal("0"))
-
+from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, exposure, regime_update, supervisor_config, volatility_event
 
 def admission_with_balance(balance="1000", **overrides) -> Admission:
     admission = Admission(supervisor_config(**overrides), SAMPLE_INTERVAL_S)
@@ -72,12 +69,6 @@ def test_orders_still_resting_on_the_ticker_make_the_event_wait():
     admission.offer(volatility_event(), T0, session_active=False)
     resting = ExposureView({}, {"KX-A": 2}, Decimal("3.00"))
     assert decide(admission, T0 + seconds(5), exposure=resting).action == WAIT
-
-
-def test_unknown_exposure_makes_the_event_wait_rather_than_start_blind():
-    admission = admission_with_balance()
-    admission.offer(volatility_event(), T0, session_active=False)
-    assert decide(admission, T0 + seconds(5), exposure=None).action == WAIT
 
 
 def test_a_fourth_event_waits_for_a_free_slot_while_it_stays_valid_then_is_dropped_as_too_old():
@@ -191,48 +182,13 @@ def test_resting_order_value_over_the_cap_makes_events_wait():
     assert verdict.action == WAIT and "resting orders hold" in verdict.reason
 
 
-def test_exposure_view_reads_the_risk_snapshot_with_decimal_strings():
-    view = exposure_view_from(
-        {"positions": {"KX-A": "3", "KX-B": "0"}, "resting_orders": {"KX-A": 2}, "resting_order_value": "4.20"}
-    )
-    assert view.position("KX-A") == 3 and view.position("KX-Z") == 0
+def test_the_exposure_view_is_the_governors_latest_exposure_changed():
+    view = exposure_view_of(exposure(positions={"KX-A": 3, "KX-B": -1}, resting={"KX-A": 2}, resting_value="4.20"))
+    assert view.position("KX-A") == 3 and view.position("KX-B") == -1 and view.position("KX-Z") == 0
     assert view.has_resting_orders("KX-A") and not view.has_resting_orders("KX-B")
     assert view.resting_order_value == Decimal("4.20")
 
 
-def test_exposure_view_reads_the_governors_per_market_snapshot():
-    view = exposure_view_from(
-        {
-            "state": "ACTIVE",
-            "markets": {
-                "KX-A": {"position": Decimal("-2"), "resting_order_value": Decimal("1.10"), "resting_orders": 1},
-                "KX-B": {"position": Decimal("0"), "resting_order_value": Decimal("0"), "resting_orders": 0},
-            },
-            "totals": {"resting_order_value": Decimal("1.10"), "exposure": Decimal("3")},
-        }
-    )
-    assert view.position("KX-A") == -2 and view.has_resting_orders("KX-A") and not view.has_resting_orders("KX-B")
-    assert view.resting_order_value == Decimal("1.10")
-
-
-def test_exposure_view_falls_back_to_global_exposure_from_the_governor_status():
-    view = exposure_view_from({"positions": {}, "resting_orders": {}, "global_exposure": "12.50", "state": "ACTIVE"})
-    assert view.resting_order_value == Decimal("12.50")
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        None,
-        ["not", "a", "mapping"],
-        {"positions": {"KX-A": 1.5}, "resting_order_value": "0"},  # a float is never money
-        {"positions": {"KX-A": "lots"}, "resting_order_value": "0"},
-        {"positions": {}, "resting_orders": {"KX-A": "two"}, "resting_order_value": "0"},
-        {"positions": {}},  # no resting value at all
-        {"markets": {"KX-A": {"position": "x"}}, "totals": {"resting_order_value": "0"}},
-        {"markets": {}, "totals": None},
-    ],
-)
-def test_exposure_view_refuses_a_shape_it_cannot_read(raw):
-    with pytest.raises(ValueError):
-        exposure_view_from(raw)
+def test_before_any_exposure_is_published_nothing_is_held_and_nothing_rests():
+    assert NO_EXPOSURE.position("KX-A") == 0 and not NO_EXPOSURE.has_resting_orders("KX-A")
+    assert NO_EXPOSURE.resting_order_value == 0

@@ -77,7 +77,7 @@ def test_a_risk_kill_is_recorded_with_the_governors_reason_and_exits_now():
 
 
 def session(ticker, kind=SessionKind.VOLATILITY, sid="s"):
-    return Session(session_id=sid, ticker=ticker, reason="t", started_ns=T0, maker=None, kind=kind)
+    return Session(session_id=sid, ticker=ticker, reason="t", started_ns=T0, kind=kind)
 
 
 def test_volatility_slots_and_long_lived_slots_are_counted_apart():

@@ -1,6 +1,7 @@
-"""The supervisor's balance reads feed the risk governor's pre-trade balance check: after
-each GET /portfolio/balance it tells the real risk governor actor the available balance,
-so an order needing more collateral than the account holds is refused before it is sent."""
+"""The supervisor's balance reads feed the risk governor's pre-trade balance check: each
+GET /portfolio/balance is published as BalanceRead, which the real risk governor actor
+keeps, so an order needing more collateral than the account holds is refused before it is
+sent."""
 
 from __future__ import annotations
 
