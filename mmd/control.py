@@ -136,14 +136,35 @@ def _command_line(pid: int, proc: Path) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+_OPTIONS_WITH_VALUE = ("-X", "-W")  # interpreter options whose value is the next argument
+
+
 def is_mmd_daemon_command(argv: list[str]) -> bool:
-    """`python -m mmd start ...`, `bin/mmd start ...`, `/opt/mmd/bin/mmd start ...` (a console
-    script runs as `python /path/mmd start`): the program mmd followed by the command start."""
-    for i, part in enumerate(argv):
-        is_mmd = (part == "mmd" and i > 0 and argv[i - 1] == "-m") or Path(part).name == "mmd"
-        if is_mmd:
-            return "start" in argv[i + 1 :]
-    return False
+    """`python -m mmd start ...`, `/opt/mmd/bin/mmd start ...`, or a console script as the
+    kernel runs it, `python /opt/mmd/bin/mmd start ...`: the program mmd whose command (its
+    first argument that is not an option such as -v) is start."""
+    after_program: list[str] | None = None
+    if argv and Path(argv[0]).name == "mmd":
+        after_program = argv[1:]
+    elif argv and Path(argv[0]).name.startswith("python"):
+        i = 1
+        while i < len(argv):  # interpreter options, then `-m mmd` or the script
+            if argv[i] == "-m":
+                after_program = argv[i + 2 :] if argv[i + 1 : i + 2] == ["mmd"] else None
+                break
+            if argv[i] in _OPTIONS_WITH_VALUE:
+                i += 2
+            elif argv[i].startswith("-"):
+                if argv[i] == "-c":  # a program given as text is not mmd
+                    break
+                i += 1
+            else:
+                after_program = argv[i + 1 :] if Path(argv[i]).name == "mmd" else None
+                break
+    if after_program is None:
+        return False
+    command = next((arg for arg in after_program if not arg.startswith("-")), None)
+    return command == "start"
 
 
 @dataclass(frozen=True)
@@ -234,6 +255,16 @@ def control_url(status_url: str, action: str) -> str:
     return status_url.rstrip("/").removesuffix("/status") + f"/{action}"
 
 
+def _refusal_text(exc: urllib.error.HTTPError) -> str:
+    """The daemon's {"error": ...} on one line, else its body as text."""
+    text = exc.read().decode(errors="replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return " ".join(text.split())
+    return str(body.get("error", text)) if isinstance(body, dict) else " ".join(text.split())
+
+
 def send_control(status_url: str, action: str, reason: str, token: str) -> dict:
     """POST /kill or /resume with the bearer token; the daemon's answer (the kill switch's
     state) or ControlError with the daemon's refusal."""
@@ -248,7 +279,6 @@ def send_control(status_url: str, action: str, reason: str, token: str) -> dict:
         with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT_S) as response:
             return json.load(response)
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace").strip()
-        raise ControlError(f"{action} refused by the daemon at {url} (HTTP {exc.code}): {detail}") from None
+        raise ControlError(f"{action} refused by the daemon at {url} (HTTP {exc.code}): {_refusal_text(exc)}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise ControlError(f"daemon did not answer at {url}: {exc}") from None
