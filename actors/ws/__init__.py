@@ -7,19 +7,26 @@ from ._core import (
     MARKET_CHANNELS,
     PRIVATE_CHANNELS,
     RECONNECT_TIMER,
+    RESUBSCRIBE_TIMER,
+    SILENCE_TIMER,
     CloseSocket,
     Connect,
     SendCommand,
     WsCore,
     WsReconnectDue,
+    WsResubscribeDue,
+    WsSilenceCheckDue,
 )
 from ._decoder import BOOK_TYPES, CONTROL_TYPES, DecodedFrame, FeedDecoder, FrameDecodeError
 from ._sequence import SequenceTracker, SequenceVerdict
+from ._silence import SilenceWatch
 
 __all__ = [
     "WsConnectionActor",
     "WsCore",
     "WsReconnectDue",
+    "WsResubscribeDue",
+    "WsSilenceCheckDue",
     "Connect",
     "CloseSocket",
     "SendCommand",
@@ -27,6 +34,8 @@ __all__ = [
     "MARKET_CHANNELS",
     "RECONNECT_TIMER",
     "HEARTBEAT_TIMER",
+    "RESUBSCRIBE_TIMER",
+    "SILENCE_TIMER",
     "WebSocketConnector",
     "LiveConnector",
     "LoopbackConnector",
@@ -37,4 +46,5 @@ __all__ = [
     "BOOK_TYPES",
     "SequenceTracker",
     "SequenceVerdict",
+    "SilenceWatch",
 ]

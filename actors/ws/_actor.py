@@ -5,27 +5,53 @@ frames and carries out the core's effects.
 Direction: SubscribeMarkets comes *down* as a tell; market data and our order/fill/
 position events go *up* on the bus, with FeedHealthChanged and BookUntrusted. The socket
 thread only posts FrameReceived / FeedConnected / FeedDisconnected to this actor.
-Timers (reconnect backoff, liveness checks) are keyed (`self.timers`) and come back as
-WsReconnectDue / HeartbeatCheckDue.
+Timers (reconnect backoff, liveness checks, subscription restores, silence checks) are
+keyed (`self.timers`) and come back as WsReconnectDue / HeartbeatCheckDue /
+WsResubscribeDue / WsSilenceCheckDue. Our own order actions (OrderAccepted, OrderAmended,
+OrderCancelled from the REST client) are read off the bus as evidence the private and book
+channels must speak (see WsCore).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from messages import FeedConnected, FeedDisconnected, FrameReceived, HeartbeatCheckDue, SubscribeMarkets
+from messages import (
+    FeedConnected,
+    FeedDisconnected,
+    FrameReceived,
+    HeartbeatCheckDue,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    SubscribeMarkets,
+)
 from kernel.clock import seconds
 
 from actors._base import MmdActor, handles
 
 from ._connector import WebSocketConnector
-from ._core import HEARTBEAT_TIMER, RECONNECT_TIMER, CloseSocket, Connect, SendCommand, WsCore, WsReconnectDue
+from ._core import (
+    HEARTBEAT_TIMER,
+    RECONNECT_TIMER,
+    RESUBSCRIBE_TIMER,
+    SILENCE_TIMER,
+    CloseSocket,
+    Connect,
+    SendCommand,
+    WsCore,
+    WsReconnectDue,
+    WsResubscribeDue,
+    WsSilenceCheckDue,
+)
 from ._decoder import FeedDecoder, FrameDecodeError
 
 __all__ = ["WsConnectionActor"]
 
 
 class WsConnectionActor(MmdActor):
+    subscriptions = (OrderAccepted, OrderAmended, OrderCancelled)
+
     def __init__(
         self,
         *,
@@ -36,6 +62,7 @@ class WsConnectionActor(MmdActor):
         reconnect_base_s: float = 0.5,
         reconnect_cap_s: float = 5.0,
         liveness_timeout_s: float = 30.0,
+        silence_window_s: float = 10.0,
         use_yes_price: bool = False,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
@@ -46,6 +73,7 @@ class WsConnectionActor(MmdActor):
             reconnect_base_ns=seconds(reconnect_base_s),
             reconnect_cap_ns=seconds(reconnect_cap_s),
             liveness_ns=seconds(liveness_timeout_s),
+            silence_ns=seconds(silence_window_s),
             use_yes_price=use_yes_price,
             log=self.log,
         )
@@ -79,6 +107,24 @@ class WsConnectionActor(MmdActor):
     def on_heartbeat_check_due(self, msg: HeartbeatCheckDue) -> None:
         if self.timers.fired(HEARTBEAT_TIMER, msg) and self._connector is not None:
             self.carry_out(self.core.on_liveness_check(self.clock.now_ns(), self._connector.last_heartbeat_ns))
+
+    @handles(WsResubscribeDue)
+    def on_resubscribe_due(self, msg: WsResubscribeDue) -> None:
+        if self.timers.fired(RESUBSCRIBE_TIMER + msg.channel, msg):
+            self.carry_out(self.core.on_resubscribe_due(msg.channel, self.clock.now_ns()))
+
+    @handles(WsSilenceCheckDue)
+    def on_silence_check_due(self, msg: WsSilenceCheckDue) -> None:
+        if self.timers.fired(SILENCE_TIMER, msg):
+            self.carry_out(self.core.on_silence_check(self.clock.now_ns()))
+
+    @handles(OrderAccepted, OrderAmended)
+    def on_order_placed_or_amended(self, msg: OrderAccepted | OrderAmended) -> None:
+        self.carry_out(self.core.on_order_action(msg.ticker, msg.filled > 0 or msg.remaining > 0, self.clock.now_ns()))
+
+    @handles(OrderCancelled)
+    def on_order_cancelled(self, msg: OrderCancelled) -> None:
+        self.carry_out(self.core.on_order_action(msg.ticker, msg.reduced_by > 0, self.clock.now_ns()))
 
     @handles(SubscribeMarkets)
     def on_subscribe_markets(self, msg: SubscribeMarkets) -> None:

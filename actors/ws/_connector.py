@@ -3,10 +3,15 @@
 A connector's threads never touch actor state. The live one posts FrameReceived,
 FeedConnected and FeedDisconnected to the actor; the loopback one hands frames to the
 replay harness's `deliver`, which queues them and posts them itself later.
+
+Logging: every close of the live socket is handled (the actor reconnects and says so in
+its own words, at WARNING/INFO), so websocket-client's own "<reason> - goodbye" ERROR for
+it is demoted to DEBUG: log-based alerting must not page on a routine reconnect.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
@@ -18,6 +23,27 @@ from kernel.bus import post
 from kalshi.auth import Signer
 
 __all__ = ["WebSocketConnector", "LiveConnector", "LoopbackConnector"]
+
+LIBRARY_LOGGER = "websocket"  # websocket-client's logger
+
+
+class _HandledCloseFilter(logging.Filter):
+    """websocket-client logs ERROR "<reason> - goodbye" whenever run_forever ends on a
+    closed or lost socket; with reconnect=0 that is every close, and every close is handled
+    by the actor. Demote it to DEBUG (dropped unless the library logger is at DEBUG); any
+    other library error (a failing callback) stays an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage().endswith(" - goodbye"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(LIBRARY_LOGGER).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _demote_library_goodbyes() -> None:
+    library = logging.getLogger(LIBRARY_LOGGER)
+    if not any(isinstance(f, _HandledCloseFilter) for f in library.filters):
+        library.addFilter(_HandledCloseFilter())
 
 
 class WebSocketConnector(Protocol):
@@ -51,6 +77,7 @@ class LiveConnector:
         self._lock = threading.Lock()
         self._app: websocket.WebSocketApp | None = None
         self._last_heartbeat_ns: int | None = None
+        _demote_library_goodbyes()
 
     @property
     def last_heartbeat_ns(self) -> int | None:

@@ -10,6 +10,28 @@ the tracked markets on each market-data channel) beside what the server confirme
 and markets per channel), and `_reconcile` sends the commands that close the difference.
 A reconnect forgets every confirmation and a server-ended subscription forgets its own:
 the same rule then restores them.
+
+Health: the feed is healthy while it is connected and no subscription is down. A
+subscription is down from the moment the server ends it (an error frame carrying its sid,
+whatever the code: 10, 17, 25 or a code we do not know) or it is found silent, until the
+server confirms its replacement. A subscription ended again before it delivered any data
+is restored after a backoff (reconnect_base doubling up to reconnect_cap), the first time
+at once.
+
+Silent (see _silence.py): a market the subscription covers is known to have changed, and
+the subscription carried no frame for it within `silence_ns` around that moment. What
+shows that a channel must carry market M:
+
+| seen                                           | must appear on                  |
+| ---------------------------------------------- | ------------------------------- |
+| a trade printed (trade channel)                | ticker                          |
+| the ticker's volume grew                       | trade                           |
+| the ticker's touch (bid/ask, price or size) moved | orderbook_delta              |
+| our fill (fill channel)                        | trade, ticker, orderbook_delta  |
+| our order placed, amended or cancelled at REST | user_orders; orderbook_delta if it rested, traded or left the book |
+
+A silent subscription is unsubscribed and restored like an ended one. Markets that are
+quiet produce no evidence, so a quiet feed stays healthy on pings alone.
 """
 
 from __future__ import annotations
@@ -21,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kernel.effects import ArmTimer, CancelTimer, Publish
+from kernel.clock import NS_PER_SECOND
 from messages import (
     BookUntrusted,
     FeedConnected,
@@ -28,16 +51,22 @@ from messages import (
     FeedHealthChanged,
     HeartbeatCheckDue,
     Message,
+    OrderFilled,
     SubscribeMarkets,
+    TickerUpdated,
+    TradePrinted,
     message,
 )
 
 from ._decoder import BOOK_TYPES, CONTROL_TYPES, DecodedFrame
 from ._sequence import SequenceTracker
+from ._silence import SilenceWatch
 
 __all__ = [
     "WsCore",
     "WsReconnectDue",
+    "WsResubscribeDue",
+    "WsSilenceCheckDue",
     "Connect",
     "CloseSocket",
     "SendCommand",
@@ -45,6 +74,9 @@ __all__ = [
     "MARKET_CHANNELS",
     "RECONNECT_TIMER",
     "HEARTBEAT_TIMER",
+    "SILENCE_TIMER",
+    "RESUBSCRIBE_TIMER",
+    "DEFAULT_SILENCE_NS",
 ]
 
 # API channel names. Private channels take no market filter (all our markets);
@@ -54,12 +86,30 @@ MARKET_CHANNELS = ("orderbook_delta", "ticker", "trade")
 BOOK_CHANNEL = "orderbook_delta"
 RECONNECT_TIMER = "reconnect"  # timer keys
 HEARTBEAT_TIMER = "heartbeat"
-_TERMINAL_ERRORS = frozenset({10, 25})  # channel error, buffer overflow: the server ended the subscription
+SILENCE_TIMER = "silence"
+RESUBSCRIBE_TIMER = "resubscribe:"  # + the channel
+DEFAULT_SILENCE_NS = 10 * NS_PER_SECOND
+TRADE_CHANNEL, TICKER_CHANNEL, USER_ORDERS_CHANNEL = "trade", "ticker", "user_orders"
 
 
 @message
 class WsReconnectDue(Message):
     """Internal timer: the backoff after a lost (or refused) connection is over."""
+
+    ts: int
+
+
+@message
+class WsResubscribeDue(Message):
+    """Internal timer: the backoff before restoring `channel`'s subscription is over."""
+
+    channel: str
+    ts: int
+
+
+@message
+class WsSilenceCheckDue(Message):
+    """Internal timer: evidence that a subscription must have spoken is due for checking."""
 
     ts: int
 
@@ -91,6 +141,9 @@ class _Subscription:
     pending_id: int | None = None  # a subscribe awaiting its `subscribed` reply
     requested: tuple[str, ...] = ()
     markets: set[str] = field(default_factory=set)  # the markets the server has on `sid`
+    down: str | None = None  # why it is down (ended by the server, silent) until confirmed again
+    held: bool = False  # a restore waits for its backoff timer
+    restores: int = 0  # restores since it last delivered data (the backoff exponent)
 
     def forget(self) -> None:
         self.sid, self.pending_id, self.requested = None, None, ()
@@ -98,8 +151,9 @@ class _Subscription:
 
 
 def _subscription_ended(frame: DecodedFrame) -> bool:
-    """An error frame that ends the subscription `frame.sid`: it is forgotten and restored."""
-    return frame.sid is not None and frame.error_code in _TERMINAL_ERRORS
+    """An error frame that ends the subscription `frame.sid`: it is forgotten and restored.
+    Any code: errors about a command carry no sid, so an error naming a sid ends it."""
+    return frame.sid is not None
 
 
 def _is_power_of_two(n: int) -> bool:
@@ -113,6 +167,7 @@ class WsCore:
         reconnect_base_ns: int,
         reconnect_cap_ns: int,
         liveness_ns: int,
+        silence_ns: int = DEFAULT_SILENCE_NS,
         use_yes_price: bool = False,
         log: logging.Logger | None = None,
     ) -> None:
@@ -122,6 +177,9 @@ class WsCore:
         self._use_yes_price = use_yes_price
         self.log = log or logging.getLogger("mmd.WsConnectionActor")
         self._sequence = SequenceTracker()
+        self._silence = SilenceWatch(silence_ns)
+        self._silence_check_ns: int | None = None  # the armed silence check
+        self._touch: dict[str, tuple[Any, ...]] = {}  # market -> last ticker (touch, volume) on this connection
         self._markets: dict[str, None] = {}  # wanted markets, insertion-ordered (replay order)
         self._subs = {channel: _Subscription(channel, per_market=False) for channel in PRIVATE_CHANNELS}
         self._subs.update({channel: _Subscription(channel, per_market=True) for channel in MARKET_CHANNELS})
@@ -139,6 +197,8 @@ class WsCore:
         self._unknown_types: Counter[str] = Counter()
         self._unknown_fields: Counter[str] = Counter()
         self._server_errors: Counter[int | None] = Counter()
+        self._restored = 0  # subscriptions restored after the server ended them or they fell silent
+        self._silent = 0  # subscriptions found silent
         self.errors: Counter[str] = Counter()
 
     # -- connection -------------------------------------------------------------------
@@ -159,12 +219,18 @@ class WsCore:
             return []
         self.connected = True
         self._connecting_since_ns = None
+        if self._reconnects:
+            self.log.info("websocket reconnected (reconnect #%d)", self._reconnects)
         self._failed_attempts = 0
         self._connected_at_ns = msg.ts_recv
         self._sequence.reset()  # sids are renumbered per connection
+        effects: list[Any] = []
         for sub in self._subs.values():
             sub.forget()  # a new connection has nothing: everything is subscribed again
-        effects = self._set_health(True, "connected", now_ns)
+            if sub.held:
+                effects.append(CancelTimer(RESUBSCRIBE_TIMER + sub.channel))
+            sub.down, sub.held, sub.restores = None, False, 0
+        effects += self._set_health(True, "connected", now_ns)
         effects += self._reconcile()
         effects.append(self._arm_liveness_check(now_ns))
         return effects
@@ -200,9 +266,9 @@ class WsCore:
         """The connection is gone (or never came): unhealthy, books untrusted, retry later."""
         was_connected, self.connected = self.connected, False
         self._connecting_since_ns = None
-        effects: list[Any] = [CancelTimer(HEARTBEAT_TIMER), *self._set_health(False, reason, now_ns)]
+        self._forget_silence()
+        effects: list[Any] = [CancelTimer(HEARTBEAT_TIMER), CancelTimer(SILENCE_TIMER), *self._set_health(False, reason, now_ns)]
         if was_connected:
-            self.log.warning("websocket lost: %s", reason)
             for ticker in self._markets:
                 effects.append(Publish(BookUntrusted(ticker=ticker, reason=f"feed lost: {reason}", ts_recv=now_ns)))
         if not self._reconnect_armed:  # error + close both report one loss
@@ -210,6 +276,11 @@ class WsCore:
             self._failed_attempts += 1
             self._reconnect_armed = True
             effects.append(ArmTimer(RECONNECT_TIMER, now_ns + delay, WsReconnectDue(ts=now_ns + delay)))
+            # handled: our words at WARNING/INFO, never an error (log alerting pages on errors)
+            if was_connected:
+                self.log.warning("websocket lost: %s; reconnecting in %.1f s", reason, delay / 1e9)
+            else:
+                self.log.info("websocket not connected: %s; retrying in %.1f s", reason, delay / 1e9)
         return effects
 
     def _arm_liveness_check(self, now_ns: int) -> ArmTimer:
@@ -221,6 +292,11 @@ class WsCore:
             return []
         self.healthy = healthy
         return [Publish(FeedHealthChanged(healthy=healthy, reason=reason, ts_recv=now_ns))]
+
+    def _forget_silence(self) -> None:
+        self._silence.reset()
+        self._silence_check_ns = None
+        self._touch.clear()
 
     # -- subscriptions ----------------------------------------------------------------
     def on_subscribe_markets(self, msg: SubscribeMarkets) -> list[Any]:
@@ -248,14 +324,16 @@ class WsCore:
         if not self.connected:
             return []
         effects: list[Any] = []
-        missing = [s.channel for s in self._subs.values() if not s.per_market and s.sid is None and s.pending_id is None]
+        missing = [
+            s.channel for s in self._subs.values() if not s.per_market and s.sid is None and s.pending_id is None and not s.held
+        ]
         if missing:
             effects.append(self._command("subscribe", {"channels": missing}))
             for channel in missing:
                 self._subs[channel].pending_id = self._next_command_id
         wanted = list(self._markets)
         for sub in self._subs.values():
-            if not sub.per_market or sub.pending_id is not None:
+            if not sub.per_market or sub.pending_id is not None or sub.held:
                 continue
             if sub.sid is None:
                 if wanted:
@@ -267,6 +345,7 @@ class WsCore:
                 continue
             if not wanted:
                 effects.append(self._command("unsubscribe", {"sids": [sub.sid]}))
+                self._silence.forget(sub.channel)
                 sub.forget()
                 continue
             adds = [t for t in wanted if t not in sub.markets]
@@ -312,8 +391,8 @@ class WsCore:
                 self.log.warning("unknown frame type %r (x%d)", frame.type, self._unknown_types[frame.type])
             return []
         if frame.type in CONTROL_TYPES:
-            return self._on_control(frame)
-        effects: list[Any] = []
+            return self._on_control(frame, ts_recv, now_ns)
+        effects: list[Any] = self._heard(frame, ts_recv)
         if frame.sid is not None and frame.seq is not None:
             verdict = self._sequence.observe(frame.sid, frame.seq, ticker=frame.ticker, snapshot=frame.is_snapshot)
             if verdict.gap:
@@ -332,16 +411,16 @@ class WsCore:
             effects.append(self._command("update_subscription", {"sid": sid, "market_tickers": list(refresh), "action": "get_snapshot"}))
         return effects
 
-    def _on_control(self, frame: DecodedFrame) -> list[Any]:
+    def _on_control(self, frame: DecodedFrame, ts_recv: int, now_ns: int) -> list[Any]:
         if frame.type == "subscribed":
-            return self._on_subscribed(frame)
+            return self._on_subscribed(frame, ts_recv, now_ns)
         if frame.type == "error":
-            return self._on_server_error(frame)
+            return self._on_server_error(frame, now_ns)
         if frame.sid is not None and frame.seq is not None:  # ok / unsubscribed
             self._sequence.observe_control(frame.sid, frame.seq)
         return []
 
-    def _on_subscribed(self, frame: DecodedFrame) -> list[Any]:
+    def _on_subscribed(self, frame: DecodedFrame, ts_recv: int, now_ns: int) -> list[Any]:
         if frame.sid is None or frame.channel is None:
             self.errors["subscribed_without_sid"] += 1
             return []
@@ -350,26 +429,148 @@ class WsCore:
             self.errors["subscribed_unknown_channel"] += 1
             return []
         sub.sid, sub.pending_id = frame.sid, None
+        self._silence.confirmed(sub.channel, ts_recv)
+        effects: list[Any] = []
+        if sub.down is not None:
+            sub.down = None
+            self._restored += 1
+            self.log.info("%s subscription restored (sid %d)", sub.channel, sub.sid)
+            effects += self._refresh_health("subscriptions restored", now_ns)
         if not sub.per_market:
-            return []
+            return effects
         sub.markets = set(sub.requested)
         if sub.channel == BOOK_CHANNEL:
             self._sequence.watch(frame.sid, sub.requested)
-        return self._reconcile()  # apply what changed while the subscribe was pending
+        return effects + self._reconcile()  # apply what changed while the subscribe was pending
 
-    def _on_server_error(self, frame: DecodedFrame) -> list[Any]:
+    def _on_server_error(self, frame: DecodedFrame, now_ns: int) -> list[Any]:
         self._server_errors[frame.error_code] += 1
         self.log.warning(
             "websocket error %s (command %s, sid %s): %s", frame.error_code, frame.command_id, frame.sid, frame.error_text
         )
         ended = _subscription_ended(frame)
+        effects: list[Any] = []
         for sub in self._subs.values():
             # a refused market subscribe is retried at the next reconcile; a refused
             # private one waits for the next connection
-            refused = sub.per_market and frame.command_id is not None and frame.command_id == sub.pending_id
-            if refused or (ended and sub.sid == frame.sid):
+            if sub.per_market and frame.command_id is not None and frame.command_id == sub.pending_id:
                 sub.forget()
-        return self._reconcile() if ended else []
+            elif ended and sub.sid is not None and sub.sid == frame.sid:
+                effects += self._subscription_down(sub, f"ended by the server (error {frame.error_code}: {frame.error_text})", now_ns)
+        return effects + self._reconcile() if ended else effects
+
+    # -- subscriptions that are down ----------------------------------------------------
+    def _subscription_down(self, sub: _Subscription, why: str, now_ns: int) -> list[Any]:
+        """`sub` is gone (ended by the server, or silent): untrust its books, report the
+        feed unhealthy, and restore it now or after its backoff. The caller reconciles."""
+        self.log.warning("%s subscription (sid %s) %s: restoring it", sub.channel, sub.sid, why)
+        effects: list[Any] = []
+        if sub.channel == BOOK_CHANNEL:
+            # deltas may have been lost: the snapshot after the restore rebuilds each book
+            effects += [
+                Publish(BookUntrusted(ticker=ticker, reason=f"book subscription {why}", ts_recv=now_ns))
+                for ticker in self._markets
+                if ticker in sub.markets
+            ]
+            if sub.sid is not None:
+                self._sequence.unwatch(sub.sid, sorted(sub.markets))
+        self._silence.forget(sub.channel)
+        sub.forget()
+        sub.down = f"{sub.channel} subscription {why}"
+        if sub.restores:
+            delay = min(self._reconnect_cap_ns, self._reconnect_base_ns << min(sub.restores - 1, 32))
+            sub.held = True
+            effects.append(ArmTimer(RESUBSCRIBE_TIMER + sub.channel, now_ns + delay, WsResubscribeDue(channel=sub.channel, ts=now_ns + delay)))
+        sub.restores += 1
+        return effects + self._refresh_health(sub.down, now_ns)
+
+    def _refresh_health(self, reason: str, now_ns: int) -> list[Any]:
+        return self._set_health(self.connected and not any(s.down for s in self._subs.values()), reason, now_ns)
+
+    def on_resubscribe_due(self, channel: str, now_ns: int) -> list[Any]:
+        sub = self._subs.get(channel)
+        if sub is None or not sub.held:
+            return []
+        sub.held = False
+        return self._reconcile()
+
+    # -- silence ----------------------------------------------------------------------
+    def _heard(self, frame: DecodedFrame, ts_recv: int) -> list[Any]:
+        """A data frame: its channel spoke for its market; what it shows may oblige other
+        channels to speak too (the table in the module docstring)."""
+        sub = self._sub_with_sid(frame.sid)
+        if sub is None:
+            return []
+        sub.restores = 0  # it delivers data: a next end is restored at once
+        market = frame.ticker or next((getattr(m, "ticker", None) for m in frame.messages), None)
+        if market is None:
+            return []
+        self._silence.heard(sub.channel, market, ts_recv)
+        expected = False
+        for event in frame.messages:
+            if isinstance(event, TradePrinted):
+                expected |= self._expect(TICKER_CHANNEL, event.ticker, ts_recv)
+            elif isinstance(event, TickerUpdated):
+                touch = (event.yes_bid, event.yes_ask, event.yes_bid_size, event.yes_ask_size)
+                before = self._touch.get(event.ticker)
+                self._touch[event.ticker] = (touch, event.volume)
+                if before is None:
+                    continue  # the first ticker of a market on this connection: nothing to compare
+                if event.volume is not None and before[1] is not None and event.volume > before[1]:
+                    expected |= self._expect(TRADE_CHANNEL, event.ticker, ts_recv)
+                if touch != before[0]:
+                    expected |= self._expect(BOOK_CHANNEL, event.ticker, ts_recv)
+            elif isinstance(event, OrderFilled):
+                for channel in (TRADE_CHANNEL, TICKER_CHANNEL, BOOK_CHANNEL):
+                    expected |= self._expect(channel, event.ticker, ts_recv)
+        return self._arm_silence_check() if expected else []
+
+    def on_order_action(self, ticker: str, changes_book: bool, now_ns: int) -> list[Any]:
+        """Our order was placed, amended or cancelled at REST: user_orders must report it,
+        and the book must show it when it rested, traded or left the book."""
+        expected = self._expect(USER_ORDERS_CHANNEL, ticker, now_ns)
+        if changes_book:
+            expected |= self._expect(BOOK_CHANNEL, ticker, now_ns)
+        return self._arm_silence_check() if expected else []
+
+    def _expect(self, channel: str, ticker: str, ts_ns: int) -> bool:
+        sub = self._subs[channel]
+        if not self.connected or sub.sid is None or sub.down is not None or (sub.per_market and ticker not in sub.markets):
+            return False  # not confirmed, being restored, or not ours to carry
+        return self._silence.expect(channel, ticker, ts_ns)
+
+    def _arm_silence_check(self) -> list[Any]:
+        deadline = self._silence.next_deadline()
+        if deadline is None or (self._silence_check_ns is not None and self._silence_check_ns <= deadline):
+            return []
+        self._silence_check_ns = deadline
+        return [ArmTimer(SILENCE_TIMER, deadline, WsSilenceCheckDue(ts=deadline))]
+
+    def silence_check_deadline(self) -> int | None:
+        """When the armed silence check is due (None: nothing is expected)."""
+        return self._silence_check_ns
+
+    def on_silence_check(self, now_ns: int) -> list[Any]:
+        self._silence_check_ns = None
+        if not self.connected:
+            return []
+        effects: list[Any] = []
+        for channel, (ticker, since_ns) in self._silence.overdue(now_ns).items():
+            sub = self._subs[channel]
+            if sub.sid is None or sub.down is not None:
+                continue
+            self._silent += 1
+            effects.append(self._command("unsubscribe", {"sids": [sub.sid]}))  # in case the server still holds it
+            why = f"silent: no frame for {ticker} {(now_ns - since_ns) / 1e9:.1f} s after it changed"
+            effects += self._subscription_down(sub, why, now_ns)
+        if effects:
+            effects += self._reconcile()
+        return effects + self._arm_silence_check()
+
+    def _sub_with_sid(self, sid: int | None) -> _Subscription | None:
+        if sid is None:
+            return None
+        return next((sub for sub in self._subs.values() if sub.sid == sid), None)
 
     # -- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -394,4 +595,7 @@ class WsCore:
             "server_errors": {str(code): n for code, n in self._server_errors.items()},
             "tracked_markets": len(self._markets),
             "subscriptions": subscriptions,
+            "subscriptions_down": {sub.channel: sub.down for sub in self._subs.values() if sub.down is not None},
+            "subscriptions_restored": self._restored,
+            "silent_subscriptions": self._silent,
         }

@@ -172,11 +172,11 @@ def test_a_server_ended_private_subscription_is_subscribed_again():
     assert "user_orders" not in feed.core.status()["subscriptions"]
 
 
-def test_an_error_that_does_not_end_the_subscription_leaves_it_alone():
+def test_an_error_about_a_command_leaves_the_subscriptions_alone():
     feed = Feed()
     feed.connect()
     feed.subscribed(feed.want(MARKET), "ticker", 11)
-    effects = feed.frame({"id": 0, "sid": 11, "type": "error", "msg": {"code": 17, "msg": "internal error"}})
+    effects = feed.frame({"id": 9, "type": "error", "msg": {"code": 17, "msg": "internal error"}})  # no sid
     assert commands(effects) == []
     assert feed.core.status()["subscriptions"]["ticker"]["sid"] == 11
 
