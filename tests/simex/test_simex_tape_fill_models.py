@@ -4,6 +4,7 @@ share of it stays ahead) and optimistic (the ceiling: any print at or through ou
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -170,3 +171,23 @@ def test_fill_models_are_named_and_the_calibrated_one_carries_its_share():
         fill_model_named("generous")
     with pytest.raises(ValueError, match="within 0..1"):
         fill_model_named("calibrated", Decimal("1.5"))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_for_the_same_resting_orders_the_models_bracket_the_fills_floor_to_ceiling(tmp_path, seed):
+    rng = random.Random(seed)
+    price, rows = 50, [(1, 50, "no", 5)]  # the book at 50/51: our 49 bid and 52 ask rest outside it
+    for dt in range(2, 60):  # a walk over 49..52: prints at, through and away from both of ours
+        price = min(52, max(49, price + rng.choice((-1, 0, 0, 1))))
+        rows.append((dt, price, rng.choice(("yes", "no")), rng.randint(1, 12)))
+    filled = []
+    for model in (PESSIMISTIC, fill_model_named("calibrated", Decimal("0.3")), CALIBRATED, OPTIMISTIC):
+        r = Replay(tape(tmp_path, rows), model)
+        r.step(0)
+        orders = [r.place("bid", "0.49", 40), r.place("ask", "0.52", 40)]
+        for i in range(1, len(rows)):
+            r.step(i)
+        filled.append([o.filled for o in orders])
+    for side in (0, 1):
+        pessimistic, share_03, share_05, optimistic = (f[side] for f in filled)
+        assert pessimistic <= share_05 <= share_03 <= optimistic
