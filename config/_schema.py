@@ -318,8 +318,6 @@ class SupervisorConfig:
     hard_kill_regimes: tuple[str, ...]
     exit_timeout_s: float = check(positive)
     monitor_interval_s: float = check(positive)
-    ask_timeout_s: float = check(positive)
-    replay_ask_timeout_s: float = check(positive)
     close_time_retry_s: float = check(positive)
     max_long_lived_sessions: int = check(positive)
 

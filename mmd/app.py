@@ -155,12 +155,9 @@ class Daemon:
             maker_factory=start_maker,
             feed=ws,
             order_gateway=risk,  # cancels pass through risk, which settles its exposure on them
-            risk=risk,  # asked for positions and resting orders at admission
             rest=rest,  # balance reads, close times of explicit tickers
             style=getattr(cfg.scanner, "style", "volatility"),
             regime_sample_interval_s=cfg.scanner.volatility.sample_interval_s,  # part of the regime staleness rule
-            # a replay's admission verdict must not depend on machine load (see _exposure)
-            ask_timeout_s=cfg.supervisor.replay_ask_timeout_s if w.mode == "backtest" else cfg.supervisor.ask_timeout_s,
         )
         self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest, feed=ws, risk_config=cfg.risk)
         self.started = True

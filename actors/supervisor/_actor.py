@@ -42,14 +42,10 @@ class SessionSupervisorActor(MmdActor):
         maker_factory: MakerFactory,
         feed: Any,
         order_gateway: Any,
-        risk: Any = None,
         rest: Any = None,
         style: str = "volatility",
         regime_sample_interval_s: float,
-        ask_timeout_s: float | None = None,
     ) -> None:
-        """risk, ask_timeout_s: accepted and unused (nothing is asked of the governor any
-        more; mmd/app.py still passes them)."""
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.core = SupervisorCore(
             config, run_id=run_id, regime_sample_interval_s=regime_sample_interval_s, style=style, errors=self.errors

@@ -56,7 +56,7 @@ def test_a_balance_the_supervisor_reads_is_the_balance_risk_checks_orders_agains
     rest = FakeRest.start(**wiring, balance=[300])  # $3.00 on the exchange
     supervisor = SessionSupervisorActor.start(
         **wiring, config=supervisor_config(), run_id="run-t", maker_factory=lambda *_: None,
-        feed=Sink.start(**wiring), order_gateway=risk, risk=risk, rest=rest, regime_sample_interval_s=SAMPLE_INTERVAL_S,
+        feed=Sink.start(**wiring), order_gateway=risk, rest=rest, regime_sample_interval_s=SAMPLE_INTERVAL_S,
     )
     supervisor.proxy().ping().get()
     assert available(risk) is None  # nothing read yet
@@ -86,7 +86,7 @@ def test_each_later_read_replaces_the_balance_risk_holds():
     config = supervisor_config()
     supervisor = SessionSupervisorActor.start(
         **wiring, config=config, run_id="run-t", maker_factory=lambda *_: None,
-        feed=Sink.start(**wiring), order_gateway=risk, risk=risk, rest=rest, regime_sample_interval_s=SAMPLE_INTERVAL_S,
+        feed=Sink.start(**wiring), order_gateway=risk, rest=rest, regime_sample_interval_s=SAMPLE_INTERVAL_S,
     )
     supervisor.proxy().ping().get()
     bus.publish(volatility_event(TICKER, ts=clock.now_ns()))
