@@ -8,7 +8,6 @@ from typing import Any
 from ._base import Message, message
 
 __all__ = [
-    "TimerFired",
     "RequoteDue",
     "RequoteOnDeadlineDue",
     "RequoteWarmupOverDue",
@@ -33,13 +32,6 @@ __all__ = [
     "RestReadCompleted",
 ]
 
-
-@message
-class TimerFired(Message):
-    """Generic timer: `what` names the due thing when no dedicated message fits."""
-
-    what: str
-    ts: int
 
 
 # Tie order: timers due at the same instant are delivered by message type name, then

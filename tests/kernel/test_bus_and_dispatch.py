@@ -1,9 +1,17 @@
 """Bus fan-out, in-flight tracking, and the dispatch that keeps actors alive on bad input."""
 
 from actors._base import FatalActorError, MmdActor, handles
-from messages import FeedConnected, FeedDisconnected, StatusDue, StopSession, TimerFired
+from messages import FeedConnected, FeedDisconnected, Message, StatusDue, StopSession, message
 from kernel.bus import Bus, InFlightTracker, post
 from kernel.clock import ReplayClock
+
+
+@message
+class Poke(Message):
+    """A test message: `what` says how the handler should react."""
+
+    what: str
+    ts: int
 
 
 class Fragile(MmdActor):
@@ -11,7 +19,7 @@ class Fragile(MmdActor):
         super().__init__(**kwargs)
         self.handled = []
 
-    @handles(TimerFired)
+    @handles(Poke)
     def on_timer(self, message):
         if message.what == "boom":
             raise RuntimeError("bad message")
@@ -37,12 +45,12 @@ def start(tracker=None):
 
 def test_a_failing_handler_is_logged_and_counted_and_the_actor_lives_on():
     ref, tracker = start()
-    post(ref, TimerFired(what="boom", ts=0), tracker)
-    post(ref, TimerFired(what="after", ts=0), tracker)
+    post(ref, Poke(what="boom", ts=0), tracker)
+    post(ref, Poke(what="after", ts=0), tracker)
     tracker.wait_quiet()
     assert ref.is_alive()
     assert ref.proxy().get_handled().get() == ["after"]
-    assert ref.proxy().get_errors().get() == {"handler:TimerFired": 1}
+    assert ref.proxy().get_errors().get() == {"handler:Poke": 1}
 
 
 def test_an_unknown_message_type_is_counted_not_fatal():
@@ -55,7 +63,7 @@ def test_an_unknown_message_type_is_counted_not_fatal():
 
 def test_a_fatal_error_stops_the_actor():
     ref, tracker = start()
-    post(ref, TimerFired(what="fatal", ts=0), tracker)
+    post(ref, Poke(what="fatal", ts=0), tracker)
     tracker.wait_quiet()
     ref.actor_stopped.wait(5)
     assert not ref.is_alive()
@@ -90,7 +98,7 @@ def test_tracker_waits_until_every_message_is_handled():
     tracker = InFlightTracker()
     ref, _ = start(tracker)
     for i in range(50):
-        post(ref, TimerFired(what=str(i), ts=0), tracker)
+        post(ref, Poke(what=str(i), ts=0), tracker)
     assert tracker.wait_quiet(timeout=10)
     assert len(ref.proxy().get_handled().get()) == 50
     assert tracker.underflows == 0
@@ -110,9 +118,9 @@ def test_messages_queued_behind_a_stop_are_marked_done_and_the_actor_leaves_the_
     tracker = InFlightTracker()
     bus = Bus(tracker)
     ref = Fragile.start(clock=ReplayClock(0, tracker), bus=bus, tracker=tracker)
-    bus.subscribe(ref, TimerFired)
+    bus.subscribe(ref, Poke)
     ref.stop(block=False)
-    post(ref, TimerFired(what="late", ts=0), tracker)  # may land behind the stop
+    post(ref, Poke(what="late", ts=0), tracker)  # may land behind the stop
     ref.actor_stopped.wait(5)
     assert tracker.wait_quiet(timeout=5)
-    assert bus.subscribers(TimerFired(what="x", ts=0)) == []
+    assert bus.subscribers(Poke(what="x", ts=0)) == []

@@ -5,9 +5,17 @@ import threading
 import pykka
 
 from actors._base import MmdActor, handles
-from messages import TimerFired
+from messages import Message, message
 from kernel.bus import Bus, InFlightTracker
 from kernel.clock import LiveClock, ReplayClock, seconds
+
+
+@message
+class Due(Message):
+    """A test timer: `what` names it."""
+
+    what: str
+    ts: int
 
 
 class Recorder(MmdActor):
@@ -15,7 +23,7 @@ class Recorder(MmdActor):
         super().__init__(**kwargs)
         self.seen = []
 
-    @handles(TimerFired)
+    @handles(Due)
     def on_timer(self, message):
         self.seen.append((message.what, self.clock.now_ns()))
 
@@ -37,8 +45,8 @@ def test_replay_clock_fires_timers_in_deadline_order_one_at_a_time():
     tracker = InFlightTracker()
     clock = ReplayClock(0, tracker)
     ref = start_recorder(clock, tracker)
-    clock.call_at(seconds(2), ref, TimerFired(what="second", ts=0))
-    clock.call_at(seconds(1), ref, TimerFired(what="first", ts=0))
+    clock.call_at(seconds(2), ref, Due(what="second", ts=0))
+    clock.call_at(seconds(1), ref, Due(what="first", ts=0))
 
     assert clock.fire_next_due(seconds(5))
     tracker.wait_quiet()
@@ -55,7 +63,7 @@ def test_equal_deadlines_break_ties_by_what_is_due_not_by_who_scheduled_first():
     clock = ReplayClock(0, tracker)
     ref = start_recorder(clock, tracker)
     for name in ("c", "a", "b"):  # in replay, actors on other threads may schedule in any order
-        clock.call_at(10, ref, TimerFired(what=name, ts=0))
+        clock.call_at(10, ref, Due(what=name, ts=0))
     while clock.fire_next_due(10):
         pass
     tracker.wait_quiet()
@@ -66,7 +74,7 @@ def test_identical_timers_with_equal_deadlines_keep_scheduling_order():
     tracker = InFlightTracker()
     clock = ReplayClock(0, tracker)
     ref = start_recorder(clock, tracker)
-    handles = [clock.call_at(10, ref, TimerFired(what="same", ts=i)) for i in range(3)]
+    handles = [clock.call_at(10, ref, Due(what="same", ts=i)) for i in range(3)]
     assert sorted(handles) == handles
 
 
@@ -74,7 +82,7 @@ def test_cancelled_timer_never_fires():
     tracker = InFlightTracker()
     clock = ReplayClock(0, tracker)
     ref = start_recorder(clock, tracker)
-    handle = clock.call_at(10, ref, TimerFired(what="x", ts=0))
+    handle = clock.call_at(10, ref, Due(what="x", ts=0))
     clock.cancel(handle)
     assert not clock.fire_next_due(100)
     assert clock.next_deadline() is None
@@ -95,7 +103,7 @@ def test_live_clock_delivers_a_timer_as_a_message():
     clock = LiveClock(tracker)
     try:
         ref = start_recorder(clock, tracker)
-        clock.call_later(seconds(0.05), ref, TimerFired(what="due", ts=0))
+        clock.call_later(seconds(0.05), ref, Due(what="due", ts=0))
         deadline = threading.Event()
         for _ in range(100):
             if ref.proxy().get_seen().get():
@@ -110,7 +118,7 @@ def test_timer_to_a_stopped_actor_is_dropped_without_leaking_in_flight_count():
     tracker = InFlightTracker()
     clock = ReplayClock(0, tracker)
     ref = start_recorder(clock, tracker)
-    clock.call_at(5, ref, TimerFired(what="late", ts=0))
+    clock.call_at(5, ref, Due(what="late", ts=0))
     ref.stop()
     assert clock.fire_next_due(5)
     assert tracker.in_flight == 0
@@ -121,7 +129,7 @@ def test_a_live_timer_handle_reports_its_deadline_in_the_clocks_own_time_base():
     clock = LiveClock()
     try:
         before = clock.now_ns()
-        handle = clock.call_later(seconds(30), None, TimerFired(what="x", ts=0))
+        handle = clock.call_later(seconds(30), None, Due(what="x", ts=0))
         # callers compare deadlines with now_ns() (e.g. "is the pending refill earlier?")
         assert before + seconds(30) <= handle.deadline_ns <= clock.now_ns() + seconds(30)
         clock.cancel(handle)
