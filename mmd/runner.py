@@ -19,12 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from actors.analytics import AnalyticsStore
 from actors.rest import HttpTransport, KalshiRestClient, order_filled_from
 from actors.ws import LiveConnector
 from config import Config
 from mmd.app import PING_TIMEOUT_S, Daemon, Wiring
 from kernel.bus import InFlightTracker
-from kernel.clock import NS_PER_MS, LiveClock
+from kernel.clock import NS_PER_MS, NS_PER_SECOND, LiveClock
 from kernel.ids import CLIENT_ORDER_PREFIX
 from kalshi.auth import OWNER_ONLY, PrivateKeyError, Signer, generate_key_pair, load_private_key
 from mmd.control import DAEMON_FILE, TOKEN_FILE, issue_token, this_process_identity, write_daemon_file
@@ -181,17 +182,71 @@ def cancel_and_confirm(client: KalshiRestClient) -> int:
     return still_resting
 
 
-def reconcile_fills(daemon: Daemon, client: KalshiRestClient, since_ns: int) -> int:
-    """Every fill the exchange reports for this run ends up in SQLite (dedup by fill id)."""
-    store = daemon.store
-    if store is None:
-        return 0
-    fills = client.get_fills(min_ts=since_ns // 1_000_000_000 - 1)
-    now = daemon.wiring.clock.now_ns()
-    for fill in fills:
-        store.record(order_filled_from(fill, now))
+@dataclass(frozen=True)
+class FillReadBack:
+    """Where reading back this account's fills starts.
+
+    anchor_fill_id: the last fill an earlier run of this mode recorded, which the exchange
+    still reports for this account; the read-back starts at its time (since_ns), so a fill
+    a killed run never stored, or one made while mmd was down, is not lost. None when there
+    is no such fill (first run; a fresh paper exchange, whose counter-made fill ids repeat
+    an earlier exchange's; another key): the read-back covers this run, from since_ns on.
+    """
+
+    mode: str
+    since_ns: int
+    anchor_fill_id: str | None = None
+
+
+# stored fill times come from ts_ms, created_time or (legacy) whole seconds: compare loosely
+FILL_TIME_TOLERANCE_NS = 5 * NS_PER_SECOND
+
+
+def plan_fill_read_back(store: AnalyticsStore, client: KalshiRestClient, mode: str, run_started_ns: int) -> FillReadBack:
+    last = store.last_fill_of_earlier_runs(mode)
+    if last is not None:
+        ts_ns, fill_id = last
+        reported = client.get_fills(min_ts=(ts_ns - FILL_TIME_TOLERANCE_NS) // NS_PER_SECOND)
+        if any(f.fill_id == fill_id and f.ts_event is not None and abs(f.ts_event - ts_ns) <= FILL_TIME_TOLERANCE_NS
+               for f in reported):
+            return FillReadBack(mode, ts_ns, fill_id)
+        log.info("startup: the last %s fill on record (%s) is not this account's; reading back this run's fills only",
+                 mode, fill_id)
+    return FillReadBack(mode, run_started_ns)
+
+
+def read_back_fills(store: AnalyticsStore, client: KalshiRestClient, plan: FillReadBack, now_ns: int) -> int:
+    """Record every fill the exchange reports since the plan's start that SQLite lacks.
+    Returns how many were new. Dedup by fill id: across this account's runs when the plan
+    is anchored, within this run otherwise (the store ignores a (run, fill id) it has)."""
+    fills = client.get_fills(min_ts=plan.since_ns // NS_PER_SECOND - 1)
+    store.flush()  # fills the WS already delivered to this run count as stored
+    known = store.fill_ids_since(plan.mode, plan.since_ns - FILL_TIME_TOLERANCE_NS) if plan.anchor_fill_id else set()
+    new = [fill for fill in fills if fill.fill_id not in known]
+    for fill in new:
+        store.record(order_filled_from(fill, now_ns))
     store.flush()
-    return len(fills)
+    return len(new)
+
+
+def read_back_fills_at_startup(daemon: Daemon, client: KalshiRestClient, mode: str, started_ns: int) -> FillReadBack:
+    """Start-up: store the fills made since the last one an earlier run recorded for this
+    account, however that run ended (a kill -9 does no shutdown read-back)."""
+    plan = FillReadBack(mode, started_ns)
+    if daemon.store is None:
+        return plan
+    plan = plan_fill_read_back(daemon.store, client, mode, started_ns)
+    recorded = read_back_fills(daemon.store, client, plan, daemon.wiring.clock.now_ns())
+    if recorded:
+        log.info("startup: %d fill(s) since the last one on record read back into the database", recorded)
+    return plan
+
+
+def reconcile_fills(daemon: Daemon, client: KalshiRestClient, plan: FillReadBack) -> int:
+    """Shutdown: every fill the exchange reports since the plan's start ends up in SQLite."""
+    if daemon.store is None:
+        return 0
+    return read_back_fills(daemon.store, client, plan, daemon.wiring.clock.now_ns())
 
 
 def wait_for_sessions_to_finish(daemon: Daemon, timeout_s: float) -> int:
@@ -220,7 +275,10 @@ def _guarded(step: str, action, default=None):
         return default
 
 
-def shutdown(daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int, reason: str) -> int:
+def shutdown(
+    daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int, reason: str,
+    fill_read_back: FillReadBack | None = None,
+) -> int:
     """Stop quoting, stop the actors (nothing can place an order after this), cancel and
     confirm over REST, reconcile fills into SQLite, close the run. Returns orders left resting.
 
@@ -238,7 +296,8 @@ def shutdown(daemon: Daemon, wiring: Wiring, endpoint: Endpoint, started_ns: int
     # an HTTP call already on a worker thread may still place an order: let it land first
     _guarded("stop REST workers", lambda: wiring.executor.shutdown(wait=True, cancel_futures=True))
     leftovers = _guarded("cancel and confirm", lambda: cancel_and_confirm(wiring.client), -1)
-    fills = _guarded("reconcile fills", lambda: reconcile_fills(daemon, wiring.client, started_ns), 0)
+    plan = fill_read_back or FillReadBack(wiring.mode, started_ns)
+    fills = _guarded("reconcile fills", lambda: reconcile_fills(daemon, wiring.client, plan), 0)
     _guarded("close run", lambda: daemon.close_run(reason))
     _guarded("stop clock", wiring.clock.stop)
     if endpoint.embedded is not None:
@@ -311,8 +370,12 @@ def run_daemon(
     daemon_file = data_dir / DAEMON_FILE
     exit_reason = "startup failed"
     leftovers = -1
+    fill_read_back = FillReadBack(env, started_ns)
     try:
         daemon.start()
+        fill_read_back = _guarded(
+            "read back fills", lambda: read_back_fills_at_startup(daemon, wiring.client, env, started_ns), fill_read_back
+        )
         control_token = issue_token(data_dir)  # 0600; `mmd kill/resume` read it
         try:
             status_server = StatusServer(
@@ -335,7 +398,7 @@ def run_daemon(
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         if status_server is not None:
             _guarded("stop status server", status_server.stop)
-        leftovers = shutdown(daemon, wiring, endpoint, started_ns, exit_reason)
+        leftovers = shutdown(daemon, wiring, endpoint, started_ns, exit_reason, fill_read_back)
         daemon_file.unlink(missing_ok=True)
         (data_dir / TOKEN_FILE).unlink(missing_ok=True)
     return 0 if leftovers == 0 else 1

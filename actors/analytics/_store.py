@@ -168,6 +168,29 @@ class AnalyticsStore:
         if table in _IGNORE_DUPLICATES:
             self.duplicates_ignored[table] += len(rows) - changed
 
+    # -- fill read-back queries ---------------------------------------------------------
+    def last_fill_of_earlier_runs(self, mode: str) -> tuple[int, str] | None:
+        """(ts_event_ns, fill_id) of the newest fill an earlier run of `mode` recorded
+        (where that account's last run stopped knowing its fills); None if there is none."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT f.ts_event_ns, f.fill_id FROM order_fills f JOIN strategy_runs r ON r.run_id = f.run_id"
+                " WHERE r.mode = ? AND f.run_id != ? AND f.fill_id IS NOT NULL"
+                " ORDER BY f.ts_event_ns DESC, f.id DESC LIMIT 1",
+                [mode, self.run_id],
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def fill_ids_since(self, mode: str, since_ns: int) -> set[str]:
+        """Fill ids runs of `mode` (this one included) have written with ts_event_ns >= since_ns."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT DISTINCT f.fill_id FROM order_fills f JOIN strategy_runs r ON r.run_id = f.run_id"
+                " WHERE r.mode = ? AND f.ts_event_ns >= ? AND f.fill_id IS NOT NULL",
+                [mode, since_ns],
+            ).fetchall()
+        return {str(fill_id) for (fill_id,) in rows}
+
     # -- status and shutdown ------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         """A snapshot (fresh containers, safe to hand to another thread)."""
