@@ -382,7 +382,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if records:
             print(f"{len(records)} of {len(plan.runs)} runs finished before, reused", file=sys.stderr)
         reused = set(records)
-        with tqdm(total=len(to_do), desc="backtest", unit="run", file=sys.stderr, disable=args.no_progress,
+        with tqdm(total=len(to_do), desc="backtest", unit="run", file=sys.stderr, disable=args.no_progress or not to_do,
                   dynamic_ncols=True) as bar:
             for run in to_do:
                 bar.set_postfix_str(f"{run.label}{'' if run.seed is None else f' seed {run.seed}'} {run.fill_label}")
