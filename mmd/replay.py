@@ -263,6 +263,13 @@ class InProcessRig:
     def shutdown(self, reason: str) -> None:
         if self.daemon is None or not self.daemon.started:
             return
+        # Sessions end one at a time, each to quiet, in the order they started. Hazard: told
+        # all at once, makers on threads race each other's cancels to the risk governor and
+        # the rows' order would depend on thread timing; one at a time, both runtimes agree.
+        supervisor = self.daemon.refs["supervisor"].proxy()
+        for ticker in supervisor.open_session_tickers().get(timeout=QUIET_TIMEOUT_S):
+            supervisor.stop_all_sessions(reason, (ticker,)).get(timeout=QUIET_TIMEOUT_S)
+            self.deliver_frames()
         self.daemon.stop_quoting(reason)
         self.deliver_frames()
         self.final_status = {  # what the client side saw, for tests and reports

@@ -114,11 +114,15 @@ class SessionSupervisorActor(MmdActor):
         self.carry_out(start.then)
 
     # -- asked by the composition layer ------------------------------------------------------
-    def stop_all_sessions(self, reason: str) -> int:
-        """Stop accepting new sessions and end every open one with CANCEL; how many were told."""
-        told, effects = self.core.stop_all_sessions(reason, self.clock.now_ns())
+    def stop_all_sessions(self, reason: str, tickers: tuple[str, ...] | None = None) -> int:
+        """Stop accepting new sessions and end every open one (or those on `tickers`) with
+        CANCEL; how many were told."""
+        told, effects = self.core.stop_all_sessions(reason, self.clock.now_ns(), tickers)
         self.carry_out(effects)
         return told
+
+    def open_session_tickers(self) -> list[str]:
+        return self.core.open_session_tickers()
 
     def open_session_count(self) -> int:
         return self.core.open_session_count()

@@ -240,17 +240,24 @@ class SupervisorCore:
                     self._close(session, now_ns, sweep=True)
         return out
 
-    def stop_all_sessions(self, reason: str, now_ns: int) -> tuple[int, list]:
+    def stop_all_sessions(self, reason: str, now_ns: int, tickers: tuple[str, ...] | None = None) -> tuple[int, list]:
         """Stop accepting new sessions and end every open one (CANCEL: orders pulled,
         positions left to startup reconciliation), those already exiting less urgently
-        included. Returns how many were told to end, and the effects."""
+        included; with `tickers`, only the sessions on those markets are ended (the others
+        run on, but no new session starts). Returns how many were told to end, and the effects."""
         with self._effects() as out:
             self.accepting = False
             self.admission.clear()
             told = sum(
-                self.end_session(s.ticker, reason, ExitUrgency.CANCEL, now_ns) for s in list(self.sessions.active.values())
+                self.end_session(s.ticker, reason, ExitUrgency.CANCEL, now_ns)
+                for s in list(self.sessions.active.values())
+                if tickers is None or s.ticker in tickers
             )
         return told, out
+
+    def open_session_tickers(self) -> list[str]:
+        """Markets with a session whose maker has not finished, in the order they started."""
+        return [s.ticker for s in self.sessions.active.values()]
 
     def shut_down(self, now_ns: int) -> list:
         """Last chance at shutdown (the shell is stopping): every maker still alive is told
