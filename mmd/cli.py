@@ -1,4 +1,4 @@
-"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | research`.
+"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | research`.
 
 Domain errors (bad config, bad key, no credentials, exchange unreachable) print one
 clear line and exit 1; anything else is a bug and shows its traceback.
@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from config import ConfigError, load_config
+from mmd.backtest import add_backtest_parser
 
 __all__ = ["main"]
 
@@ -279,9 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="deterministic: all actors in one thread (fast, the default); threading: one thread "
                              "per actor, as live trading runs them (same results, slower)")
     replay.set_defaults(func=cmd_replay)
+    add_backtest_parser(sub)
 
     research = sub.add_parser("research", help="reproduce published results with our own code")
-    research.add_argument("study", choices=["as2008"], help="as2008: Avellaneda & Stoikov (2008) section 3.3")
+    research.add_argument("study", choices=["as2008"], help="as2008: Avellaneda & Stoikov (QF 2008) section 3.3, beside the published Tables 1-3")
     research.add_argument("--paths", type=int, default=1000)
     research.add_argument("--seed", type=int, default=2008)
     research.set_defaults(func=cmd_research)
