@@ -11,6 +11,14 @@ schedules their drivers on it (one fair step per simulated second, background li
 providers and takers from `_participants.py`, settlement at the end of a `close` regime),
 returning a `ScenarioRun` whose latent prices feed the reference venues (`_reference.py`).
 
+After the script: a scenario with a `continue:` block (paper mode's `default` has one) goes
+on for as long as the exchange runs, in episodes of `episode_s` from `duration_s` on. Each
+episode lists `markets_per_episode` fresh markets modelled on scripted ones (same series
+and category, a new event, a newly drawn script: quiet lead-in, one volatility event, an
+oscillating tail; crypto ones struck at the spot price of the moment), gives every spot
+symbol a new event, and closes early, determines and settles the listings (scripted ones
+included) that have lived `lifetime_episodes` episodes. See `_Episodes`.
+
 Determinism: every random draw comes from `random.Random` seeded by (seed, name, stream);
 scheduling goes through `Exchange.schedule`, which orders equal times by insertion, and
 markets are installed in file order. Same file + same seed -> identical trade stream.
@@ -38,6 +46,7 @@ __all__ = [
     "REGIME_KINDS",
     "SCENARIO_DIR",
     "BookProfile",
+    "Continuation",
     "FaultAt",
     "LatentPath",
     "MarketScenario",
@@ -203,6 +212,17 @@ class FaultAt:
 
 
 @dataclass(frozen=True)
+class Continuation:
+    """What happens after the script: a new episode every `episode_s` seconds from the
+    script's end, listing `markets_per_episode` fresh markets; a listing (a scripted market
+    too) is closed early and settled `lifetime_episodes` episodes after it listed."""
+
+    episode_s: int = 900
+    markets_per_episode: int = 4
+    lifetime_episodes: int = 2
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -212,6 +232,7 @@ class Scenario:
     spots: tuple[SpotScenario, ...] = ()
     faults: tuple[FaultAt, ...] = ()
     source: str = ""
+    continuation: Continuation | None = None  # None: the markets stay in their last regime
 
     @property
     def tickers(self) -> tuple[str, ...]:
@@ -252,6 +273,10 @@ class LatentPath:
         self.rng = rng
         self.low, self.high = low, high
         self.t_s = 0
+
+    def extend(self, regimes: tuple[Regime, ...]) -> None:
+        """Regimes that follow from their start_s on (after an open-ended last one too)."""
+        self.regimes = self.regimes + regimes
 
     def step(self) -> float:
         self.t_s += STEP_S
@@ -519,12 +544,31 @@ def _known_fault_kinds() -> frozenset[str]:
     return frozenset(getattr(_faults, "_ADMIN_FAULTS", ()))  # its admin-endpoint whitelist
 
 
+def _continuation(raw: Any, errors: _Errors) -> Continuation | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        errors.add("continue", "expected a mapping (episode_s, markets_per_episode, lifetime_episodes)")
+        return None
+    _unknown(raw, ("episode_s", "markets_per_episode", "lifetime_episodes"), "continue", errors)
+    default = Continuation()
+    return Continuation(
+        episode_s=int(_num(raw.get("episode_s"), "continue.episode_s", errors, default.episode_s, minimum=60,
+                           integer=True)),
+        markets_per_episode=int(_num(raw.get("markets_per_episode"), "continue.markets_per_episode", errors,
+                                     default.markets_per_episode, minimum=1, integer=True)),
+        lifetime_episodes=int(_num(raw.get("lifetime_episodes"), "continue.lifetime_episodes", errors,
+                                   default.lifetime_episodes, minimum=1, integer=True)),
+    )
+
+
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate a scenario mapping (as loaded from YAML). Raises ScenarioError listing every problem."""
     errors = _Errors()
     if not isinstance(data, dict):
         raise ScenarioError(source, ["top level: expected a mapping"])
-    _unknown(data, ("name", "description", "seed", "duration_s", "spots", "markets", "faults"), "scenario", errors)
+    _unknown(data, ("name", "description", "seed", "duration_s", "spots", "markets", "faults", "continue"), "scenario",
+             errors)
     spots = []
     for i, raw in enumerate(data.get("spots") or []):
         spot = _spot(raw, f"spots[{i}]", errors)
@@ -552,12 +596,13 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
             faults.append(fault)
     seed = _num(data.get("seed"), "seed", errors, 0, integer=True)
     duration = _num(data.get("duration_s"), "duration_s", errors, 600, minimum=1, integer=True)
+    continuation = _continuation(data.get("continue"), errors)
     if errors.items:
         raise ScenarioError(source, errors.items)
     return Scenario(
         name=str(data.get("name") or Path(source).stem), description=str(data.get("description") or ""),
         seed=int(seed), duration_s=int(duration), markets=tuple(markets), spots=tuple(spots),
-        faults=tuple(sorted(faults, key=lambda f: f.at_s)), source=source,
+        faults=tuple(sorted(faults, key=lambda f: f.at_s)), source=source, continuation=continuation,
     )
 
 
@@ -622,7 +667,8 @@ class ScenarioRun:
         return self.markets[ticker].fair_cents
 
     def regime(self, ticker: str) -> str:
-        return self.scenario.market(ticker).regime_at(self.elapsed_s()).kind
+        """The regime in force now (a listing of a later episode counts from its listing)."""
+        return self.markets[ticker].regime(self.exchange.now()).kind
 
     def spot(self, symbol: str) -> tuple[Decimal, int]:
         state = self.spots[symbol.upper()]
@@ -651,6 +697,8 @@ def install_scenario(exchange: Exchange, scenario: Scenario, seed: int | None = 
         run.markets[market.ticker] = ScenarioMarket(run, market)
     for fault in scenario.faults:
         exchange.schedule(start + int(fault.at_s * NS_PER_S), lambda _now, f=fault: _fire_fault(run, f))
+    if scenario.continuation is not None:
+        _Episodes(run, scenario.continuation).schedule_first()
     exchange.scenario_run = run  # the simulator's reference routes find it here (see _reference.py)
     return run
 
@@ -680,6 +728,143 @@ def _default_fault_handler() -> Callable[[Exchange, FaultAt], None] | None:
     except ImportError:
         return None
     return getattr(_faults, "apply_scenario_fault", None)
+
+
+# ----------------------------------------------------------------------------- after the script
+# The volatility event each fresh listing gets, with its weight: mostly what the scanner's
+# detector fires on (jumps that revert, bursts), sometimes what must keep it out (a trend,
+# an illiquid spell) or a move that stays.
+_EPISODE_EVENTS = (("jump_revert", 4), ("burst", 3), ("trend", 2), ("jump_stay", 1), ("illiquid", 1))
+_OPEN_STATUSES = ("initialized", "active", "inactive")
+
+
+def _regime(kind: str, start_s: float, for_s: float | None, **params: float) -> Regime:
+    merged = {**_PATH_DEFAULTS[kind], **params}
+    end_s = None if for_s is None else start_s + for_s
+    return Regime(kind, float(start_s), end_s, tuple(sorted(merged.items())), _BOOK_DEFAULTS[kind])
+
+
+def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([name for name, _ in choices], weights=[weight for _, weight in choices])[0]
+
+
+def _drawn_market_script(rng: random.Random) -> tuple[Regime, ...]:
+    """A fresh listing's script (cents, from its listing): quiet lead-in long enough for the
+    scanner's minimum age and windows, one event, an oscillating tail that never ends."""
+    lead = rng.randint(90, 240)
+    kind = _weighted(rng, _EPISODE_EVENTS)
+    sign = rng.choice((-1.0, 1.0))
+    if kind == "jump_revert":
+        event = _regime(kind, lead, rng.randint(180, 300), jump=sign * rng.uniform(14, 22), half_life_s=rng.uniform(8, 18))
+    elif kind == "jump_stay":
+        event = _regime(kind, lead, rng.randint(120, 240), jump=sign * rng.uniform(10, 18))
+    elif kind == "trend":
+        event = _regime(kind, lead, rng.randint(180, 360), drift_per_min=sign * rng.uniform(3, 6))
+    else:  # burst, illiquid
+        event = _regime(kind, lead, rng.randint(150, 300))
+    tail_start = event.end_s
+    assert tail_start is not None
+    tail = _regime("oscillate", tail_start, None, amplitude=rng.uniform(2, 4), period_s=float(rng.randint(60, 150)))
+    return _regime("quiet", 0, lead), event, tail
+
+
+def _drawn_spot_script(rng: random.Random, from_s: float) -> tuple[Regime, ...]:
+    """A spot symbol's next regimes (basis points of log price, from the run's start)."""
+    lead = from_s + rng.randint(60, 240)
+    sign = rng.choice((-1.0, 1.0))
+    if rng.random() < 0.6:
+        event = _regime("jump_revert", lead, 240, jump=sign * rng.uniform(120, 250), half_life_s=rng.uniform(20, 45),
+                        volatility=2.0)
+    else:
+        event = _regime("trend", lead, 300, drift_per_min=sign * rng.uniform(8, 20), volatility=2.0, reversion=0.3)
+    assert event.end_s is not None
+    quiet = _regime("quiet", from_s, lead - from_s, volatility=1.5, reversion=0.02)
+    tail = _regime("oscillate", event.end_s, None, amplitude=25.0, period_s=120.0, volatility=2.0)
+    return quiet, event, tail
+
+
+def _round_strike(price: Decimal) -> Decimal:
+    """A round strike near the spot: 95,123 -> 95,000; 3,412 -> 3,400 (steps of 5 in the third digit)."""
+    step = Decimal(5) * Decimal(10) ** (len(str(int(price))) - 3)
+    return max(step, (price / step).to_integral_value() * step)
+
+
+class _Episodes:
+    """The scenario after its script: an episode every `episode_s` from `duration_s` on.
+
+    Generation g is listed at episode g (generation 0: the scripted markets) and settles at
+    episode g + lifetime_episodes: closed early (its scheduled close stays days away, so
+    the scanner's expiry windows admit it while it lives), determined one second later on
+    the side of its fair value, settled a second after that. Draws come from
+    run.rng("episode", k, ...) and each listing's own streams, so the stream depends only
+    on the seed and the scenario; scheduling goes through the exchange, in order.
+    """
+
+    def __init__(self, run: ScenarioRun, continuation: Continuation) -> None:
+        self.run = run
+        self.continuation = continuation
+        self.generations: dict[int, list[str]] = {0: [m.ticker for m in run.scenario.markets]}
+        # a scripted close settles itself; it is no model for a listing that must live a while
+        self.templates = [m for m in run.scenario.markets if m.regimes[-1].kind != "close"]
+
+    def schedule_first(self) -> None:
+        self._schedule(1)
+
+    def _schedule(self, k: int) -> None:
+        at_s = self.run.scenario.duration_s + (k - 1) * self.continuation.episode_s
+        self.run.exchange.schedule(self.run.start_ns + at_s * NS_PER_S, lambda now_ns: self._episode(k, now_ns))
+
+    def _episode(self, k: int, now_ns: int) -> None:
+        self._settle(self.generations.pop(k - self.continuation.lifetime_episodes, []), now_ns)
+        elapsed_s = self.run.elapsed_s(now_ns)
+        for symbol, state in self.run.spots.items():
+            state.path.extend(_drawn_spot_script(self.run.rng("episode", k, "spot", symbol), elapsed_s))
+        rng = self.run.rng("episode", k)
+        count = min(self.continuation.markets_per_episode, len(self.templates))
+        self.generations[k] = [self._list(template, k, rng) for template in rng.sample(self.templates, count)]
+        log.info("scenario %s: episode %d lists %s", self.run.scenario.name, k, ", ".join(self.generations[k]))
+        self._schedule(k + 1)
+
+    def _list(self, template: MarketScenario, k: int, rng: random.Random) -> str:
+        from ._participants import ScenarioMarket  # participants import this module's types
+
+        event = f"{template.event_ticker}G{k}"
+        suffix = template.ticker.rsplit("-", 1)[-1]
+        spot = template.spot
+        if spot is not None:  # struck at the spot of the moment, so the fair value starts near 50
+            strike = _round_strike(self.run.spot(spot.symbol)[0])
+            spot = replace(spot, strike=strike)
+            suffix = f"T{strike:f}"
+        market = replace(
+            template, ticker=f"{event}-{suffix}", event_ticker=event, title=f"{template.title} (episode {k})",
+            initial_cents=float(rng.randint(25, 75)), listed_s_before_start=0, regimes=_drawn_market_script(rng),
+            reference=None, spot=spot,
+        )
+        # the listing's own run: its script counts from now; spot prices are shared
+        listing_run = ScenarioRun(self.run.exchange, replace(self.run.scenario, name=f"{self.run.scenario.name}:{market.ticker}",
+                                                             markets=(market,), faults=(), continuation=None), self.run.seed)
+        listing_run.spots = self.run.spots
+        self.run.markets[market.ticker] = ScenarioMarket(listing_run, market)
+        return market.ticker
+
+    def _settle(self, tickers: list[str], now_ns: int) -> None:
+        exchange = self.run.exchange
+        for ticker in tickers:
+            driver = self.run.markets[ticker]
+            if driver.scenario.regimes[-1].kind == "close" or exchange.markets[ticker].status not in (*_OPEN_STATUSES, "closed"):
+                continue  # its own script settles it, or it is settled already
+            outcome = "yes" if driver.fair_cents >= 50 else "no"
+            if exchange.markets[ticker].status != "closed":
+                exchange.close_market(ticker)
+            exchange.schedule(now_ns + NS_PER_S, lambda _now, t=ticker, o=outcome: _settle_step(exchange.determine_market, t, o))
+            exchange.schedule(now_ns + 2 * NS_PER_S, lambda _now, t=ticker: _settle_step(exchange.settle_market, t))
+
+
+def _settle_step(action: Callable[..., Any], *args: Any) -> None:
+    try:
+        action(*args)
+    except Exception:  # hazard: a market moved on by a fault must not stop the market clock
+        log.exception("scenario: %s%r failed", getattr(action, "__name__", action), args)
 
 
 def build_scenario_exchange(scenario: Scenario | str | Path, seed: int | None = None,
