@@ -3,7 +3,10 @@
 Direction: events come *up* to it by bus tell only; it never asks anyone, so it cannot
 take part in an ask cycle. Writes are off the trading path: handlers only buffer rows;
 SQLite is written when a buffer reaches batch_size, on the FlushDue timer, on
-flush_now(), and on stop (so nothing buffered is lost on shutdown).
+flush_now(), and on stop (so nothing buffered is lost on shutdown). The timer is armed by
+the first row that finds the buffers empty, so a row waits at most flush_interval_s and an
+idle sink costs nothing (a replay of a quiet market no longer wakes it every second);
+when rows are written does not change which rows, nor their order in each table.
 
 The actor does not own the store's lifetime: the app calls store.start_run before
 starting it, and store.end_run / store.close after stopping it.
@@ -48,9 +51,6 @@ class AnalyticsActor(MmdActor):
         self.sampler = SnapshotSampler(seconds(config.snapshot_interval_s))
 
     # -- lifecycle ----------------------------------------------------------------------
-    def on_start(self) -> None:
-        self._schedule_flush()
-
     def on_stop(self) -> None:
         self._shut_down()
 
@@ -75,18 +75,20 @@ class AnalyticsActor(MmdActor):
     def on_flush_due(self, message: FlushDue) -> None:
         if not self.timers.fired(_FLUSH, message):
             return
-        try:
-            self._flush()
-        finally:  # a failed flush must not end the periodic flushing
-            self._schedule_flush()
+        self._flush()
+        if self.store.pending:  # rows a failed write kept: try again next interval
+            self._arm_flush()
 
-    def _schedule_flush(self) -> None:
+    def _arm_flush(self) -> None:
         due_ns = self.clock.now_ns() + self.flush_interval_ns
         self.timers.arm_at(_FLUSH, due_ns, FlushDue(ts=due_ns))
 
     def _buffer(self, message: Any) -> None:
-        if self.store.record(message) >= self.batch_size:
+        pending = self.store.record(message)
+        if pending >= self.batch_size:
             self._flush()
+        elif pending and not self.timers.armed(_FLUSH):
+            self._arm_flush()
 
     def _flush(self) -> int:
         return self.store.flush(self.clock.now_ns())

@@ -35,19 +35,34 @@ def test_flushes_when_a_buffer_reaches_batch_size(db_path):
     world.stop()
 
 
-def test_flushes_on_the_flush_due_timer_and_keeps_flushing(world):
+def test_a_buffered_row_is_written_one_flush_interval_after_it_arrived(world):
     world.publish(h.trade(trade_id="a"))
+    assert world.tracker.wait_quiet(5.0)
+    arrived = world.clock.now_ns()
     assert world.rows("trades") == []
 
-    assert world.clock.fire_next_due(h.START_NS + 1 * SECOND)
-    assert world.tracker.wait_quiet(5.0)
+    assert world.clock.next_deadline() == arrived + 1 * SECOND
+    world.advance_to(arrived + 1 * SECOND)
     assert len(world.rows("trades")) == 1
-    assert world.actor.get_status().get()["last_flush_ns"] == h.START_NS + 1 * SECOND
+    assert world.actor.get_status().get()["last_flush_ns"] == arrived + 1 * SECOND
 
-    world.publish(h.trade(trade_id="b", ts_recv=h.START_NS + 1 * SECOND + 5))
-    assert world.clock.next_deadline() == h.START_NS + 2 * SECOND
-    world.advance_to(h.START_NS + 2 * SECOND)
+    world.advance_to(arrived + 1 * SECOND + 5)
+    world.publish(h.trade(trade_id="b", ts_recv=arrived + 1 * SECOND + 5))
+    assert world.tracker.wait_quiet(5.0)
+    assert world.clock.next_deadline() == world.clock.now_ns() + 1 * SECOND
+    world.advance_to(world.clock.now_ns() + 1 * SECOND)
     assert len(world.rows("trades")) == 2
+
+
+def test_an_idle_sink_sets_no_timer(world):
+    assert world.tracker.wait_quiet(5.0)
+    assert world.clock.next_deadline() is None  # nothing buffered: nothing to wake up for
+
+    world.publish(h.trade(trade_id="a"))
+    assert world.tracker.wait_quiet(5.0)
+    world.advance_to(world.clock.now_ns() + 1 * SECOND)
+    assert len(world.rows("trades")) == 1
+    assert world.clock.next_deadline() is None  # written: asleep again
 
 
 def test_stopping_the_actor_writes_every_pending_row(world):
