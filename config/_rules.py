@@ -8,12 +8,20 @@ The names must match the models the maker implements (a test holds them equal).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: _schema imports the names below
     from ._schema import FairValueConfig, QuoteModelConfig
 
-__all__ = ["QUOTING_MODELS", "FAIR_VALUE_SOURCES", "model_config_problems", "fair_value_config_problems"]
+__all__ = [
+    "QUOTING_MODELS",
+    "FAIR_VALUE_SOURCES",
+    "model_config_problems",
+    "fair_value_config_problems",
+    "is_loopback_host",
+    "status_host_problem",
+]
 
 QUOTING_MODELS = ("avellaneda_stoikov", "glft", "fixed_spread")  # maker.model.name
 FAIR_VALUE_SOURCES = ("book_mid", "microprice", "ewma", "reference_blend", "model_nd2")  # maker.fair_value.source
@@ -43,3 +51,28 @@ def fair_value_config_problems(fv: FairValueConfig) -> list[str]:
     if fv.reference_narrow_spread >= fv.reference_wide_spread:
         problems.append("maker.fair_value.reference_narrow_spread: must be below reference_wide_spread")
     return problems
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1 (an IP literal or the name localhost; no other name)."""
+    text = host.strip().strip("[]").rstrip(".").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def status_host_problem(host: object, allow_remote: bool = False) -> str | None:
+    """Why `status.host` is refused, or None. The status server speaks plain HTTP and its GET
+    needs no token: it listens on loopback only, unless `allow_remote` says otherwise."""
+    if not isinstance(host, str) or not host.strip():
+        return "status.host: must be a host name or IP address, e.g. 127.0.0.1"
+    if is_loopback_host(host) or allow_remote:
+        return None
+    return (
+        f"status.host: {host!r} is not a loopback address; the status server (plain HTTP, status "
+        "readable without a token) listens on 127.0.0.1, ::1 or localhost only "
+        "(set status.allow_remote: true to listen elsewhere)"
+    )

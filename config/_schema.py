@@ -552,6 +552,7 @@ class StatusConfig:
     host: str
     port: int = check(non_negative)
     print_interval_s: float = check(positive)
+    allow_remote: bool = False  # listen beyond loopback (status readable without a token there)
 
 
 @frozen

@@ -1,4 +1,4 @@
-"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | research`.
+"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | doctor | install-service | research`.
 
 Domain errors (bad config, bad key, no credentials, exchange unreachable) print one
 clear line and exit 1; anything else is a bug and shows its traceback.
@@ -18,21 +18,17 @@ from pathlib import Path
 
 from config import ConfigError, load_config
 from mmd.backtest import add_backtest_parser
+from mmd.doctor import add_doctor_parser
+from mmd.logs import LOG_FORMATS, configure_logging, log_uncaught_exceptions
 
 __all__ = ["main"]
 
 REAL_MONEY_FLAG = "--i-understand-this-trades-real-money"
 
 
-def _setup_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    if os.environ.get("JOURNAL_STREAM"):  # under systemd: journald adds time stamps itself
-        fmt = "%(levelname)s %(name)s: %(message)s"
-    else:
-        fmt = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
-    for noisy in ("urllib3", "websocket", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _setup_logging(verbose: bool, log_format: str) -> None:
+    configure_logging(logging.DEBUG if verbose else logging.INFO, log_format)
+    log_uncaught_exceptions()
 
 
 def _fail(message: str) -> int:
@@ -59,6 +55,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.status_port is not None:
         overrides["status"] = {"port": args.status_port}
     cfg = _load(args, overrides)
+    # before the import: numpy starts its BLAS threads on import, and a thread that does not
+    # block SIGTERM takes it (default action: die) whenever the main thread is not waiting
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM, signal.SIGINT))
     from mmd.runner import StartupError, run_daemon  # after validation: a bad config fails fast
 
     try:
@@ -68,6 +67,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             exchange_url=args.exchange_url,
             data_dir=_data_dir(args, cfg),
             duration_s=args.duration,
+            real_money=args.real_money,
         )
     except StartupError as exc:
         return _fail(str(exc))
@@ -212,9 +212,18 @@ def cmd_research(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from mmd.service import command
+
+    return command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mmd", description="Market-making daemon for Kalshi")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=os.environ.get("MMD_LOG_FORMAT") or "auto",
+                        help="auto (journald under systemd, else human), human, journald or json "
+                             "(default: $MMD_LOG_FORMAT, else auto)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -281,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "per actor, as live trading runs them (same results, slower)")
     replay.set_defaults(func=cmd_replay)
     add_backtest_parser(sub)
+    add_doctor_parser(sub)
+
+    install = sub.add_parser("install-service", help="write the systemd unit and print the steps to enable it")
+    install.add_argument("--dry-run", action="store_true", help="print the files instead of writing them")
+    install.add_argument("--unit-dir", default="/etc/systemd/system")
+    install.add_argument("--env-file", default="/etc/mmd/mmd.env")
+    install.set_defaults(func=cmd_install_service)
 
     research = sub.add_parser("research", help="reproduce published results with our own code")
     research.add_argument("study", choices=["as2008"], help="as2008: Avellaneda & Stoikov (QF 2008) section 3.3, beside the published Tables 1-3")
@@ -292,7 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    if args.log_format not in LOG_FORMATS:  # from $MMD_LOG_FORMAT: argparse checks only given values
+        return _fail(f"MMD_LOG_FORMAT={args.log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
+    _setup_logging(args.verbose, args.log_format)
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -6,8 +6,9 @@ Both run before the daemon touches the network, a key or a signal mask.
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
+
+from config._rules import is_loopback_host, status_host_problem  # noqa: F401 (re-exported)
 
 __all__ = [
     "REAL_MONEY_FLAG",
@@ -78,28 +79,3 @@ def require_real_money_confirmation(env: str, urls: tuple[str, ...], confirmed: 
         )
 
 
-def is_loopback_host(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1 (an IP literal or the name localhost; no other name)."""
-    text = host.strip().strip("[]").rstrip(".").lower()
-    if text == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
-
-
-def status_host_problem(host: object, allow_remote: bool = False) -> str | None:
-    """Why `status.host` is refused, or None. The status server speaks plain HTTP and its GET
-    needs no token: it listens on loopback only, unless `allow_remote` says otherwise."""
-    if not isinstance(host, str) or not host.strip():
-        return "status.host: must be a host name or IP address, e.g. 127.0.0.1"
-    if is_loopback_host(host):
-        return None
-    if allow_remote:
-        return None
-    return (
-        f"status.host: {host!r} is not a loopback address; the status server (plain HTTP, status "
-        "readable without a token) listens on 127.0.0.1, ::1 or localhost only "
-        "(set status.allow_remote: true to listen elsewhere)"
-    )

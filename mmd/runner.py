@@ -19,10 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pykka
+
 from actors.analytics import AnalyticsStore
 from actors.rest import HttpTransport, KalshiRestClient, order_filled_from
 from actors.ws import LiveConnector
 from config import Config
+from mmd import systemd
 from mmd.app import PING_TIMEOUT_S, Daemon, Wiring
 from kernel.bus import InFlightTracker
 from kernel.clock import NS_PER_MS, NS_PER_SECOND, LiveClock
@@ -48,6 +51,7 @@ QUIET_TIMEOUT_S = 5.0
 PAPER_KEY_ID = "paper-key"
 PAPER_SCENARIO = "default"  # simex/scenarios/default.yaml
 SESSION_EXIT_POLL_S = 0.2
+HEALTH_TIMEOUT_S = 5.0  # well under half the unit's WatchdogSec=30s
 
 
 class StartupError(Exception):
@@ -70,19 +74,22 @@ def ws_url_for(rest_url: str) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{host}/trade-api/ws/v2"
 
 
-CREDENTIAL_NAME = "kalshi-private-key"  # systemd LoadCredential=kalshi-private-key:/path/to/key.pem
+CREDENTIAL_NAME = systemd.PRIVATE_KEY_CREDENTIAL  # systemd LoadCredential[Encrypted]=kalshi-private-key:...
 
 
 def _credentials_from_env(env: str) -> tuple[str, Any]:
-    key_id = os.environ.get("KALSHI_ACCESS_KEY", "").strip()
+    """The environment first, then the credentials systemd passed (mmd.service)."""
+    try:
+        service = systemd.service_credentials()
+    except systemd.CredentialError as exc:  # its message never holds the credential
+        raise StartupError(str(exc)) from None
+    key_id = os.environ.get("KALSHI_ACCESS_KEY", "").strip() or (service.access_key or "")
     pem = os.environ.get("KALSHI_PRIVATE_KEY", "").strip()
     source, forbidden_mode = "KALSHI_PRIVATE_KEY", OWNER_ONLY
-    creds_dir = os.environ.get("CREDENTIALS_DIRECTORY")  # systemd LoadCredential
-    if not pem and creds_dir and os.path.lexists(Path(creds_dir) / CREDENTIAL_NAME):
-        pem = str(Path(creds_dir) / CREDENTIAL_NAME)
-        # systemd writes a credential 0400 and grants the service user read through an ACL,
-        # which stat shows as group-readable (0440); the directory is the service's alone
-        source, forbidden_mode = f"credential {CREDENTIAL_NAME} (CREDENTIALS_DIRECTORY)", 0o007
+    if not pem and service.private_key_path is not None:
+        pem = str(service.private_key_path)
+        source = f"credential {CREDENTIAL_NAME} (CREDENTIALS_DIRECTORY)"
+        forbidden_mode = systemd.CREDENTIAL_FORBIDDEN_MODE
     if not key_id or not pem:
         raise StartupError(
             f"--env {env} needs credentials: set KALSHI_ACCESS_KEY and KALSHI_PRIVATE_KEY "
@@ -361,6 +368,7 @@ def run_daemon(
     endpoint = resolve_endpoint(cfg, env, exchange_url, data_dir)
     wiring = live_wiring(cfg, env, endpoint, run_id)
     started_ns = wiring.clock.now_ns()
+    systemd.status("reconciling with the exchange: cancelling orders of an earlier run")
     try:
         _cancel_orphans(wiring.client)
     except Exception as exc:
@@ -392,8 +400,11 @@ def run_daemon(
             data_dir, {**this_process_identity(), "status_url": status_server.url, "run_id": run_id, "mode": env}
         )
         log.info("mmd %s running (run %s); status at %s", env, run_id, status_server.url)
-        exit_reason = wait_for_stop(daemon, cfg.status.print_interval_s, duration_s)
+        systemd.ready(f"mmd {env} running (run {run_id}); status at {status_server.url}")
+        watchdog = systemd.Watchdog.from_environment(time.monotonic())
+        exit_reason = wait_for_stop(daemon, cfg.status.print_interval_s, duration_s, watchdog)
     finally:
+        systemd.stopping(f"stopping ({exit_reason}): cancelling orders")
         # a second SIGINT/SIGTERM during shutdown is not swallowed: it aborts as usual
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         if status_server is not None:
@@ -404,16 +415,52 @@ def run_daemon(
     return 0 if leftovers == 0 else 1
 
 
-def wait_for_stop(daemon: Daemon, print_interval_s: float, duration_s: float | None) -> str:
-    """Main-thread loop: print a status line now and then until a signal or the duration."""
+def actors_answer(daemon: Daemon, timeout_s: float = HEALTH_TIMEOUT_S) -> bool:
+    """The health pass behind the systemd watchdog: every actor answers a ping, so each still
+    serves its inbox. All pings go out before the first answer is awaited."""
+    pings = []
+    for name, ref in daemon.refs.items():
+        try:
+            pings.append((name, ref.proxy().ping()))
+        except pykka.ActorDeadError:
+            log.error("health: actor %s is dead", name)
+            return False
+    deadline = time.monotonic() + timeout_s
+    for name, ping in pings:
+        try:
+            ping.get(timeout=max(0.0, deadline - time.monotonic()))
+        except (pykka.ActorDeadError, pykka.Timeout):
+            log.error("health: actor %s did not answer within %.0f s", name, timeout_s)
+            return False
+    return True
+
+
+def wait_for_stop(
+    daemon: Daemon, print_interval_s: float, duration_s: float | None, watchdog: systemd.Watchdog | None = None
+) -> str:
+    """Main-thread loop until a signal or the duration: a status line every print interval,
+    and the systemd watchdog petted after each health pass (none without a watchdog)."""
+    watchdog = systemd.Watchdog(None, time.monotonic()) if watchdog is None else watchdog
     deadline = None if duration_s is None else time.monotonic() + duration_s
+    next_line = time.monotonic() + print_interval_s
     while True:
-        received = signal.sigtimedwait(HANDLED_SIGNALS, print_interval_s)
+        now = time.monotonic()
+        received = signal.sigtimedwait(HANDLED_SIGNALS, watchdog.wait_s(now, max(0.0, next_line - now)))
         if received is not None:
             return f"signal {signal.Signals(received.si_signo).name}"
-        if deadline is not None and time.monotonic() >= deadline:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
             return "duration elapsed"
-        try:
-            log.info(status_line(daemon.status()))
-        except Exception:
-            log.exception("status line failed")
+        if watchdog.due(now):
+            if actors_answer(daemon):
+                watchdog.health_passed(now)
+            else:
+                watchdog.health_failed(now)
+        if now >= next_line:
+            next_line = now + print_interval_s
+            try:
+                line = status_line(daemon.status())
+                log.info(line)
+                systemd.status(line)
+            except Exception:
+                log.exception("status line failed")

@@ -4,9 +4,11 @@ start, before anything runs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from config import load_config
+from config import ConfigError, load_config
 from mmd.guards import status_host_problem
 from mmd.runner import StartupError, check_start_guards, run_daemon
 from mmd.status_server import StatusServer
@@ -30,8 +32,15 @@ def test_an_empty_or_non_text_host_is_refused_even_when_remote_is_allowed(host):
     assert status_host_problem(host, allow_remote=True) == "status.host: must be a host name or IP address, e.g. 127.0.0.1"
 
 
+def test_config_check_refuses_a_non_loopback_status_host():
+    with pytest.raises(ConfigError, match=r"status.host: '0.0.0.0' is not a loopback address"):
+        load_config(overrides={"status": {"host": "0.0.0.0"}})
+    assert load_config(overrides={"status": {"host": "0.0.0.0", "allow_remote": True}}).status.host == "0.0.0.0"
+
+
 def test_start_refuses_a_non_loopback_status_host_before_anything_runs(tmp_path):
-    cfg = load_config(overrides={"status": {"host": "0.0.0.0"}})
+    shipped = load_config()  # a config built in code skips the loader's check: start checks again
+    cfg = dataclasses.replace(shipped, status=dataclasses.replace(shipped.status, host="0.0.0.0"))
 
     with pytest.raises(StartupError, match=r"status.host: '0.0.0.0' is not a loopback address"):
         run_daemon(cfg, env="paper", exchange_url=None, data_dir=tmp_path / "var", duration_s=0)
