@@ -90,6 +90,8 @@ SILENCE_TIMER = "silence"
 RESUBSCRIBE_TIMER = "resubscribe:"  # + the channel
 DEFAULT_SILENCE_NS = 10 * NS_PER_SECOND
 TRADE_CHANNEL, TICKER_CHANNEL, USER_ORDERS_CHANNEL = "trade", "ticker", "user_orders"
+# channels evidence can oblige to speak; only theirs are remembered (lifecycle covers every market)
+_WATCHED_CHANNELS = frozenset({TRADE_CHANNEL, TICKER_CHANNEL, BOOK_CHANNEL, USER_ORDERS_CHANNEL})
 
 
 @message
@@ -505,7 +507,8 @@ class WsCore:
         market = frame.ticker or next((getattr(m, "ticker", None) for m in frame.messages), None)
         if market is None:
             return []
-        self._silence.heard(sub.channel, market, ts_recv)
+        if sub.channel in _WATCHED_CHANNELS:
+            self._silence.heard(sub.channel, market, ts_recv)
         expected = False
         for event in frame.messages:
             if isinstance(event, TradePrinted):
