@@ -120,6 +120,7 @@ class WsConfig:
     reconnect_cap_s: float = check(positive)
     ping_interval_s: float = check(positive)
     liveness_timeout_s: float = check(positive)
+    silence_window_s: float = check(positive)
 
 
 @frozen

@@ -130,6 +130,7 @@ class Daemon:
             reconnect_base_s=cfg.ws.reconnect_base_s,
             reconnect_cap_s=cfg.ws.reconnect_cap_s,
             liveness_timeout_s=cfg.ws.liveness_timeout_s,
+            silence_window_s=cfg.ws.silence_window_s,
         )
 
         def start_maker(ticker: str, session_id: str, market_config: Any = None) -> Any:
