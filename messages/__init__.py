@@ -13,7 +13,9 @@ from ._market import *  # noqa: F401,F403
 from ._market import __all__ as _market_all
 from ._orders import *  # noqa: F401,F403
 from ._orders import __all__ as _orders_all
+from ._operations import *  # noqa: F401,F403
+from ._operations import __all__ as _operations_all
 from ._strategy import *  # noqa: F401,F403
 from ._strategy import __all__ as _strategy_all
 
-__all__ = [*_base_all, *_market_all, *_orders_all, *_control_all, *_strategy_all]
+__all__ = [*_base_all, *_market_all, *_orders_all, *_control_all, *_strategy_all, *_operations_all]
