@@ -93,7 +93,8 @@ class MmdActor(pykka.ThreadingActor):
         return self.clock.call_later(delay_ns, self.actor_ref, message)
 
     def route(self, name: str) -> Any:
-        """The actor ref a core's Send(to=name) goes to. Shells that send override it."""
+        """The actor ref a core's Send(to=name) goes to (None: nobody, see on_undelivered).
+        Shells that send override it."""
         raise KeyError(f"{type(self).__name__} has no collaborator named {name!r}")
 
     def carry_out(self, effects: Any) -> None:
@@ -104,14 +105,19 @@ class MmdActor(pykka.ThreadingActor):
                 self.publish(effect.message)
             elif isinstance(effect, Send):
                 target = self.route(effect.to)
-                if target is not None:
-                    self.send(target, effect.message)
+                if target is None or not self.send(target, effect.message):
+                    self.on_undelivered(effect)
             elif isinstance(effect, ArmTimer):
                 self.timers.arm_at(effect.key, effect.deadline_ns, effect.message)
             elif isinstance(effect, CancelTimer):
                 self.timers.cancel(effect.key)
             else:
                 self.on_effect(effect)
+
+    def on_undelivered(self, effect: Send) -> None:
+        """A Send whose collaborator `route` did not know (None) or that has stopped.
+        Dropped by default; a shell that must know overrides it (the REST actor counts
+        replies whose reader is gone)."""
 
     def on_effect(self, effect: Any) -> None:
         self.errors["unknown_effect"] += 1

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from ._base import Message, message
+from ._json import JsonValue, freeze_json
+from ._strategy import MarketConfig
 
 __all__ = [
     "RequoteDue",
@@ -110,7 +111,7 @@ class SessionStarted(Message):
     reason: str
     ts: int
     event_id: str = ""  # the VolatilityDetected that spawned it, if any
-    config: Any = None  # messages.MarketConfig the maker runs with (risk learns category and budget)
+    config: MarketConfig | None = None  # the maker runs with it (risk learns category and budget)
 
 
 @message
@@ -180,18 +181,26 @@ class RiskStateChanged(Message):
 
 @message
 class RestReadRequested(Message):
-    """Ask the REST client for one GET (all pages when `all_pages`); reply goes to reply_to.
+    """Ask the REST client for one GET (all pages when `all_pages`); the reply goes to the
+    reader named `reply_to`.
 
     Requests go down the actor graph; the reply comes back as a tell, never an ask cycle.
+    `reply_to` is a role name ("scanner", "supervisor", "maker:<session id>") that the REST
+    actor resolves through its directory (kernel.directory), never an actor ref: a message
+    is data, and a ref inside one would tie it to one runtime's actors.
     """
 
     request_id: str
     path: str  # relative to /trade-api/v2, e.g. "/markets"
     query: tuple[tuple[str, str], ...]
-    reply_to: Any  # pykka ActorRef
+    reply_to: str  # the reader's role name
     ts: int
     all_pages: bool = False
     list_key: str = ""  # with all_pages: the list field to concatenate, e.g. "markets"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reply_to, str):  # an actor ref here would be a bug
+            raise TypeError(f"reply_to must be a reader's role name, not {type(self.reply_to).__name__}")
 
 
 @message
@@ -199,6 +208,11 @@ class RestReadCompleted(Message):
     request_id: str
     path: str
     status: int  # HTTP status; 0 when the transport failed
-    body: Any  # decoded JSON (treat as read-only); with all_pages, {list_key: [...all items]}
+    # decoded JSON, frozen here once (messages._json): with all_pages, {list_key: (...all items)};
+    # an error's body on a failed status; None when the transport failed
+    body: JsonValue
     error: str
     ts_recv: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body", freeze_json(self.body))

@@ -8,6 +8,11 @@ subscriptions exist before anyone publishes): analytics, REST client, market sta
 feed actors (when configured), risk governor, WS connection, session supervisor (which
 starts one maker per session), scanner. Stop runs in reverse; the supervisor stops its
 makers in its own on_stop.
+
+Replies are addressed by name, never by actor ref: REST read replies go to the reader a
+request names (`reply_to`), resolved through one `Directory` per daemon, handed to the
+REST actor and to every reader (scanner, supervisor, each maker), which registers itself
+as it is built.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from actors.supervisor import SessionSupervisorActor, crash_reporting
 from actors.ws import WsConnectionActor
 from config import Config
 from kernel.bus import Bus, InFlightTracker
+from kernel.directory import Directory
 from kernel.runtime import ThreadingRuntime
 from kernel.clock import seconds
 from schema import migrate
@@ -84,6 +90,7 @@ class Daemon:
         self.db_path = db_path
         self.bus = Bus(wiring.tracker)
         self.refs: dict[str, Any] = {}
+        self.readers = Directory()  # role name -> ref of every actor a REST read replies to
         self.store: AnalyticsStore | None = None
         self.started = False
 
@@ -114,6 +121,7 @@ class Daemon:
             cancel_cost=cfg.rest.cancel_cost,
             batch_max_items=cfg.rest.batch_max_items,
             batch_gather_ns=seconds(cfg.rest.batch_gather_s),
+            readers=self.readers,
         )
         self._start("market_state", MarketStateActor, config=cfg.market_state)
         # an engaged kill switch survives a restart (file beside the database); never in
@@ -146,6 +154,7 @@ class Daemon:
                 order_sink=risk,
                 rest=rest,  # fill reconciliation reads (GET /portfolio/fills)
                 market_config=market_config,  # the session's generated config (None: explicit ticker)
+                directory=self.readers,  # registers "maker:<session id>" for its fill reads' replies
             )
 
         self._start(
@@ -159,8 +168,11 @@ class Daemon:
             rest=rest,  # balance reads, close times of explicit tickers
             style=getattr(cfg.scanner, "style", "volatility"),
             regime_sample_interval_s=cfg.scanner.volatility.sample_interval_s,  # part of the regime staleness rule
+            directory=self.readers,
         )
-        self._start("scanner", ScannerActor, config=cfg.scanner, rest=rest, feed=ws, risk_config=cfg.risk)
+        self._start(
+            "scanner", ScannerActor, config=cfg.scanner, rest=rest, feed=ws, risk_config=cfg.risk, directory=self.readers
+        )
         self.started = True
 
     def _start_feeds(self) -> None:

@@ -13,6 +13,7 @@ Every malformed input raises FeedDecodeError with a message naming the field.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,11 +44,11 @@ def _decimal(value: Any, what: str) -> Decimal:
 def _best(levels: Any, side: str) -> Decimal | None:
     if levels is None:
         return None
-    if not isinstance(levels, list):
+    if not isinstance(levels, tuple | list):  # a frozen body's arrays are tuples
         raise FeedDecodeError(f"{side}: expected a list of levels, got {type(levels).__name__}")
     prices = []
     for i, level in enumerate(levels):
-        if not isinstance(level, dict):
+        if not isinstance(level, Mapping):
             raise FeedDecodeError(f"{side}[{i}]: expected an object, got {level!r}")
         price = _decimal(level.get("price"), f"{side}[{i}].price")
         size = _decimal(level.get("size"), f"{side}[{i}].size")
@@ -62,7 +63,7 @@ def _best(levels: Any, side: str) -> Decimal | None:
 
 def decode_polymarket_book(body: Any, *, ticker: str, source: str, ts_recv: int) -> ReferencePriceUpdated:
     """The best bid/ask of a Polymarket book as the YES-leg reference for `ticker`."""
-    if not isinstance(body, dict):
+    if not isinstance(body, Mapping):
         raise FeedDecodeError(f"book: expected a JSON object, got {type(body).__name__}")
     bid = _best(body.get("bids"), "bids")
     ask = _best(body.get("asks"), "asks")

@@ -20,7 +20,7 @@ import requests
 
 from actors._base import MmdActor, handles
 from config import ConfigError, FeedsConfig
-from messages import Message, message
+from messages import JsonValue, Message, freeze_json, message
 from kernel.bus import post
 from kernel.clock import seconds
 
@@ -46,9 +46,12 @@ class ReferenceFetched(Message):
     ticker: str
     token_id: str
     status: int
-    body: Any
+    body: JsonValue  # frozen as the worker builds it (messages._json)
     error: str
     ts_recv: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body", freeze_json(self.body))
 
 
 class HttpReferenceFetcher:

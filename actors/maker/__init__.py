@@ -1,6 +1,6 @@
 """The maker: one actor per market session quoting Avellaneda-Stoikov around the microprice."""
 
-from ._actor import MakerActor
+from ._actor import MakerActor, maker_reader
 from ._inventory import Inventory, Layer
 from ._orders import SIDES, OrderManager, WorkingOrder
 from ._quoting import AvellanedaStoikovQuoter, Quote
@@ -8,6 +8,7 @@ from ._session import MakerSession, MakerState
 
 __all__ = [
     "MakerActor",
+    "maker_reader",
     "MakerSession",
     "MakerState",
     "AvellanedaStoikovQuoter",

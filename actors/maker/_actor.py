@@ -2,7 +2,8 @@
 to a MakerSession, and publishing what the session decided.
 
 Direction: events come up from the bus (tell); commands go down to the risk governor
-(order_sink, tell) and fill reads down to the REST client (rest, tell, reply by tell).
+(order_sink, tell) and fill reads down to the REST client (rest, tell, reply by tell to
+the maker's reader name "maker:<session id>", resolved by the REST actor's directory).
 Nothing here asks another actor, so there is no ask cycle to deadlock.
 
 Published: MakerStatus on every change of state, pause reason or throttle;
@@ -14,6 +15,7 @@ WS feed lost them), so risk and analytics see them too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -48,11 +50,18 @@ from messages import (
 )
 from kernel.bus import Bus, InFlightTracker
 from kernel.clock import seconds
+from kernel.directory import Directory
 
 from .._base import MmdActor, handles
 from ._session import MakerSession, MakerState
 
-__all__ = ["MakerActor"]
+__all__ = ["MakerActor", "maker_reader"]
+
+
+def maker_reader(session_id: str) -> str:
+    """The name REST replies to a session's maker are addressed to."""
+    return f"maker:{session_id}"
+
 
 _ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderRejected, OrderCancelled, OrderFilled, OrderUpdated)
 # keys of self.timers; the messages carry the ticker, so equal deadlines of several makers
@@ -82,10 +91,14 @@ class MakerActor(MmdActor):
         market_config: MarketConfig | None = None,
         rest: Any = None,
         market_budget: Decimal | None = None,
+        directory: Directory | None = None,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.ticker = ticker
         self.session_id = session_id
+        self.reader = maker_reader(session_id)
+        if directory is not None:  # before the loop starts, so no fill read's reply can outrun it
+            directory.register(self.reader, self.actor_ref)
         self.config = config
         self.order_sink = order_sink
         self.rest = rest
@@ -208,7 +221,7 @@ class MakerActor(MmdActor):
         back like any fill; risk and analytics see them too)."""
         now = self.clock.now_ns()
         awaited = message.request_id == self._awaited_read
-        if message.status != 200 or not isinstance(message.body, dict):
+        if message.status != 200 or not isinstance(message.body, Mapping):
             self.errors["fill_reconcile_failed"] += 1
             self.log.warning("fill reconciliation failed: %s %s", message.status, message.error)
         else:
@@ -218,7 +231,7 @@ class MakerActor(MmdActor):
             self._send_all(self.session.fills_read(now))
         self._after(now)
 
-    def _apply_read_fills(self, body: dict, now: int, *, apply_now: bool) -> None:
+    def _apply_read_fills(self, body: Mapping[str, Any], now: int, *, apply_now: bool) -> None:
         """apply_now: the finish waits for these fills, so the session takes them at once
         (the bus copy that comes back later is a duplicate, ignored)."""
         for raw in body.get("fills") or ():
@@ -258,7 +271,7 @@ class MakerActor(MmdActor):
                 request_id=request_id,
                 path=_FILLS_PATH,
                 query=(("ticker", self.ticker), ("min_ts", min_ts)),
-                reply_to=self.actor_ref,
+                reply_to=self.reader,
                 ts=self.clock.now_ns(),
                 all_pages=True,
                 list_key="fills",

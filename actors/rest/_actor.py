@@ -3,7 +3,9 @@
 Commands come in as tells (nobody asks this actor for anything but get_status()); the
 core's effects go out: StartCall runs the blocking HTTP call on `executor` (a thread pool
 live: the worker posts RestCallFinished back to the inbox; InlineExecutor in replay: the
-result is handled at once), events are published, read replies told to the reader.
+result is handled at once), events are published, a read's reply is sent to the reader
+its request names (`reply_to`, a role name the `readers` directory resolves). A reply
+whose reader has stopped meanwhile (a maker whose session ended) is counted and dropped.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from concurrent.futures import Executor
 from typing import Any
 
 from actors._base import MmdActor, handles
+from kernel.directory import Directory
+from kernel.effects import Send
 from messages import (
     AmendOrder,
     BudgetRefillDue,
@@ -26,7 +30,7 @@ from ._batches import GATHER_TIMER, BatchCall, BatchGatherDue
 from ._calls import InlineExecutor, RestCallFinished, call_for, finished_call, run_on_worker
 from ._client import KalshiRestClient
 from ._core import RestCore
-from ._effects import ReplyToReader, ReportFailure, StartCall
+from ._effects import ReportFailure, StartCall
 from ._scheduler import REFILL_TIMER
 
 __all__ = ["RestClientActor", "RestCallFinished", "InlineExecutor", "BatchGatherDue", "BatchCall"]
@@ -49,9 +53,11 @@ class RestClientActor(MmdActor):
         cancel_cost: int = 2,
         batch_max_items: int = 20,
         batch_gather_ns: int = 2_000_000,
+        readers: Directory | None = None,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self._client = client
+        self._readers = readers if readers is not None else Directory()  # role name -> reader ref
         self._executor = executor
         self._core = RestCore(
             read_rate=read_rate,
@@ -93,11 +99,17 @@ class RestClientActor(MmdActor):
         self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, self.clock.now_ns()))
 
     # -- effects out ----------------------------------------------------------------
+    def route(self, name: str) -> Any:
+        return self._readers.resolve(name)  # a read's reply: Send(to=request.reply_to)
+
+    def on_undelivered(self, effect: Send) -> None:
+        # the reader stopped before its reply came (a maker whose session ended): not fatal
+        self.errors["reply_reader_gone"] += 1
+        self.log.info("reply %s dropped: reader %r is gone", type(effect.message).__name__, effect.to)
+
     def on_effect(self, effect: Any) -> None:
         if isinstance(effect, StartCall):
             self._start_call(effect)
-        elif isinstance(effect, ReplyToReader):
-            self.send(effect.request.reply_to, effect.reply)
         elif isinstance(effect, ReportFailure):
             self.log.error(effect.what, exc_info=effect.error)
         else:

@@ -2,9 +2,10 @@
 
 Direction: commands come *down* (maker/risk -> PlaceOrder...; anyone -> RestReadRequested);
 outcomes go *up* on the bus (OrderAccepted, OrderRejected, ...), read replies to the
-reader. Given a message and the time, the core returns effects in the order they must
-happen: StartCall (the shell runs the HTTP call and hands the result back through
-`on_call_finished`), Publish, ReplyToReader, ReportFailure, ArmTimer / CancelTimer.
+reader the request names. Given a message and the time, the core returns effects in the
+order they must happen: StartCall (the shell runs the HTTP call and hands the result back
+through `on_call_finished`), Publish, Send (a read's reply, to the role name in its
+`reply_to`), ReportFailure, ArmTimer / CancelTimer.
 
 It puts together the rate budget (RestScheduler), batch gathering (BatchGatherer) and
 outcome translation (outcome_effects).

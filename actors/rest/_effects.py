@@ -1,7 +1,8 @@
-"""The REST core's own effects, beside kernel.effects' Publish / ArmTimer / CancelTimer.
+"""The REST core's own effects, beside kernel.effects' Publish / Send / ArmTimer / CancelTimer.
 
-They name what only the REST shell can do: run an HTTP call, answer a reader, log a
-failure with its traceback. The core never holds the client, an executor or a logger.
+They name what only the REST shell can do: run an HTTP call, log a failure with its
+traceback. The core never holds the client, an executor or a logger. (A read's reply is
+a plain Send to the reader's role name, resolved by the shell's directory.)
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from messages import RestReadCompleted, RestReadRequested
-
-__all__ = ["StartCall", "ReplyToReader", "ReportFailure"]
+__all__ = ["StartCall", "ReportFailure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +21,6 @@ class StartCall:
 
     job_id: int
     command: Any
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyToReader:
-    """Tell `reply` to the actor that asked for the read (`request.reply_to`)."""
-
-    request: RestReadRequested
-    reply: RestReadCompleted
 
 
 @dataclass(frozen=True, slots=True)

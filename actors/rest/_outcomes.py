@@ -4,7 +4,8 @@ Pure functions. `outcome_effects(command, result, error, now_ns)` turns the clie
 (a PlacedOrder, AmendedOrder, CancelledOrder, CancelAllResult, read body, a batch's
 per-item list, or the exception the call raised) into the events published on the bus
 (OrderAccepted, OrderAmended, OrderCancelled, OrderRejected, AllOrdersCancelled) or the
-reply told to a reader (RestReadCompleted). A batch yields one event per item, in the
+reply sent to the reader the request names (Send(to=reply_to, RestReadCompleted), its body
+frozen once as the message is built). A batch yields one event per item, in the
 batch's order.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kalshi.wire import WireFormatError
-from kernel.effects import Publish
+from kernel.effects import Publish, Send
 from messages import (
     AllOrdersCancelled,
     AmendOrder,
@@ -31,7 +32,7 @@ from messages import (
 
 from ._batches import BatchCall
 from ._client import AmendedOrder, CancelAllResult, CancelledOrder, OrderOutcomeUnknown, PlacedOrder, RestError
-from ._effects import ReplyToReader, ReportFailure
+from ._effects import ReportFailure
 from ._transport import TransportError
 
 __all__ = [
@@ -67,7 +68,7 @@ def rejection_source_and_code(exc: BaseException) -> tuple[str, str]:
 
 def outcome_effects(command: Any, result: Any, error: BaseException | None, now_ns: int) -> list:
     if isinstance(command, RestReadRequested):
-        return [ReplyToReader(command, read_completed(command, result, error, now_ns))]
+        return [Send(to=command.reply_to, message=read_completed(command, result, error, now_ns))]
     if isinstance(command, CancelAllOrders):
         return [Publish(all_orders_cancelled(command, result, error, now_ns))]
     if isinstance(command, BatchCall):

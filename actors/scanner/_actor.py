@@ -1,6 +1,7 @@
 """Scanner actor shell: routes bus events and REST replies into ScannerCore and its
-outputs back out. Direction: reads go *down* to the REST client (tell with reply_to) and
-subscriptions down to the WS connection; events go *up* on the bus. Never asks anyone.
+outputs back out. Direction: reads go *down* to the REST client (a tell naming the scanner
+as `reply_to`, resolved by the REST actor's directory) and subscriptions down to the WS
+connection; events go *up* on the bus. Never asks anyone.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from actors._base import MmdActor, handles
 from config import RiskConfig, ScannerConfig
+from kernel.directory import Directory
 from messages import (
     BookUpdated,
     MarketLifecycleChanged,
@@ -33,7 +35,9 @@ from ._timers import (
     ScannerSweepDue,
 )
 
-__all__ = ["ScannerActor"]
+__all__ = ["ScannerActor", "SCANNER_READER"]
+
+SCANNER_READER = "scanner"  # the name REST replies to the scanner are addressed to
 
 # keys of self.timers
 SWEEP, REDISCOVER, REGIME, QUEUED_READS = "sweep", "rediscover", "regime", "queued-reads"
@@ -53,8 +57,11 @@ class ScannerActor(MmdActor):
         rest: Any,
         feed: Any = None,
         risk_config: RiskConfig | None = None,
+        directory: Directory | None = None,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
+        if directory is not None:  # before the loop starts: on_start already reads
+            directory.register(SCANNER_READER, self.actor_ref)
         if risk_config is None:  # tests that wire only the scanner: the shipped risk budgets
             from config import load_config
 
@@ -95,7 +102,7 @@ class ScannerActor(MmdActor):
                 self.send(
                     self.rest,
                     RestReadRequested(
-                        request_id=item.request_id, path=item.path, query=item.query, reply_to=self.actor_ref,
+                        request_id=item.request_id, path=item.path, query=item.query, reply_to=SCANNER_READER,
                         ts=now, all_pages=item.all_pages, list_key=item.list_key,
                     ),
                 )

@@ -7,9 +7,9 @@ bid size × bid price + ask size × (1 − ask price) (the NO side's collateral)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping
 
 from config import DiscoveryConfig, MarketConfigRules, VolatilityScanConfig
 from kernel.clock import NS_PER_SECOND
@@ -88,7 +88,7 @@ class MarketListing:
         return None if self.close_ns is None else (self.close_ns - now_ns) / DAY_NS
 
 
-def _time(market: dict, key: str) -> int | None:
+def _time(market: Mapping[str, object], key: str) -> int | None:
     value = market.get(key)
     if not value:
         return None
@@ -100,19 +100,19 @@ def _time(market: dict, key: str) -> int | None:
         raise WireFormatError(f"{key}: not an RFC3339 time: {value!r}") from None
 
 
-def _price(market: dict, key: str) -> Decimal | None:
+def _price(market: Mapping[str, object], key: str) -> Decimal | None:
     value = market.get(key)
     return None if value in (None, "") else parse_dollars(value, key)
 
 
-def _count(market: dict, key: str) -> Decimal:
+def _count(market: Mapping[str, object], key: str) -> Decimal:
     value = market.get(key)
     return ZERO if value in (None, "") else parse_count(value, key)
 
 
 def parse_market(market: object) -> MarketListing:
     """One Market object of GET /markets. Raises ValueError with the reason when unusable."""
-    if not isinstance(market, dict):
+    if not isinstance(market, Mapping):  # a REST read's markets are frozen (read-only mappings)
         raise ValueError(f"market entry is not an object: {type(market).__name__}")
     ticker = market.get("ticker")
     if not isinstance(ticker, str) or not ticker:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -183,7 +184,7 @@ class ScannerCore:
 
     def _parse_all(self, items: Any) -> list[MarketListing]:
         listings = []
-        for item in items if isinstance(items, list) else []:
+        for item in items if isinstance(items, tuple) else ():  # JSON arrays arrive frozen as tuples
             try:
                 listings.append(parse_market(item))
             except ValueError:  # bad entries are skipped and counted, never fatal
@@ -211,14 +212,14 @@ class ScannerCore:
         return sum(1 for ts, _ in state.trades if ts >= start) if state else 0
 
     def _on_listing(self, reply: RestReadCompleted, now_ns: int) -> list[Any]:
-        if reply.status != 200 or not isinstance(reply.body, dict):
+        if reply.status != 200 or not isinstance(reply.body, Mapping):
             self.discovering = False
             self.last_error = f"GET /markets failed: {reply.status} {reply.error}"
             return [RetryDiscovery(self.last_error)]
-        raw = reply.body.get("markets", [])
+        raw = reply.body.get("markets", ())
         listings = self._parse_all(raw)
         self.listing = listings
-        self.listing_stats = (len(raw) if isinstance(raw, list) else 0, sum(1 for m in listings if m.market_type == "binary"))
+        self.listing_stats = (len(raw) if isinstance(raw, tuple) else 0, sum(1 for m in listings if m.market_type == "binary"))
         seen = set()
         for m in listings:
             self.markets[m.ticker] = m
@@ -264,14 +265,14 @@ class ScannerCore:
 
     def _on_lookup(self, reply: RestReadCompleted, now_ns: int) -> list[Any]:
         kind, key = self.pending_lookups.pop(reply.request_id)
-        body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+        body = reply.body if reply.status == 200 and isinstance(reply.body, Mapping) else None
         if body is None:
             # a failed lookup caches nothing: the next discovery asks again, and until then the
             # market stays out of scoring, tracking and events (a sports market must never
             # pass for the default profile)
             self.last_error = f"GET {reply.path} failed: {reply.status} {reply.error}"
         elif kind == "event":
-            event = body.get("event") if isinstance(body.get("event"), dict) else {}
+            event = body.get("event") if isinstance(body.get("event"), Mapping) else {}
             category = normalise_category(event.get("category"))
             series = event.get("series_ticker")
             if category or not isinstance(series, str) or not series:
@@ -284,7 +285,7 @@ class ScannerCore:
                 self.queue.append(read)
         else:
             series, event_ticker = key.split("\n", 1)
-            data = body.get("series") if isinstance(body.get("series"), dict) else {}
+            data = body.get("series") if isinstance(body.get("series"), Mapping) else {}
             category = normalise_category(data.get("category"))
             self.series_category[series] = category
             self.event_category[event_ticker] = category
@@ -387,11 +388,11 @@ class ScannerCore:
         return out + self._pump(now_ns)
 
     def _on_sweep(self, reply: RestReadCompleted, now_ns: int) -> list[Any]:
-        if reply.status != 200 or not isinstance(reply.body, dict):
+        if reply.status != 200 or not isinstance(reply.body, Mapping):
             self.last_error = f"sweep failed: {reply.status} {reply.error}"
             return []
         out: list[Any] = []
-        for m in self._parse_all(reply.body.get("markets", [])):
+        for m in self._parse_all(reply.body.get("markets", ())):
             if m.ticker not in self.states:
                 continue
             self.markets[m.ticker] = m

@@ -6,6 +6,7 @@ active markets, away from the price extremes, ranked by traded volume.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,7 +29,7 @@ class MarketCandidate:
 
 def _candidate(market: object) -> MarketCandidate | None:
     """None for anything that is not a usable market (bad entries are skipped, not fatal)."""
-    if not isinstance(market, dict) or not isinstance(market.get("ticker"), str) or not market["ticker"]:
+    if not isinstance(market, Mapping) or not isinstance(market.get("ticker"), str) or not market["ticker"]:
         return None
     if market.get("market_type", "binary") != "binary" or market.get("status") != "active":
         return None
@@ -47,7 +48,7 @@ def _candidate(market: object) -> MarketCandidate | None:
 
 def rank_markets(markets: object, limit: int) -> list[MarketCandidate]:
     """Best first: most 24h volume, then lifetime volume, then ticker (stable order)."""
-    if not isinstance(markets, list):
+    if not isinstance(markets, tuple | list):  # a REST read's JSON arrays are frozen as tuples
         return []
     candidates = [c for c in map(_candidate, markets) if c is not None]
     candidates.sort(key=lambda c: (-c.volume_24h, -c.volume, c.ticker))

@@ -5,7 +5,8 @@ session id, which it starts, tells and stops.
 
 Direction: subscriptions go down to the WS connection, sweeps (CancelAllOrders) down
 through the risk governor, StopSession down to makers, balance and close-time reads down
-to the REST client (tell with reply_to); events come up on the bus. The supervisor asks
+to the REST client (a tell naming the supervisor as `reply_to`, resolved by the REST
+actor's directory); events come up on the bus. The supervisor asks
 no actor at run time: the governor's exposure arrives as ExposureChanged, each balance
 read leaves as BalanceRead, makers report MakerStatus/MakerFinished.
 """
@@ -16,12 +17,15 @@ from typing import Any, Callable
 
 from actors._base import MmdActor, handles
 from config import SupervisorConfig
+from kernel.directory import Directory
 from messages import MarketConfig, RestReadRequested
 
 from ._core import FEED, ORDER_GATEWAY, RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker
 from ._timers import SUPERVISOR_TIMERS, SupervisorMonitorDue
 
-__all__ = ["SessionSupervisorActor", "MakerFactory"]
+__all__ = ["SessionSupervisorActor", "MakerFactory", "SUPERVISOR_READER"]
+
+SUPERVISOR_READER = "supervisor"  # the name REST replies to the supervisor are addressed to
 
 # (ticker, session_id, market_config or None) -> started maker ActorRef
 MakerFactory = Callable[[str, str, MarketConfig | None], Any]
@@ -45,8 +49,11 @@ class SessionSupervisorActor(MmdActor):
         rest: Any = None,
         style: str = "volatility",
         regime_sample_interval_s: float,
+        directory: Directory | None = None,
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
+        if directory is not None:  # before the loop starts, so no reply can outrun it
+            directory.register(SUPERVISOR_READER, self.actor_ref)
         self.core = SupervisorCore(
             config, run_id=run_id, regime_sample_interval_s=regime_sample_interval_s, style=style, errors=self.errors
         )
@@ -95,7 +102,7 @@ class SessionSupervisorActor(MmdActor):
         elif isinstance(effect, RestRead):
             if self.rest is not None:
                 request = RestReadRequested(
-                    request_id=effect.request_id, path=effect.path, query=(), reply_to=self.actor_ref,
+                    request_id=effect.request_id, path=effect.path, query=(), reply_to=SUPERVISOR_READER,
                     ts=self.clock.now_ns(),
                 )
                 self.send(self.rest, request)

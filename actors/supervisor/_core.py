@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -683,7 +684,7 @@ class SupervisorCore:
         if reply.path != BALANCE_PATH:
             return
         self._balance_in_flight = False
-        body = reply.body if isinstance(reply.body, dict) else {}
+        body = reply.body if isinstance(reply.body, Mapping) else {}
         cents = body.get("balance")
         if reply.status != 200 or not isinstance(cents, int) or isinstance(cents, bool):
             self.errors["balance_read"] += 1
@@ -715,8 +716,8 @@ class SupervisorCore:
         session.close_read_in_flight = False
         if session.state != ACTIVE or session.close_ns is not None:
             return  # exiting already, or a lifecycle event told us first
-        market = reply.body.get("market") if isinstance(reply.body, dict) else None
-        close_time = market.get("close_time") if isinstance(market, dict) else None
+        market = reply.body.get("market") if isinstance(reply.body, Mapping) else None
+        close_time = market.get("close_time") if isinstance(market, Mapping) else None
         try:
             if reply.status != 200 or not isinstance(close_time, str):
                 raise ValueError(f"status {reply.status} {reply.error}, close_time {close_time!r}")

@@ -19,6 +19,7 @@ from messages import (
     RestReadRequested,
 )
 from kernel.bus import post
+from kernel.directory import Directory
 
 from .fakes import FakeTransport, Recorder, order_object
 
@@ -31,13 +32,18 @@ def place_order(n: int, ts: int) -> PlaceOrder:
 
 
 @pytest.fixture
-def wiring(clock, bus, tracker):
+def readers():
+    return Directory()
+
+
+@pytest.fixture
+def wiring(clock, bus, tracker, readers):
     def build(routes, *, write_capacity=100, executor=None):
         transport = FakeTransport(routes)
         client = KalshiRestClient(transport, max_attempts=2, backoff_base_s=0.1, backoff_cap_s=0.2, sleep=lambda s: None)
         rest = RestClientActor.start(
             clock=clock, bus=bus, tracker=tracker, client=client, executor=executor or InlineExecutor(),
-            read_rate=200, read_capacity=400, write_rate=100, write_capacity=write_capacity,
+            read_rate=200, read_capacity=400, write_rate=100, write_capacity=write_capacity, readers=readers,
         )  # fmt: skip
         recorder = Recorder.start(clock=clock, bus=bus, tracker=tracker)
         for kind in (OrderAccepted, OrderAmended, OrderRejected, OrderCancelled, AllOrdersCancelled):
@@ -104,20 +110,57 @@ def test_a_cancel_is_sent_ahead_of_queued_creates(wiring, clock, tracker):
     assert isinstance(cancelled, OrderCancelled) and cancelled.reduced_by == D("5") and cancelled.reason == "requote"
 
 
-def test_read_request_replies_to_the_requester_with_every_page(wiring, clock, bus, tracker):
+def test_read_request_replies_to_the_requester_with_every_page(wiring, readers, clock, bus, tracker):
     rest, _, _ = wiring({("GET", "/markets"): [(200, {"markets": [{"ticker": "A"}], "cursor": "n"}), (200, {"markets": [{"ticker": "B"}], "cursor": ""})]})
     requester = Recorder.start(clock=clock, bus=bus, tracker=tracker)
-    deliver(rest, RestReadRequested(request_id="r-1", path="/markets", query=(("status", "open"),), reply_to=requester, ts=clock.now_ns(), all_pages=True, list_key="markets"), tracker)
+    readers.register("scanner", requester)
+    deliver(rest, RestReadRequested(request_id="r-1", path="/markets", query=(("status", "open"),), reply_to="scanner", ts=clock.now_ns(), all_pages=True, list_key="markets"), tracker)
     (reply,) = requester.proxy().received().get()
     assert isinstance(reply, RestReadCompleted)
     assert (reply.request_id, reply.status, reply.error) == ("r-1", 200, "")
     assert [m["ticker"] for m in reply.body["markets"]] == ["A", "B"]
 
 
-def test_failed_read_replies_with_the_status_and_error(wiring, clock, bus, tracker):
+def test_read_reply_goes_to_the_reader_its_request_names(wiring, readers, clock, bus, tracker):
+    rest, _, _ = wiring({("GET", "/portfolio/balance"): [(200, {"balance": 5000})]})
+    scanner, supervisor = (Recorder.start(clock=clock, bus=bus, tracker=tracker) for _ in range(2))
+    readers.register("scanner", scanner)
+    readers.register("supervisor", supervisor)
+    deliver(rest, RestReadRequested(request_id="b-1", path="/portfolio/balance", query=(), reply_to="supervisor", ts=clock.now_ns()), tracker)
+    assert not scanner.proxy().received().get()
+    (reply,) = supervisor.proxy().received().get()
+    assert reply.request_id == "b-1" and reply.body["balance"] == 5000
+
+
+def test_read_reply_body_is_frozen_json(wiring, readers, clock, bus, tracker):
+    rest, _, _ = wiring({("GET", "/markets"): [(200, {"markets": [{"ticker": "A"}], "cursor": ""})]})
+    requester = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    readers.register("scanner", requester)
+    deliver(rest, RestReadRequested(request_id="r-1", path="/markets", query=(), reply_to="scanner", ts=clock.now_ns(), all_pages=True, list_key="markets"), tracker)
+    (reply,) = requester.proxy().received().get()
+    assert isinstance(reply.body["markets"], tuple)
+    with pytest.raises(TypeError):
+        reply.body["markets"][0]["ticker"] = "B"  # type: ignore[index]
+
+
+def test_reply_to_a_reader_that_is_gone_is_counted_and_the_client_carries_on(wiring, readers, clock, bus, tracker):
+    rest, _, _ = wiring({("GET", "/portfolio/fills"): [(200, {"fills": [], "cursor": ""})] * 2})
+    maker = Recorder.start(clock=clock, bus=bus, tracker=tracker)
+    readers.register("maker:s-1", maker)
+    maker.stop()  # its session ended before the fill read came back
+    fills = RestReadRequested(request_id="f-1", path="/portfolio/fills", query=(), reply_to="maker:s-1", ts=clock.now_ns(), all_pages=True, list_key="fills")
+    deliver(rest, fills, tracker)
+    deliver(rest, RestReadRequested(request_id="f-2", path="/portfolio/fills", query=(), reply_to="nobody", ts=clock.now_ns(), all_pages=True, list_key="fills"), tracker)
+    status = rest.proxy().get_status().get()
+    assert status["errors"] == {"reply_reader_gone": 2}
+    assert rest.is_alive() and status["completed"] == 2
+
+
+def test_failed_read_replies_with_the_status_and_error(wiring, readers, clock, bus, tracker):
     rest, _, _ = wiring({("GET", "/markets/NOPE"): [(404, {"error": {"code": "not_found", "message": "market not found"}})]})
     requester = Recorder.start(clock=clock, bus=bus, tracker=tracker)
-    deliver(rest, RestReadRequested(request_id="r-2", path="/markets/NOPE", query=(), reply_to=requester, ts=clock.now_ns()), tracker)
+    readers.register("scanner", requester)
+    deliver(rest, RestReadRequested(request_id="r-2", path="/markets/NOPE", query=(), reply_to="scanner", ts=clock.now_ns()), tracker)
     (reply,) = requester.proxy().received().get()
     assert reply.status == 404 and "not_found" in reply.error
 

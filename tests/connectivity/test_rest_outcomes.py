@@ -9,9 +9,9 @@ import pytest
 
 from actors.rest import ORDERS_PATH, BatchCall, KalshiRestClient, TransportError
 from actors.rest._calls import call_for, finished_call
-from actors.rest._effects import ReplyToReader, ReportFailure
+from actors.rest._effects import ReportFailure
 from actors.rest._outcomes import dropped_by_cancel_all, outcome_effects
-from kernel.effects import Publish
+from kernel.effects import Publish, Send
 from messages import (
     AllOrdersCancelled,
     AmendOrder,
@@ -194,13 +194,13 @@ def test_a_cancel_all_that_could_not_read_back_is_not_confirmed():
         (TransportError("refused"), 0, "TransportError: refused"),
     ],
 )
-def test_a_read_is_replied_to_its_reader_with_status_and_error(reply, status, error_has):
-    request = RestReadRequested(request_id="r-1", path="/markets", query=(), reply_to=None, ts=NOW)
+def test_a_read_is_sent_to_the_reader_it_names_with_status_and_error(reply, status, error_has):
+    request = RestReadRequested(request_id="r-1", path="/markets", query=(), reply_to="scanner", ts=NOW)
     (effect,) = outcome({("GET", "/markets"): [reply]}, request, max_attempts=1)
-    assert isinstance(effect, ReplyToReader) and effect.request is request
-    assert isinstance(effect.reply, RestReadCompleted)
-    assert (effect.reply.request_id, effect.reply.status, effect.reply.ts_recv) == ("r-1", status, NOW)
-    assert error_has in effect.reply.error and (error_has or effect.reply.error == "")
+    assert isinstance(effect, Send) and effect.to == "scanner"
+    assert isinstance(effect.message, RestReadCompleted)
+    assert (effect.message.request_id, effect.message.status, effect.message.ts_recv) == ("r-1", status, NOW)
+    assert error_has in effect.message.error and (error_has or effect.message.error == "")
 
 
 def test_a_place_dropped_by_a_cancel_all_is_rejected_by_the_client():

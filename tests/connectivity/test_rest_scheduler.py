@@ -39,7 +39,7 @@ def cancel(n: int) -> CancelOrder:
 
 
 def read(n: int) -> RestReadRequested:
-    return RestReadRequested(request_id=f"r-{n}", path="/markets", query=(), reply_to=None, ts=T0)
+    return RestReadRequested(request_id=f"r-{n}", path="/markets", query=(), reply_to="scanner", ts=T0)
 
 
 def started(effects) -> list:

@@ -19,6 +19,7 @@ from messages import (
     VolatilityDetected,
 )
 from kernel.bus import Bus, InFlightTracker
+from kernel.directory import Directory
 from kernel.clock import ReplayClock, seconds
 from kalshi.wire import rfc3339_from_ns
 
@@ -26,10 +27,14 @@ START = seconds(1_800_000_000)
 
 
 class Recorder(MmdActor):
-    def __init__(self, *, markets=None, **kwargs):
+    """Records what it is told; with `markets`, answers reads as the REST actor would (to
+    the reader the request names, through `readers`)."""
+
+    def __init__(self, *, markets=None, readers=None, **kwargs):
         super().__init__(**kwargs)
         self.got = []
         self.markets = markets
+        self.readers = readers
 
     @handles(RestReadRequested, SubscribeMarkets, RegimeUpdated, DiscoveryCompleted, VolatilityDetected)
     def on_any(self, message):
@@ -42,7 +47,7 @@ class Recorder(MmdActor):
                 body = {"event": {"event_ticker": message.path.split("/")[2], "category": "Economics"}}
             else:
                 body = None
-            self.send(message.reply_to, RestReadCompleted(
+            self.send(self.readers.resolve(message.reply_to), RestReadCompleted(
                 request_id=message.request_id, path=message.path, status=200 if body else 404, body=body,
                 error="", ts_recv=self.clock.now_ns()))
 
@@ -64,10 +69,13 @@ def rig():
     listener = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     for kind in (RegimeUpdated, DiscoveryCompleted, VolatilityDetected):
         bus.subscribe(listener, kind)
-    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker, markets=[market("KX-A"), market("KX-B")])
+    readers = Directory()
+    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker, markets=[market("KX-A"), market("KX-B")], readers=readers)
     feed = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     cfg = load_config()
-    scanner = ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=cfg.scanner, rest=rest, feed=feed, risk_config=cfg.risk)
+    scanner = ScannerActor.start(
+        clock=clock, bus=bus, tracker=tracker, config=cfg.scanner, rest=rest, feed=feed, risk_config=cfg.risk, directory=readers
+    )
     tracker.wait_quiet()
     return clock, bus, tracker, listener, rest, feed, scanner
 
@@ -147,10 +155,13 @@ def test_discovery_finishes_when_its_lookups_exceed_the_per_second_read_budget()
     listener = Recorder.start(clock=clock, bus=bus, tracker=tracker)
     bus.subscribe(listener, DiscoveryCompleted)
     markets = [dict(market(f"KX-{i}"), event_ticker=f"EV-{i}") for i in range(5)]
-    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker, markets=markets)
+    readers = Directory()
+    rest = Recorder.start(clock=clock, bus=bus, tracker=tracker, markets=markets, readers=readers)
     cfg = load_config()
     scanner_cfg = replace(cfg.scanner, style="discovery", volatility=replace(cfg.scanner.volatility, max_requests_per_s=2))
-    ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=scanner_cfg, rest=rest, feed=None, risk_config=cfg.risk)
+    ScannerActor.start(
+        clock=clock, bus=bus, tracker=tracker, config=scanner_cfg, rest=rest, feed=None, risk_config=cfg.risk, directory=readers
+    )
     tracker.wait_quiet()
     assert [m for m in listener.proxy().get_got().get() if isinstance(m, DiscoveryCompleted)] == []  # 4 reads wait
     fire_until(clock, tracker, START + seconds(3))  # no sweep timer in discovery style: the pump timer sends them
@@ -164,7 +175,7 @@ class FailingRest(Recorder):
     @handles(RestReadRequested)
     def on_any(self, message):
         self.got.append(message)
-        self.send(message.reply_to, RestReadCompleted(
+        self.send(self.readers.resolve(message.reply_to), RestReadCompleted(
             request_id=message.request_id, path=message.path, status=503, body=None, error="unavailable",
             ts_recv=self.clock.now_ns()))
 
@@ -173,9 +184,12 @@ def test_a_failed_market_listing_is_asked_again_after_retry_after_s():
     tracker = InFlightTracker()
     clock = ReplayClock(START, tracker)
     bus = Bus(tracker)
-    rest = FailingRest.start(clock=clock, bus=bus, tracker=tracker)
+    readers = Directory()
+    rest = FailingRest.start(clock=clock, bus=bus, tracker=tracker, readers=readers)
     cfg = load_config()
-    ScannerActor.start(clock=clock, bus=bus, tracker=tracker, config=cfg.scanner, rest=rest, feed=None, risk_config=cfg.risk)
+    ScannerActor.start(
+        clock=clock, bus=bus, tracker=tracker, config=cfg.scanner, rest=rest, feed=None, risk_config=cfg.risk, directory=readers
+    )
     tracker.wait_quiet()
     retry_ns = seconds(cfg.scanner.retry_after_s)
 

@@ -11,7 +11,6 @@ from messages import (
     MarketLifecycleChanged,
     CancelAllOrders,
     MarketSelected,
-    RestReadCompleted,
     RestReadRequested,
     SessionStarted,
     SessionStopped,
@@ -52,28 +51,15 @@ def test_ranking_prefers_volume_and_skips_inactive_scalar_and_extreme_markets():
 class Recorder(MmdActor):
     """Stands in for any collaborator: records every message it is sent."""
 
-    def __init__(self, *, reply_markets=None, sink=None, **kwargs):
+    def __init__(self, *, sink=None, **kwargs):
         super().__init__(**kwargs)
         self.got = [] if sink is None else sink  # a sink outlives the actor
-        self.reply_markets = reply_markets
 
     @handles(
         RestReadRequested, SubscribeMarkets, StopSession, MarketSelected, SessionStarted, SessionStopped, CancelAllOrders
     )
     def on_any(self, message):
         self.got.append(message)
-        if isinstance(message, RestReadRequested) and self.reply_markets is not None:
-            self.send(
-                message.reply_to,
-                RestReadCompleted(
-                    request_id=message.request_id,
-                    path=message.path,
-                    status=200,
-                    body={"markets": self.reply_markets},
-                    error="",
-                    ts_recv=self.clock.now_ns(),
-                ),
-            )
 
     def get_got(self):
         return list(self.got)

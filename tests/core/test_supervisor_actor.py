@@ -13,6 +13,7 @@ from actors._base import FatalActorError, MmdActor, handles
 from actors.supervisor import SessionSupervisorActor, crash_reporting
 from kernel.bus import Bus, InFlightTracker, post
 from kernel.clock import ReplayClock, seconds
+from kernel.directory import Directory
 from kernel.runtime import DeterministicRuntime
 from messages import (
     BalanceRead,
@@ -97,10 +98,12 @@ FAR_CLOSE = "2099-01-01T00:00:00Z"  # GET /markets/{ticker}: a market that close
 
 class FakeRest(MmdActor):
     """GET /portfolio/balance from a shared one-item list of cents; GET /markets/{ticker}
-    with the close time in `closes` (shared dict ticker -> RFC 3339 or an HTTP status)."""
+    with the close time in `closes` (shared dict ticker -> RFC 3339 or an HTTP status).
+    Replies go to the reader a request names, as the REST actor's do (through `readers`)."""
 
-    def __init__(self, *, balance, closes=None, **kwargs):
+    def __init__(self, *, balance, readers, closes=None, **kwargs):
         super().__init__(**kwargs)
+        self.readers = readers
         self.balance = balance
         self.closes = {} if closes is None else closes
         self.paths = []
@@ -115,7 +118,7 @@ class FakeRest(MmdActor):
         else:
             body = {"balance": self.balance[0], "balance_dollars": "x", "portfolio_value": 0, "updated_ts": 0}
         self.send(
-            request.reply_to,
+            self.readers.resolve(request.reply_to),
             RestReadCompleted(request_id=request.request_id, path=request.path, status=status, body=body, error="",
                               ts_recv=self.clock.now_ns()),
         )
@@ -200,7 +203,8 @@ def rig(finishes=True, style="volatility", balance_cents=100_000, maker_class=Fa
     for t in (SessionStarted, SessionStopped):
         bus.subscribe(events, t)
     gateway = Recorder.start(clock=clock, bus=bus, tracker=tracker)
-    rest = FakeRest.start(clock=clock, bus=bus, tracker=tracker, balance=balance, closes=closes)
+    readers = Directory()
+    rest = FakeRest.start(clock=clock, bus=bus, tracker=tracker, balance=balance, closes=closes, readers=readers)
     makers, told = {}, {}
 
     def factory(ticker, session_id, market_config):
@@ -214,7 +218,7 @@ def rig(finishes=True, style="volatility", balance_cents=100_000, maker_class=Fa
     supervisor = SessionSupervisorActor.start(
         clock=clock, bus=bus, tracker=tracker, config=supervisor_config(**overrides), run_id="run-t",
         maker_factory=factory, feed=events, order_gateway=gateway, rest=rest, style=style,
-        regime_sample_interval_s=SAMPLE_INTERVAL_S,
+        regime_sample_interval_s=SAMPLE_INTERVAL_S, directory=readers,
     )
     supervisor.proxy().ping().get()
     return Rig(clock, bus, tracker, supervisor, gateway, events, makers, told, balance, rest)
@@ -388,10 +392,12 @@ def test_the_supervisor_asks_no_actor_at_run_time_so_it_runs_in_the_deterministi
         return runtime.start(FakeMaker, **wiring, ticker=ticker, session_id=session_id, market_config=market_config,
                              log_to=told[session_id])
 
+    readers = Directory()
     supervisor = runtime.start(
         SessionSupervisorActor, **wiring, config=supervisor_config(), run_id="run-t", maker_factory=factory,
-        feed=events, order_gateway=runtime.start(Recorder, **wiring), rest=runtime.start(FakeRest, **wiring, balance=[100_000]),
-        regime_sample_interval_s=SAMPLE_INTERVAL_S,
+        feed=events, order_gateway=runtime.start(Recorder, **wiring),
+        rest=runtime.start(FakeRest, **wiring, balance=[100_000], readers=readers),
+        regime_sample_interval_s=SAMPLE_INTERVAL_S, directory=readers,
     )
     runtime.run_until_idle()
     bus.publish(exposure())

@@ -14,6 +14,7 @@ from config import load_config
 from messages import OrderRejected, PlaceOrder
 from kernel.bus import Bus, InFlightTracker, post
 from kernel.clock import ReplayClock, seconds
+from kernel.directory import Directory
 from test_supervisor_actor import FakeRest, Sink
 from test_supervisor_factories import SAMPLE_INTERVAL_S, T0, supervisor_config, volatility_event
 
@@ -53,10 +54,12 @@ def test_a_balance_the_supervisor_reads_is_the_balance_risk_checks_orders_agains
     wiring = {"clock": clock, "bus": bus, "tracker": tracker}
     gateway = Gateway.start(**wiring)
     risk = RiskGovernorActor.start(**wiring, config=load_config().risk, order_gateway=gateway)
-    rest = FakeRest.start(**wiring, balance=[300])  # $3.00 on the exchange
+    readers = Directory()
+    rest = FakeRest.start(**wiring, balance=[300], readers=readers)  # $3.00 on the exchange
     supervisor = SessionSupervisorActor.start(
         **wiring, config=supervisor_config(), run_id="run-t", maker_factory=lambda *_: None,
         feed=Sink.start(**wiring), order_gateway=risk, rest=rest, regime_sample_interval_s=SAMPLE_INTERVAL_S,
+        directory=readers,
     )
     supervisor.proxy().ping().get()
     assert available(risk) is None  # nothing read yet
@@ -82,11 +85,13 @@ def test_each_later_read_replaces_the_balance_risk_holds():
     wiring = {"clock": clock, "bus": bus, "tracker": tracker}
     risk = RiskGovernorActor.start(**wiring, config=load_config().risk, order_gateway=Gateway.start(**wiring))
     balance = [20_000]
-    rest = FakeRest.start(**wiring, balance=balance)
+    readers = Directory()
+    rest = FakeRest.start(**wiring, balance=balance, readers=readers)
     config = supervisor_config()
     supervisor = SessionSupervisorActor.start(
         **wiring, config=config, run_id="run-t", maker_factory=lambda *_: None,
         feed=Sink.start(**wiring), order_gateway=risk, rest=rest, regime_sample_interval_s=SAMPLE_INTERVAL_S,
+        directory=readers,
     )
     supervisor.proxy().ping().get()
     bus.publish(volatility_event(TICKER, ts=clock.now_ns()))

@@ -63,6 +63,7 @@ class MakerRig:
             config=self.config.maker,
             order_sink=refs["risk"],
             rest=refs["rest"],
+            directory=self.rig.daemon.readers,  # its fill reads' replies find it by name
         )
         # subscribed after the maker: the snapshot's BookUpdated must find it listening
         post(refs["ws"], SubscribeMarkets(tickers=(TICKER,), ts=self.clock.now_ns(), snapshot=True), self.rig.tracker)
@@ -172,3 +173,17 @@ def test_a_wide_spread_throttle_widens_after_three_checks_and_recovers_after_fiv
     status = rig.status()
     assert status["throttles"] == [] and status["widen_ticks"] == 0
     assert wide_quotes == [("ask", D("0.56")), ("bid", D("0.44"))]  # 0.49 / 0.51, each 5 ticks further out
+
+
+def test_the_session_end_fill_read_is_answered_to_the_maker_by_its_name(rig):
+    deep_book(rig)
+    rig.start_maker()
+    rig.wait_seconds(6)
+    readers = rig.rig.daemon.readers
+    assert readers.resolve("maker:mk1") is rig.maker and readers.resolve("supervisor") is rig.rig.daemon.refs["supervisor"]
+
+    post(rig.maker, StopSession(ticker=TICKER, reason="shutdown", ts=rig.clock.now_ns(), urgency=ExitUrgency.CANCEL), rig.rig.tracker)
+    rig.run_for(0.1)  # well inside exit.fills_reconcile_timeout_s: the reply came, not the timeout
+
+    assert rig.status()["state"] == MakerState.DONE
+    assert "reply_reader_gone" not in rig.rig.daemon.refs["rest"].proxy().get_status().get()["errors"]

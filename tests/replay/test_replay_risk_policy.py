@@ -177,7 +177,7 @@ def test_a_makers_position_past_the_duration_limit_is_flattened_by_the_maker(tmp
         rig.daemon.bus.publish(SessionStarted(session_id="mk1", ticker=MAKER_TICKER, reason="test", ts=rig.clock.now_ns()))
         maker = MakerActor.start(
             clock=rig.clock, bus=rig.daemon.bus, tracker=rig.tracker, ticker=MAKER_TICKER, session_id="mk1",
-            config=config.maker, order_sink=refs["risk"], rest=refs["rest"],
+            config=config.maker, order_sink=refs["risk"], rest=refs["rest"], directory=rig.daemon.readers,
         )  # fmt: skip
         # the scanner tracked the market before it was stopped, so the books went out before
         # the maker existed: a new listener asks for a fresh snapshot

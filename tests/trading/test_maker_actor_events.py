@@ -25,6 +25,7 @@ from messages import (
     TradePrinted,
 )
 from kernel.bus import post
+from kernel.directory import Directory
 
 from .factories import TICKER, fill, snapshot
 
@@ -45,10 +46,12 @@ class BusRecorder(MmdActor):
 
 
 class FakeRest(MmdActor):
-    """Answers a fills read with what the exchange holds."""
+    """Answers a fills read with what the exchange holds, to the reader the request names
+    (through `readers`, as the REST actor does)."""
 
-    def __init__(self, fills: list[dict], **wiring) -> None:
+    def __init__(self, fills: list[dict], readers: Directory, **wiring) -> None:
         super().__init__(**wiring)
+        self.readers = readers
         self.fills = fills
         self.requests: list = []
 
@@ -57,7 +60,7 @@ class FakeRest(MmdActor):
         self.requests.append(request)
         body = {"fills": list(self.fills)}
         post(
-            request.reply_to,
+            self.readers.resolve(request.reply_to),
             RestReadCompleted(
                 request_id=request.request_id, path=request.path, status=200, body=body, error="", ts_recv=0
             ),
@@ -92,12 +95,18 @@ def rest_fill(fill_id, order_id, client_order_id, side="bid", price="0.4900", co
 
 
 @pytest.fixture
-def start_maker(harness, gateway, maker_config):
+def readers():
+    return Directory()
+
+
+@pytest.fixture
+def start_maker(harness, gateway, maker_config, readers):
     MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
 
     def start(rest=None):
         ref = MakerActor.start(
-            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway, rest=rest
+            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway, rest=rest,
+            directory=readers,
         )
         harness.quiet()
         harness.publish(snapshot(**DEEP))
@@ -211,8 +220,8 @@ def test_a_supervisor_stop_during_a_risk_flatten_ends_the_session_once_flat(harn
     assert maker.proxy().get_status().get()["state"] == MakerState.DONE
 
 
-def test_fills_lost_during_a_feed_outage_are_found_over_rest_and_applied_once(harness, start_maker, recorder, gateway):
-    rest = FakeRest.start(fills=[], **harness.wiring)
+def test_fills_lost_during_a_feed_outage_are_found_over_rest_and_applied_once(harness, start_maker, recorder, gateway, readers):
+    rest = FakeRest.start(fills=[], readers=readers, **harness.wiring)
     maker = start_maker(rest=rest)
     bid = places(gateway)[0]
     seen_on_ws = rest_fill("f1", "ex-1", bid.client_order_id)
@@ -231,8 +240,8 @@ def test_fills_lost_during_a_feed_outage_are_found_over_rest_and_applied_once(ha
     assert D(status["position"]) == 4 and status["fills_reconciled"] == 1
 
 
-def test_ws_and_rest_fills_of_orders_not_this_sessions_are_left_out_alike(harness, start_maker, recorder, gateway):
-    rest = FakeRest.start(fills=[], **harness.wiring)
+def test_ws_and_rest_fills_of_orders_not_this_sessions_are_left_out_alike(harness, start_maker, recorder, gateway, readers):
+    rest = FakeRest.start(fills=[], readers=readers, **harness.wiring)
     maker = start_maker(rest=rest)
     bid = places(gateway)[0]
     # WS: another session's order and a manual order on the same market, then one of ours

@@ -21,6 +21,7 @@ from messages import (
     StopSession,
 )
 from kernel.bus import post
+from kernel.directory import Directory
 
 from .conftest import DummyGateway
 from .factories import TICKER, fill, snapshot
@@ -44,8 +45,9 @@ class Finishes(MmdActor):
 class SilentRest(MmdActor):
     """A REST client whose reads never come back (a slow, paginated fills read)."""
 
-    def __init__(self, **wiring) -> None:
+    def __init__(self, readers: Directory | None = None, **wiring) -> None:
         super().__init__(**wiring)
+        self.readers = readers  # where a reply's reader is found by its name
         self.requests: list = []
 
     @handles(RestReadRequested)
@@ -68,7 +70,7 @@ class AnsweringRest(SilentRest):
             request_id=request.request_id, path=request.path, status=200, body={"fills": list(self.fills)},
             error="", ts_recv=0,
         )
-        post(request.reply_to, reply, self.tracker)
+        post(self.readers.resolve(request.reply_to), reply, self.tracker)
 
 
 class DeafGateway(DummyGateway):
@@ -87,13 +89,19 @@ def finishes(harness):
 
 
 @pytest.fixture
-def long_maker(harness, maker_config, config):
+def readers():
+    return Directory()
+
+
+@pytest.fixture
+def long_maker(harness, maker_config, config, readers):
     """A quoting maker long 3 contracts (too many to close at once: a passive exit waits)."""
 
     def start(gateway, rest=None):
         MarketStateActor.start(**harness.wiring, config=config.market_state)
         maker = MakerActor.start(
-            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway, rest=rest
+            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway, rest=rest,
+            directory=readers,
         )
         harness.quiet()
         harness.publish(snapshot(**DEEP))
@@ -155,8 +163,8 @@ def test_an_unanswered_fill_read_holds_the_finish_only_until_its_timeout(harness
     assert (finished.reason, finished.position) == ("shutdown", D(3))
 
 
-def test_fills_found_by_the_session_end_read_are_in_the_finished_position(harness, long_maker, finishes):
-    rest = AnsweringRest.start(**harness.wiring)
+def test_fills_found_by_the_session_end_read_are_in_the_finished_position(harness, long_maker, finishes, readers):
+    rest = AnsweringRest.start(readers=readers, **harness.wiring)
     maker, bid = long_maker(DummyGateway.start(**harness.wiring), rest=rest)
     rest.proxy().fills.get().append(
         {
