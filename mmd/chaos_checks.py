@@ -1,0 +1,192 @@
+"""What a fault campaign checks, as plain functions over what was read: the exchange's own
+records against SQLite, samples of resting orders, recovery times. No process, no socket.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from kalshi.shapes import ExchangeOrder
+
+__all__ = [
+    "FillComparison",
+    "compare_fills",
+    "resting_violations",
+    "percentile",
+    "Recovery",
+    "PhaseResult",
+    "format_table",
+    "format_recoveries",
+    "FEED_COUNTERS",
+    "feed_progress",
+    "feed_healthy",
+    "quoting_markets",
+]
+
+
+@dataclass(frozen=True)
+class FillComparison:
+    """Every fill the exchange reports must be in SQLite exactly once, and nothing else."""
+
+    exchange: int
+    stored: int  # order_fills rows with a fill id
+    missing: tuple[str, ...]  # on the exchange, not in SQLite
+    duplicated: tuple[str, ...]  # in SQLite more than once (across runs)
+    unknown: tuple[str, ...]  # in SQLite, not on the exchange
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicated or self.unknown)
+
+    def describe(self) -> str:
+        return (f"{self.exchange} on the exchange, {self.stored} stored: {len(self.missing)} missing, "
+                f"{len(self.duplicated)} stored twice, {len(self.unknown)} unknown to the exchange")
+
+
+def compare_fills(exchange_fill_ids: Iterable[str], stored_fill_ids: Iterable[str | None]) -> FillComparison:
+    exchange = list(exchange_fill_ids)
+    stored = [f for f in stored_fill_ids if f]
+    counts = Counter(stored)
+    on_exchange = set(exchange)
+    return FillComparison(
+        exchange=len(on_exchange),
+        stored=len(stored),
+        missing=tuple(sorted(on_exchange - counts.keys())),
+        duplicated=tuple(sorted(f for f, n in counts.items() if n > 1)),
+        unknown=tuple(sorted(counts.keys() - on_exchange)),
+    )
+
+
+def resting_violations(resting: Sequence[ExchangeOrder], levels: int) -> list[str]:
+    """One sample of the exchange's resting orders: no client order id twice, and at most
+    `levels` orders (one per ladder level) on one market and side."""
+    problems = []
+    by_client = Counter(o.client_order_id for o in resting if o.client_order_id)
+    for client_id, n in sorted(by_client.items()):
+        if n > 1:
+            problems.append(f"{n} resting orders with client id {client_id}")
+    by_side = Counter((o.ticker, o.side) for o in resting)
+    for (ticker, side), n in sorted(by_side.items()):
+        if n > levels:
+            ids = sorted(o.client_order_id for o in resting if (o.ticker, o.side) == (ticker, side))
+            problems.append(f"{n} resting {side}s on {ticker} (at most {levels}): {', '.join(ids)}")
+    return problems
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in [0, 100]); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    fault: str  # Fault.describe()
+    kind: str
+    basis: str
+    seconds: float | None  # None: not recovered within the bound
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    faults: int = 0
+    fills: FillComparison | None = None
+    orphans: list[str] = field(default_factory=list)  # resting after stop, or left over a restart
+    duplicates: list[str] = field(default_factory=list)  # violations seen in the samples
+    samples: int = 0
+    recoveries: list[Recovery] = field(default_factory=list)
+    daemon_429: int = 0  # 429 answers the daemon received (counted on its connection)
+    injected_429: int = 0  # of those, the ones a burst_429 fault made
+    harness_429: int = 0  # 429 answers to the harness's own reads (they share the account's budget)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def caused_429(self) -> int:
+        return self.daemon_429 - self.injected_429
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def recovery_seconds(self, kind: str | None = None) -> list[float]:
+        return [r.seconds for r in self.recoveries if r.seconds is not None and kind in (None, r.kind)]
+
+    def bases(self) -> str:
+        return " / ".join(sorted({r.basis for r in self.recoveries}))
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def format_table(results: Sequence[PhaseResult]) -> str:
+    """One row per phase: what the campaign's report shows."""
+    header = ("phase", "faults", "fills exch/sqlite", "fills ok", "orphans", "duplicates", "samples",
+              "recov p50 s", "recov p99 s", "not recov", "429 caused", "429 injected", "basis")
+    rows = [header]
+    for r in results:
+        seconds = r.recovery_seconds()
+        fills = r.fills
+        rows.append((
+            r.name, str(r.faults),
+            "-" if fills is None else f"{fills.exchange}/{fills.stored}",
+            "-" if fills is None else ("yes" if fills.ok else "NO"),
+            str(len(r.orphans)), str(len(r.duplicates)), str(r.samples),
+            _seconds(percentile(seconds, 50)), _seconds(percentile(seconds, 99)),
+            str(sum(1 for x in r.recoveries if x.seconds is None)),
+            str(r.caused_429), str(r.injected_429), r.bases(),
+        ))
+    return _columns(rows)
+
+
+def format_recoveries(results: Sequence[PhaseResult]) -> str:
+    """Recovery p50/p99 per fault kind over every phase."""
+    kinds: dict[str, list[Recovery]] = {}
+    for r in results:
+        for rec in r.recoveries:
+            kinds.setdefault(rec.kind, []).append(rec)
+    rows = [("fault kind", "n", "p50 s", "p99 s", "max s", "not recov", "measured as")]
+    for kind, recs in sorted(kinds.items()):
+        seconds = [x.seconds for x in recs if x.seconds is not None]
+        rows.append((kind, str(len(recs)), _seconds(percentile(seconds, 50)), _seconds(percentile(seconds, 99)),
+                     _seconds(max(seconds) if seconds else None), str(len(recs) - len(seconds)), recs[0].basis))
+    return _columns(rows)
+
+
+def _columns(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ----- the feed, as the daemon's status shows it (status["feed"]["details"]) -----
+FEED_COUNTERS = {
+    "ws_drop": "reconnects",
+    "seq_skip": "gaps",
+    "malformed": "malformed",
+    "channel_error": "subscriptions_restored",
+}
+
+
+def feed_progress(kind: str, details: dict) -> int:
+    """The counter a feed fault of `kind` must move: how the daemon shows it noticed."""
+    value = details.get(FEED_COUNTERS[kind])
+    return int(value) if isinstance(value, int) else 0
+
+
+def feed_healthy(details: dict) -> bool:
+    """Connected, healthy, no subscription down."""
+    return bool(details.get("ws_healthy")) and bool(details.get("connected")) and not details.get("subscriptions_down")
+
+
+def quoting_markets(status: dict) -> set[str]:
+    """Markets whose maker is QUOTING, as the daemon's status shows them."""
+    return {m["ticker"] for m in status.get("makers", []) if m.get("state") == "QUOTING" and "ticker" in m}
