@@ -1,4 +1,5 @@
-"""The daemon's HTTP endpoint, on loopback: GET /status returns JSON (`mmd status`); POST
+"""The daemon's HTTP endpoint, on loopback: GET /status returns JSON (`mmd status`); GET /
+(or /dashboard) is a read-only page that shows it and refreshes itself (mmd/dashboard/); POST
 /kill and POST /resume engage and release the kill switch (`mmd kill`, `mmd resume`).
 
 GET /status needs no token but answers loopback clients only. The control endpoints (every
@@ -8,7 +9,10 @@ it to <data dir>/control.token, 0600) and a JSON body; the body is {"reason": ".
 Hazard: any web page the operator opens can send requests to 127.0.0.1. A browser's "simple"
 request (a form POST: text/plain, urlencoded or multipart, no preflight) and any request
 carrying a browser's Origin or Sec-Fetch-Site header are refused whatever they carry, and a
-Host header naming some other site (DNS rebinding) is refused too.
+Host header naming some other site (DNS rebinding) is refused too. A GET that another site's
+page makes in the background (Sec-Fetch-Site cross-site or same-site, not a navigation) is
+refused: only our own page reads /status. Every answer carries a Content-Security-Policy that
+allows our own origin only and no framing, so the page can load nothing from elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -34,6 +39,23 @@ _JSON = "application/json"
 _SIMPLE_FORM_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
 _BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
 _CONTROL_PATHS = ("/kill", "/resume")
+# a fixed list, read once at start: no path from a request ever reaches the file system
+_DASHBOARD_FILES = {
+    "": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+    "/dashboard/icon.svg": ("icon.svg", "image/svg+xml"),
+}
+_CSP = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 
 Refusal = tuple[int, str]
 
@@ -71,6 +93,9 @@ def refusal(
     if host_header is not None and not _host_header_names_us(host_header, server_names):
         return 403, f"Host {host_header!r} does not name this server (use 127.0.0.1 or localhost)"
     if method == "GET":
+        site = (headers.get("Sec-Fetch-Site") or "").lower()
+        if site in ("cross-site", "same-site") and (headers.get("Sec-Fetch-Mode") or "").lower() != "navigate":
+            return 403, f"reads from another site's page are refused (Sec-Fetch-Site: {site})"
         return None
     if path not in _CONTROL_PATHS:
         return None  # 404 follows
@@ -90,6 +115,12 @@ def refusal(
     if not hmac.compare_digest(offered.strip().encode(), token.encode()):
         return 403, "wrong control token"
     return None
+
+
+def _dashboard_files() -> dict[str, tuple[bytes, str]]:
+    """URL path -> (body, Content-Type) of the dashboard page, shipped as package data."""
+    folder = files("mmd.dashboard")
+    return {path: (folder.joinpath(name).read_bytes(), kind) for path, (name, kind) in _DASHBOARD_FILES.items()}
 
 
 class _Ipv6Server(ThreadingHTTPServer):
@@ -118,6 +149,7 @@ class StatusServer:
         resume = resume or getattr(owner, "release_kill_switch", None)
         controls = {"/kill": kill, "/resume": resume}
         server_names = frozenset({"localhost", host.strip().strip("[]").rstrip(".").lower()})
+        dashboard = _dashboard_files()
 
         class Handler(BaseHTTPRequestHandler):
             def _refused(self, method: str, path: str) -> bool:
@@ -143,8 +175,11 @@ class StatusServer:
                 path = urlsplit(self.path).path.rstrip("/")
                 if self._refused("GET", path):
                     return
+                if path in dashboard:
+                    self._send(200, *dashboard[path])
+                    return
                 if path != "/status":
-                    self._reply(404, {"error": "not found", "try": "/status"})
+                    self._reply(404, {"error": "not found", "try": ["/status", "/dashboard"]})
                     return
                 try:
                     self._reply(200, provider())
@@ -203,11 +238,15 @@ class StatusServer:
 
             def _reply(self, code: int, body: dict, headers: Mapping[str, str] | None = None) -> None:
                 data = json.dumps(body, indent=2, sort_keys=True, default=str).encode()
+                self._send(code, data, _JSON, headers)
+
+            def _send(
+                self, code: int, data: bytes, content_type: str, headers: Mapping[str, str] | None = None
+            ) -> None:
                 self.send_response(code)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-store")
-                for name, value in (headers or {}).items():
+                for name, value in {**_SECURITY_HEADERS, **(headers or {})}.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
