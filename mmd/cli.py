@@ -1,4 +1,4 @@
-"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | report | doctor | install-service | research`.
+"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | report | data fetch | doctor | install-service | research`.
 
 Domain errors (bad config, bad key, no credentials, exchange unreachable) print one
 clear line and exit 1; anything else is a bug and shows its traceback.
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from config import ConfigError, load_config
 from mmd.backtest import add_backtest_parser
+from mmd.datafetch import add_data_parser
 from mmd.report import add_report_parser
 from mmd.doctor import add_doctor_parser
 from mmd.logs import LOG_FORMATS, configure_logging, log_uncaught_exceptions
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
     add_backtest_parser(sub)
     add_report_parser(sub)
+    add_data_parser(sub)
     add_doctor_parser(sub)
 
     install = sub.add_parser("install-service", help="write the systemd unit and print the steps to enable it")
