@@ -9,6 +9,8 @@ from ._rules import FAIR_VALUE_SOURCES, QUOTING_MODELS
 
 __all__ = [
     "Config",
+    "MetricsConfig",
+    "AlertsConfig",
     "PathsConfig",
     "ExchangeConfig",
     "PaperConfig",
@@ -557,6 +559,22 @@ class StatusConfig:
 
 
 @frozen
+class MetricsConfig:
+    port: int = check(non_negative)  # GET /metrics on 127.0.0.1; 0: no metrics
+    max_markets: int = check(positive)  # markets whose series are kept (idle ones beyond are dropped)
+
+
+@frozen
+class AlertsConfig:
+    format: str = check(one_of("auto", "slack", "discord"))  # the webhook URL is a secret: env MMD_ALERT_WEBHOOK_URL
+    min_interval_s: float = check(positive)  # per alert kind
+    feed_down_s: float = check(positive)
+    no_fills_s: float = check(positive)
+    timeout_s: float = check(positive)  # one webhook post
+    risk_warning_kinds: tuple[str, ...]
+
+
+@frozen
 class Config:
     mode: str = check(one_of(*MODES))
     paths: PathsConfig
@@ -572,3 +590,5 @@ class Config:
     risk: RiskConfig
     analytics: AnalyticsConfig
     status: StatusConfig
+    metrics: MetricsConfig
+    alerts: AlertsConfig

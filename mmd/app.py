@@ -27,9 +27,11 @@ from typing import Any, Callable
 
 import pykka
 
+from actors.alerts import AlertRules, AlertsActor
 from actors.analytics import AnalyticsActor, AnalyticsStore
 from actors.maker import MakerActor
 from actors.market_state import MarketStateActor
+from actors.metrics import MetricsActor
 from actors.rest import KalshiRestClient, RestClientActor
 from actors.risk import RiskGovernorActor
 from actors.scanner import ScannerActor
@@ -107,6 +109,7 @@ class Daemon:
         migrate(self.db_path)
         self.store = AnalyticsStore(self.db_path, w.run_id)
         self.store.start_run(w.mode, config_to_json(cfg), w.clock.now_ns())
+        self._start_operations()  # first: they hear every event, and stop last (a kill at shutdown is told)
         self._start("analytics", AnalyticsActor, store=self.store, config=cfg.analytics)
         rest = self._start(
             "rest",
@@ -174,6 +177,23 @@ class Daemon:
             "scanner", ScannerActor, config=cfg.scanner, rest=rest, feed=ws, risk_config=cfg.risk, directory=self.readers
         )
         self.started = True
+
+    def _start_operations(self) -> None:
+        """Metrics and alerts (SPEC 12) only listen to the bus. Never in a backtest: no port
+        to serve, no webhook to post to."""
+        cfg, w = self.config, self.wiring
+        if w.mode == "backtest":
+            return
+        if cfg.metrics.port:
+            self._start("metrics", MetricsActor, port=cfg.metrics.port, max_markets=cfg.metrics.max_markets)
+        self._start(
+            "alerts",
+            AlertsActor,
+            rules=AlertRules.from_config(cfg.alerts, origin=f"mmd {w.mode}"),
+            webhook_url=w.extras.get("alert_webhook_url", ""),  # a secret: from the environment, never the config
+            webhook_format=cfg.alerts.format,
+            timeout_s=cfg.alerts.timeout_s,
+        )
 
     def _start_feeds(self) -> None:
         """Reference-venue and spot feed actors (actors/feeds), when the config asks for any.

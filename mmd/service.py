@@ -103,6 +103,10 @@ MMD_ENV=paper
 #   MMD_START_ARGS=--config /etc/mmd/mmd.yaml --i-understand-this-trades-real-money
 MMD_START_ARGS=
 
+# Alerts: a Slack- or Discord-compatible webhook (a secret: kept here, never in the config).
+# Unset, alerts are only logged.
+MMD_ALERT_WEBHOOK_URL=
+
 # Log format: auto (journald when run by systemd), human, journald or json
 MMD_LOG_FORMAT=auto
 """
