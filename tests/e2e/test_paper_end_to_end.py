@@ -65,7 +65,7 @@ def wait_for(predicate, timeout_s: float, what: str, procs=()):
         value = predicate()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.2)  # a poll interval, not a timeout
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
