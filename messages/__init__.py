@@ -17,6 +17,8 @@ from ._orders import *  # noqa: F401,F403
 from ._orders import __all__ as _orders_all
 from ._operations import *  # noqa: F401,F403
 from ._operations import __all__ as _operations_all
+from ._reconcile import *  # noqa: F401,F403
+from ._reconcile import __all__ as _reconcile_all
 from ._strategy import *  # noqa: F401,F403
 from ._strategy import __all__ as _strategy_all
 
