@@ -52,6 +52,7 @@ from messages import (
     AllOrdersCancelled,
     AmendOrder,
     BalanceRead,
+    PositionsReconciled,
     BookUpdated,
     CancelAllOrders,
     CancelOrder,
@@ -118,10 +119,13 @@ SUBSCRIPTIONS = (
     KillSwitchEngaged,
     KillSwitchReleased,
     BalanceRead,
+    PositionsReconciled,  # the runner's start-up read of positions held before this run
 )
 # what can move positions or resting orders (the governor's apply/admit/settle_market);
 # anything else (books, sessions, timers, the kill switch) can change only the state
-_MOVES_EXPOSURE = (*ORDER_EVENTS, PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders, MarketLifecycleChanged)
+_MOVES_EXPOSURE = (
+    *ORDER_EVENTS, PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders, MarketLifecycleChanged, PositionsReconciled
+)
 _HALT_PREFIX = "risk: "
 _SETTLEMENT_PRICES = {"yes": Decimal(1), "no": Decimal(0)}
 _KILL_CAUSE = "kill_switch"
@@ -243,6 +247,7 @@ class RiskCore:
             KillSwitchEngaged: self._on_kill_switch_engaged,
             KillSwitchReleased: self._on_kill_switch_released,
             BalanceRead: self._on_balance,
+            PositionsReconciled: self._on_positions_reconciled,
             RiskHybridCheckDue: self._on_hybrid_check_due,
             RiskFlattenTimeoutDue: self._on_flatten_timeout_due,
             RiskRetryCancelAllDue: self._on_retry_cancel_all_due,
@@ -490,6 +495,15 @@ class RiskCore:
 
     def _on_balance(self, event: BalanceRead) -> None:
         self.note_balance(event.available)
+
+    def _on_positions_reconciled(self, event: PositionsReconciled) -> None:
+        """Positions held before this run count like our own fills: budgets, the hybrid
+        policy and status see them. A market whose inventory this run already opened is
+        left as it is (its fills came first; adding the held position would count twice)."""
+        for held in event.positions:
+            if self.governor.seed_position(held.ticker, held.position, held.price, event.ts):
+                log.warning("%s: position %s held before this run counted at $%s", held.ticker, held.position, held.price)
+                self._after_market_change(held.ticker)
 
     def _on_session_started(self, event: SessionStarted) -> None:
         self._sessions[event.ticker] = event.session_id

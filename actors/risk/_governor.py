@@ -309,6 +309,16 @@ class RiskGovernor:
         """What the resting orders lock, each on its own (no netting against the position)."""
         return sum((order_exposure(o.side, o.price, o.worst_remaining) for o in self._resting(ticker)), _ZERO)
 
+    def seed_position(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
+        """A position held before this run (read from the exchange at start-up) opens the
+        market's inventory at `price` (YES leg). False when flat or the market already has
+        an inventory."""
+        if position == 0 or ticker in self._inventories:
+            return False
+        inventory = self._inventories[ticker] = _inventory(self.config.seen_fill_ids_per_market)
+        inventory._trade(position, price, _ZERO, ts)  # no fill id: nothing to de-duplicate
+        return True
+
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
         """Signed position: our fills, plus fills the exchange reported that have not reached us."""
