@@ -28,7 +28,7 @@ it names:
   level ("ghost") until that level has shrunk by it, or for at most `retry_after_ns`, so
   others' liquidity is not imagined where our own order was.
 
-What an order has filled follows the shared rule of `actors._own_orders`.
+What an order has filled follows the shared rule of `actors.ledger` (OwnOrders).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from messages import (
     PlaceOrder,
 )
 
-from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
+from ..ledger import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
 
 __all__ = ["WorkingOrder", "OrderManager", "SIDES"]
 

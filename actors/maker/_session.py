@@ -37,6 +37,7 @@ from messages import (
     MarketLifecycleChanged,
     OrderFilled,
     QuoteSides,
+    Realization,
     ReferencePriceUpdated,
     RiskDirective,
     SpotPriceUpdated,
@@ -48,7 +49,7 @@ from kalshi.wire import ceil_to, floor_to
 from ._budget import defer_growth, fit_to_budget, position_exposure
 from ._exit import ExitPhase, ExitPlan
 from ._guardrails import GuardrailVerdict, check_guardrails
-from ._inventory import Inventory, Realization
+from ..ledger import Inventory
 from ._orders import SIDES, Command, Desired, OrderManager
 from ._quoting import Quote
 from ._state import Holds, MakerState
