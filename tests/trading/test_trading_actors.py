@@ -181,3 +181,32 @@ def test_the_warm_up_timer_names_its_market_so_equal_deadlines_fire_in_a_fixed_o
     [warm_up] = [m for m in scheduled if isinstance(m, RequoteWarmupOverDue)]
     assert warm_up.ticker == TICKER
 
+
+# -- one writer: the risk governor's ledger ------------------------------------------------
+
+
+def test_a_fill_on_the_bus_moves_the_maker_only_through_the_ledger(harness, market_state, gateway, maker_config):
+    maker = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway)
+    harness.quiet()
+    quoting(harness, maker, book={"bids": (("0.45", 10),), "asks": (("0.55", 10),)})
+    bid = commands(gateway, PlaceOrder)[0]
+
+    harness.publish(fill("bid", "0.49", 5, order_id="ex-1", client_order_id=bid.client_order_id))
+
+    # no risk governor, no ledger: the raw fill is nothing to the maker
+    assert maker.proxy().get_status().get()["position"] == "0"
+
+
+def test_the_maker_and_risk_read_one_position_and_a_fill_reported_twice_counts_once(harness, maker, risk, gateway):
+    quoting(harness, maker, book={"bids": (("0.45", 10),), "asks": (("0.55", 10),)})
+    bid, ask = commands(gateway, PlaceOrder)[:2]
+    bought = fill("bid", "0.49", 3, fee="0.01", fill_id="f1", order_id="ex-1", client_order_id=bid.client_order_id)
+    sold = fill("ask", "0.51", 1, fee="0.01", fill_id="f2", order_id="ex-2", client_order_id=ask.client_order_id)
+
+    for report in (bought, sold, bought):  # the first fill again, as the REST reconcile reports it
+        harness.publish(report)
+
+    maker_status = maker.proxy().get_status().get()
+    risk_status = risk.proxy().get_status().get()
+    assert maker_status["position"] == risk_status["positions"][TICKER] == "2"
+    assert maker_status["counters"]["fills"] == 2
