@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from actors.maker import MakerSession, MakerState, OrderManager
-from messages import AmendOrder, MarketLifecycleChanged, OrderRejected, PlaceOrder, TradingStateChanged
+from messages import AmendOrder, MarketLifecycleChanged, OrderRejected, PlaceOrder
 
 from .factories import T0, TICKER, accepted, book_view, fill, rejected, updated
 from .ledger_desk import deliver, ledger_of, record_in_flight
@@ -35,12 +35,9 @@ def quoting(session):
 def test_the_position_is_the_one_the_ledgers_view_brings_never_a_raw_fills(session):
     bid, _ask = quoting(session)
     execution = fill("bid", str(bid.price), 2, fill_id="f1", order_id="ex-1", client_order_id=bid.client_order_id)
-    uncounted = TradingStateChanged(
-        ticker=TICKER, cause=execution, order=None, orders=(), position=ledger_of(session).changed(
-            TICKER, execution, None, NOW).position, unseen=(), sessions=(), ts=NOW,
-    )
+    uncounted = ledger_of(session).changed(TICKER, execution, None, NOW)  # the ledger's word: not counted
 
-    assert session.on_trading_state(uncounted, NOW) == []  # a fill the ledger did not count as ours
+    assert session.on_trading_state(uncounted, NOW) == []
     assert session.inventory.position == 0 and session.status()["counters"]["foreign_fills"] == 1
 
     deliver(session, execution, NOW)  # the ledger counts it: its view brings it
@@ -68,12 +65,12 @@ def test_a_place_risk_has_not_recorded_yet_works_its_side_through_views_that_do_
 
 
 def test_a_refusal_by_risk_drops_the_command_it_never_recorded(session):
-    bid, _ask = session.warmup_elapsed(NOW)
+    bid, ask = session.warmup_elapsed(NOW)
 
     deliver(session, rejected(bid, "place", code="market_budget", source="risk"), NOW)
 
     assert session.orders.order("bid") is None
-    assert [c.client_order_id for c in session.orders.in_flight()] == [_ask.client_order_id]
+    assert [c.client_order_id for c in session.orders.in_flight()] == [ask.client_order_id]
     assert session.requote(NOW) == []  # the side waits out its refusal
 
 
