@@ -1,8 +1,9 @@
 """Maker benchmark: writes per quote update and quote computations per second, one maker.
 
 A MakerSession (the plain object behind the actor) is fed a seeded random-walk book; every
-command is acknowledged at once, as an exchange would, and a crowd occasionally fills our
-quotes. Prints:
+command is recorded in a trading ledger (as the risk governor records it) and acknowledged
+at once, as an exchange would, and a crowd occasionally fills our quotes; the session reads
+each change from the ledger's view. Prints:
 - writes per quote update: (places + amends + cancels) / quote updates (target <= 1.0);
 - quote computations per second: full requote passes (fair value, quoting pipeline,
   placement, order reconciliation) per second, twice: per second spent inside the plain
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from actors.ledger import TradingLedger  # noqa: E402
 from actors.maker import MakerSession  # noqa: E402
 from config import load_config  # noqa: E402
 from messages import (  # noqa: E402
@@ -50,14 +52,17 @@ def book_at(mid_cents: int, spread_cents: int, size: int, now: int) -> BookView:
 
 
 class Exchange:
-    """Acknowledges every command at once; ids from a counter (deterministic). Also
-    times the session calls it makes (`session_s`)."""
+    """Records every command in the ledger (risk's part) and acknowledges it at once; ids
+    from a counter (deterministic). Also times the session calls it makes (`session_s`):
+    requote passes (`calls`), and the views of our own recorded commands (`views`)."""
 
     def __init__(self) -> None:
         self.n = 0
         self.fills = 0
         self.session_s = 0.0
         self.calls = 0
+        self.views = 0
+        self.ledger = TradingLedger(seen_fill_ids_per_market=1_000)
 
     def call(self, method, *args):
         """One timed call into the session."""
@@ -67,8 +72,22 @@ class Exchange:
         self.session_s += time.perf_counter() - started
         return result
 
+    def event(self, session: MakerSession, event, now: int) -> list:
+        """The ledger applies an exchange event; the session reads the change (a pass)."""
+        order, _ = self.ledger.apply(event)
+        return self.call(session.on_trading_state, self.ledger.changed(TICKER, event, order, now), now)
+
+    def record(self, session: MakerSession, cmd, now: int) -> None:
+        order = self.ledger.record(cmd)
+        started = time.perf_counter()
+        session.on_trading_state(self.ledger.changed(TICKER, cmd, order, now), now)
+        self.views += 1
+        self.session_s += time.perf_counter() - started
+
     def ack(self, session: MakerSession, commands: list, now: int) -> None:
         queue = list(commands)
+        for cmd in queue:
+            self.record(session, cmd, now)
         while queue:
             cmd = queue.pop(0)
             if isinstance(cmd, PlaceOrder):
@@ -96,7 +115,10 @@ class Exchange:
                 )
             else:
                 continue
-            queue.extend(self.call(session.on_order_event, event, now))
+            more = self.event(session, event, now)
+            for answer in more:
+                self.record(session, answer, now)
+            queue.extend(more)
 
     def fill_one(self, session: MakerSession, side: str, now: int) -> None:
         order = session.orders.order(side)
@@ -108,7 +130,7 @@ class Exchange:
             side=side, price=order.price, count=Decimal(1), fee=Decimal("0.01"), is_taker=False, post_position=None,
             ts_event=now, ts_recv=now,
         )
-        self.ack(session, self.call(session.on_order_event, fill, now), now)
+        self.ack(session, self.event(session, fill, now), now)
 
 
 def main() -> None:
@@ -163,8 +185,9 @@ def main() -> None:
     print(f"writes per quote update    {writes / updates:.3f}  (target <= 1.0)")
     print(f"fills                      {counters['fills']}, final position {session.inventory.position}")
     inside = exchange.session_s
-    print(f"quote computations / s     {passes / inside:,.0f}  session path ({passes} requote passes in "
-          f"{inside:.2f} s inside MakerSession, {inside / passes * 1e6:.1f} us each)")
+    print(f"quote computations / s     {passes / inside:,.0f}  session path ({passes} requote passes and "
+          f"{exchange.views} views of its own commands in {inside:.2f} s inside MakerSession, "
+          f"{inside / passes * 1e6:.1f} us a pass)")
     print(f"quote computations / s     {passes / elapsed:,.0f}  whole loop ({elapsed:.2f} s wall, with book "
           f"building and the simulated exchange)")
 

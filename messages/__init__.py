@@ -11,6 +11,8 @@ from ._control import *  # noqa: F401,F403
 from ._control import __all__ as _control_all
 from ._json import *  # noqa: F401,F403
 from ._json import __all__ as _json_all
+from ._ledger import *  # noqa: F401,F403
+from ._ledger import __all__ as _ledger_all
 from ._market import *  # noqa: F401,F403
 from ._market import __all__ as _market_all
 from ._orders import *  # noqa: F401,F403
@@ -22,4 +24,4 @@ from ._reconcile import __all__ as _reconcile_all
 from ._strategy import *  # noqa: F401,F403
 from ._strategy import __all__ as _strategy_all
 
-__all__ = [*_base_all, *_market_all, *_orders_all, *_control_all, *_strategy_all, *_operations_all, *_json_all]
+__all__ = [*_base_all, *_market_all, *_orders_all, *_control_all, *_strategy_all, *_operations_all, *_json_all, *_ledger_all, *_reconcile_all]

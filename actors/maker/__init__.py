@@ -1,7 +1,6 @@
 """The maker: one actor per market session quoting Avellaneda-Stoikov around the microprice."""
 
 from ._actor import MakerActor, maker_reader
-from ._inventory import Inventory, Layer
 from ._orders import SIDES, OrderManager, WorkingOrder
 from ._quoting import AvellanedaStoikovQuoter, Quote
 from ._session import MakerSession, MakerState
@@ -16,6 +15,4 @@ __all__ = [
     "OrderManager",
     "WorkingOrder",
     "SIDES",
-    "Inventory",
-    "Layer",
 ]

@@ -4,13 +4,16 @@ to a MakerSession, and publishing what the session decided.
 Direction: events come up from the bus (tell); commands go down to the risk governor
 (order_sink, tell) and fill reads down to the REST client (rest, tell, reply by tell to
 the maker's reader name "maker:<session id>", resolved by the REST actor's directory).
-Nothing here asks another actor, so there is no ask cycle to deadlock.
+Nothing here asks another actor, so there is no ask cycle to deadlock. Our orders, fills
+and inventory come from the trading ledger's views (TradingStateChanged, published by the
+risk governor, its one writer), never from the raw order events.
 
 Published: MakerStatus on every change of state, pause reason or throttle;
 RealizationRecorded for every closed FIFO round trip; MakerFinished once, when the
 session reaches DONE (the supervisor then stops the actor) or, failing that, when the
 actor is stopped; OrderFilled for fills that only the REST reconciliation found (the
-WS feed lost them), so risk and analytics see them too.
+WS feed lost them), so risk and analytics see them too; the session counts them when the
+ledger's view brings them back (a session-end read's finish waits for that).
 """
 
 from __future__ import annotations
@@ -30,12 +33,7 @@ from messages import (
     MakerStatus,
     MarketConfig,
     MarketLifecycleChanged,
-    OrderAccepted,
-    OrderAmended,
-    OrderCancelled,
     OrderFilled,
-    OrderRejected,
-    OrderUpdated,
     RealizationRecorded,
     ReferencePriceUpdated,
     RequoteDue,
@@ -47,6 +45,7 @@ from messages import (
     SpotPriceUpdated,
     StopSession,
     TradePrinted,
+    TradingStateChanged,
 )
 from kernel.bus import Bus, InFlightTracker
 from kernel.clock import seconds
@@ -63,7 +62,6 @@ def maker_reader(session_id: str) -> str:
     return f"maker:{session_id}"
 
 
-_ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderRejected, OrderCancelled, OrderFilled, OrderUpdated)
 # keys of self.timers; the messages carry the ticker, so equal deadlines of several makers
 # are delivered in ticker order
 _REQUOTE = "requote"  # the periodic check (RequoteDue)
@@ -74,7 +72,7 @@ _FILLS_PATH = "/portfolio/fills"
 
 class MakerActor(MmdActor):
     ticker_subscriptions = (
-        BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, *_ORDER_EVENTS
+        BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, TradingStateChanged
     )
     subscriptions = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated)
 
@@ -109,6 +107,7 @@ class MakerActor(MmdActor):
         self._finished_sent = False
         self._reads = 0
         self._awaited_read: str | None = None  # the session-end fill read the finish waits for
+        self._awaited_fills: set[str] = set()  # its fills published, not yet back in the ledger's view
         self.fills_reconciled = 0
 
     def on_start(self) -> None:
@@ -165,10 +164,15 @@ class MakerActor(MmdActor):
         self._send_all(self.session.on_trade(message, now))
         self._after(now)
 
-    @handles(*_ORDER_EVENTS)
-    def _on_order_event(self, message: Any) -> None:
+    @handles(TradingStateChanged)
+    def _on_trading_state(self, message: TradingStateChanged) -> None:
         now = self.clock.now_ns()
-        self._send_all(self.session.on_order_event(message, now))
+        self._send_all(self.session.on_trading_state(message, now))
+        cause = message.cause
+        if self._awaited_fills and isinstance(cause, OrderFilled) and cause.fill_id in self._awaited_fills:
+            self._awaited_fills.discard(cause.fill_id)
+            if not self._awaited_fills:  # the session-end read's fills are all counted
+                self._send_all(self.session.fills_read(now))
         self._after(now)
 
     @handles(MarketLifecycleChanged)
@@ -217,23 +221,27 @@ class MakerActor(MmdActor):
 
     @handles(RestReadCompleted)
     def _on_read_completed(self, message: RestReadCompleted) -> None:
-        """REST fills: any the WS feed did not deliver go on the bus (we receive them
-        back like any fill; risk and analytics see them too)."""
+        """REST fills: any the WS feed did not deliver go on the bus (the risk governor
+        counts them in the ledger, and analytics records them). The session-end read's
+        finish waits until the ledger's view shows them counted."""
         now = self.clock.now_ns()
         awaited = message.request_id == self._awaited_read
+        published: list[str] = []
         if message.status != 200 or not isinstance(message.body, Mapping):
             self.errors["fill_reconcile_failed"] += 1
             self.log.warning("fill reconciliation failed: %s %s", message.status, message.error)
         else:
-            self._apply_read_fills(message.body, now, apply_now=awaited)
+            published = self._publish_read_fills(message.body, now)
         if awaited:
             self._awaited_read = None
-            self._send_all(self.session.fills_read(now))
+            self._awaited_fills = set(published)
+            if not published:
+                self._send_all(self.session.fills_read(now))
         self._after(now)
 
-    def _apply_read_fills(self, body: Mapping[str, Any], now: int, *, apply_now: bool) -> None:
-        """apply_now: the finish waits for these fills, so the session takes them at once
-        (the bus copy that comes back later is a duplicate, ignored)."""
+    def _publish_read_fills(self, body: Mapping[str, Any], now: int) -> list[str]:
+        """The fill ids published: this session's, not yet counted in its book."""
+        published: list[str] = []
         for raw in body.get("fills") or ():
             try:
                 fill = order_filled_from(parse_fill(raw), now)
@@ -243,12 +251,12 @@ class MakerActor(MmdActor):
                 continue
             if not self.session.owns_fill(fill):
                 continue  # another market's, another session's or a manual order's fill
-            if self.session.seen_fill(fill.fill_id):
+            if self.session.seen_fill(fill.fill_id) or fill.fill_id in published:
                 continue
             self.fills_reconciled += 1
             self.publish(fill)
-            if apply_now:
-                self._send_all(self.session.on_order_event(fill, now))
+            published.append(fill.fill_id)
+        return published
 
     # -- queries (the composition layer asks for the daemon's status; actors never ask) --
     def get_status(self) -> dict:

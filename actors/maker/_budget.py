@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
-from ._inventory import Layer, position_exposure
+from ..ledger import position_exposure
 
 __all__ = ["BudgetFit", "fit_to_budget", "position_exposure", "defer_growth"]
 

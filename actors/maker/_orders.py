@@ -1,6 +1,20 @@
 """Our working orders in one market (one per side and ladder level) and the writes that
 move them.
 
+What our orders are (their terms, what they filled, whether they still rest) is the
+trading ledger's: the risk governor writes it and publishes each change of the market
+(`TradingStateChanged`), which `apply` takes in. The manager keeps only what the ledger
+cannot know, its own decisions:
+- commands sent that risk has not recorded yet (between our send and risk's admission
+  the ledger may publish changes that do not show them): a place is our working order
+  from the moment we send it, an amend or cancel is in flight on its order. Each is
+  dropped when the ledger's view shows it recorded (the change it caused) or risk
+  refused it (its OrderRejected, source "risk");
+- which order works which side and ladder level, when we last moved it, and how the
+  exchange answered our commands (an amend refused, a cancel refused, a place refused);
+- immediate-or-cancel orders the exchange answered (nothing of them rests any more);
+- ghosts of our orders in the book feed (below).
+
 `reconcile` turns the desired quote into at most one command per side and level (SPEC 8
 "one resting order per side and level"): level i of a side is matched against the order
 working level i, kept while within `keep_within` of its target at the same size, else
@@ -23,12 +37,13 @@ it names:
   already reported it live it stays the side's working order; otherwise it is kept,
   off its side, as an unsettled place (cancelled by id if it shows up, by a cancel-all of
   the market at shutdown if it never does);
+- an order that fills up to its total while an amend of ours that raises the total has
+  not been recorded yet is not over for us: the amend may still apply. It stays until
+  the amend is settled (the ledger, which has not seen the amend, takes it as executed);
 - the book feed lags our REST acknowledgements: an order whose cancel (or move by amend)
   we already heard of may still show in the book. Its size stays subtracted at its old
   level ("ghost") until that level has shrunk by it, or for at most `retry_after_ns`, so
   others' liquidity is not imagined where our own order was.
-
-What an order has filled follows the shared rule of `actors._own_orders`.
 """
 
 from __future__ import annotations
@@ -42,20 +57,26 @@ from messages import (
     BookView,
     CancelOrder,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
     OrderUpdated,
+    OrderView,
     PlaceOrder,
+    TradingStateChanged,
+    UnseenFill,
 )
 
-from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
+from ..ledger import outcome_unknown, refusal_means_gone
 
 __all__ = ["WorkingOrder", "OrderManager", "SIDES"]
 
 SIDES: tuple[BookSide, ...] = ("bid", "ask")
 GOOD_TILL_CANCELED = "good_till_canceled"
 IMMEDIATE_OR_CANCEL = "immediate_or_cancel"
+_ZERO = Decimal(0)
+_ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderCancelled, OrderFilled, OrderUpdated)
 
 # Per side: (price, size), or (price, size, aggressive) for an exit order that crosses
 # (immediate-or-cancel, reduce-only), or None for no order on that side; or a list of
@@ -65,14 +86,111 @@ Desired = dict[BookSide, "tuple[Decimal, Decimal] | tuple[Decimal, Decimal, bool
 Command = PlaceOrder | AmendOrder | CancelOrder
 
 
-@dataclass(slots=True, eq=False)
-class WorkingOrder(OwnOrder):
-    ioc: bool = False  # an exit order crossing the book: it never rests, forgotten once acknowledged
+@dataclass(slots=True)
+class _Notes:
+    """What the maker notes about one of its orders, which the ledger cannot know."""
+
+    side: BookSide
+    level: int = 0  # ladder level it works (0: the best)
+    ioc: bool = False  # an exit order crossing the book: it never rests, forgotten once answered
     changed_ns: int = 0  # when we last placed or amended it (quote refresh)
     amend_refused: bool = False  # the next change goes cancel-and-place
     cancel_refused_at: int | None = None  # its last cancel was refused (not gone) then
     level_when_moved: Decimal | None = None  # book size at its price when we sent a cancel/amend
-    level: int = 0  # ladder level it works (0: the best)
+
+
+class WorkingOrder:
+    """One of this session's orders as the maker reads it: the ledger's view of it (None
+    for a place risk has not recorded yet), our commands risk has not recorded yet laid
+    over it, and our notes. Rebuilt from each view: never a copy that events update."""
+
+    __slots__ = ("key", "view", "notes", "place", "amend", "cancel")
+
+    def __init__(self, key: str, view: OrderView | None, notes: _Notes, *, place: PlaceOrder | None = None) -> None:
+        self.key = key
+        self.view = view
+        self.notes = notes
+        self.place = place  # our place, not recorded yet (view is None)
+        self.amend: AmendOrder | None = None  # our amend, not recorded yet
+        self.cancel: CancelOrder | None = None  # our cancel, not recorded yet
+
+    # -- the order's terms: the ledger's, or what we sent --------------------------------
+    @property
+    def ticker(self) -> str:
+        return self.view.ticker if self.view is not None else self.place.ticker  # type: ignore[union-attr]
+
+    @property
+    def side(self) -> BookSide:
+        return self.view.side if self.view is not None else self.place.side  # type: ignore[union-attr]
+
+    @property
+    def client_order_id(self) -> str:
+        return self.view.client_order_id if self.view is not None else self.place.client_order_id  # type: ignore[union-attr]
+
+    @property
+    def order_id(self) -> str | None:
+        return None if self.view is None else self.view.order_id
+
+    @property
+    def price(self) -> Decimal:
+        return self.view.price if self.view is not None else self.place.price  # type: ignore[union-attr]
+
+    @property
+    def count(self) -> Decimal:
+        return self.view.count if self.view is not None else self.place.count  # type: ignore[union-attr]
+
+    @property
+    def pending(self) -> str | None:
+        if self.cancel is not None:
+            return "cancelling"
+        if self.amend is not None:
+            return "amending"
+        return "placing" if self.view is None else self.view.pending
+
+    @property
+    def amend_to(self) -> tuple[Decimal, Decimal] | None:
+        if self.amend is not None:
+            return (self.amend.price, self.amend.count)
+        return None if self.view is None else self.view.amend_to
+
+    @property
+    def amend_client_order_id(self) -> str | None:
+        if self.amend is not None:
+            return self.amend.updated_client_order_id
+        return None if self.view is None else self.view.amend_client_order_id
+
+    @property
+    def adopted(self) -> bool:
+        return self.view is not None and self.view.adopted
+
+    @property
+    def gone(self) -> bool:
+        return self.view is not None and self.view.gone
+
+    @property
+    def reported_filled(self) -> Decimal:
+        return _ZERO if self.view is None else self.view.reported_filled
+
+    @property
+    def fills_seen(self) -> Decimal:
+        return _ZERO if self.view is None else self.view.fills_seen
+
+    @property
+    def filled(self) -> Decimal:
+        return max(self.reported_filled, self.fills_seen)
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(_ZERO, self.count - self.filled)
+
+    # -- our notes ------------------------------------------------------------------------
+    @property
+    def ioc(self) -> bool:
+        return self.notes.ioc
+
+    @property
+    def level(self) -> int:
+        return self.notes.level
 
     def as_dict(self) -> dict:
         return {
@@ -139,9 +257,19 @@ def batched(commands: list) -> list:
     return commands
 
 
-def _client_ids(event: object) -> tuple[str, ...]:
-    ids = (getattr(event, "client_order_id", None), getattr(event, "previous_client_order_id", None))
-    return tuple(i for i in ids if i)
+def _recorded(command: Command, cause: object) -> bool:
+    """Whether a change the ledger published was caused by (the recording of) `command`."""
+    return (
+        type(cause) is type(command)
+        and cause.client_order_id == command.client_order_id  # type: ignore[attr-defined]
+        and getattr(cause, "updated_client_order_id", None) == getattr(command, "updated_client_order_id", None)
+        and getattr(cause, "order_id", None) == getattr(command, "order_id", None)
+    )
+
+
+def _refused_by_risk(command: Command, rejection: OrderRejected) -> bool:
+    action = "place" if isinstance(command, PlaceOrder) else "amend" if isinstance(command, AmendOrder) else "cancel"
+    return rejection.action == action and rejection.client_order_id == command.client_order_id
 
 
 def _left_its_level(order: WorkingOrder, event: object, old_price: Decimal) -> bool:
@@ -167,26 +295,31 @@ class OrderManager:
         self.max_retry_after_ns = max(max_retry_after_ns, retry_after_ns)
         self._place_refusals: dict[BookSide, int] = {}
         self._client_prefix = f"{session_id}-"
-        self._book = OwnOrders(adopt=self._is_ours_untracked, order_type=WorkingOrder)
-        self._orders: dict[tuple[BookSide, int], WorkingOrder] = {}  # (side, level) -> working order
+        # the ledger's latest view of this session's orders, by key (oldest first)
+        self._views: dict[str, OrderView] = {}
+        self._unseen: tuple[UnseenFill, ...] = ()  # this session's fills reported but not yet seen
+        self._order_ids: frozenset[str] = frozenset()  # exchange ids of this session's orders
+        # our decisions: commands risk has not recorded yet (oldest first), the order working
+        # each (side, level), our notes per order, immediate-or-cancel orders answered
+        self._unrecorded: list[tuple[str, Command]] = []
+        self._slots: dict[tuple[BookSide, int], str] = {}
+        self._notes: dict[str, _Notes] = {}
+        self._ioc_answered: set[str] = set()
+        self._adopted: set[str] = set()
+        # the orders as we read them now (views, our unrecorded commands laid over them)
+        self._book: dict[str, WorkingOrder] = {}
         self._ghosts: list[_Ghost] = []
-        # exchange order id -> (side, price, contracts) of an order that is over, whose fills
-        # the exchange reported (order update) but we have not yet seen (fill message)
-        self._unseen: dict[str, tuple[BookSide, Decimal, Decimal]] = {}
         self._last_book: BookView | None = None
         self._place_refused_at: dict[BookSide, int | None] = {side: None for side in SIDES}
         self._aggressive_at: dict[BookSide, int | None] = {side: None for side in SIDES}
         self._sequence = 0
-        # Bumped whenever an event may change what rests where (ours or ghosts): lets the
-        # session reuse the book-less-our-orders within one pass instead of rebuilding it.
+        # Bumped whenever the ledger's view may change what rests where (ours or ghosts): lets
+        # the session reuse the book-less-our-orders within one pass instead of rebuilding it.
         self.version = 0
         self.places = 0
         self.amends = 0
         self.cancels = 0
         self.skipped: dict[str, str] = {}  # why a side (or "bid level 2") is not quoted on the last pass
-
-    def _is_ours_untracked(self, event: OrderAccepted | OrderUpdated) -> bool:
-        return event.ticker == self.ticker and self.session_client_id(event.client_order_id)
 
     def session_client_id(self, client_order_id: str | None) -> bool:
         """Whether a client order id is one this session gives its orders (`{session_id}-{n}`)."""
@@ -196,32 +329,28 @@ class OrderManager:
 
     def owns_fill(self, fill: OrderFilled) -> bool:
         """Whether a fill is of one of this session's orders: on this market, and with this
-        session's client id or the exchange id of an order we track, track no longer
-        (confirmed gone) or still await fills of. Hazard: the bus delivers every fill on
-        the market (another session's order, a manual order); counting those would move our
-        inventory with positions that are not ours. A fill naming neither (no client id,
-        an order whose id we have not learnt yet) is left out here: the REST fill read at
-        the session's end, by when we know the id, brings it back in."""
+        session's client id or the exchange id of one of its orders (the ledger's rule for
+        a session's share; see actors.ledger). A fill naming neither (no client id, an
+        order whose id was not known yet) is left out: the REST fill read at the session's
+        end, by when the id is known, brings it back in."""
         if fill.ticker != self.ticker:
             return False
         if self.session_client_id(fill.client_order_id):
             return True
-        order_id = fill.order_id
-        if not order_id:
-            return False
-        return (
-            order_id in self._unseen
-            or self._book.find(self.ticker, order_id) is not None
-            or self._book.was_closed(order_id, None)
-        )
+        return bool(fill.order_id) and fill.order_id in self._order_ids
 
     # -- reads ----------------------------------------------------------------------
     def order(self, side: BookSide, level: int = 0) -> WorkingOrder | None:
-        return self._orders.get((side, level))
+        key = self._slots.get((side, level))
+        return None if key is None else self._book.get(key)
 
     def levels_working(self, side: BookSide) -> int:
         """How many ladder levels deep this side's working orders reach."""
-        return 1 + max((level for s, level in self._orders if s == side), default=-1)
+        return 1 + max((level for s, level in self._slots if s == side), default=-1)
+
+    def in_flight(self) -> list[Command]:
+        """Commands sent that risk has not recorded (nor refused) yet, oldest first."""
+        return [command for _, command in self._unrecorded]
 
     def open_orders(self) -> list[dict]:
         return [o.as_dict() for o in self._all()]
@@ -265,29 +394,56 @@ class OrderManager:
         for order in self._all():
             if order.side != side:
                 continue
-            if order.amend_to is None:
+            amend_to = order.amend_to
+            if amend_to is None:
                 terms.append(((order.price,), order.remaining))
             else:
-                amended = max(Decimal(0), order.amend_to[1] - order.filled)
-                terms.append(((order.price, order.amend_to[0]), max(order.remaining, amended)))
+                amended = max(Decimal(0), amend_to[1] - order.filled)
+                terms.append(((order.price, amend_to[0]), max(order.remaining, amended)))
         return terms
 
     @property
     def adopted(self) -> int:
         """Orders of this session found resting untracked (and so cancelled)."""
-        return self._book.adoptions
+        return len(self._adopted)
 
     @property
     def writes(self) -> int:
         return self.places + self.amends + self.cancels
 
+    def unseen_fills(self) -> list[tuple[BookSide, Decimal, Decimal]]:
+        """(side, price, contracts) the exchange reported filled that have not reached us
+        as fills yet (a fill message may trail the order update): position already, for
+        the risk governor too."""
+        out = [(u.side, u.price, u.count) for u in self._unseen]
+        for order in self._all():
+            lacking = order.reported_filled - order.fills_seen
+            if lacking > 0:
+                out.append((order.side, order.price, lacking))
+        return out
+
     def _all(self) -> list[WorkingOrder]:
-        return self._book.of_ticker(self.ticker)  # type: ignore[return-value]
+        return list(self._book.values())
 
     def _strays(self) -> list[WorkingOrder]:
         """Tracked orders that are no side's working order (adopted ones)."""
-        working = [o for o in self._orders.values() if o is not None]
-        return [o for o in self._all() if not any(o is w for w in working)]
+        working = set(self._slots.values())
+        return [o for o in self._all() if o.key not in working]
+
+    def _find(self, order_id: str | None, *client_order_ids: str | None) -> WorkingOrder | None:
+        """As the ledger finds an order an event names: by exchange id, then client id,
+        then the client id an amend of ours gives it."""
+        orders = self._all()
+        for order in orders:
+            if order_id and order.order_id == order_id:
+                return order
+        for order in orders:
+            if order.client_order_id and order.client_order_id in client_order_ids:
+                return order
+        for order in orders:
+            if order.amend_client_order_id and order.amend_client_order_id in client_order_ids:
+                return order
+        return None
 
     # -- decisions ------------------------------------------------------------------
     def reconcile(
@@ -347,7 +503,7 @@ class OrderManager:
         refresh_before_ns: int | None = None,
         level: int = 0,
     ) -> Command | None:
-        order = self._orders.get((side, level))
+        order = self.order(side, level)
         skip = _skip_key(side, level)
         if order is not None and order.pending is not None:
             self.skipped[skip] = f"{order.pending} in flight"
@@ -361,7 +517,7 @@ class OrderManager:
         price, size = want[0], want[1]
         if len(want) > 2 and want[2]:
             return self._reconcile_aggressive(side, order, price, size, now_ns, level)
-        if order is not None and order.ioc:
+        if order is not None and order.notes.ioc:
             self.skipped[skip] = "exit order in flight"
             return None
         if self._would_cross(side, price, book):
@@ -373,10 +529,10 @@ class OrderManager:
                 self.skipped[skip] = "place refused recently"
                 return None
             return self._place(side, price, size, now_ns, level=level)
-        stale = refresh_before_ns is not None and order.changed_ns < refresh_before_ns
+        stale = refresh_before_ns is not None and order.notes.changed_ns < refresh_before_ns
         if abs(order.price - price) <= self.keep_within and order.remaining == size and not (force or stale):
             return None
-        if order.amend_refused:
+        if order.notes.amend_refused:
             return self._cancel_unless_refused(order, now_ns, "replace after refused amend", skip)
         return self._amend(order, price, size, now_ns)
 
@@ -387,7 +543,7 @@ class OrderManager:
         then one immediate-or-cancel place at a time."""
         skip = _skip_key(side, level)
         if order is not None:
-            if order.ioc:
+            if order.notes.ioc:
                 self.skipped[skip] = "exit order in flight"
                 return None
             return self._cancel_unless_refused(order, now_ns, "replace by exit order", skip)
@@ -418,23 +574,8 @@ class OrderManager:
     def _place(
         self, side: BookSide, price: Decimal, size: Decimal, now_ns: int, aggressive: bool = False, level: int = 0
     ) -> PlaceOrder:
-        order = WorkingOrder(
-            ticker=self.ticker,
-            side=side,
+        place = PlaceOrder(
             client_order_id=self._next_client_order_id(),
-            order_id=None,
-            price=price,
-            count=size,
-            pending="placing",
-            ioc=aggressive,
-            changed_ns=now_ns,
-            level=level,
-        )
-        self._book.add(order)
-        self._orders[(side, level)] = order
-        self.places += 1
-        return PlaceOrder(
-            client_order_id=order.client_order_id,
             ticker=self.ticker,
             side=side,
             price=price,
@@ -445,20 +586,22 @@ class OrderManager:
             reduce_only=aggressive,
             session_id=self.session_id,
         )
+        key = place.client_order_id
+        notes = self._notes[key] = _Notes(side=side, level=level, ioc=aggressive, changed_ns=now_ns)
+        self._book[key] = WorkingOrder(key, None, notes, place=place)
+        self._slots[(side, level)] = key
+        self._unrecorded.append((key, place))
+        self.places += 1
+        return place
 
     def _amend(self, order: WorkingOrder, price: Decimal, size: Decimal, now_ns: int) -> AmendOrder | None:
         total = order.filled + size  # amend takes the new total, filled included
         if price == order.price and total == order.count:
             return None  # the order already has these terms: an amend would only burn a write
-        new_client_order_id = self._next_client_order_id()
-        order.start_amend(price, total, new_client_order_id)
-        order.changed_ns = now_ns
-        order.level_when_moved = _level(self._last_book, order.side, order.price)
-        self.amends += 1
-        return AmendOrder(
+        amend = AmendOrder(
             order_id=order.order_id or "",
             client_order_id=order.client_order_id,
-            updated_client_order_id=new_client_order_id,
+            updated_client_order_id=self._next_client_order_id(),
             ticker=self.ticker,
             side=order.side,
             price=price,
@@ -466,9 +609,15 @@ class OrderManager:
             ts=now_ns,
             session_id=self.session_id,
         )
+        order.notes.level_when_moved = _level(self._last_book, order.side, order.price)
+        order.amend = amend
+        order.notes.changed_ns = now_ns
+        self._unrecorded.append((order.key, amend))
+        self.amends += 1
+        return amend
 
     def _cancel_refused_recently(self, order: WorkingOrder, now_ns: int) -> bool:
-        at = order.cancel_refused_at
+        at = order.notes.cancel_refused_at
         return at is not None and now_ns < at + self.retry_after_ns
 
     def _cancel_unless_refused(self, order: WorkingOrder, now_ns: int, reason: str, skip: str) -> CancelOrder | None:
@@ -481,10 +630,7 @@ class OrderManager:
         return self._cancel(order, now_ns, reason)
 
     def _cancel(self, order: WorkingOrder, now_ns: int, reason: str) -> CancelOrder:
-        order.pending = "cancelling"
-        order.level_when_moved = _level(self._last_book, order.side, order.price)
-        self.cancels += 1
-        return CancelOrder(
+        cancel = CancelOrder(
             order_id=order.order_id or "",
             client_order_id=order.client_order_id,
             ticker=self.ticker,
@@ -492,69 +638,128 @@ class OrderManager:
             reason=reason,
             session_id=self.session_id,
         )
+        order.notes.level_when_moved = _level(self._last_book, order.side, order.price)
+        order.cancel = cancel
+        self._unrecorded.append((order.key, cancel))
+        self.cancels += 1
+        return cancel
 
-    # -- events ---------------------------------------------------------------------
-    def _forget(self, order: WorkingOrder, *, closed: bool = True) -> None:
-        self._book.remove(order, closed=closed)
-        self._release(order)
-
-    def _release(self, order: WorkingOrder) -> None:
-        key = (order.side, order.level)
-        if self._orders.get(key) is order:
-            del self._orders[key]
-
-    def apply(self, event: object, now_ns: int) -> None:
-        """Apply an order event. Events for orders that are not ours are ignored."""
-        self.version += 1
-        if isinstance(event, OrderRejected):
-            self._on_rejected(event, now_ns)
+    # -- the ledger's word ------------------------------------------------------------
+    def apply(self, change: TradingStateChanged, now_ns: int) -> None:
+        """The ledger's new state of the market, and what changed it. Our orders are read
+        from it from now on; what the change means for our own decisions (a refusal, an
+        order that left its price level, an exit order answered) is noted here."""
+        if change.ticker != self.ticker:
             return
-        before = self._book.find(getattr(event, "ticker", ""), getattr(event, "order_id", None), *_client_ids(event))
+        self.version += 1
+        cause = change.cause
+        about = change.order if change.order is not None and change.order.owner == self.session_id else None
+        if isinstance(cause, OrderRejected):
+            before = self._find(cause.order_id, cause.client_order_id)
+        else:
+            before = None if about is None else self._book.get(about.key)
         was = None
         if before is not None and before.order_id is not None and before.remaining > 0:
             was = (before.price, before.remaining)
-        order = self._book.apply(event)
-        if order is None:
-            if isinstance(event, OrderFilled):
-                self._saw_fill_of_gone_order(event)
-            return
-        assert isinstance(order, WorkingOrder)
+        self._take(change)
+        if isinstance(cause, OrderRejected):
+            self._on_rejected(cause, before, now_ns)
+        elif about is not None and isinstance(cause, _ORDER_EVENTS):
+            self._on_event(cause, about, was, now_ns)
+        self._drop_vanished()
+
+    def _take(self, change: TradingStateChanged) -> None:
+        """Read this session's orders from the view; drop our commands it shows recorded
+        (or risk refused); lay the rest over the orders."""
+        cause = change.cause
+        for entry in self._unrecorded:
+            _, command = entry
+            if _recorded(command, cause) or (
+                isinstance(cause, OrderRejected) and cause.source == "risk" and _refused_by_risk(command, cause)
+            ):
+                self._unrecorded.remove(entry)
+                break
+        views = {view.key: view for view in change.orders if view.owner == self.session_id}
+        for key, last in self._views.items():
+            if key not in views:
+                kept = self._still_amending(key, last, change)
+                if kept is not None:
+                    views[key] = kept
+        self._views = views
+        self._adopted.update(key for key, view in views.items() if view.adopted)
+        self._ioc_answered.intersection_update(views)
+        self._unseen = tuple(u for u in change.unseen if u.owner == self.session_id)
+        book = change.session(self.session_id)
+        if book is not None:
+            self._order_ids = book.order_ids
+        self._rebuild()
+
+    def _still_amending(self, key: str, last: OrderView, change: TradingStateChanged) -> OrderView | None:
+        """An order the ledger took as executed while an amend of ours that raises its
+        total is unrecorded (see the docstring) stays, as the ledger last showed it, until
+        the amend is settled. None: the order is gone for us too."""
+        amend = next((c for k, c in self._unrecorded if k == key and isinstance(c, AmendOrder)), None)
+        if amend is None:
+            return None
+        final = change.order if change.order is not None and change.order.key == key else last
+        if final.filled >= final.count and final.filled < amend.count:
+            return final
+        return None
+
+    def _rebuild(self) -> None:
+        book: dict[str, WorkingOrder] = {}
+        for key, view in self._views.items():
+            if key in self._ioc_answered:
+                continue
+            notes = self._notes.get(key)
+            if notes is None:
+                notes = self._notes[key] = _Notes(side=view.side)
+            book[key] = WorkingOrder(key, replace(view, gone=False) if view.gone else view, notes)
+        for key, command in self._unrecorded:
+            if isinstance(command, PlaceOrder):
+                if key not in book:
+                    book[key] = WorkingOrder(key, None, self._notes[key], place=command)
+                continue
+            order = book.get(key)
+            if order is None:
+                continue
+            if isinstance(command, AmendOrder):
+                order.amend = command
+            else:
+                order.cancel = command
+        self._book = book
+
+    def _drop_vanished(self) -> None:
+        """Orders gone from the ledger (and not ours in flight) work no side any more."""
+        for slot, key in list(self._slots.items()):
+            if key not in self._book:
+                del self._slots[slot]
+        for key in [k for k in self._notes if k not in self._book]:
+            del self._notes[key]
+
+    def _on_event(self, event: object, about: OrderView, was: tuple[Decimal, Decimal] | None, now_ns: int) -> None:
+        order = self._book.get(about.key)
+        if order is None:  # gone from the ledger with this event
+            order = WorkingOrder(about.key, about, self._notes.get(about.key) or _Notes(side=about.side))
         if isinstance(event, OrderAccepted):
             self._place_refusals.pop(order.side, None)  # the side is placing again: back to one interval
-        if order.gone and order.order_id is not None:
-            lacking = order.reported_filled - sum(order.fills.values(), Decimal(0))
-            if lacking > 0:
-                self._unseen[order.order_id] = (order.side, order.price, lacking)
         if was is not None and _left_its_level(order, event, was[0]):
             self._add_ghost(order, was[0], was[1], now_ns)
-        if order.ioc and not order.gone and isinstance(event, (OrderAccepted, OrderUpdated)):
+        if order.notes.ioc and not order.gone and isinstance(event, (OrderAccepted, OrderUpdated)):
             # immediate-or-cancel: once the exchange answered, nothing of it rests
-            self._forget(order)
+            self._ioc_answered.add(order.key)
+            self._book.pop(order.key, None)
+            self._release(order)
         if order.gone:
             self._release(order)
 
-    def _saw_fill_of_gone_order(self, fill: OrderFilled) -> None:
-        unseen = self._unseen.get(fill.order_id)
-        if unseen is not None:
-            left = unseen[2] - fill.count
-            if left > 0:
-                self._unseen[fill.order_id] = (unseen[0], unseen[1], left)
-            else:
-                del self._unseen[fill.order_id]
-
-    def unseen_fills(self) -> list[tuple[BookSide, Decimal, Decimal]]:
-        """(side, price, contracts) the exchange reported filled that have not reached us
-        as fills yet (a fill message may trail the order update): position already, for
-        the risk governor too."""
-        out = list(self._unseen.values())
-        for order in self._all():
-            lacking = order.reported_filled - sum(order.fills.values(), Decimal(0))
-            if lacking > 0:
-                out.append((order.side, order.price, lacking))
-        return out
+    def _release(self, order: WorkingOrder) -> None:
+        slot = (order.side, order.notes.level)
+        if self._slots.get(slot) == order.key:
+            del self._slots[slot]
 
     def _add_ghost(self, order: WorkingOrder, price: Decimal, size: Decimal, now_ns: int) -> None:
-        level = order.level_when_moved
+        level = order.notes.level_when_moved
         shown_gone_at = None if level is None else max(Decimal(0), level - size)
         self._ghosts.append(_Ghost(order.side, price, size, shown_gone_at, now_ns + self.retry_after_ns))
 
@@ -567,40 +772,25 @@ class OrderManager:
         wait = min(self.max_retry_after_ns, self.retry_after_ns << min(doublings, 16))
         return now_ns < refused_at + wait
 
-    def _on_rejected(self, event: OrderRejected, now_ns: int) -> None:
-        order = self._book.find(event.ticker, event.order_id, event.client_order_id)
+    def _on_rejected(self, event: OrderRejected, order: WorkingOrder | None, now_ns: int) -> None:
+        """A command of ours did not (or may not have) happened. The ledger already says
+        what it means for the order; here: what it means for our next decisions."""
         if order is None:
             return
-        assert isinstance(order, WorkingOrder)
         if refusal_means_gone(event):  # already executed or cancelled: not live
-            if refusal_means_executed(event) and order.order_id is not None:
-                # what rested has filled, seen or not (as the risk governor counts it): the
-                # acknowledged total, or an unsettled amend's if a cancel was refused and smaller
-                total = order.count
-                if event.action == "cancel" and order.amend_to is not None:
-                    total = min(order.count, order.amend_to[1])
-                lacking = total - sum(order.fills.values(), Decimal(0))
-                if lacking > 0:
-                    self._unseen[order.order_id] = (order.side, order.price, lacking)
-            self._forget(order)
+            self._release(order)
         elif event.action == "place":
             if outcome_unknown(event) and order.order_id is not None:
-                order.pending = None  # the exchange already reported it live: keep working it
-                return
+                return  # the exchange already reported it live: keep working it
             self._place_refused_at[order.side] = now_ns
             self._place_refusals[order.side] = self._place_refusals.get(order.side, 0) + 1
-            if outcome_unknown(event):
-                # may yet show up: kept off its side as an unsettled place, so it is
-                # recognised (and cancelled) when reported, or cancelled with the market
-                order.pending = None
-                self._release(order)
-            else:
-                self._forget(order, closed=False)
+            # an unknown outcome may yet show up: the ledger keeps it, off its side here as
+            # an unsettled place, recognised (and cancelled) when reported, or cancelled with
+            # the market; a refused place is gone
+            self._release(order)
         elif event.action == "amend":
-            self._book.amend_refused(order, event)
-            order.amend_refused = True
-            if order.gone:
+            order.notes.amend_refused = True
+            if order.key not in self._book:
                 self._release(order)
         elif event.action == "cancel":
-            order.pending = None
-            order.cancel_refused_at = now_ns
+            order.notes.cancel_refused_at = now_ns

@@ -1,6 +1,12 @@
 """One market-making session as a plain object: state machine, quotes, orders, inventory,
 throttles, guardrails and exit.
 
+Its orders, fills and inventory are the trading ledger's (actors.ledger), which the risk
+governor alone writes: the session reads them from the ledger's latest view of its market
+(`on_trading_state`), never from a raw order event. Its inventory is its own share of the
+market (the fills of its own orders: the session book), which it quotes around and
+reports P&L from.
+
 INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> FLATTENING -> DONE (see `_state`; a risk
 flatten goes back to quoting once flat and lifted, see `on_risk_directive`). The actor
 shell feeds it books, trades, order events, directives and timer ticks; every call
@@ -35,12 +41,21 @@ from messages import (
     ExitUrgency,
     MarketConfig,
     MarketLifecycleChanged,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
     OrderFilled,
+    OrderRejected,
+    OrderUpdated,
+    PositionView,
     QuoteSides,
+    Realization,
     ReferencePriceUpdated,
     RiskDirective,
+    SessionBook,
     SpotPriceUpdated,
     TradePrinted,
+    TradingStateChanged,
 )
 from kernel.clock import seconds
 from kalshi.wire import ceil_to, floor_to
@@ -48,7 +63,6 @@ from kalshi.wire import ceil_to, floor_to
 from ._budget import defer_growth, fit_to_budget, position_exposure
 from ._exit import ExitPhase, ExitPlan
 from ._guardrails import GuardrailVerdict, check_guardrails
-from ._inventory import Inventory, Realization
 from ._orders import SIDES, Command, Desired, OrderManager
 from ._quoting import Quote
 from ._state import Holds, MakerState
@@ -61,6 +75,10 @@ _ONE = Decimal(1)
 _ZERO = Decimal(0)
 _URGENCY_RANK = {ExitUrgency.CANCEL: 0, ExitUrgency.PASSIVE: 1, ExitUrgency.IMMEDIATE: 2}
 _RESULT_PRICE = {"yes": _ONE, "no": _ZERO}
+_FLAT = PositionView()
+# the exchange's answers about orders: each is a cue to requote (the ledger's view shows
+# what it changed); an admitted command or a cancel-all is not (our own decision, recorded)
+_ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderCancelled, OrderRejected, OrderUpdated)
 
 StatusKey = tuple  # (state, why_not_quoting, adverse_selection, engaged throttles)
 
@@ -191,7 +209,9 @@ class MakerSession:
             retry_after_ns=seconds(config.requote_interval_s),
             max_retry_after_ns=seconds(config.refusal_backoff_cap_s),
         )
-        self.inventory = Inventory()
+        # this session's share of the market in the ledger's latest view (None: nothing yet)
+        self.session_book: SessionBook | None = None
+        self._realizations: list[Realization] = []  # closed round trips not yet reported
         self.throttles = Throttles(config.throttles)
         self.sigma = SigmaEstimator(
             window_ns=seconds(config.guardrails.sigma_window_s), bucket_ns=seconds(config.guardrails.sigma_bucket_s)
@@ -333,26 +353,49 @@ class MakerSession:
                 self.holds.set("volume_spike", "volume spike: cooling down", until)
         return self.requote(now_ns)
 
-    def on_order_event(self, event: object, now_ns: int) -> list[Command]:
-        # WS and the REST reconcile may both report a fill: a duplicate must not grow the
-        # order's filled size either. The bus hands us every fill on the market: only
-        # this session's count (`owns_fill`, the same rule the REST reconcile applies).
-        if isinstance(event, OrderFilled):
-            if not self.owns_fill(event):
+    def on_trading_state(self, change: TradingStateChanged, now_ns: int) -> list[Command]:
+        """The ledger's new state of the market (the risk governor's view after a change)
+        and what changed it. The session reads its orders and inventory from it, then
+        requotes on the exchange's answers as it did on the raw events: on every order
+        event, and on a fill only when it is new to this session (a fill reported twice,
+        by WS and the REST reconcile, counts once; a fill of another session's or a
+        manual order is not ours)."""
+        if change.ticker != self.ticker:
+            return []
+        before = self.inventory.fill_count
+        book = change.session(self.session_id)
+        if book is not None:
+            self.session_book = book
+            self._realizations.extend(book.realizations)
+        self.orders.apply(change, now_ns)
+        cause = change.cause
+        if isinstance(cause, OrderFilled):
+            if not self.seen_fill(cause.fill_id):
                 self.foreign_fills += 1
                 return []
-            if not self.inventory.apply_fill(event):
-                return []
-            self.throttles.on_fill(event.ts_event, event.side, event.price)
-        self.orders.apply(event, now_ns)
-        return self.requote(now_ns)
+            if self.inventory.fill_count == before:
+                return []  # counted before: a duplicate report
+            self.throttles.on_fill(cause.ts_event, cause.side, cause.price)
+            return self.requote(now_ns)
+        if isinstance(cause, _ORDER_EVENTS):
+            return self.requote(now_ns)
+        if isinstance(cause, MarketLifecycleChanged):  # the ledger settled the market
+            self.begin_exit(now_ns, f"market {cause.event_type}", ExitUrgency.CANCEL)
+            return self.requote(now_ns)
+        return []  # our own command recorded, or a cancel-all confirmed: nothing to answer
+
+    @property
+    def inventory(self) -> PositionView:
+        """This session's position, as the ledger counts it (flat before its first fill)."""
+        return _FLAT if self.session_book is None else self.session_book.position
 
     def seen_fill(self, fill_id: str) -> bool:
-        return self.inventory.has_fill(fill_id)
+        """Whether the ledger counted this fill in this session's book."""
+        return self.session_book is not None and fill_id in self.session_book.fill_ids
 
     def owns_fill(self, fill: OrderFilled) -> bool:
         """Whether a fill is of this session's orders (see `OrderManager.owns_fill`): the
-        one rule for WS fills and REST-reconciled fills alike."""
+        ledger's rule, for the REST-reconciled fills."""
         return self.orders.owns_fill(fill)
 
     def on_feed_health(self, healthy: bool, now_ns: int) -> tuple[list[Command], bool]:
@@ -374,8 +417,8 @@ class MakerSession:
         elif kind == "activated":
             self.holds.release("market_paused")
         elif kind in ("determined", "settled") and (event.result or "").lower() in _RESULT_PRICE:
-            self.inventory.settle(_RESULT_PRICE[(event.result or "").lower()], event.ts_event)
-            self.begin_exit(now_ns, f"market {kind}", ExitUrgency.CANCEL)
+            # the ledger settles the market; its view brings the settlement (on_trading_state)
+            return []
         elif kind in ("closed", "close"):
             self.begin_exit(now_ns, "market closed", ExitUrgency.CANCEL)
         return self.requote(now_ns)
@@ -701,7 +744,9 @@ class MakerSession:
 
     # -- outputs --------------------------------------------------------------------
     def drain_realizations(self) -> list[Realization]:
-        drained = self.inventory.drain_realizations()
+        """Round trips closed since the last call (oldest first), as the ledger's views
+        brought them."""
+        drained, self._realizations = self._realizations, []
         self._ended_exit_reason = None  # read (exit_reason) before the drain
         return drained
 

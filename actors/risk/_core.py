@@ -8,7 +8,11 @@ publishes them on the bus: every outcome of a command then comes from one thread
 command order (replays stay deterministic), and the maker hears a refusal like any other
 rejection. The core holds no actor refs, reads no clock and asks no one.
 
-What it publishes: RiskDirective per market (flatten on a hybrid-policy trigger; pause
+What it publishes: TradingStateChanged after every change of the trading ledger (the
+governor is its only writer: an admitted command, an order event, a settlement), first
+among the effects of that change, so the market's maker reads the ledger's state at the
+point where it used to apply the raw event to a copy of its own (an order event on the
+market always gets one, changed or not: the maker's cue to requote); RiskDirective per market (flatten on a hybrid-policy trigger; pause
 on the fill-rate limit; reduce_only / resume as the market's restriction changes;
 end_session when a breaker ends trading), TriggerRecorded for every policy flatten,
 RiskWarning as limits are approached, RiskStateChanged, KillSwitchEngaged/Released, and
@@ -424,6 +428,7 @@ class RiskCore:
     def _on_order_command(self, command: PlaceOrder | AmendOrder) -> None:
         verdict = self.governor.admit(command)
         if verdict.ok:
+            self._state_changed(command.ticker, command, self._order_of(command))
             self._send(command)
             self._after_market_change(command.ticker)
             return
@@ -432,12 +437,22 @@ class RiskCore:
 
     def _on_cancel(self, command: CancelOrder | CancelAllOrders) -> None:
         self.governor.admit(command)  # always passes; a cancel-all is remembered
+        if isinstance(command, CancelOrder):  # the order awaits its cancel
+            self._state_changed(command.ticker, command, self._order_of(command))
         self._send(command)
+
+    def _order_of(self, command: PlaceOrder | AmendOrder | CancelOrder) -> Any:
+        return self.governor.ledger.find(command.ticker, getattr(command, "order_id", None), command.client_order_id)
+
+    def _state_changed(self, ticker: str, cause: Any, order: Any) -> None:
+        self._publish(self.governor.ledger.changed(ticker, cause, order, self._now))
 
     # -- events ---------------------------------------------------------------------
     def _on_order_event(self, event: Any) -> None:
         fills_before = self._fills_counted(event)
-        self.governor.apply(event)
+        order, tickers = self.governor.apply(event)
+        for ticker in tickers:
+            self._state_changed(ticker, event, order)
         if self.governor.state == TradingState.HALTED:  # the kill switch, or the daily loss limit
             self._enforce_halt(event)
         if isinstance(event, OrderFilled) and self._fills_counted(event) > fills_before:
@@ -516,6 +531,7 @@ class RiskCore:
             self._arm_flatten_timeout(event.ticker)
 
     def _on_session_stopped(self, event: SessionStopped) -> None:
+        self.governor.ledger.end_session(event.ticker, event.session_id)  # its maker is gone
         if self._sessions.get(event.ticker) == event.session_id:
             del self._sessions[event.ticker]
             self._directed.pop(event.ticker, None)  # a new session starts unrestricted-as-told
@@ -545,6 +561,7 @@ class RiskCore:
         position = self.governor.position(ticker)
         if not self.governor.settle_market(ticker, price, event.ts_event):
             return
+        self._state_changed(ticker, event, None)
         log.info("%s %s %s: position %s settled at $%s", ticker, event.event_type, event.result, position, price)
         for key in (_hybrid_key(ticker), _unpause_key(ticker), _flatten_key(ticker)):
             self._disarm(key)

@@ -11,34 +11,18 @@ contract. Resting orders on the side that closes the position count only for wha
 beyond it: filling them releases exposure, and counting them would refuse the very
 orders that get us out.
 
-What an order has filled, and when it is gone, follows the shared rule of
-`actors._own_orders` (running totals and per-fill reports never added together). An
-order we did not admit but the exchange reports resting (adopted, placed around us, or a
-place whose outcome was unknown) is exposure all the same.
+The orders, fills and positions are the trading ledger's (`actors.ledger`), which the
+governor alone writes: an admitted command is recorded there (`admit`), every order event
+applied (`apply`), a settlement booked (`settle_market`). Its rules (what an order has
+filled, when it is gone, fills reported filled but not yet seen, adopted orders, places
+whose outcome is unknown, settled markets) are named there. Contracts the exchange
+reported filled that have not reached us as fills are pending position here, on the
+order's side at its price, until the fills arrive: dropping them would admit the next
+order past the limits.
 
 Hazards named here:
-- an order can be over (executed, or an amend/cancel refused "order is executed") before
-  its fills reach us. Contracts the exchange reported filled but we have not seen as
-  fills are carried, per order, as pending position on the order's side at its price
-  until the fills arrive; dropping them would admit the next order past the limits.
-  What has been seen is counted per exchange order id from every fill that reached the
-  position (`_seen_fills`), not from the fills matched to the tracked order: a fill can
-  reach the position without reaching its order (it named only an exchange id the order
-  did not know yet, or the order was adopted later), and would then be carried again;
-- a refusal "order is executed" does not say the order's total: with an unsettled amend
-  that shrank it, the total is the smaller of the two, so the smaller is assumed. Too
-  few is made good by the fills as they arrive; too many would never be taken back;
-- cancel-all confirmations are matched to their command by market AND reason (the same
-  reason, "maker stopped", is used on every market);
-- a place whose outcome is unknown (transport failure) stays counted until the exchange
-  settles it: a report naming it, or a confirmed cancel-all of its market;
 - an amend that does not make the worst case worse than it is now (one that shrinks the
   order) is never refused on the position limit, as on the budgets.
-- a settled market's position is closed at the settlement price and its orders are
-  gone; a fill of it reported after the settlement was settled by the exchange as well,
-  so it is closed at that price as it arrives;
-- the fill ids kept to drop a duplicate report are bounded per market
-  (seen_fill_ids_per_market): a duplicate arrives seconds after the original.
 
 Beyond the exposure book, an order that does not reduce a position is refused while its
 market is paused or restricted to reducing (a policy flatten in progress), on the side
@@ -49,29 +33,24 @@ per side, past the market / category / global budgets, or past the available bal
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
-from actors.maker import Inventory
-from actors.maker._inventory import position_exposure
 from config import RiskConfig
 from messages import (
-    AllOrdersCancelled,
     AmendOrder,
     BookSide,
     BookUpdated,
     CancelAllOrders,
     CancelOrder,
     MarketExposure,
-    OrderFilled,
-    OrderRejected,
     PlaceOrder,
 )
 from kalshi.wire import CENT
 
-from .._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
+from ..ledger import Inventory, OwnOrder, TradingLedger, position_exposure
 from ._budgets import Budgets
 from ._hybrid import HybridLimits, hybrid_quote_sides
 
@@ -79,8 +58,6 @@ __all__ = ["TradingState", "Verdict", "RiskGovernor"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
-_REMEMBER_FILLED_ORDERS = 50_000  # exchange order ids whose seen fills are kept (a memory bound)
 
 
 class TradingState:
@@ -104,87 +81,35 @@ def order_exposure(side: BookSide, price: Decimal, count: Decimal) -> Decimal:
     return price * count if side == "bid" else (_ONE - price) * count
 
 
-@dataclass(slots=True, eq=False)
-class _RestingOrder(OwnOrder):
-    @property
-    def amend_remaining(self) -> Decimal | None:
-        """What would rest once the amend in flight applies (None: no amend in flight)."""
-        return None if self.amend_to is None else max(_ZERO, self.amend_to[1] - self.filled)
-
-    @property
-    def worst_remaining(self) -> Decimal:
-        return max(self.remaining, self.amend_remaining or _ZERO)
-
-    def exposure_beyond(self, covered: Decimal) -> Decimal:
-        """Worst exposure of the contracts beyond the first `covered` (which close a position)."""
-        exposure = order_exposure(self.side, self.price, max(_ZERO, self.remaining - covered))
-        amend_remaining = self.amend_remaining
-        if self.amend_to is not None and amend_remaining is not None:
-            amended = order_exposure(self.side, self.amend_to[0], max(_ZERO, amend_remaining - covered))
-            exposure = max(exposure, amended)
-        return exposure
+def _amend_remaining(order: OwnOrder) -> Decimal | None:
+    """What would rest once the amend in flight applies (None: no amend in flight)."""
+    return None if order.amend_to is None else max(_ZERO, order.amend_to[1] - order.filled)
 
 
-@dataclass(slots=True, eq=False)
-class _UnseenFills(_RestingOrder):
-    """An order that is over, reduced to the contracts it filled that we have not yet seen
-    as fills (count): they rest nowhere, they are position already (see `position`)."""
+def _worst_remaining(order: OwnOrder) -> Decimal:
+    return max(order.remaining, _amend_remaining(order) or _ZERO)
 
 
-class _BoundedIds:
-    """The set of fill ids an Inventory keeps to drop a fill reported twice, bounded: the
-    oldest ids are forgotten past `limit`. A duplicate arrives seconds after the original
-    (the WS fill and a REST reconcile of it), so only recent ids matter; unbounded, a
-    long-lived market's set grows by one id per fill for the life of the process."""
-
-    __slots__ = ("_ids", "limit")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._ids: dict[str, None] = {}  # insertion-ordered: oldest first
-
-    def __contains__(self, fill_id: object) -> bool:
-        return fill_id in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, fill_id: str) -> None:
-        self._ids[fill_id] = None
-        while len(self._ids) > self.limit:
-            del self._ids[next(iter(self._ids))]
-
-
-def _inventory(seen_limit: int) -> Inventory:
-    inventory = Inventory()
-    inventory._seen_fill_ids = _BoundedIds(seen_limit)  # type: ignore[assignment]
-    return inventory
+def _exposure_beyond(order: OwnOrder, covered: Decimal) -> Decimal:
+    """Worst exposure of the contracts beyond the first `covered` (which close a position)."""
+    exposure = order_exposure(order.side, order.price, max(_ZERO, order.remaining - covered))
+    amend_remaining = _amend_remaining(order)
+    if order.amend_to is not None and amend_remaining is not None:
+        amended = order_exposure(order.side, order.amend_to[0], max(_ZERO, amend_remaining - covered))
+        exposure = max(exposure, amended)
+    return exposure
 
 
 class RiskGovernor:
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
-        # exchange order id -> {fill id: contracts} of every fill counted in a position,
-        # oldest order first: what of an order has been seen, whether or not the fill
-        # could be matched to the tracked order when it arrived
-        self._seen_fills: dict[str, dict[str, Decimal]] = {}
+        # our orders, fills and positions: the governor is the ledger's only writer
+        self.ledger = TradingLedger(seen_fill_ids_per_market=config.seen_fill_ids_per_market)
         self.state = TradingState.ACTIVE
         self.state_reason = "start"
         # cause -> (state, reason): the state is the most severe hold (the kill switch,
         # a breaker, the operator); releasing one cause never lifts another's
         self._holds: dict[str, tuple[str, str]] = {}
-        # every order counts from admission until the exchange confirms it gone; one the
-        # exchange reports resting that we never admitted is exposure too (adopted)
-        # (a settled market's orders are gone with it)
-        self._orders = OwnOrders(
-            adopt=lambda event: event.ticker not in self.settled,
-            order_type=_RestingOrder,
-            known_fills=self._seen_fills.get,
-        )
-        self._inventories: dict[str, Inventory] = {}
-        self._unseen: dict[str, list[_UnseenFills]] = {}  # by ticker
-        # cancel-alls sent on, oldest first: (reason, ticker, unsettled places they settle)
-        self._cancel_alls: deque[tuple[str, str | None, list[_RestingOrder]]] = deque(maxlen=_REMEMBER_CANCEL_ALLS)
         self.rejections: Counter[str] = Counter()
         self.budgets = Budgets(config)
         self.hybrid_limits = HybridLimits.from_config(config.hybrid)
@@ -193,9 +118,11 @@ class RiskGovernor:
         self._reducing_markets: dict[str, str] = {}  # ticker -> reason: only reducing orders
         # last available balance the exchange reported, and our global exposure then
         self._balance: tuple[Decimal, Decimal] | None = None
-        # ticker -> settlement price ($1 / $0) of a market that resolved: one per market
-        # traded in the run, a few hundred at most
-        self.settled: dict[str, Decimal] = {}
+
+    @property
+    def settled(self) -> dict[str, Decimal]:
+        """ticker -> settlement price of the markets that resolved (the ledger's)."""
+        return self.ledger.settled
 
     # -- trading state ------------------------------------------------------------------
     def set_state(self, state: str, reason: str) -> bool:
@@ -257,27 +184,15 @@ class RiskGovernor:
         return "", ""
 
     def settle_market(self, ticker: str, price: Decimal, ts: int) -> bool:
-        """The market resolved at `price`: the open position closes there (P&L realised),
-        the exchange removed its resting orders, and fills reported filled but not yet seen
-        are settled as they arrive (`apply`). False when already settled."""
-        if ticker in self.settled:
+        """The market resolved at `price`: the ledger closes its positions there and drops
+        its orders (the exchange removed them); nothing about it is restricted or marked
+        any more. False when already settled."""
+        if not self.ledger.settle(ticker, price, ts):
             return False
-        self.settled[ticker] = price
-        inventory = self._inventories.setdefault(ticker, _inventory(self.config.seen_fill_ids_per_market))
-        inventory.settle(price, ts)
-        for order in self._orders.of_ticker(ticker):
-            self._orders.remove(order)
-        self._unseen.pop(ticker, None)
         self.marks.pop(ticker, None)
         self._paused.pop(ticker, None)
         self._reducing_markets.pop(ticker, None)
         return True
-
-    def _settle_late_fill(self, inventory: Inventory, fill: OrderFilled) -> None:
-        """A fill of a settled market that reached us after the settlement: its contracts
-        were settled by the exchange too, so they close at the settlement price at once."""
-        inventory.settled_at = None  # settle again: only the late fill's layer is open
-        inventory.settle(self.settled[fill.ticker], fill.ts_event)
 
     def note_balance(self, available: Decimal) -> None:
         """The exchange's available balance now; orders admitted later draw it down."""
@@ -290,24 +205,27 @@ class RiskGovernor:
         return available - (self.global_exposure() - exposure_then)
 
     def inventory(self, ticker: str) -> Inventory | None:
-        return self._inventories.get(ticker)
+        """The market's position (every fill of ours on it), as the ledger keeps it."""
+        return self.ledger.position(ticker)
 
     def tickers(self) -> list[str]:
-        return sorted(set(self._orders.tickers()) | set(self._inventories) | set(self._unseen))
+        return self.ledger.tickers()
 
     def total_pnl(self) -> Decimal:
         """Realised plus open positions marked at mid, net of fees, every market."""
-        return sum(
-            (inv.realized_pnl + inv.unrealized_pnl(self.marks.get(t)) for t, inv in sorted(self._inventories.items())),
-            _ZERO,
-        )
+        total = _ZERO
+        for ticker in self.ledger.tickers():
+            inventory = self.ledger.position(ticker)
+            if inventory is not None:
+                total += inventory.realized_pnl + inventory.unrealized_pnl(self.marks.get(ticker))
+        return total
 
     def category_exposure(self, category: str) -> Decimal:
         return sum((self.exposure(t) for t in self.budgets.in_category(category, self.tickers())), _ZERO)
 
     def resting_value(self, ticker: str) -> Decimal:
         """What the resting orders lock, each on its own (no netting against the position)."""
-        return sum((order_exposure(o.side, o.price, o.worst_remaining) for o in self._resting(ticker)), _ZERO)
+        return sum((order_exposure(o.side, o.price, _worst_remaining(o)) for o in self._resting(ticker)), _ZERO)
 
     def seed_position(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
         """A position held before this run (read from the exchange at start-up) opens the
@@ -322,7 +240,7 @@ class RiskGovernor:
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
         """Signed position: our fills, plus fills the exchange reported that have not reached us."""
-        inventory = self._inventories.get(ticker)
+        inventory = self.ledger.position(ticker)
         seen = _ZERO if inventory is None else inventory.position
         return seen + self.pending_position(ticker)
 
@@ -330,45 +248,44 @@ class RiskGovernor:
         """What the open position can cost: long layers their price, short ones 1 - price,
         the unseen fills matched against the open layers first (FIFO), as they will be.
         The maker sizes its orders with the same function."""
-        inventory = self._inventories.get(ticker)
-        unseen = [(u.side, u.price, u.count) for u in self._unseen.get(ticker, ())]
+        inventory = self.ledger.position(ticker)
+        unseen = [(u.side, u.price, u.count) for u in self.ledger.unseen(ticker)]
         _, cost = position_exposure(inventory.layers if inventory is not None else (), unseen)
         return cost
 
-    def exposure(self, ticker: str, orders: list[_RestingOrder] | None = None) -> Decimal:
+    def exposure(self, ticker: str, orders: list[OwnOrder] | None = None) -> Decimal:
         """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
         position = self.position(ticker)
         closing_side = "ask" if position > 0 else "bid"
         to_close = abs(position)
         total = self._position_exposure(ticker)
         for order in self._resting(ticker) if orders is None else orders:
-            covered = min(to_close, order.worst_remaining) if order.side == closing_side else _ZERO
+            covered = min(to_close, _worst_remaining(order)) if order.side == closing_side else _ZERO
             to_close -= covered
-            total += order.exposure_beyond(covered)
+            total += _exposure_beyond(order, covered)
         return total
 
     def global_exposure(self) -> Decimal:
-        tickers = set(self._orders.tickers()) | set(self._inventories) | set(self._unseen)
-        return sum((self.exposure(t) for t in tickers), _ZERO)
+        return sum((self.exposure(t) for t in self.ledger.tickers()), _ZERO)
 
     def pending_position(self, ticker: str) -> Decimal:
         """Signed contracts the exchange reported filled that have not reached us as fills."""
-        return sum((o.count if o.side == "bid" else -o.count for o in self._unseen.get(ticker, ())), _ZERO)
+        return sum((o.count if o.side == "bid" else -o.count for o in self.ledger.unseen(ticker)), _ZERO)
 
-    def _resting_on_side(self, ticker: str, side: BookSide, excluding: _RestingOrder | None) -> Decimal:
+    def _resting_on_side(self, ticker: str, side: BookSide, excluding: OwnOrder | None) -> Decimal:
         return sum(
-            (o.worst_remaining for o in self._resting(ticker) if o.side == side and o is not excluding),
+            (_worst_remaining(o) for o in self._resting(ticker) if o.side == side and o is not excluding),
             _ZERO,
         )
 
-    def _resting(self, ticker: str) -> list[_RestingOrder]:
-        return self._orders.of_ticker(ticker)  # type: ignore[return-value]
+    def _resting(self, ticker: str) -> list[OwnOrder]:
+        return self.ledger.orders.of_ticker(ticker)
 
-    def _find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> _RestingOrder | None:
-        return self._orders.find(ticker, order_id, *client_order_ids)  # type: ignore[return-value]
+    def _find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> OwnOrder | None:
+        return self.ledger.find(ticker, order_id, *client_order_ids)
 
     # -- checks -------------------------------------------------------------------------
-    def _reduces(self, ticker: str, side: BookSide, remaining: Decimal, replacing: _RestingOrder | None) -> bool:
+    def _reduces(self, ticker: str, side: BookSide, remaining: Decimal, replacing: OwnOrder | None) -> bool:
         """True when this order, with every resting order on its side, can only shrink |position|."""
         position = self.position(ticker)
         already = self._resting_on_side(ticker, side, replacing)
@@ -377,7 +294,7 @@ class RiskGovernor:
         return position < 0 and already + remaining <= -position
 
     def _check(
-        self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
+        self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: OwnOrder | None
     ) -> Verdict:
         if ticker in self.settled:
             return Verdict(False, "market_settled", f"{ticker} settled at ${self.settled[ticker]}")
@@ -459,7 +376,7 @@ class RiskGovernor:
         return _PASS
 
     def _market_refusal(
-        self, ticker: str, side: BookSide, price: Decimal, replacing: _RestingOrder | None
+        self, ticker: str, side: BookSide, price: Decimal, replacing: OwnOrder | None
     ) -> Verdict | None:
         """Refusals of an order that adds exposure, from this market's state."""
         if ticker in self._paused:
@@ -489,26 +406,25 @@ class RiskGovernor:
         return None
 
     def _worst_position(
-        self, ticker: str, side: BookSide, replacing: _RestingOrder | None, remaining: Decimal | None
+        self, ticker: str, side: BookSide, replacing: OwnOrder | None, remaining: Decimal | None
     ) -> Decimal:
         """Position if every order on `side` fills, with this command recorded (remaining
         None: as things are now). An amend in flight counts at the worse of old and new."""
         building = self._resting_on_side(ticker, side, replacing)
         if replacing is not None:
-            building += replacing.worst_remaining if remaining is None else max(remaining, replacing.worst_remaining)
+            worst = _worst_remaining(replacing)
+            building += worst if remaining is None else max(remaining, worst)
         elif remaining is not None:
             building += remaining
         return self.position(ticker) + (building if side == "bid" else -building)
 
     def _orders_after(
-        self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: _RestingOrder | None
-    ) -> list[_RestingOrder]:
+        self, ticker: str, side: BookSide, price: Decimal, remaining: Decimal, replacing: OwnOrder | None
+    ) -> list[OwnOrder]:
         """The market's resting orders as they would be once this command is recorded."""
         orders = [o for o in self._resting(ticker) if o is not replacing]
         if replacing is None:
-            orders.append(
-                _RestingOrder(ticker=ticker, side=side, client_order_id="", order_id=None, price=price, count=remaining)
-            )
+            orders.append(OwnOrder(ticker=ticker, side=side, client_order_id="", order_id=None, price=price, count=remaining))
         else:  # the old terms stay counted until the amend is acknowledged
             orders.append(replace(replacing, amend_to=(price, replacing.filled + remaining)))
         return orders
@@ -525,169 +441,29 @@ class RiskGovernor:
         return self._check(cmd.ticker, order.side, cmd.price, cmd.count - order.filled, order)
 
     def admit(self, cmd: PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders) -> Verdict:
-        """Check a command and, when it passes, record it in the exposure book."""
+        """Check a command and, when it passes, record it in the ledger."""
         if isinstance(cmd, PlaceOrder):
             verdict = self.check_place(cmd)
-            if verdict.ok:
-                self._orders.add(
-                    _RestingOrder(
-                        ticker=cmd.ticker,
-                        side=cmd.side,
-                        client_order_id=cmd.client_order_id,
-                        order_id=None,
-                        price=cmd.price,
-                        count=cmd.count,
-                        pending="placing",
-                    )
-                )
         elif isinstance(cmd, AmendOrder):
             verdict = self.check_amend(cmd)
-            if verdict.ok:
-                order = self._find(cmd.ticker, cmd.order_id, cmd.client_order_id)
-                assert order is not None
-                order.start_amend(cmd.price, cmd.count, cmd.updated_client_order_id)
         else:
             verdict = _PASS  # cancels always pass; the order stays counted until confirmed
-            if isinstance(cmd, CancelAllOrders):
-                self._cancel_alls.append((cmd.reason, cmd.ticker, self._unsettled_places(cmd.ticker)))
-        if not verdict.ok:
+        if verdict.ok:
+            self.ledger.record(cmd)
+        else:
             self.rejections[verdict.code] += 1
         return verdict
 
     # -- events -------------------------------------------------------------------------
-    def apply(self, event: object) -> None:
+    def apply(self, event: object) -> tuple[OwnOrder | None, tuple[str, ...]]:
+        """A book moves the mark; an order event goes into the ledger: (the order it was
+        about, the markets it may have changed)."""
         if isinstance(event, BookUpdated):
             mid = event.book.mid
             if mid is not None and event.book.trusted and event.ticker not in self.settled:
                 self.marks[event.ticker] = mid
-            return
-        if isinstance(event, OrderRejected):
-            self._on_rejected(event)
-            return
-        if isinstance(event, AllOrdersCancelled):
-            self._on_all_cancelled(event)
-            return
-        if isinstance(event, OrderFilled):
-            inventory = self._inventories.setdefault(event.ticker, _inventory(self.config.seen_fill_ids_per_market))
-            if not inventory.apply_fill(event):
-                return  # duplicate report of a fill already counted
-            if event.ticker in self.settled:
-                self._settle_late_fill(inventory, event)
-                return
-            self._note_seen(event)
-            if self._fill_seen(event):
-                return
-        order = self._orders.apply(event)
-        if order is not None and order.gone:
-            self._carry_unseen_fills(order)  # type: ignore[arg-type]
-
-    def _note_seen(self, fill: OrderFilled) -> None:
-        if not fill.order_id:
-            return
-        seen = self._seen_fills.get(fill.order_id)
-        if seen is None:
-            seen = self._seen_fills[fill.order_id] = {}
-            while len(self._seen_fills) > _REMEMBER_FILLED_ORDERS:
-                del self._seen_fills[next(iter(self._seen_fills))]
-        seen[fill.fill_id] = fill.count
-
-    def _carry_unseen_fills(self, order: _RestingOrder) -> None:
-        """An order is over: what it filled that has not reached us as fills stays counted.
-        Seen: every fill of its exchange id that reached the position, matched or not."""
-        seen_by_id = self._seen_fills.get(order.order_id, {}) if order.order_id else {}
-        seen = max(sum(seen_by_id.values(), _ZERO), sum(order.fills.values(), _ZERO))
-        unseen = order.reported_filled - seen
-        if unseen <= 0:
-            return
-        carried = _UnseenFills(
-            ticker=order.ticker,
-            side=order.side,
-            client_order_id=order.client_order_id,
-            order_id=order.order_id,
-            price=order.price,
-            count=unseen,
-        )
-        self._unseen.setdefault(order.ticker, []).append(carried)
-
-    def _fill_seen(self, fill: OrderFilled) -> bool:
-        """A fill of an order that is already over: it settles that much unseen position.
-        True when the fill belonged to such an order."""
-        carried = self._unseen.get(fill.ticker, [])
-        match = next((o for o in carried if fill.order_id and o.order_id == fill.order_id), None)
-        if match is None:
-            match = next(
-                (o for o in carried if fill.client_order_id and o.client_order_id == fill.client_order_id), None
-            )
-        if match is None:
-            return False
-        match.count = max(_ZERO, match.count - fill.count)
-        if match.count <= 0:
-            carried.remove(match)
-            if not carried:
-                del self._unseen[fill.ticker]
-        return True
-
-    def _forget(self, order: _RestingOrder, *, closed: bool = True) -> None:
-        self._orders.remove(order, closed=closed)
-        self._carry_unseen_fills(order)
-
-    def _unsettled_places(self, ticker: str | None) -> list[_RestingOrder]:
-        """Places whose outcome is unknown and that the exchange has not reported since."""
-        return [
-            o  # type: ignore[misc]
-            for o in self._orders
-            if (ticker is None or o.ticker == ticker) and o.order_id is None and o.pending is None
-        ]
-
-    def _on_all_cancelled(self, event: AllOrdersCancelled) -> None:
-        """A cancel-all confirmed that none of our orders rest (on its market): the unknown
-        places it covered never rested, or no longer do."""
-        for entry in self._cancel_alls:
-            reason, ticker, places = entry
-            if event.ticker != ticker:
-                continue
-            if event.reason == reason or event.reason.startswith(f"{reason}; "):
-                self._cancel_alls.remove(entry)
-                break
-        else:
-            return
-        if event.still_resting != 0:
-            return
-        for order in places:
-            if not order.gone and order.order_id is None:
-                self._orders.remove(order, closed=False)  # may still show up: counted again then
-
-    @staticmethod
-    def _executed_total(order: _RestingOrder, event: OrderRejected) -> Decimal:
-        """The total an order refused as executed filled, at the least. A cancel's refusal:
-        the acknowledged total, or an unsettled amend's if smaller (it may have applied).
-        An amend's refusal: the refused amend (the one in flight) did not apply."""
-        if event.action == "cancel" and order.amend_to is not None:
-            return min(order.count, order.amend_to[1])
-        return order.count
-
-    def _on_rejected(self, event: OrderRejected) -> None:
-        if event.source == "risk":  # our own refusal: nothing was recorded
-            return
-        order = self._find(event.ticker, event.order_id, event.client_order_id)
-        if order is None:
-            return
-        if refusal_means_gone(event):  # already executed or cancelled: no longer exposure
-            if refusal_means_executed(event) and event.action in ("amend", "cancel"):
-                # what rested has filled, seen or not
-                order.reported_filled = max(order.reported_filled, self._executed_total(order, event))
-            self._forget(order)
-        elif event.action == "place":
-            if outcome_unknown(event):
-                # counted until the exchange settles it (a report naming it, a cancel-all)
-                order.pending = None
-            else:
-                # closed=False: refused, but a late report of it must still count
-                self._orders.remove(order, closed=False)
-        elif event.action == "amend":
-            self._orders.amend_refused(order, event)
-            if order.gone:
-                self._carry_unseen_fills(order)
+            return None, ()
+        return self.ledger.apply(event)
 
     # -- status -------------------------------------------------------------------------
     def exposure_snapshot(self) -> dict:
@@ -734,14 +510,14 @@ class RiskGovernor:
         return tuple(markets)
 
     def status(self) -> dict:
-        tickers = sorted(set(self._orders.tickers()) | set(self._inventories) | set(self._unseen))
+        tickers = self.tickers()
         return {
             "state": self.state,
             "state_reason": self.state_reason,
             "positions": {t: str(self.position(t)) for t in tickers},  # unseen fills included
             "exposure": {t: str(self.exposure(t)) for t in tickers},
             "global_exposure": str(self.global_exposure()),
-            "resting_orders": {t: len(self._orders.of_ticker(t)) for t in tickers},
+            "resting_orders": {t: len(self._resting(t)) for t in tickers},
             "unseen_fills": {t: str(self.pending_position(t)) for t in tickers},
             "rejections": dict(self.rejections),
             "settled": {t: str(price) for t, price in sorted(self.settled.items())},

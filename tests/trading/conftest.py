@@ -10,6 +10,7 @@ import pykka
 import pytest
 
 from actors._base import MmdActor, handles
+from actors.risk import RiskGovernorActor
 from config import load_config
 from messages import (
     AmendOrder,
@@ -178,6 +179,23 @@ class DummyGateway(MmdActor):
         return list(self.received)
 
 
+class CommandTap(MmdActor):
+    """Records the commands a maker sends and passes them on to `target` (the governor)."""
+
+    def __init__(self, *, target, **wiring) -> None:
+        super().__init__(**wiring)
+        self.target = target
+        self.received: list = []
+
+    @handles(PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders)
+    def _pass_on(self, command) -> None:
+        self.received.append(command)
+        self.send(self.target, command)
+
+    def commands(self) -> list:
+        return list(self.received)
+
+
 class Recorder(MmdActor):
     """Records the bus events a test wants to see."""
 
@@ -196,6 +214,15 @@ class Recorder(MmdActor):
 @pytest.fixture
 def gateway(harness):
     return DummyGateway.start(**harness.wiring)
+
+
+@pytest.fixture
+def risk(harness, gateway, risk_config):
+    """The risk governor in front of the dummy gateway: a maker's order sink, and the one
+    writer of the trading ledger whose views the maker reads its orders and fills from."""
+    ref = RiskGovernorActor.start(**harness.wiring, config=risk_config, order_gateway=gateway)
+    harness.quiet()
+    return ref
 
 
 @pytest.fixture

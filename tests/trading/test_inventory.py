@@ -2,7 +2,7 @@
 
 from decimal import Decimal as D
 
-from actors.maker import Inventory
+from actors.ledger import Inventory
 
 from .factories import fill
 

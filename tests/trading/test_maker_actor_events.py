@@ -100,12 +100,12 @@ def readers():
 
 
 @pytest.fixture
-def start_maker(harness, gateway, maker_config, readers):
+def start_maker(harness, risk, maker_config, readers):
     MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
 
     def start(rest=None):
         ref = MakerActor.start(
-            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway, rest=rest,
+            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=risk, rest=rest,
             directory=readers,
         )
         harness.quiet()
@@ -281,8 +281,8 @@ def no_sigma_guard(maker_config):
     return replace(maker_config, guardrails=replace(maker_config.guardrails, sigma_window_s=1e9))
 
 
-def test_trades_keep_the_no_trade_guardrail_quiet(harness, gateway, no_sigma_guard, recorder):
-    maker = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=no_sigma_guard, order_sink=gateway)
+def test_trades_keep_the_no_trade_guardrail_quiet(harness, risk, no_sigma_guard, recorder):
+    maker = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=no_sigma_guard, order_sink=risk)
     MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
     harness.publish(snapshot(**DEEP))
     harness.run_for(5)
@@ -301,10 +301,10 @@ def test_trades_keep_the_no_trade_guardrail_quiet(harness, gateway, no_sigma_gua
     assert (status["state"], status["why_not_quoting"]) == (MakerState.PAUSED, "no trades for 15 s")
 
 
-def test_makers_whose_warm_ups_end_together_quote_in_ticker_order(harness, gateway, maker_config):
+def test_makers_whose_warm_ups_end_together_quote_in_ticker_order(harness, gateway, risk, maker_config):
     MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
     for ticker in ("KX-B", "KX-A"):  # started B first: equal deadlines still go by ticker
-        MakerActor.start(**harness.wiring, ticker=ticker, session_id=f"s-{ticker}", config=maker_config, order_sink=gateway)
+        MakerActor.start(**harness.wiring, ticker=ticker, session_id=f"s-{ticker}", config=maker_config, order_sink=risk)
         harness.quiet()
         harness.publish(snapshot(**DEEP, ticker=ticker))
 
@@ -313,8 +313,8 @@ def test_makers_whose_warm_ups_end_together_quote_in_ticker_order(harness, gatew
     assert [c.ticker for c in places(gateway)] == ["KX-A", "KX-A", "KX-B", "KX-B"]
 
 
-def test_status_is_published_when_the_pause_reason_changes_within_a_state(harness, gateway, no_sigma_guard, recorder):
-    MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=no_sigma_guard, order_sink=gateway)
+def test_status_is_published_when_the_pause_reason_changes_within_a_state(harness, risk, no_sigma_guard, recorder):
+    MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=no_sigma_guard, order_sink=risk)
     MarketStateActor.start(**harness.wiring, config=harness_config_market_state())
     harness.publish(snapshot(**DEEP))
     harness.run_for(no_sigma_guard.warmup_s + 16)  # no trades for 15 s: paused

@@ -26,6 +26,7 @@ from kernel.clock import ReplayClock
 from tests.connectivity.fakes import FakeTransport, Recorder
 
 from .factories import T0 as BOOK_T0
+from .ledger_desk import deliver as through_ledger
 from .factories import accepted, book_view
 
 START = 1_790_000_000_000_000_000
@@ -100,8 +101,8 @@ def test_the_order_manager_tags_places_and_cancels_decided_together_with_their_g
 
     bid, ask = manager.reconcile({"bid": (D("0.49"), D(5)), "ask": (D("0.51"), D(5))}, book, BOOK_T0)
     assert bid.batch == ask.batch == ("s-1", "s-2")
-    manager.apply(accepted(bid, "ex-1"), BOOK_T0)
-    manager.apply(accepted(ask, "ex-2"), BOOK_T0)
+    through_ledger(manager, accepted(bid, "ex-1"), BOOK_T0)
+    through_ledger(manager, accepted(ask, "ex-2"), BOOK_T0)
 
     cancels = manager.cancel_all(BOOK_T0, "stop")
     assert [(type(c), c.batch) for c in cancels] == [(CancelOrder, ("s-1", "s-2"))] * 2

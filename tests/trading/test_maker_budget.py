@@ -13,6 +13,7 @@ from messages import CancelOrder, MarketConfig, PlaceOrder, QuoteSides
 from actors.maker._budget import defer_growth
 
 from .factories import T0, TICKER, accepted, amended, book_view, cancelled, fill, place, rejected, updated
+from .ledger_desk import admitted, deliver, write_with
 
 SECOND = 1_000_000_000
 WARM = T0 + 5 * SECOND
@@ -33,10 +34,13 @@ def governor(risk_config):
     return governor
 
 
-def start(maker_config, market_config=CHAOTIC, market_budget=None):
+def start(maker_config, market_config=CHAOTIC, market_budget=None, governor=None):
+    """A session; given a governor, its ledger is the session's (the one writer)."""
     session = MakerSession(
         ticker=TICKER, session_id="s", config=maker_config, market_config=market_config, market_budget=market_budget
     )
+    if governor is not None:
+        write_with(session, governor.ledger)
     session.start(T0)
     session.on_book(book_view(**DEEP_BOOK), T0)
     return session
@@ -46,35 +50,36 @@ def acknowledge(session, commands, now):
     """The exchange acknowledges every command (and whatever those acks lead to)."""
     for cmd in commands:
         if isinstance(cmd, PlaceOrder):
-            more = session.on_order_event(accepted(cmd, f"ex-{cmd.client_order_id}"), now)
+            more = deliver(session, accepted(cmd, f"ex-{cmd.client_order_id}"), now)
         elif isinstance(cmd, CancelOrder):
-            more = session.on_order_event(cancelled(cmd.order_id, cmd.client_order_id), now)
+            more = deliver(session, cancelled(cmd.order_id, cmd.client_order_id), now)
         else:
             order = session.orders.order(cmd.side)
-            more = session.on_order_event(amended(cmd, filled=str(order.filled) if order else "0"), now)
+            more = deliver(session, amended(cmd, filled=str(order.filled) if order else "0"), now)
         acknowledge(session, more, now)
 
 
 def through_risk(governor, session, commands, now):
-    """Each place goes through the governor as it would live; returns the refusal codes."""
-    refused = []
-    for n, cmd in enumerate(commands, start=1):
+    """Each place goes through the governor as it would live (its ledger is the session's
+    writer), then the exchange accepts those it sent on; returns the refusal codes."""
+    refused, sent = [], []
+    for cmd in commands:
         if not isinstance(cmd, PlaceOrder):
             continue
         verdict = governor.admit(cmd)
-        if not verdict.ok:
-            session.on_order_event(rejected(cmd, "place", code=verdict.code, source="risk"), now)
-        if not verdict.ok:
+        if verdict.ok:
+            admitted(session, cmd, now)
+            sent.append(cmd)
+        else:
+            deliver(session, rejected(cmd, "place", code=verdict.code, source="risk"), now)
             refused.append(verdict.code)
-            continue
-        ack = accepted(cmd, f"ex-{now}-{n}")
-        governor.apply(ack)
-        session.on_order_event(ack, now)
+    for n, cmd in enumerate(sent, start=1):
+        deliver(session, accepted(cmd, f"ex-{now}-{n}"), now)
     return refused
 
 
 def test_a_small_market_budget_is_quoted_in_sizes_risk_accepts(maker_config, governor):
-    session = start(maker_config)
+    session = start(maker_config, governor=governor)
 
     places = session.warmup_elapsed(WARM)
 
@@ -84,10 +89,9 @@ def test_a_small_market_budget_is_quoted_in_sizes_risk_accepts(maker_config, gov
 
 
 def test_a_position_that_uses_the_budget_leaves_the_building_side_unquoted_with_a_reason(maker_config, governor):
-    session = start(maker_config)
+    session = start(maker_config, governor=governor)
     bought = fill("bid", "0.49", 2, fill_id="f1", order_id="ex-earlier", client_order_id="s-0")
-    session.on_order_event(bought, T0 + SECOND)
-    governor.apply(bought)
+    deliver(session, bought, T0 + SECOND)  # one writer: risk and the session see one position
 
     places = session.warmup_elapsed(WARM)
 
@@ -126,7 +130,7 @@ def test_the_smaller_of_the_two_budgets_applies(maker_config):
 
 def quoting_one_by_one(maker_config, governor):
     """CHAOTIC quoting bid 1 / ask 1, both accepted by the exchange and known to risk."""
-    session = start(maker_config)
+    session = start(maker_config, governor=governor)
     bid, ask = session.warmup_elapsed(WARM)
     assert through_risk(governor, session, [bid, ask], WARM) == []
     return session, bid, ask
@@ -140,21 +144,21 @@ def test_an_exit_order_reported_executed_before_its_fill_is_not_sold_again(maker
     bid, ask = session.warmup_elapsed(WARM)
     acknowledge(session, [bid, ask], WARM)
     bought = fill("bid", "0.49", 2, fill_id="f1", order_id=f"ex-{bid.client_order_id}", client_order_id=bid.client_order_id)
-    acknowledge(session, session.on_order_event(bought, WARM), WARM)
+    acknowledge(session, deliver(session, bought, WARM), WARM)
     acknowledge(session, session.stop(WARM, "ttl", "passive"), WARM)
     soft = WARM + int(maker_config.exit.mean_reversion_wait_s) * SECOND
     (exit_order,) = [c for c in session.requote(soft) if isinstance(c, PlaceOrder)]
     assert (exit_order.side, exit_order.count) == ("ask", D(2))
-    session.on_order_event(accepted(exit_order, "ex-9"), soft)
+    deliver(session, accepted(exit_order, "ex-9"), soft)
 
     executed = updated("ex-9", exit_order.client_order_id, side="ask", price=str(exit_order.price),
                        filled="2", remaining="0", status="executed")
-    commands = session.on_order_event(executed, soft + SECOND) + session.requote(soft + 2 * SECOND)
+    commands = deliver(session, executed, soft + SECOND) + session.requote(soft + 2 * SECOND)
 
     assert [c for c in commands if isinstance(c, PlaceOrder)] == []
     assert session.orders.unseen_fills() == [("ask", exit_order.price, D(2))]
     late = fill("ask", str(exit_order.price), 2, fill_id="f2", order_id="ex-9", client_order_id=exit_order.client_order_id)
-    session.on_order_event(late, soft + 3 * SECOND)
+    deliver(session, late, soft + 3 * SECOND)
     assert session.orders.unseen_fills() == []  # the fill arrived: nothing counted twice
     assert (session.inventory.position, session.orders.open_orders(), session.state) == (0, [], MakerState.DONE)
 
@@ -164,9 +168,8 @@ def test_an_amend_refused_as_executed_counts_the_order_as_filled(maker_config, g
     amend = type("Amend", (), {"client_order_id": ask.client_order_id, "order_id": f"ex-{WARM}-2",
                                "ticker": TICKER, "side": "ask", "price": D("0.52"), "count": D(1)})()
     refusal = rejected(amend, "amend", reason="HTTP 400 invalid_order: invalid order (order is executed)")
-    governor.apply(refusal)
 
-    session.on_order_event(refusal, WARM + SECOND)
+    deliver(session, refusal, WARM + SECOND)  # into the governor's ledger, the session's writer
 
     assert session.orders.unseen_fills() == [("ask", ask.price, D(1))]
     assert through_risk(governor, session, session.check(WARM + 2 * SECOND), WARM + 2 * SECOND) == []

@@ -9,6 +9,7 @@ from actors.maker._exit import ExitOrder, ExitPhase, ExitPlan
 from messages import CancelOrder, ExitUrgency, PlaceOrder
 
 from .factories import T0, TICKER, accepted, book_view, cancelled, fill
+from .ledger_desk import deliver
 
 SECOND = 1_000_000_000
 TICK = D("0.01")
@@ -94,7 +95,7 @@ def session(maker_config):
     session.start(T0)
     session.on_book(book_view(), T0)
     for n, cmd in enumerate(session.warmup_elapsed(T0 + 5 * SECOND), start=1):
-        session.on_order_event(accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
+        deliver(session, accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
     return session
 
 
@@ -103,9 +104,9 @@ def confirm_cancels(session, commands, now):
     out = []
     for cmd in commands:
         if isinstance(cmd, CancelOrder):
-            out += session.on_order_event(cancelled(cmd.order_id, cmd.client_order_id), now)
+            out += deliver(session, cancelled(cmd.order_id, cmd.client_order_id), now)
         elif isinstance(cmd, PlaceOrder) and cmd.post_only:
-            out += confirm_cancels(session, session.on_order_event(accepted(cmd, f"ex-{cmd.client_order_id}"), now), now)
+            out += confirm_cancels(session, deliver(session, accepted(cmd, f"ex-{cmd.client_order_id}"), now), now)
     return out
 
 
@@ -120,7 +121,7 @@ def test_a_passive_stop_when_flat_cancels_and_is_done(session):
 
 
 def test_a_passive_stop_with_a_position_waits_then_sells_passively_then_done_when_flat(session):
-    requoted = session.on_order_event(fill("bid", "0.49", 5, order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
+    requoted = deliver(session, fill("bid", "0.49", 5, order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
     confirm_cancels(session, requoted, T0 + 6 * SECOND)
     confirm_cancels(session, session.stop(T0 + 7 * SECOND, "ttl", ExitUrgency.PASSIVE), T0 + 7 * SECOND)
 
@@ -132,8 +133,9 @@ def test_a_passive_stop_with_a_position_waits_then_sells_passively_then_done_whe
     assert (type(place), place.side, place.price, place.count, place.post_only) == (
         PlaceOrder, "ask", D("0.54"), D(5), True,
     )
-    session.on_order_event(accepted(place, "ex-9"), T0 + 22 * SECOND)
-    session.on_order_event(
+    deliver(session, accepted(place, "ex-9"), T0 + 22 * SECOND)
+    deliver(
+        session,
         fill("ask", "0.54", 5, fill_id="f2", order_id="ex-9", client_order_id=place.client_order_id),
         T0 + 23 * SECOND,
     )
@@ -144,7 +146,7 @@ def test_a_passive_stop_with_a_position_waits_then_sells_passively_then_done_whe
 
 
 def test_a_risk_flatten_crosses_with_a_reduce_only_ioc_order(session):
-    session.on_order_event(fill("bid", "0.49", 5, order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
+    deliver(session, fill("bid", "0.49", 5, order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
     directive = __import__("messages").RiskDirective(ticker=TICKER, action="flatten", reason="excursion", ts=T0)
 
     commands = session.on_risk_directive(directive, T0 + 7 * SECOND)

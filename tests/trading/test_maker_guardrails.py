@@ -7,6 +7,7 @@ import pytest
 from actors.maker._guardrails import GuardrailVerdict, check_guardrails
 
 from .factories import T0
+from .ledger_desk import deliver
 
 SECOND = 1_000_000_000
 
@@ -75,7 +76,7 @@ def calm_session(maker_config):
     session.start(T0)
     session.on_book(book_view(), T0)
     for n, cmd in enumerate(session.warmup_elapsed(T0 + 5 * SECOND), start=1):
-        session.on_order_event(accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
+        deliver(session, accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
     return session, T0 + 6 * SECOND
 
 

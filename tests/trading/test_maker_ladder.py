@@ -11,6 +11,7 @@ from actors.maker import MakerSession, OrderManager
 from messages import AmendOrder, CancelOrder, MarketConfig, PlaceOrder, QuoteSides
 
 from .factories import T0, TICKER, accepted, book_view, cancelled, rejected
+from .ledger_desk import deliver
 
 BOOK = book_view(bids=(("0.45", 10),), asks=(("0.55", 10),))
 RETRY_NS = 1_000_000_000
@@ -35,7 +36,7 @@ THREE = ladder(bids=(("0.49", 5), ("0.48", 5), ("0.47", 5)), asks=(("0.51", 5), 
 def working(manager, desired=THREE):
     places = manager.reconcile(desired, BOOK, T0)
     for n, cmd in enumerate(places, start=1):
-        manager.apply(accepted(cmd, f"ex-{n}"), T0)
+        deliver(manager, accepted(cmd, f"ex-{n}"), T0)
     return places
 
 
@@ -83,7 +84,7 @@ def test_levels_no_longer_wanted_are_cancelled_deepest_kept_in_order(manager):
 
     assert [(type(c), c.order_id) for c in commands] == [(CancelOrder, "ex-2"), (CancelOrder, "ex-3"), (CancelOrder, "ex-6")]
     for order_id, client_order_id in (("ex-2", "s-2"), ("ex-3", "s-3"), ("ex-6", "s-6")):
-        manager.apply(cancelled(order_id, client_order_id), T0)
+        deliver(manager, cancelled(order_id, client_order_id), T0)
     assert manager.levels_working("bid") == 1 and manager.levels_working("ask") == 2
 
 
@@ -100,10 +101,10 @@ def test_a_refused_amend_on_one_level_goes_cancel_and_place_for_that_level_only(
     working(manager)
     desired = ladder(bids=(("0.49", 5), ("0.45", 5), ("0.47", 5)), asks=(("0.51", 5), ("0.52", 5), ("0.53", 5)))
     (amend,) = manager.reconcile(desired, BOOK, T0)
-    manager.apply(rejected(amend, "amend", code="invalid_order", reason="price band"), T0)
+    deliver(manager, rejected(amend, "amend", code="invalid_order", reason="price band"), T0)
 
     (cancel,) = manager.reconcile(desired, BOOK, T0)
-    manager.apply(cancelled("ex-2", cancel.client_order_id), T0)
+    deliver(manager, cancelled("ex-2", cancel.client_order_id), T0)
     (place,) = manager.reconcile(desired, BOOK, T0)
 
     assert (type(cancel), cancel.order_id) == (CancelOrder, "ex-2")
@@ -189,7 +190,7 @@ def test_stopping_cancels_every_level_of_both_sides(maker_config):
     session = ladder_session(maker_config, levels=3)
     places = session.warmup_elapsed(T0 + 5 * SECOND)
     for n, cmd in enumerate(places, start=1):
-        session.on_order_event(accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
+        deliver(session, accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
 
     commands = session.stop(T0 + 6 * SECOND, "ttl")
 

@@ -8,6 +8,7 @@ from actors.maker import MakerSession, MakerState
 from messages import CancelAllOrders, CancelOrder, PlaceOrder
 
 from .factories import T0, TICKER, accepted, book_view, cancelled, fill, rejected, updated
+from .ledger_desk import deliver
 
 SECOND = 1_000_000_000
 
@@ -24,7 +25,7 @@ def quoting(session):
     session.on_book(book_view(), T0)
     places = session.warmup_elapsed(T0 + 5 * SECOND)
     for n, cmd in enumerate(places, start=1):
-        session.on_order_event(accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
+        deliver(session, accepted(cmd, f"ex-{n}"), T0 + 5 * SECOND)
     return places
 
 
@@ -77,17 +78,17 @@ def test_a_fresh_book_resumes_quoting_after_a_pause(session):
 def test_stop_cancels_resting_orders_and_a_late_accepted_place(session):
     session.on_book(book_view(), T0)
     bid, ask = session.warmup_elapsed(T0 + 5 * SECOND)
-    session.on_order_event(accepted(bid, "ex-1"), T0 + 5 * SECOND)
+    deliver(session, accepted(bid, "ex-1"), T0 + 5 * SECOND)
 
     on_stop = session.stop(T0 + 6 * SECOND, "ttl")
-    on_late_accept = session.on_order_event(accepted(ask, "ex-2"), T0 + 6 * SECOND)
+    on_late_accept = deliver(session, accepted(ask, "ex-2"), T0 + 6 * SECOND)
 
     assert [(type(c), c.order_id) for c in on_stop] == [(CancelOrder, "ex-1")]
     assert [(type(c), c.order_id) for c in on_late_accept] == [(CancelOrder, "ex-2")]
     assert session.status()["state"] == MakerState.FLATTENING  # cancels not yet confirmed
 
     for order_id, cmd in (("ex-1", bid), ("ex-2", ask)):
-        session.on_order_event(cancelled(order_id, cmd.client_order_id), T0 + 6 * SECOND)
+        deliver(session, cancelled(order_id, cmd.client_order_id), T0 + 6 * SECOND)
 
     assert session.status()["state"] == MakerState.DONE
     assert session.finished is not None and session.finished.reason == "ttl"
@@ -96,7 +97,7 @@ def test_stop_cancels_resting_orders_and_a_late_accepted_place(session):
 def test_shutdown_cancels_a_place_without_exchange_id_by_cancelling_the_market(session):
     session.on_book(book_view(), T0)
     bid, _ask = session.warmup_elapsed(T0 + 5 * SECOND)
-    session.on_order_event(accepted(bid, "ex-1"), T0 + 5 * SECOND)
+    deliver(session, accepted(bid, "ex-1"), T0 + 5 * SECOND)
 
     commands = session.shutdown(T0 + 6 * SECOND, "maker stopped")
 
@@ -106,7 +107,7 @@ def test_shutdown_cancels_a_place_without_exchange_id_by_cancelling_the_market(s
 
 def test_status_reports_position_pnl_orders_and_counters_as_json_friendly_values(session):
     quoting(session)
-    session.on_order_event(fill("bid", "0.49", 2, fee="0.01", order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
+    deliver(session, fill("bid", "0.49", 2, fee="0.01", order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
 
     status = session.status()
 
@@ -136,7 +137,7 @@ def test_a_partial_fill_reported_twice_counts_once_in_position_and_order(session
     execution = fill("bid", str(bid.price), 2, order_id="ex-1", client_order_id=bid.client_order_id)
     events = [execution, total] if fill_first else [total, execution]
 
-    commands = [c for event in events for c in session.on_order_event(event, T0 + 6 * SECOND)]
+    commands = [c for event in events for c in deliver(session, event, T0 + 6 * SECOND)]
 
     working_bid = session.orders.order("bid")
     assert session.inventory.position == D(2)
@@ -186,7 +187,7 @@ def test_an_order_cancelled_before_the_book_shows_it_is_not_taken_for_others_liq
     session.stop(T0 + 6 * SECOND, "ttl")
 
     for order_id, client_order_id in (("ex-1", "s-1"), ("ex-2", "s-2")):
-        session.on_order_event(cancelled(order_id, client_order_id), T0 + 6 * SECOND)
+        deliver(session, cancelled(order_id, client_order_id), T0 + 6 * SECOND)
     stale = session.market_book()  # the book has not caught up with the cancels yet
 
     assert (stale.best_bid, stale.best_ask) == (D("0.45"), D("0.55"))
@@ -218,8 +219,8 @@ def test_the_book_less_our_orders_follows_an_order_event_at_the_same_instant(ses
     before = session.market_book()
     assert (before.best_bid, before.best_ask) == (D("0.49"), D("0.51"))  # nothing of ours rests yet
 
-    session.on_order_event(accepted(bid, "ex-1"), T0 + 5 * SECOND)
-    session.on_order_event(accepted(ask, "ex-2"), T0 + 5 * SECOND)
+    deliver(session, accepted(bid, "ex-1"), T0 + 5 * SECOND)
+    deliver(session, accepted(ask, "ex-2"), T0 + 5 * SECOND)
     after = session.market_book()
 
     assert (after.best_bid, after.best_ask) == (D("0.45"), D("0.55"))
@@ -233,9 +234,9 @@ def test_a_fill_of_another_sessions_or_a_manual_order_on_the_market_is_not_ours(
     quoting(session)
 
     # the bus hands the maker every fill on its market
-    session.on_order_event(fill("bid", "0.50", 7, fill_id="x1", order_id="ex-old", client_order_id="s1-4"), T0 + 6 * SECOND)
-    session.on_order_event(fill("bid", "0.50", 3, fill_id="x2", order_id="ex-manual", client_order_id=""), T0 + 6 * SECOND)
-    session.on_order_event(fill("ask", "0.50", 1, fill_id="x3", order_id="ex-9", client_order_id="s-x1"), T0 + 6 * SECOND)
+    deliver(session, fill("bid", "0.50", 7, fill_id="x1", order_id="ex-old", client_order_id="s1-4"), T0 + 6 * SECOND)
+    deliver(session, fill("bid", "0.50", 3, fill_id="x2", order_id="ex-manual", client_order_id=""), T0 + 6 * SECOND)
+    deliver(session, fill("ask", "0.50", 1, fill_id="x3", order_id="ex-9", client_order_id="s-x1"), T0 + 6 * SECOND)
 
     assert session.inventory.position == 0
     assert session.status()["counters"]["foreign_fills"] == 3
@@ -244,8 +245,9 @@ def test_a_fill_of_another_sessions_or_a_manual_order_on_the_market_is_not_ours(
 def test_a_fill_is_ours_by_this_sessions_client_id_or_by_an_exchange_id_we_know(session):
     bid, ask = quoting(session)
 
-    session.on_order_event(fill("bid", str(bid.price), 2, fill_id="a", order_id="ex-1", client_order_id=""), T0 + 6 * SECOND)
-    session.on_order_event(
+    deliver(session, fill("bid", str(bid.price), 2, fill_id="a", order_id="ex-1", client_order_id=""), T0 + 6 * SECOND)
+    deliver(
+        session,
         fill("ask", str(ask.price), 1, fill_id="b", order_id="ex-unknown", client_order_id=ask.client_order_id),
         T0 + 6 * SECOND,
     )
@@ -256,10 +258,10 @@ def test_a_fill_is_ours_by_this_sessions_client_id_or_by_an_exchange_id_we_know(
 
 def test_a_late_fill_of_an_order_already_gone_still_counts_by_its_exchange_id(session):
     bid, _ = quoting(session)
-    session.on_order_event(cancelled("ex-1", bid.client_order_id), T0 + 6 * SECOND)
+    deliver(session, cancelled("ex-1", bid.client_order_id), T0 + 6 * SECOND)
     assert session.orders.order("bid") is None or session.orders.order("bid").order_id != "ex-1"
 
-    session.on_order_event(fill("bid", str(bid.price), 2, fill_id="late", order_id="ex-1", client_order_id=""), T0 + 7 * SECOND)
+    deliver(session, fill("bid", str(bid.price), 2, fill_id="late", order_id="ex-1", client_order_id=""), T0 + 7 * SECOND)
 
     assert session.inventory.position == D(2)
 
@@ -273,7 +275,7 @@ def test_a_refused_cancel_of_a_working_order_is_retried_at_the_backoff_cadence_n
     t = T0 + 6 * SECOND
     cancels = session.on_book(book_view(trusted=False), t)  # paused: both orders go
     for cancel in cancels:  # refused, not gone: the orders still rest
-        session.on_order_event(rejected(cancel, "cancel", code="rate_limited", source="risk"), t)
+        deliver(session, rejected(cancel, "cancel", code="rate_limited", source="risk"), t)
 
     sent = []
     for step in range(1, 10):  # inputs every tenth of the backoff

@@ -21,6 +21,7 @@ from messages import (
 )
 
 from .factories import T0, TICKER, accepted, amended, book_view, cancelled, fill
+from .ledger_desk import deliver
 
 SECOND = 1_000_000_000
 WARM = T0 + 5 * SECOND
@@ -58,12 +59,12 @@ def accept_all(session, commands, now):
     """The exchange acknowledges every command (and whatever those acks lead to)."""
     for cmd in commands:
         if isinstance(cmd, PlaceOrder):
-            more = session.on_order_event(accepted(cmd, f"ex-{cmd.client_order_id}"), now)
+            more = deliver(session, accepted(cmd, f"ex-{cmd.client_order_id}"), now)
         elif isinstance(cmd, CancelOrder):
-            more = session.on_order_event(cancelled(cmd.order_id, cmd.client_order_id), now)
+            more = deliver(session, cancelled(cmd.order_id, cmd.client_order_id), now)
         else:
             order = session.orders.order(cmd.side)
-            more = session.on_order_event(amended(cmd, filled=str(order.filled) if order else "0"), now)
+            more = deliver(session, amended(cmd, filled=str(order.filled) if order else "0"), now)
         accept_all(session, more, now)
 
 
@@ -187,7 +188,8 @@ def test_reduce_only_quotes_only_the_side_that_brings_the_position_back(maker_co
     places = session.warmup_elapsed(WARM)
     accept_all(session, places, WARM)
     bid = places[0]
-    requoted = session.on_order_event(
+    requoted = deliver(
+        session,
         fill("bid", str(bid.price), 3, order_id=f"ex-{bid.client_order_id}", client_order_id=bid.client_order_id),
         WARM,
     )
@@ -208,7 +210,8 @@ def long_three(maker_config):
     places = session.warmup_elapsed(WARM)
     accept_all(session, places, WARM)
     bid = places[0]
-    requoted = session.on_order_event(
+    requoted = deliver(
+        session,
         fill("bid", str(bid.price), 3, order_id=f"ex-{bid.client_order_id}", client_order_id=bid.client_order_id),
         WARM,
     )
@@ -341,7 +344,8 @@ def test_settlement_closes_the_position_at_one_dollar_and_ends_the_session(maker
     places = session.warmup_elapsed(WARM)
     accept_all(session, places, WARM)
     bid = places[0]
-    requoted = session.on_order_event(
+    requoted = deliver(
+        session,
         fill("bid", "0.49", 5, fee="0.02", order_id=f"ex-{bid.client_order_id}", client_order_id=bid.client_order_id),
         WARM,
     )
@@ -350,7 +354,7 @@ def test_settlement_closes_the_position_at_one_dollar_and_ends_the_session(maker
         ticker=TICKER, event_type="determined", result="yes", close_ts=None, ts_event=WARM + SECOND, ts_recv=WARM + SECOND
     )
 
-    accept_all(session, session.on_lifecycle(determined, WARM + SECOND), WARM + SECOND)
+    accept_all(session, deliver(session, determined, WARM + SECOND), WARM + SECOND)  # settled by the ledger
 
     assert session.inventory.position == 0
     assert session.inventory.realized_pnl == D("2.53")  # 5 x (1 - 0.49) - 0.02 fee

@@ -10,6 +10,7 @@ import pytest
 from actors._base import MmdActor, handles
 from actors.maker import MakerActor, MakerState
 from actors.market_state import MarketStateActor
+from actors.risk import RiskGovernorActor
 from messages import (
     CancelOrder,
     ExitUrgency,
@@ -95,12 +96,14 @@ def readers():
 
 @pytest.fixture
 def long_maker(harness, maker_config, config, readers):
-    """A quoting maker long 3 contracts (too many to close at once: a passive exit waits)."""
+    """A quoting maker long 3 contracts (too many to close at once: a passive exit waits),
+    sending to the risk governor in front of `gateway`."""
 
     def start(gateway, rest=None):
         MarketStateActor.start(**harness.wiring, config=config.market_state)
+        risk = RiskGovernorActor.start(**harness.wiring, config=config.risk, order_gateway=gateway)
         maker = MakerActor.start(
-            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway, rest=rest,
+            **harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=risk, rest=rest,
             directory=readers,
         )
         harness.quiet()

@@ -1,4 +1,5 @@
-"""OrderManager: one order per side, keep / amend / cancel-and-place, never crossing."""
+"""OrderManager: one order per side, keep / amend / cancel-and-place, never crossing; our
+orders read from the trading ledger's views (tests/trading/ledger_desk.py plays risk)."""
 
 from decimal import Decimal as D
 
@@ -8,6 +9,7 @@ from actors.maker import OrderManager
 from messages import AmendOrder, CancelOrder, PlaceOrder
 
 from .factories import T0, TICKER, accepted, amended, book_view, cancelled, fill, rejected, updated
+from .ledger_desk import deliver
 
 BOOK = book_view(bids=(("0.45", 10),), asks=(("0.55", 10),))
 RETRY_NS = 1_000_000_000
@@ -29,7 +31,7 @@ def resting(manager, **kwargs):
     """Place both sides and have the exchange accept them."""
     places = manager.reconcile(quote(**kwargs), BOOK, T0)
     for n, cmd in enumerate(places, start=1):
-        manager.apply(accepted(cmd, f"ex-{n}"), T0)
+        deliver(manager, accepted(cmd, f"ex-{n}"), T0)
     return places
 
 
@@ -52,7 +54,7 @@ def test_a_one_cent_move_keeps_the_resting_orders(manager):
 
 def test_a_three_cent_move_amends_in_place_with_count_filled_plus_desired_remainder(manager):
     resting(manager)
-    manager.apply(fill("bid", "0.49", 2, order_id="ex-1", client_order_id="s-1"), T0)
+    deliver(manager, fill("bid", "0.49", 2, order_id="ex-1", client_order_id="s-1"), T0)
 
     commands = manager.reconcile(quote(bid=("0.46", 5), ask=("0.51", 5)), BOOK, T0)
 
@@ -65,7 +67,7 @@ def test_a_three_cent_move_amends_in_place_with_count_filled_plus_desired_remain
 
 def test_a_partial_fill_alone_amends_back_to_the_desired_size(manager):
     resting(manager)
-    manager.apply(fill("ask", "0.51", 3, order_id="ex-2", client_order_id="s-2"), T0)
+    deliver(manager, fill("ask", "0.51", 3, order_id="ex-2", client_order_id="s-2"), T0)
 
     commands = manager.reconcile(quote(), BOOK, T0)
 
@@ -76,7 +78,7 @@ def test_an_acknowledged_amend_updates_the_working_order(manager):
     resting(manager)
     [amend] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
 
-    manager.apply(amended(amend), T0)
+    deliver(manager, amended(amend), T0)
 
     order = manager.order("bid")
     assert (order.price, order.client_order_id, order.pending) == (D("0.46"), "s-3", None)
@@ -87,9 +89,9 @@ def test_a_refused_amend_falls_back_to_cancel_then_place(manager):
     resting(manager)
     [amend] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
 
-    manager.apply(rejected(amend, "amend"), T0)
+    deliver(manager, rejected(amend, "amend"), T0)
     [cancel] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
-    manager.apply(cancelled("ex-1", "s-1"), T0)
+    deliver(manager, cancelled("ex-1", "s-1"), T0)
     [replacement] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
 
     assert isinstance(cancel, CancelOrder) and cancel.order_id == "ex-1"
@@ -130,7 +132,7 @@ def test_no_desired_quote_cancels_the_working_order(manager):
 
 def test_a_refused_place_waits_before_trying_the_side_again(manager):
     [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
-    manager.apply(rejected(bid, "place", code="position_limit", source="risk"), T0)
+    deliver(manager, rejected(bid, "place", code="position_limit", source="risk"), T0)
 
     too_soon = manager.reconcile(quote(), BOOK, T0 + RETRY_NS - 1)
     later = manager.reconcile(quote(), BOOK, T0 + RETRY_NS)
@@ -146,7 +148,7 @@ def test_repeated_place_refusals_double_the_wait_up_to_the_cap_and_an_accept_res
 
     def refuse_and_time_the_retry(place, t):
         """Refuse `place` at t; whole intervals until the bid is placed again, and that place."""
-        manager.apply(rejected(place, "place", code="category_budget", source="risk"), t)
+        deliver(manager, rejected(place, "place", code="category_budget", source="risk"), t)
         for wait in range(1, 10):
             commands = manager.reconcile(only_bid, BOOK, t + wait * RETRY_NS)
             if commands:
@@ -161,16 +163,16 @@ def test_repeated_place_refusals_double_the_wait_up_to_the_cap_and_an_accept_res
         waits.append(wait)
     assert waits == [1, 2, 4, 4]
 
-    manager.apply(accepted(place, "ex-1"), t)
-    manager.apply(cancelled("ex-1", place.client_order_id), t)
+    deliver(manager, accepted(place, "ex-1"), t)
+    deliver(manager, cancelled("ex-1", place.client_order_id), t)
     [place] = manager.reconcile(only_bid, BOOK, t)
     assert refuse_and_time_the_retry(place, t)[0] == 1  # accepted once: back to one interval
 
 
 def test_a_fully_filled_order_is_forgotten_and_the_side_requoted(manager):
     resting(manager)
-    manager.apply(fill("bid", "0.49", 2, fill_id="a", order_id="ex-1"), T0)
-    manager.apply(fill("bid", "0.49", 3, fill_id="b", order_id="ex-1"), T0)
+    deliver(manager, fill("bid", "0.49", 2, fill_id="a", order_id="ex-1"), T0)
+    deliver(manager, fill("bid", "0.49", 3, fill_id="b", order_id="ex-1"), T0)
 
     assert manager.order("bid") is None
     assert [(type(c), c.side) for c in manager.reconcile(quote(), BOOK, T0)] == [(PlaceOrder, "bid")]
@@ -179,7 +181,7 @@ def test_a_fully_filled_order_is_forgotten_and_the_side_requoted(manager):
 def test_cancel_all_cancels_idle_orders_and_reports_unacknowledged_places(manager):
     resting(manager)
     manager.reconcile(quote(bid=None), BOOK, T0)  # bid cancel in flight
-    manager.apply(cancelled("ex-1", "s-1"), T0)
+    deliver(manager, cancelled("ex-1", "s-1"), T0)
     manager.reconcile(quote(ask=None, bid=("0.49", 5)), BOOK, T0)  # ask cancelling, new bid placing
 
     assert manager.cancel_all(T0, "stop") == []
@@ -205,7 +207,7 @@ def test_an_execution_reported_as_running_total_and_as_fill_is_counted_once(mana
     resting(manager)
 
     for event in sequence():
-        manager.apply(event, T0)
+        deliver(manager, event, T0)
 
     order = manager.order("bid")
     assert order is not None
@@ -216,7 +218,7 @@ def test_an_execution_reported_as_running_total_and_as_fill_is_counted_once(mana
 def test_a_partially_filled_order_stays_managed_and_is_topped_up_in_place(manager, sequence):
     resting(manager)
     for event in sequence():
-        manager.apply(event, T0)
+        deliver(manager, event, T0)
 
     commands = manager.reconcile(quote(), BOOK, T0)
 
@@ -236,7 +238,7 @@ def test_a_cancel_refused_because_the_order_already_executed_forgets_it(manager,
     resting(manager)
     [cancel] = manager.reconcile(quote(bid=None), BOOK, T0)
 
-    manager.apply(rejected(cancel, "cancel", code=code, reason=reason), T0)
+    deliver(manager, rejected(cancel, "cancel", code=code, reason=reason), T0)
 
     assert manager.order("bid") is None
     assert [o["side"] for o in manager.open_orders()] == ["ask"]
@@ -247,7 +249,7 @@ def test_an_amend_refused_because_the_order_already_executed_forgets_it_without_
     resting(manager)
     [amend] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
 
-    manager.apply(rejected(amend, "amend", reason=EXECUTED), T0)
+    deliver(manager, rejected(amend, "amend", reason=EXECUTED), T0)
 
     assert manager.order("bid") is None
     assert [(type(c), c.side) for c in manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)] == [(PlaceOrder, "bid")]
@@ -257,7 +259,7 @@ def test_a_cancel_refused_for_another_reason_keeps_the_order(manager):
     resting(manager)
     [cancel] = manager.reconcile(quote(bid=None), BOOK, T0)
 
-    manager.apply(rejected(cancel, "cancel", code="transport_error", source="transport"), T0)
+    deliver(manager, rejected(cancel, "cancel", code="transport_error", source="transport"), T0)
 
     order = manager.order("bid")
     assert order is not None and order.pending is None
@@ -277,9 +279,9 @@ def test_no_amend_is_sent_when_the_order_already_has_the_wanted_terms():
 def test_a_user_order_from_before_an_amend_does_not_trigger_a_second_identical_amend(manager):
     resting(manager)
     [amend] = manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0)
-    manager.apply(amended(amend), T0)  # the REST reply overtook the user_order below
+    deliver(manager, amended(amend), T0)  # the REST reply overtook the user_order below
 
-    manager.apply(running_total("0", "5", price="0.49"), T0)  # still names s-1, the old terms
+    deliver(manager, running_total("0", "5", price="0.49"), T0)  # still names s-1, the old terms
 
     assert manager.reconcile(quote(bid=("0.46", 5)), BOOK, T0) == []
     assert (manager.order("bid").price, manager.amends) == (D("0.46"), 1)
@@ -291,7 +293,7 @@ def test_a_user_order_from_before_an_amend_does_not_trigger_a_second_identical_a
 def test_an_unknown_resting_order_of_this_session_is_adopted_and_cancelled(manager):
     resting(manager)
 
-    manager.apply(running_total("0", "3", order_id="ex-9", client_order_id="s-7", side="ask", price="0.60"), T0)
+    deliver(manager, running_total("0", "3", order_id="ex-9", client_order_id="s-7", side="ask", price="0.60"), T0)
     commands = manager.reconcile(quote(), BOOK, T0)
 
     assert [(type(c), c.order_id) for c in commands] == [(CancelOrder, "ex-9")]
@@ -300,10 +302,10 @@ def test_an_unknown_resting_order_of_this_session_is_adopted_and_cancelled(manag
 
 
 def test_an_adopted_order_is_dropped_once_its_cancel_is_confirmed(manager):
-    manager.apply(running_total("0", "3", order_id="ex-9", client_order_id="s-7"), T0)
+    deliver(manager, running_total("0", "3", order_id="ex-9", client_order_id="s-7"), T0)
     [cancel] = manager.reconcile(quote(bid=None, ask=None), BOOK, T0)
 
-    manager.apply(cancelled("ex-9", "s-7"), T0)
+    deliver(manager, cancelled("ex-9", "s-7"), T0)
 
     assert cancel.order_id == "ex-9"
     assert manager.open_orders() == [] and not manager.has_orders
@@ -311,17 +313,17 @@ def test_an_adopted_order_is_dropped_once_its_cancel_is_confirmed(manager):
 
 def test_a_place_whose_outcome_was_unknown_is_cancelled_when_it_shows_up_resting(manager):
     [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
-    manager.apply(rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
+    deliver(manager, rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
 
-    manager.apply(running_total("0", "5", order_id="ex-5", client_order_id=bid.client_order_id), T0)
+    deliver(manager, running_total("0", "5", order_id="ex-5", client_order_id=bid.client_order_id), T0)
     commands = manager.reconcile(quote(), BOOK, T0 + RETRY_NS)
 
     assert (CancelOrder, "ex-5") in [(type(c), getattr(c, "order_id", None)) for c in commands]
 
 
 def test_resting_orders_of_other_sessions_or_markets_are_left_alone(manager):
-    manager.apply(running_total("0", "3", order_id="ex-8", client_order_id="other-1"), T0)
-    manager.apply(updated("ex-9", "s-9", ticker="KXOTHER-26JAN01-T50"), T0)
+    deliver(manager, running_total("0", "3", order_id="ex-8", client_order_id="other-1"), T0)
+    deliver(manager, updated("ex-9", "s-9", ticker="KXOTHER-26JAN01-T50"), T0)
 
     assert manager.reconcile(quote(bid=None, ask=None), BOOK, T0) == []
 
@@ -329,9 +331,9 @@ def test_resting_orders_of_other_sessions_or_markets_are_left_alone(manager):
 def test_a_cancelled_order_is_not_adopted_back_by_a_late_resting_report(manager):
     resting(manager)
     manager.reconcile(quote(bid=None), BOOK, T0)
-    manager.apply(cancelled("ex-1", "s-1"), T0)
+    deliver(manager, cancelled("ex-1", "s-1"), T0)
 
-    manager.apply(running_total("0", "5"), T0)
+    deliver(manager, running_total("0", "5"), T0)
 
     assert manager.reconcile(quote(bid=None), BOOK, T0) == []
 
@@ -342,12 +344,12 @@ def test_a_cancelled_order_is_not_adopted_back_by_a_late_resting_report(manager)
 def test_an_order_that_rests_on_after_fills_reach_its_pre_amend_total_stays_managed():
     exact = OrderManager(ticker=TICKER, session_id="s", keep_within=D(0), retry_after_ns=RETRY_NS)
     [bid] = exact.reconcile(quote(bid=("0.45", 5), ask=None), BOOK, T0)
-    exact.apply(accepted(bid, "ex-1"), T0)
-    exact.apply(fill("bid", "0.45", 1, fill_id="a", order_id="ex-1", client_order_id=bid.client_order_id), T0)
+    deliver(exact, accepted(bid, "ex-1"), T0)
+    deliver(exact, fill("bid", "0.45", 1, fill_id="a", order_id="ex-1", client_order_id=bid.client_order_id), T0)
     [amend] = exact.reconcile(quote(bid=("0.45", 5), ask=None), BOOK, T0)  # total 6: 1 filled + 5
     # the exchange applies it, 4 more fill; its user_order beats the REST reply
-    exact.apply(updated("ex-1", amend.updated_client_order_id, price="0.45", filled="5", remaining="1"), T0)
-    exact.apply(amended(amend, filled="5"), T0)
+    deliver(exact, updated("ex-1", amend.updated_client_order_id, price="0.45", filled="5", remaining="1"), T0)
+    deliver(exact, amended(amend, filled="5"), T0)
 
     order = exact.order("bid")
     assert order is not None and (order.order_id, order.remaining) == ("ex-1", D(1))
@@ -359,9 +361,9 @@ def test_an_order_that_rests_on_after_fills_reach_its_pre_amend_total_stays_mana
 
 def test_a_place_reported_live_is_kept_when_its_outcome_is_then_reported_unknown(manager):
     [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
-    manager.apply(running_total("0", "5", order_id="ex-1", client_order_id=bid.client_order_id), T0)
+    deliver(manager, running_total("0", "5", order_id="ex-1", client_order_id=bid.client_order_id), T0)
 
-    manager.apply(rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
+    deliver(manager, rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
 
     order = manager.order("bid")
     assert order is not None and (order.order_id, order.pending) == ("ex-1", None)
@@ -371,7 +373,7 @@ def test_a_place_reported_live_is_kept_when_its_outcome_is_then_reported_unknown
 def test_a_place_of_unknown_outcome_not_yet_seen_is_kept_for_the_market_wide_cancel(manager):
     [bid, _ask] = manager.reconcile(quote(), BOOK, T0)
 
-    manager.apply(rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
+    deliver(manager, rejected(bid, "place", code="outcome_unknown", source="transport"), T0)
 
     assert manager.order("bid") is None  # the side is free to quote again (after the retry delay)
     assert manager.unacknowledged_places == 2  # this one and the ask still being placed
@@ -384,10 +386,10 @@ def test_a_cancelled_orders_size_counts_as_ours_until_the_book_shows_it_gone(man
     with_ours = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.51", 5), ("0.55", 10)))
     places = manager.reconcile(quote(), with_ours, T0)
     for n, cmd in enumerate(places, start=1):
-        manager.apply(accepted(cmd, f"ex-{n}"), T0)
+        deliver(manager, accepted(cmd, f"ex-{n}"), T0)
     manager.reconcile(quote(bid=None), with_ours, T0)
 
-    manager.apply(cancelled("ex-1", "s-1"), T0)
+    deliver(manager, cancelled("ex-1", "s-1"), T0)
     stale = manager.resting_size_by_level(with_ours, T0)
     caught_up = manager.resting_size_by_level(book_view(bids=(("0.45", 10),), asks=(("0.51", 5), ("0.55", 10))), T0)
     others_join = manager.resting_size_by_level(book_view(bids=(("0.49", 3), ("0.45", 10))), T0)
@@ -400,9 +402,9 @@ def test_a_cancelled_orders_size_counts_as_ours_until_the_book_shows_it_gone(man
 def test_a_cancelled_orders_size_stops_counting_as_ours_after_the_requote_interval(manager):
     with_ours = book_view(bids=(("0.49", 5), ("0.45", 10)), asks=(("0.55", 10),))
     [bid] = manager.reconcile(quote(ask=None), with_ours, T0)
-    manager.apply(accepted(bid, "ex-1"), T0)
+    deliver(manager, accepted(bid, "ex-1"), T0)
     manager.reconcile(quote(bid=None, ask=None), with_ours, T0)
-    manager.apply(cancelled("ex-1", "s-1"), T0)
+    deliver(manager, cancelled("ex-1", "s-1"), T0)
 
     assert manager.resting_size_by_level(with_ours, T0 + RETRY_NS - 1) == {("bid", D("0.49")): D(5)}
     assert manager.resting_size_by_level(with_ours, T0 + RETRY_NS) == {}

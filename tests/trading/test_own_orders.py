@@ -1,11 +1,11 @@
-"""OwnOrders: the one rule, shared by the maker and the risk governor, for what an order
-has filled and whether it still rests, whatever order the exchange's reports arrive in."""
+"""OwnOrders: the one rule the trading ledger keeps our orders by (what an order has filled
+and whether it still rests), whatever order the exchange's reports arrive in."""
 
 from decimal import Decimal as D
 
 import pytest
 
-from actors._own_orders import OwnOrder, OwnOrders, refusal_means_executed, refusal_means_gone
+from actors.ledger import OwnOrder, OwnOrders, refusal_means_executed, refusal_means_gone
 from messages import AmendOrder, CancelOrder
 
 from .factories import T0, TICKER, amended, cancelled, fill, place, rejected, updated

@@ -35,6 +35,7 @@ from messages import (
     RiskWarning,
     SessionStarted,
     SessionStopped,
+    TradingStateChanged,
     TriggerRecorded,
 )
 
@@ -406,7 +407,8 @@ def test_exposure_changed_goes_out_only_when_the_exposure_changes(desk):
             ts=desk.now,
         )
     )
-    assert desk.on(accepted(order, "ex-b1")) == []  # acknowledged as admitted: nothing changed
+    acknowledged = desk.on(accepted(order, "ex-b1"))  # acknowledged as admitted: no exposure changed
+    assert [type(e.message) for e in acknowledged] == [TradingStateChanged]  # the ledger's word only
     desk.book("0.40", "0.42")
     assert desk.last == []  # a book moves no exposure
     assert desk.refusal("too-close", "ask", "0.40", 5) == "min_spread"

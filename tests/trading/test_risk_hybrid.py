@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from actors.maker import Inventory
+from actors.ledger import Inventory
 from actors.risk import HybridLimits, HybridPolicy, duration_weighted_exposure, hybrid_quote_sides
 from config import load_config
 from messages import OrderFilled

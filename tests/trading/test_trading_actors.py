@@ -1,6 +1,7 @@
 """Maker, risk governor and market state as real Pykka actors on a replay clock.
 
-The dummy gateway stands in for the REST client and acknowledges every command on the bus.
+The dummy gateway stands in for the REST client and acknowledges every command on the bus;
+the maker sends to the risk governor in front of it, whose ledger views it reads.
 """
 
 from decimal import Decimal as D
@@ -9,7 +10,7 @@ import pytest
 
 from actors.maker import MakerActor, MakerState
 from actors.market_state import MarketStateActor
-from actors.risk import RiskGovernorActor, TradingState
+from actors.risk import TradingState
 from messages import (
     AmendOrder,
     BookUntrusted,
@@ -24,6 +25,7 @@ from messages import (
     StopSession,
 )
 
+from .conftest import CommandTap
 from .factories import TICKER, fill, place, snapshot
 
 # Microprice of 0.45 x 30 / 0.55 x 10 = (0.45*10 + 0.55*30) / 40 = 0.525.
@@ -36,8 +38,8 @@ def market_state(harness, market_state_config):
 
 
 @pytest.fixture
-def maker(harness, market_state, gateway, maker_config):
-    ref = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway)
+def maker(harness, market_state, risk, maker_config):
+    ref = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=risk)
     harness.quiet()
     return ref
 
@@ -69,12 +71,16 @@ def test_maker_waits_out_the_warm_up_then_quotes_around_the_microprice(harness, 
     assert len(status["open_orders"]) == 2
 
 
-def test_a_book_move_amends_both_orders_in_place(harness, maker, gateway):
+def test_a_book_move_amends_both_orders_in_place(harness, market_state, risk, maker_config):
+    # what the maker sends, before risk: the governor refuses the bid's amend (0.56 would
+    # sit above our own ask, at 0.54 until its amend is acknowledged)
+    tap = CommandTap.start(**harness.wiring, target=risk)
+    maker = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=tap)
     quoting(harness, maker)
 
     harness.publish(snapshot(bids=(("0.50", 30),), asks=(("0.60", 10),), seq=5))  # microprice 0.575
 
-    amends = commands(gateway, AmendOrder)
+    amends = commands(tap, AmendOrder)
     assert [(a.side, a.price, a.count) for a in amends] == [("bid", D("0.56"), D(5)), ("ask", D("0.59"), D(5))]
     assert maker.proxy().get_status().get()["counters"]["amends"] == 2
 
@@ -124,13 +130,6 @@ def test_stop_session_cancels_both_orders(harness, maker, gateway):
     assert status["why_not_quoting"] == "stopped: ttl"
 
 
-@pytest.fixture
-def risk(harness, gateway, risk_config):
-    ref = RiskGovernorActor.start(**harness.wiring, config=risk_config, order_gateway=gateway)
-    harness.quiet()
-    return ref
-
-
 def test_risk_actor_refuses_an_oversized_order_and_forwards_a_good_one(harness, risk, gateway, recorder):
     harness.tell(risk, place("big", "bid", "0.10", 51))
     harness.tell(risk, place("good", "bid", "0.40", 5))
@@ -166,7 +165,7 @@ def test_maker_quotes_through_the_risk_governor(harness, market_state, gateway, 
 
 
 def test_the_warm_up_timer_names_its_market_so_equal_deadlines_fire_in_a_fixed_order(
-    harness, market_state, gateway, maker_config
+    harness, market_state, risk, maker_config
 ):
     scheduled = []
     call_at = harness.clock.call_at
@@ -176,8 +175,38 @@ def test_the_warm_up_timer_names_its_market_so_equal_deadlines_fire_in_a_fixed_o
         return call_at(deadline_ns, target, message)
 
     harness.clock.call_at = recording
-    MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway)
+    MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=risk)
     harness.quiet()
 
     [warm_up] = [m for m in scheduled if isinstance(m, RequoteWarmupOverDue)]
     assert warm_up.ticker == TICKER
+
+
+# -- one writer: the risk governor's ledger ------------------------------------------------
+
+
+def test_a_fill_on_the_bus_moves_the_maker_only_through_the_ledger(harness, market_state, gateway, maker_config):
+    maker = MakerActor.start(**harness.wiring, ticker=TICKER, session_id="s1", config=maker_config, order_sink=gateway)
+    harness.quiet()
+    quoting(harness, maker, book={"bids": (("0.45", 10),), "asks": (("0.55", 10),)})
+    bid = commands(gateway, PlaceOrder)[0]
+
+    harness.publish(fill("bid", "0.49", 5, order_id="ex-1", client_order_id=bid.client_order_id))
+
+    # no risk governor, no ledger: the raw fill is nothing to the maker
+    assert maker.proxy().get_status().get()["position"] == "0"
+
+
+def test_the_maker_and_risk_read_one_position_and_a_fill_reported_twice_counts_once(harness, maker, risk, gateway):
+    quoting(harness, maker, book={"bids": (("0.45", 10),), "asks": (("0.55", 10),)})
+    bid, ask = commands(gateway, PlaceOrder)[:2]
+    bought = fill("bid", "0.49", 3, fee="0.01", fill_id="f1", order_id="ex-1", client_order_id=bid.client_order_id)
+    sold = fill("ask", "0.51", 1, fee="0.01", fill_id="f2", order_id="ex-2", client_order_id=ask.client_order_id)
+
+    for report in (bought, sold, bought):  # the first fill again, as the REST reconcile reports it
+        harness.publish(report)
+
+    maker_status = maker.proxy().get_status().get()
+    risk_status = risk.proxy().get_status().get()
+    assert maker_status["position"] == risk_status["positions"][TICKER] == "2"
+    assert maker_status["counters"]["fills"] == 2

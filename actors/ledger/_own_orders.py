@@ -1,7 +1,7 @@
 """Our own orders as the exchange reports them: one rule for what is filled and what rests.
 
-Shared by the maker's order manager and the risk governor, so both read the same events
-the same way. Hazards it names:
+The trading ledger (`_ledger`) keeps our orders with it; makers read them from its views.
+Hazards it names:
 - the exchange reports one execution twice: `user_order` (OrderUpdated, a running total
   of the order's filled contracts) and `fill` (OrderFilled, one fill's contracts), in
   either order, and a REST place/amend reply (OrderAccepted/OrderAmended, running totals
@@ -117,6 +117,7 @@ class OwnOrder:
     gone: bool = False  # the exchange confirmed it no longer rests (or its place failed)
     reported_filled: Decimal = _ZERO  # highest running total the exchange reported
     fills: dict[str, Decimal] = field(default_factory=dict)  # fill id -> contracts
+    key: str = ""  # stable while tracked: the client id it was first tracked by (set by `add`)
 
     @property
     def filled(self) -> Decimal:
@@ -224,6 +225,7 @@ class OwnOrders:
 
     # -- writes ---------------------------------------------------------------------
     def add(self, order: OwnOrder) -> OwnOrder:
+        order.key = order.key or order.client_order_id
         self._orders.setdefault(order.ticker, []).append(order)
         return order
 

@@ -1,7 +1,8 @@
-"""Inventory and P&L of one market from our fills: FIFO layers, all Decimal.
+"""Positions from our fills: FIFO layers, realised P&L and fees, all Decimal.
 
 Fills are the single source of truth and may arrive twice (WS `fill` and the REST
-reconcile), so every fill is de-duplicated by fill id.
+reconcile), so every fill is de-duplicated by fill id (the ids kept may be bounded:
+a duplicate arrives seconds after the original).
 
 Fees are charged on both legs: each open layer carries the part of its entry fee not yet
 released, and closing contracts release their share of the entry fee and of the exit fee
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
 
-from messages import BookSide, OrderFilled
+from messages import BookSide, OpenLayer, OrderFilled, PositionView, Realization
 
-__all__ = ["Layer", "Inventory", "Realization", "position_exposure"]
+__all__ = ["Inventory", "BoundedIds", "position_exposure"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -27,7 +28,7 @@ _FEE_QUANTUM = Decimal("0.000001")
 
 
 @dataclass(slots=True)
-class Layer:
+class _Layer:
     """Contracts still open from one fill: qty signed (+ long YES, - short YES)."""
 
     qty: Decimal
@@ -36,18 +37,31 @@ class Layer:
     ts: int
 
 
-@dataclass(frozen=True, slots=True)
-class Realization:
-    """One FIFO match: `count` contracts of an open layer closed by a later trade."""
+class BoundedIds:
+    """A set of fill ids that forgets the oldest past `limit`. A duplicate arrives seconds
+    after the original (the WS fill and a REST reconcile of it), so only recent ids
+    matter; unbounded, a long-lived market's set grows by one id per fill for the life
+    of the process."""
 
-    side: str  # the position closed: long | short
-    count: Decimal
-    entry_price: Decimal
-    exit_price: Decimal
-    entry_ts: int
-    exit_ts: int
-    pnl: Decimal  # net of both legs' fee shares
-    fees: Decimal  # the entry and exit fee shares in it
+    __slots__ = ("_ids", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._ids: dict[str, None] = {}  # insertion-ordered: oldest first
+
+    def __contains__(self, fill_id: object) -> bool:
+        return fill_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def add(self, fill_id: str) -> None:
+        self._ids[fill_id] = None
+        while len(self._ids) > self.limit:
+            del self._ids[next(iter(self._ids))]
 
 
 def _signed(side: BookSide, count: Decimal) -> Decimal:
@@ -72,9 +86,12 @@ class _FeeSplitter:
 
 
 class Inventory:
-    def __init__(self) -> None:
-        self._layers: deque[Layer] = deque()
-        self._seen_fill_ids: set[str] = set()
+    """One position. `seen_limit`: how many fill ids are kept to drop a duplicate (None:
+    all of them)."""
+
+    def __init__(self, seen_limit: int | None = None) -> None:
+        self._layers: deque[_Layer] = deque()
+        self._seen_fill_ids: set[str] | BoundedIds = set() if seen_limit is None else BoundedIds(seen_limit)
         self.realized_pnl = _ZERO
         self.fees_paid = _ZERO
         self.fill_count = 0
@@ -110,8 +127,19 @@ class Inventory:
         return sum((abs(layer.qty) * layer.price for layer in self._layers), _ZERO) / size
 
     @property
-    def layers(self) -> tuple[Layer, ...]:
-        return tuple(Layer(layer.qty, layer.price, layer.fee, layer.ts) for layer in self._layers)
+    def layers(self) -> tuple[OpenLayer, ...]:
+        return tuple(OpenLayer(qty=lay.qty, price=lay.price, fee=lay.fee, ts=lay.ts) for lay in self._layers)
+
+    def view(self) -> PositionView:
+        """This position as an immutable value."""
+        return PositionView(
+            position=self.position,
+            layers=self.layers,
+            realized_pnl=self.realized_pnl,
+            fees_paid=self.fees_paid,
+            fill_count=self.fill_count,
+            settled_at=self.settled_at,
+        )
 
     def unrealized_pnl(self, mark: Decimal | None) -> Decimal:
         """Open layers marked at `mark`, less their entry fees already paid."""
@@ -121,6 +149,10 @@ class Inventory:
 
     def has_fill(self, fill_id: str) -> bool:
         return fill_id in self._seen_fill_ids
+
+    def fill_ids(self) -> frozenset[str]:
+        """The fill ids kept (all of them unless bounded)."""
+        return frozenset(self._seen_fill_ids)
 
     def apply_fill(self, fill: OrderFilled) -> bool:
         """Apply one fill. False (and no change) when this fill id was already applied."""
@@ -162,11 +194,11 @@ class Inventory:
             if layer.qty == 0:
                 self._layers.popleft()
         if remaining != 0:  # what is left opens (or, after a flip, re-opens) a layer
-            self._layers.append(Layer(remaining, price, exit_fee.take(abs(remaining)), ts))
+            self._layers.append(_Layer(remaining, price, exit_fee.take(abs(remaining)), ts))
 
 
 def position_exposure(
-    layers: Sequence["Layer"], unseen: Sequence[tuple[str, Decimal, Decimal]] = ()
+    layers: Sequence[OpenLayer], unseen: Sequence[tuple[str, Decimal, Decimal]] = ()
 ) -> tuple[Decimal, Decimal]:
     """(signed position, what it can cost): the open layers, long at their price, short at
     1 - price, with the fills reported but not yet seen (side, price, contracts) matched

@@ -1,0 +1,472 @@
+"""The trading ledger: our orders, fills and positions, kept in one place by one writer.
+
+The risk governor is its only writer: every command passes through risk (an admitted one
+is recorded here before it leaves for the exchange) and risk hears every order event
+first. After each change risk publishes the market's state as an immutable
+`TradingStateChanged` (`changed`), and the market's maker reads that instead of keeping
+a copy of its own: there is one state, so risk and maker cannot disagree about it.
+
+Per market it keeps:
+- our orders (`OwnOrders`: the shared rule for what is filled and what rests), adopted
+  ones included (an order we did not admit but the exchange reports resting is ours and
+  counts all the same), until the exchange confirms them gone;
+- the position from every fill of ours on the market (FIFO layers with their ages,
+  realised P&L, fees), each fill counted once by fill id;
+- each session's share of it (`SessionBook`): the fills of that session's own orders as
+  their own FIFO position, which the session's maker quotes around and reports P&L from.
+  A fill is the session's by the session's client id (`{session}-{n}`) or by the
+  exchange id of one of its orders. Hazard: the bus carries every fill on the market
+  (another session's order, a manual order); counting those in a session would move its
+  inventory with positions that are not its own. A fill that arrived before it could be
+  told whose it was (no client id, an exchange id not known yet) counts in the market at
+  once and in its session when it is reported again (the REST fill read at the session's
+  end brings it back);
+- fills the exchange reported filled (order updates, an order refused as executed) that
+  have not reached us as fills, carried per order that is over, as position at the
+  order's price until the fills arrive.
+
+Hazards named here (see also `_own_orders`):
+- an order can be over (executed, or an amend/cancel refused "order is executed") before
+  its fills reach us: what it filled and we have not seen is carried (see above); what
+  has been seen is counted per exchange order id from every fill that reached the
+  position, not from the fills matched to the tracked order: a fill can reach the
+  position without reaching its order (it named only an exchange id the order did not
+  know yet, or the order was adopted later), and would then be carried again;
+- a refusal "order is executed" does not say the order's total: with an unsettled amend
+  that shrank it, the total is the smaller of the two, so the smaller is assumed. Too
+  few is made good by the fills as they arrive; too many would never be taken back;
+- cancel-all confirmations are matched to their command by market AND reason (the same
+  reason, "maker stopped", is used on every market);
+- a place whose outcome is unknown (transport failure) stays until the exchange settles
+  it: a report naming it, or a confirmed cancel-all of its market;
+- a settled market's positions close at the settlement price and its orders are gone (the
+  exchange removed them); a fill of it reported after the settlement was settled by the
+  exchange as well, so it is closed at that price as it arrives;
+- the fill ids kept to drop a duplicate report are bounded per market
+  (seen_fill_ids_per_market): a duplicate arrives seconds after the original.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from messages import (
+    AllOrdersCancelled,
+    AmendOrder,
+    BookSide,
+    CancelAllOrders,
+    CancelOrder,
+    OrderFilled,
+    OrderRejected,
+    OrderView,
+    PlaceOrder,
+    PositionView,
+    Realization,
+    SessionBook,
+    TradingStateChanged,
+    UnseenFill,
+    owner_of_client_order_id,
+)
+
+from ._own_orders import OwnOrder, OwnOrders, outcome_unknown, refusal_means_executed, refusal_means_gone
+from ._positions import Inventory
+
+__all__ = ["TradingLedger", "Unseen"]
+
+_ZERO = Decimal(0)
+_REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
+_REMEMBER_FILLED_ORDERS = 50_000  # exchange order ids whose seen fills are kept (a memory bound)
+_REMEMBER_OWNERS = 50_000  # exchange order id -> session (a memory bound)
+_REMEMBER_ENDED = 10_000  # sessions ended: their books are not opened again
+# Session books kept per market, least recently active dropped first. One session trades
+# a market at a time; the others are a previous session's late fills or a stray client id.
+_BOOKS_PER_MARKET = 8
+
+LedgerCommand = PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders
+
+
+@dataclass(slots=True, eq=False)
+class Unseen:
+    """An order that is over, reduced to the contracts it filled that we have not yet seen
+    as fills (count): they rest nowhere, they are position already."""
+
+    ticker: str
+    side: BookSide
+    price: Decimal
+    count: Decimal
+    order_id: str | None
+    client_order_id: str
+    owner: str
+
+
+class _Book:
+    """One session's share of a market (see the module docstring)."""
+
+    __slots__ = ("session_id", "inventory", "order_ids", "realizations", "_view")
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        self.inventory = Inventory()  # every fill id kept: one session's fills
+        self.order_ids: dict[str, None] = {}
+        self.realizations: list[Realization] = []  # closed since the last view
+        self._view: SessionBook | None = None
+
+    def count(self, fill: OrderFilled, settled_at: Decimal | None) -> bool:
+        """Count a fill of this session's; False when it was counted already."""
+        if not self.inventory.apply_fill(fill):
+            return False
+        if settled_at is not None:  # settled by the exchange with the market
+            self.inventory.settled_at = None
+            self.inventory.settle(settled_at, fill.ts_event)
+        self.changed()
+        return True
+
+    def changed(self) -> None:
+        self.realizations.extend(self.inventory.drain_realizations())
+        self._view = None
+
+    def view(self, *, take_realizations: bool) -> SessionBook:
+        if self._view is None:
+            self._view = SessionBook(
+                session_id=self.session_id,
+                position=self.inventory.view(),
+                fill_ids=self.inventory.fill_ids(),
+                order_ids=frozenset(self.order_ids),
+            )
+        if not take_realizations or not self.realizations:
+            return self._view
+        realizations, self.realizations = tuple(self.realizations), []
+        return SessionBook(
+            session_id=self._view.session_id,
+            position=self._view.position,
+            fill_ids=self._view.fill_ids,
+            order_ids=self._view.order_ids,
+            realizations=realizations,
+        )
+
+
+class TradingLedger:
+    def __init__(self, *, seen_fill_ids_per_market: int) -> None:
+        self._seen_limit = seen_fill_ids_per_market
+        # exchange order id -> {fill id: contracts} of every fill counted in a position,
+        # oldest order first: what of an order has been seen, whether or not the fill
+        # could be matched to the tracked order when it arrived
+        self._seen_fills: dict[str, dict[str, Decimal]] = {}
+        # ticker -> settlement price ($1 / $0) of a market that resolved: one per market
+        # traded in the run, a few hundred at most
+        self.settled: dict[str, Decimal] = {}
+        # every order counts from admission until the exchange confirms it gone; one the
+        # exchange reports resting that we never admitted is ours too (adopted), unless
+        # its market is settled (its orders are gone with it)
+        self.orders = OwnOrders(adopt=lambda event: event.ticker not in self.settled, known_fills=self._seen_fills.get)
+        self._positions: dict[str, Inventory] = {}
+        self._unseen: dict[str, list[Unseen]] = {}  # by ticker
+        # cancel-alls recorded, oldest first: (reason, ticker, unsettled places they settle)
+        self._cancel_alls: deque[tuple[str, str | None, list[OwnOrder]]] = deque(maxlen=_REMEMBER_CANCEL_ALLS)
+        self._books: dict[str, dict[str, _Book]] = {}  # ticker -> session id -> book, least recent first
+        self._owners: dict[str, str] = {}  # exchange order id -> session whose order it is
+        self._ended: dict[str, None] = {}  # sessions ended (ordered set, oldest first)
+
+    # -- reads (the writer's own; everyone else reads `changed`'s views) ---------------
+    def position(self, ticker: str) -> Inventory | None:
+        """The market's position: every fill of ours on it."""
+        return self._positions.get(ticker)
+
+    def unseen(self, ticker: str) -> list[Unseen]:
+        return list(self._unseen.get(ticker, ()))
+
+    def tickers(self) -> list[str]:
+        """Markets with orders, a position or unseen fills."""
+        return sorted(set(self.orders.tickers()) | set(self._positions) | set(self._unseen))
+
+    def find(self, ticker: str, order_id: str | None, *client_order_ids: str | None) -> OwnOrder | None:
+        return self.orders.find(ticker, order_id, *client_order_ids)
+
+    def session_position(self, ticker: str, session_id: str) -> PositionView | None:
+        book = self._books.get(ticker, {}).get(session_id)
+        return None if book is None else book.inventory.view()
+
+    # -- writes: commands ---------------------------------------------------------------
+    def record(self, command: LedgerCommand) -> OwnOrder | None:
+        """An admitted command, recorded before it leaves for the exchange: a place is
+        counted from now, an amend at the worse of its old and new terms until settled, a
+        cancel is awaited (the order counts until the exchange confirms it gone). Returns
+        the order it is about (None: a cancel-all, or an order we do not track)."""
+        if isinstance(command, PlaceOrder):
+            order = OwnOrder(
+                ticker=command.ticker,
+                side=command.side,
+                client_order_id=command.client_order_id,
+                order_id=None,
+                price=command.price,
+                count=command.count,
+                pending="placing",
+            )
+            return self.orders.add(order)
+        if isinstance(command, AmendOrder):
+            order = self.orders.find(command.ticker, command.order_id, command.client_order_id)
+            if order is not None:
+                order.start_amend(command.price, command.count, command.updated_client_order_id)
+            return order
+        if isinstance(command, CancelOrder):
+            order = self.orders.find(command.ticker, command.order_id, command.client_order_id)
+            if order is not None:
+                order.pending = "cancelling"
+            return order
+        self._cancel_alls.append((command.reason, command.ticker, self._unsettled_places(command.ticker)))
+        return None
+
+    # -- writes: events -----------------------------------------------------------------
+    def apply(self, event: object) -> tuple[OwnOrder | None, tuple[str, ...]]:
+        """Apply an order event: (the order it was about, after it, gone included; the
+        markets whose state it may have changed)."""
+        if isinstance(event, AllOrdersCancelled):
+            return None, self._on_all_cancelled(event)
+        ticker = getattr(event, "ticker", None)
+        if not ticker:
+            return None, ()
+        if isinstance(event, OrderRejected):
+            return self._on_rejected(event), (ticker,)
+        if isinstance(event, OrderFilled) and not self._count_fill(event):
+            return None, (ticker,)
+        order = self.orders.apply(event)
+        if order is not None:
+            self._learn_owner(order)
+            if order.gone:
+                self._carry_unseen_fills(order)
+        return order, (ticker,)
+
+    def settle(self, ticker: str, price: Decimal, ts: int) -> bool:
+        """The market resolved at `price`: its positions close there (P&L realised), the
+        exchange removed its resting orders, and fills reported filled but not yet seen are
+        settled as they arrive. False when already settled."""
+        if ticker in self.settled:
+            return False
+        self.settled[ticker] = price
+        self._market_position(ticker).settle(price, ts)
+        self._market_position(ticker).drain_realizations()
+        for book in self._books.get(ticker, {}).values():
+            if book.inventory.settle(price, ts):
+                book.changed()
+        for order in self.orders.of_ticker(ticker):
+            self.orders.remove(order)
+        self._unseen.pop(ticker, None)
+        return True
+
+    def end_session(self, ticker: str, session_id: str) -> None:
+        """A session ended: its book is dropped (its maker is gone) and not opened again."""
+        self._books.get(ticker, {}).pop(session_id, None)
+        self._ended[session_id] = None
+        while len(self._ended) > _REMEMBER_ENDED:
+            del self._ended[next(iter(self._ended))]
+
+    # -- views --------------------------------------------------------------------------
+    def changed(self, ticker: str, cause: object, order: OwnOrder | None, ts: int) -> TradingStateChanged:
+        """The market's state after a change, for its readers: the round trips closed
+        since the last change go with it (once)."""
+        position = self._positions.get(ticker)
+        return TradingStateChanged(
+            ticker=ticker,
+            cause=cause,  # type: ignore[arg-type]
+            order=None if order is None or order.ticker != ticker else self._order_view(order),
+            orders=tuple(self._order_view(o) for o in self.orders.of_ticker(ticker)),
+            position=PositionView() if position is None else position.view(),
+            unseen=tuple(
+                UnseenFill(side=u.side, price=u.price, count=u.count, order_id=u.order_id, owner=u.owner)
+                for u in self._unseen.get(ticker, ())
+            ),
+            sessions=tuple(book.view(take_realizations=True) for book in self._books.get(ticker, {}).values()),
+            ts=ts,
+        )
+
+    @staticmethod
+    def _order_view(order: OwnOrder) -> OrderView:
+        return OrderView(
+            key=order.key or order.client_order_id,
+            owner=owner_of_client_order_id(order.key or order.client_order_id),
+            ticker=order.ticker,
+            side=order.side,
+            client_order_id=order.client_order_id,
+            order_id=order.order_id,
+            price=order.price,
+            count=order.count,
+            pending=order.pending,
+            amend_to=order.amend_to,
+            amend_client_order_id=order.amend_client_order_id,
+            adopted=order.adopted,
+            gone=order.gone,
+            reported_filled=order.reported_filled,
+            fills_seen=sum(order.fills.values(), _ZERO),
+        )
+
+    # -- fills and positions --------------------------------------------------------------
+    def _market_position(self, ticker: str) -> Inventory:
+        position = self._positions.get(ticker)
+        if position is None:
+            position = self._positions[ticker] = Inventory(self._seen_limit)
+        return position
+
+    def _count_fill(self, fill: OrderFilled) -> bool:
+        """Count a fill in the market's position and its session's book. False when there
+        is nothing more to do with it: a duplicate report, a fill of a settled market
+        (closed at once), or one of an order already over (it settles carried contracts)."""
+        book = self._book(fill.ticker, self._owner_of(fill))
+        settled_at = self.settled.get(fill.ticker)
+        if book is not None and not book.inventory.has_fill(fill.fill_id):
+            book.count(fill, settled_at)  # new to its session, if not to the market
+        position = self._market_position(fill.ticker)
+        if not position.apply_fill(fill):
+            return False  # duplicate report of a fill already counted
+        if settled_at is not None:  # settled by the exchange with the market
+            position.settled_at = None
+            position.settle(settled_at, fill.ts_event)
+        position.drain_realizations()  # the market's round trips are nobody's report
+        if settled_at is not None:
+            return False
+        self._note_seen(fill)
+        return not self._fill_seen(fill)
+
+    def _owner_of(self, fill: OrderFilled) -> str:
+        return owner_of_client_order_id(fill.client_order_id) or self._owners.get(fill.order_id or "", "")
+
+    def _book(self, ticker: str, session_id: str) -> _Book | None:
+        if not session_id or session_id in self._ended:
+            return None
+        books = self._books.setdefault(ticker, {})
+        book = books.pop(session_id, None) or _Book(session_id)
+        books[session_id] = book  # the most recently active last
+        while len(books) > _BOOKS_PER_MARKET:
+            del books[next(iter(books))]
+        return book
+
+    def _learn_owner(self, order: OwnOrder) -> None:
+        """Remember whose order an exchange id is: a fill may name only that id."""
+        if not order.order_id or order.order_id in self._owners:
+            return
+        owner = owner_of_client_order_id(order.key or order.client_order_id)
+        if not owner:
+            return
+        self._owners[order.order_id] = owner
+        while len(self._owners) > _REMEMBER_OWNERS:
+            del self._owners[next(iter(self._owners))]
+        book = self._book(order.ticker, owner)
+        if book is not None:
+            book.order_ids[order.order_id] = None
+            book.changed()
+
+    def _note_seen(self, fill: OrderFilled) -> None:
+        if not fill.order_id:
+            return
+        seen = self._seen_fills.get(fill.order_id)
+        if seen is None:
+            seen = self._seen_fills[fill.order_id] = {}
+            while len(self._seen_fills) > _REMEMBER_FILLED_ORDERS:
+                del self._seen_fills[next(iter(self._seen_fills))]
+        seen[fill.fill_id] = fill.count
+
+    def _carry_unseen_fills(self, order: OwnOrder) -> None:
+        """An order is over: what it filled that has not reached us as fills stays counted.
+        Seen: every fill of its exchange id that reached the position, matched or not."""
+        seen_by_id = self._seen_fills.get(order.order_id, {}) if order.order_id else {}
+        seen = max(sum(seen_by_id.values(), _ZERO), sum(order.fills.values(), _ZERO))
+        unseen = order.reported_filled - seen
+        if unseen <= 0:
+            return
+        carried = Unseen(
+            ticker=order.ticker,
+            side=order.side,
+            price=order.price,
+            count=unseen,
+            order_id=order.order_id,
+            client_order_id=order.client_order_id,
+            owner=owner_of_client_order_id(order.key or order.client_order_id),
+        )
+        self._unseen.setdefault(order.ticker, []).append(carried)
+
+    def _fill_seen(self, fill: OrderFilled) -> bool:
+        """A fill of an order that is already over: it settles that much unseen position.
+        True when the fill belonged to such an order."""
+        carried = self._unseen.get(fill.ticker, [])
+        match = next((u for u in carried if fill.order_id and u.order_id == fill.order_id), None)
+        if match is None:
+            match = next(
+                (u for u in carried if fill.client_order_id and u.client_order_id == fill.client_order_id), None
+            )
+        if match is None:
+            return False
+        match.count = max(_ZERO, match.count - fill.count)
+        if match.count <= 0:
+            carried.remove(match)
+            if not carried:
+                del self._unseen[fill.ticker]
+        return True
+
+    # -- orders -------------------------------------------------------------------------
+    def _forget(self, order: OwnOrder, *, closed: bool = True) -> None:
+        self.orders.remove(order, closed=closed)
+        self._carry_unseen_fills(order)
+
+    def _unsettled_places(self, ticker: str | None) -> list[OwnOrder]:
+        """Places whose outcome is unknown and that the exchange has not reported since."""
+        return [
+            o for o in self.orders if (ticker is None or o.ticker == ticker) and o.order_id is None and o.pending is None
+        ]
+
+    def _on_all_cancelled(self, event: AllOrdersCancelled) -> tuple[str, ...]:
+        """A cancel-all confirmed that none of our orders rest (on its market): the unknown
+        places it covered never rested, or no longer do. Returns the markets changed."""
+        for entry in self._cancel_alls:
+            reason, ticker, places = entry
+            if event.ticker != ticker:
+                continue
+            if event.reason == reason or event.reason.startswith(f"{reason}; "):
+                self._cancel_alls.remove(entry)
+                break
+        else:
+            return ()
+        if event.still_resting != 0:
+            return ()
+        changed: list[str] = []
+        for order in places:
+            if not order.gone and order.order_id is None:
+                self.orders.remove(order, closed=False)  # may still show up: counted again then
+                if order.ticker not in changed:
+                    changed.append(order.ticker)
+        return tuple(changed)
+
+    @staticmethod
+    def _executed_total(order: OwnOrder, event: OrderRejected) -> Decimal:
+        """The total an order refused as executed filled, at the least. A cancel's refusal:
+        the acknowledged total, or an unsettled amend's if smaller (it may have applied).
+        An amend's refusal: the refused amend (the one in flight) did not apply."""
+        if event.action == "cancel" and order.amend_to is not None:
+            return min(order.count, order.amend_to[1])
+        return order.count
+
+    def _on_rejected(self, event: OrderRejected) -> OwnOrder | None:
+        if event.source == "risk":  # the writer's own refusal: nothing was recorded
+            return None
+        order = self.orders.find(event.ticker, event.order_id, event.client_order_id)
+        if order is None:
+            return None
+        if refusal_means_gone(event):  # already executed or cancelled: no longer rests
+            if refusal_means_executed(event) and event.action in ("amend", "cancel"):
+                # what rested has filled, seen or not
+                order.reported_filled = max(order.reported_filled, self._executed_total(order, event))
+            self._forget(order)
+        elif event.action == "place":
+            if outcome_unknown(event):
+                # counted until the exchange settles it (a report naming it, a cancel-all)
+                order.pending = None
+            else:
+                # closed=False: refused, but a late report of it must still count
+                self.orders.remove(order, closed=False)
+        elif event.action == "amend":
+            self.orders.amend_refused(order, event)
+            if order.gone:
+                self._carry_unseen_fills(order)
+        elif event.action == "cancel":
+            order.pending = None  # the cancel did not happen (or may not have): it still rests
+        return order
