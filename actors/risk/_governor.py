@@ -231,10 +231,10 @@ class RiskGovernor:
         """A position held before this run (read from the exchange at start-up) opens the
         market's inventory at `price` (YES leg). False when flat or the market already has
         an inventory."""
-        if position == 0 or ticker in self._inventories:
+        if position == 0 or self.ledger.position(ticker) is not None:
             return False
-        inventory = self._inventories[ticker] = _inventory(self.config.seen_fill_ids_per_market)
-        inventory._trade(position, price, _ZERO, ts)  # no fill id: nothing to de-duplicate
+        # no fill id (nothing to de-duplicate) and no session: the market's position only
+        self.ledger._market_position(ticker)._trade(position, price, _ZERO, ts)  # noqa: SLF001
         return True
 
     # -- exposure book ------------------------------------------------------------------
