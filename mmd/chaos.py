@@ -54,9 +54,10 @@ def add_chaos_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_chaos(args: argparse.Namespace) -> int:
-    from .chaos_run import campaign_tickers, report, run_campaign  # processes, sockets: only when run
+    from .chaos_run import campaign_tickers, check_tier, report, run_campaign  # processes, sockets: only when run
 
     try:
+        check_tier(args.tier)
         tickers = campaign_tickers(args.scenario, 3 if args.campaign == "full" else 2)
         campaign = plan_campaign(args.campaign, args.seed, tickers, args.scale)
     except (ValueError, OSError) as exc:

@@ -23,7 +23,6 @@ __all__ = [
     "FEED_COUNTERS",
     "feed_progress",
     "feed_healthy",
-    "quoting_markets",
 ]
 
 
@@ -103,6 +102,7 @@ class PhaseResult:
     samples: int = 0
     recoveries: list[Recovery] = field(default_factory=list)
     daemon_429: int = 0  # 429 answers the daemon received (counted on its connection)
+    daemon_429_routes: dict[str, int] = field(default_factory=dict)  # of those, by request (route)
     injected_429: int = 0  # of those, the ones a burst_429 fault made
     harness_429: int = 0  # 429 answers to the harness's own reads (they share the account's budget)
     failures: list[str] = field(default_factory=list)
@@ -186,7 +186,3 @@ def feed_healthy(details: dict) -> bool:
     """Connected, healthy, no subscription down."""
     return bool(details.get("ws_healthy")) and bool(details.get("connected")) and not details.get("subscriptions_down")
 
-
-def quoting_markets(status: dict) -> set[str]:
-    """Markets whose maker is QUOTING, as the daemon's status shows them."""
-    return {m["ticker"] for m in status.get("makers", []) if m.get("state") == "QUOTING" and "ticker" in m}

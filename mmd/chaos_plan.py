@@ -93,9 +93,12 @@ class Campaign:
         return sum(len(p.faults) for p in self.phases)
 
 
-def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0) -> Campaign:
+def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
+                  slow_past_timeout: bool = True) -> Campaign:
     """The campaign `name` for these markets. `scale` shrinks (or grows) the full campaign's
-    fault counts, never below one of each; the short campaign ignores it."""
+    fault counts, never below one of each; the short campaign ignores it. slow_past_timeout
+    False: slow answers stay within the daemon's REST timeout (no create lands after its
+    client gave up on it)."""
     if name not in CAMPAIGNS:
         raise ValueError(f"unknown campaign {name!r}; expected one of {', '.join(CAMPAIGNS)}")
     if scale <= 0:
@@ -103,7 +106,7 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0) 
     if name == "short":
         if len(tickers) < 2:
             raise ValueError("the short campaign needs two markets (one is closed at its end)")
-        return Campaign(name, seed, (_short_phase(random.Random(seed), tickers[:2]),))
+        return Campaign(name, seed, (_short_phase(_Draws(random.Random(seed), tickers[:2], slow_past_timeout)),))
     if len(tickers) < 3:
         raise ValueError("the full campaign needs three markets")
     rng = random.Random(seed)
@@ -112,7 +115,7 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0) 
     def n(count: int) -> int:
         return max(1, round(count * scale))
 
-    draws = _Draws(rng, three)
+    draws = _Draws(rng, three, slow_past_timeout)
     phases = (
         Phase("drops", tuple(draws.ws_drop() for _ in range(n(100))), 3, 3, settle_s=(0.5, 1.5)),
         Phase("storms", draws.shuffled([draws.rest(kind) for kind in REST_KINDS for _ in range(n(12))]), 3, 3),
@@ -126,9 +129,8 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0) 
     return Campaign(name, seed, phases)
 
 
-def _short_phase(rng: random.Random, tickers: list[str]) -> Phase:
+def _short_phase(draws: "_Draws") -> Phase:
     """A few faults of each kind on one daemon: two markets, one level per side."""
-    draws = _Draws(rng, tickers)
     faults = (
         [draws.ws_drop() for _ in range(2)]
         + [draws.seq_skip() for _ in range(2)]
@@ -145,9 +147,10 @@ def _short_phase(rng: random.Random, tickers: list[str]) -> Phase:
 class _Draws:
     """Arguments drawn from one seeded generator, in call order."""
 
-    def __init__(self, rng: random.Random, tickers: list[str]) -> None:
+    def __init__(self, rng: random.Random, tickers: list[str], slow_past_timeout: bool = True) -> None:
         self.rng = rng
         self.tickers = tickers
+        self.slow_past_timeout = slow_past_timeout
 
     def shuffled(self, faults: list[Fault]) -> tuple[Fault, ...]:
         faults = list(faults)
@@ -174,8 +177,9 @@ class _Draws:
         if kind == "burst_5xx":
             status = self.rng.choice((500, 502, 503, 504))
             return Fault(kind, ({"fault": "burst_5xx", "count": self.rng.randint(2, 8), "status": status},))
-        # beyond the daemon's REST timeout (rest.timeout_s, 5 s by default): the call times out
-        delay = round(self.rng.uniform(5.5, 7.0), 2)
+        # beyond the daemon's REST timeout (rest.timeout_s, 5 s by default): the call times out,
+        # and the exchange still acts on it later
+        delay = round(self.rng.uniform(5.5, 7.0) if self.slow_past_timeout else self.rng.uniform(2.0, 4.5), 2)
         return Fault(kind, ({"fault": "slow_responses", "delay_s": delay, "count": self.rng.randint(1, 4)},))
 
     def pause(self) -> Fault:

@@ -12,18 +12,28 @@ Loopback only: it listens on 127.0.0.1 and forwards to a loopback upstream.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import Counter
 
 import aiohttp
 from aiohttp import WSMsgType, web
 
-__all__ = ["CountingRelay"]
+__all__ = ["CountingRelay", "route_of"]
 
 _HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "upgrade", "content-length",
                "proxy-connection", "te", "trailer", "accept-encoding"}
 _WS_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
 ABNORMAL_CLOSE = 1011
+API_PREFIX = "/trade-api/v2"
+_ID_SEGMENT = re.compile(r"[0-9a-fA-F-]{16,}|.*\d.*")  # order ids, tickers: one route per endpoint
+
+
+def route_of(method: str, path: str) -> str:
+    """`GET /portfolio/orders/{id}` for `GET /trade-api/v2/portfolio/orders/abc-123`."""
+    path = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
+    segments = ["{id}" if _ID_SEGMENT.fullmatch(seg) else seg for seg in path.split("/")]
+    return f"{method} {'/'.join(segments) or '/'}"
 
 
 class CountingRelay:
@@ -34,6 +44,7 @@ class CountingRelay:
         self.port = 0
         self._lock = threading.Lock()
         self._statuses: Counter[int] = Counter()
+        self._routes: Counter[tuple[str, int]] = Counter()  # (route, status) -> answers
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -45,9 +56,15 @@ class CountingRelay:
         with self._lock:
             return Counter(self._statuses)
 
-    def _count(self, status: int) -> None:
+    def answers(self, status: int) -> Counter[str]:
+        """Answers with `status` by route (`route_of`)."""
+        with self._lock:
+            return Counter({route: n for (route, code), n in self._routes.items() if code == status})
+
+    def _count(self, route: str, status: int) -> None:
         with self._lock:
             self._statuses[status] += 1
+            self._routes[(route, status)] += 1
 
     # ----- lifecycle -----
     def start(self) -> "CountingRelay":
@@ -112,7 +129,7 @@ class CountingRelay:
             async with self._session.request(request.method, self.upstream + request.rel_url.raw_path_qs,
                                              headers=headers, data=body or None, allow_redirects=False) as answer:
                 payload = await answer.read()
-                self._count(answer.status)
+                self._count(route_of(request.method, request.path), answer.status)
                 out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
                 return web.Response(status=answer.status, body=payload, headers=out)
         except (aiohttp.ClientError, asyncio.TimeoutError):

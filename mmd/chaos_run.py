@@ -19,7 +19,6 @@ from .chaos_checks import (
     feed_progress,
     format_recoveries,
     format_table,
-    quoting_markets,
     resting_violations,
 )
 from .chaos_plan import ORDER, Campaign, Fault, Phase
@@ -37,7 +36,7 @@ from .chaos_procs import (
 )
 from .chaos_proxy import CountingRelay
 
-__all__ = ["run_campaign", "campaign_tickers", "daemon_config", "report", "PhaseRun", "ChaosAbort"]
+__all__ = ["run_campaign", "campaign_tickers", "check_tier", "daemon_config", "report", "PhaseRun", "ChaosAbort"]
 
 NS_PER_S = 1_000_000_000
 SAMPLE_EVERY_S = 1.0
@@ -59,6 +58,14 @@ def campaign_tickers(scenario: str, count: int) -> list[str]:
     if len(markets) < count:
         raise ValueError(f"scenario {scenario!r} has {len(markets)} market(s) to quote; the campaign needs {count}")
     return markets[:count]
+
+
+def check_tier(tier: str) -> None:
+    """A rate-limit tier `mmd sim --tier` accepts: refused here, before any process starts."""
+    from simex._ratelimit import TIERS
+
+    if tier != "off" and tier not in TIERS:
+        raise ValueError(f"unknown rate-limit tier {tier!r}; expected off or one of {', '.join(TIERS)}")
 
 
 def daemon_config(tickers: list[str], ladder_levels: int) -> str:
@@ -95,7 +102,7 @@ class PhaseRun:
         self.tickers = tickers[: phase.markets]
         self.dir = work_dir
         self.data_dir = work_dir / "var"
-        self.say = say
+        self.say = lambda line: say(f"{time.strftime('%H:%M:%S')} {line}")
         self.rng = random.Random(f"{seed}:{phase.name}")  # settle times: part of the schedule
         self.result = PhaseResult(phase.name, faults=len(phase.faults))
         self.view = DaemonView(self.data_dir)
@@ -106,7 +113,6 @@ class PhaseRun:
         self.account: Account | None = None
         self.rest_fault_pending = False
         self._last_sample = 0.0
-        self.closed: set[str] = set()  # markets a close_market fault closed
 
     # ----- the phase -----
     def run(self) -> PhaseResult:
@@ -136,10 +142,12 @@ class PhaseRun:
             if self.relay is not None:
                 self.relay.stop()
                 self.result.daemon_429 = self.relay.statuses[429]
+                self.result.daemon_429_routes = dict(self.relay.answers(429).most_common())
             if self.account is not None:
                 self.result.harness_429 = self.account.too_many_requests
             end_process(self.sim)
         if self.result.duplicates:
+            (self.dir / "duplicates.txt").write_text("\n".join(self.result.duplicates) + "\n")
             self.result.failures.append(f"{len(self.result.duplicates)} duplicate resting order(s) sampled, "
                                         f"first: {self.result.duplicates[0]}")
         if self.result.orphans:
@@ -226,6 +234,7 @@ class PhaseRun:
             raise ChaosAbort(f"no daemon status before {fault.describe()}")
         before = feed_progress(fault.kind, status["feed"]["details"])
         started = time.monotonic()
+        injected_ns = time.time_ns()
         self.admin.apply(fault.admin)
 
         def recovered() -> bool:
@@ -240,20 +249,18 @@ class PhaseRun:
         if fault.kind == "seq_skip" and not seen:
             self.admin.clear()  # a skip no frame used up must not linger into the next fault
         if seen:
-            self._require_quoting(fault)
+            self._require_new_order(fault, injected_ns)
         return Recovery(fault.describe(), fault.kind, fault.basis, took)
 
-    def _require_quoting(self, fault: Fault) -> None:
-        """After a feed fault the feed is back: every market still open must be quoted again."""
-        wanted = set(self.tickers) - self.closed
-
-        def quoting() -> bool:
-            status = self._status()
-            return status is not None and wanted <= quoting_markets(status)
-
-        if not wait_until(quoting, self.phase.recovery_timeout_s, 0.25, self._sample):
-            self.result.failures.append(f"{fault.describe()}: not every market QUOTING again within "
-                                        f"{self.phase.recovery_timeout_s:.0f} s")
+    def _require_new_order(self, fault: Fault, since_ns: int) -> None:
+        """The feed is back: the daemon must also be quoting, i.e. place or amend an order.
+        (Not every market: a maker may be paused for its market's own reasons, a price
+        shock or a volume spike the scenario scripted.)"""
+        if not wait_until(lambda: first_order_ns(self.view.db, since_ns), self.phase.recovery_timeout_s, 0.1,
+                          self._sample):
+            states = {m.get("ticker"): m.get("state") for m in (self._status() or {}).get("makers", [])}
+            self.result.failures.append(f"{fault.describe()}: no order placed or amended within "
+                                        f"{self.phase.recovery_timeout_s:.0f} s after it (makers: {states})")
 
     def _rest_burst(self, fault: Fault) -> Recovery:
         """Injected, then waited for until used up (the harness does not read meanwhile)."""
@@ -310,7 +317,6 @@ class PhaseRun:
     def _close(self, fault: Fault) -> Recovery:
         closed_ns = time.time_ns()
         self.admin.apply(fault.admin)
-        self.closed.add(fault.ticker)
         recovery = self._first_order(fault, closed_ns, closed_ns, not_ticker=fault.ticker)
         on_closed = wait_until(lambda: not [o for o in self.account.resting() if o.ticker == fault.ticker],
                                LEFTOVER_TIMEOUT_S, 0.5)
@@ -356,13 +362,21 @@ def run_campaign(campaign: Campaign, *, scenario: str, tier: str, work_dir: Path
             f"{phase.ladder_levels} level(s), logs in {phase_dir}")
         run = PhaseRun(phase, seed=campaign.seed, scenario=scenario, tier=tier, tickers=tickers,
                        work_dir=phase_dir, say=say)
-        results.append(run.run())
+        result = run.run()
+        results.append(result)
+        say(f"phase {phase.name} done: fills {result.fills.describe() if result.fills else 'not compared'}; "
+            f"{len(result.orphans)} orphan(s), {len(result.duplicates)} duplicate(s) in {result.samples} sample(s); "
+            f"{result.daemon_429} 429(s) to the daemon, {result.injected_429} injected; "
+            f"{'ok' if result.ok else f'{len(result.failures)} failure(s)'}")
     return results
 
 
 def report(results: list[PhaseResult]) -> str:
     lines = [format_table(results), "", format_recoveries(results)]
     for r in results:
+        if r.daemon_429_routes:
+            routes = ", ".join(f"{route} {n}" for route, n in r.daemon_429_routes.items())
+            lines.append(f"{r.name}: 429s to the daemon by request (injected ones included): {routes}")
         if r.harness_429:
             lines.append(f"{r.name}: the harness's own reads got {r.harness_429} 429(s) (same account budget)")
         for failure in r.failures:

@@ -14,7 +14,6 @@ from mmd.chaos_checks import (
     format_recoveries,
     format_table,
     percentile,
-    quoting_markets,
     resting_violations,
 )
 
@@ -67,11 +66,6 @@ def test_a_feed_fault_is_noticed_by_its_own_counter_and_recovered_when_healthy()
     assert feed_healthy(details)
     assert not feed_healthy({**details, "subscriptions_down": {"orderbook_delta": 1}})
     assert not feed_healthy({**details, "connected": False})
-
-
-def test_quoting_markets_are_read_from_the_makers():
-    status = {"makers": [{"ticker": "KXA", "state": "QUOTING"}, {"ticker": "KXB", "state": "PAUSED"}, {}]}
-    assert quoting_markets(status) == {"KXA"}
 
 
 def test_the_table_shows_each_phase_with_429s_the_daemon_caused_itself():

@@ -113,3 +113,19 @@ def test_a_websocket_the_exchange_resets_is_reset_to_the_client(exchange_behind_
                 assert opcode != websocket.ABNF.OPCODE_CLOSE, "a reset must not look like an orderly close"
     finally:
         ws.close()
+
+
+def test_answers_are_also_counted_by_endpoint_with_ids_folded():
+    from mmd.chaos_proxy import route_of
+
+    assert route_of("GET", "/trade-api/v2/portfolio/fills") == "GET /portfolio/fills"
+    assert route_of("DELETE", "/trade-api/v2/portfolio/events/orders/6014ce5a-673c-5365-bfb2-3842e90e7adc") == \
+        "DELETE /portfolio/events/orders/{id}"
+    assert route_of("GET", "/trade-api/v2/markets/KXFED-26DEC-T4.00/orderbook") == "GET /markets/{id}/orderbook"
+
+
+def test_429s_by_endpoint(exchange_behind_relay, signer):
+    server, relay = exchange_behind_relay
+    admin(server, {"fault": "burst_429", "count": 1})
+    assert balance(relay, signer[0]).status_code == 429
+    assert relay.answers(429) == {"GET /portfolio/balance": 1}

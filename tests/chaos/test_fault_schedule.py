@@ -63,6 +63,15 @@ def test_slow_answers_outlast_the_daemons_rest_timeout():
     assert slow and all(f.admin[0]["delay_s"] > timeout for f in slow)
 
 
+def test_slow_answers_can_be_kept_within_the_rest_timeout():
+    from config import load_config
+
+    timeout = load_config(None).rest.timeout_s
+    slow = [f for f in plan_campaign("short", 1, TICKERS, slow_past_timeout=False).phases[0].faults
+            if f.kind == "slow_rest"]
+    assert slow and all(f.admin[0]["delay_s"] < timeout for f in slow)
+
+
 def test_recovery_is_judged_on_the_feed_for_websocket_faults_and_on_orders_otherwise():
     for fault in plan_campaign("short", 1, TICKERS).phases[0].faults:
         assert fault.basis == (FEED if fault.kind in ("ws_drop", "seq_skip", "malformed", "channel_error") else ORDER)
