@@ -38,7 +38,9 @@ from mmd.guards import (
     require_real_money_confirmation,
     status_host_problem,
 )
+from mmd.reconcile import Findings, ReconciliationFailedError, Step, exchange_steps, run_steps
 from mmd.status_server import StatusServer
+from messages import PositionsReconciled, ReconciliationFailed
 
 log = logging.getLogger("mmd")
 
@@ -166,17 +168,32 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
     return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory, extras)
 
 
-def _cancel_orphans(client: KalshiRestClient) -> int:
-    """Startup reconciliation: orders of ours left resting by an earlier run are cancelled
-    (only ours: the account holder's own orders are never touched)."""
-    result = client.cancel_all(client_order_prefix=CLIENT_ORDER_PREFIX)
-    if result.cancelled or result.still_resting:
-        log.warning(
-            "startup: cancelled %d orphan order(s) of an earlier run, %d still resting",
-            result.cancelled,
-            result.still_resting,
-        )
-    return result.cancelled
+def rest_client_for(cfg: Config, endpoint: Endpoint) -> KalshiRestClient:
+    """A REST client of its own, for work done with no daemon (`mmd cancel-all`)."""
+    signer = Signer(endpoint.key_id, endpoint.private_key)
+    transport = HttpTransport(endpoint.rest_url, signer, cfg.rest.timeout_s, now_ms=lambda: time.time_ns() // 1_000_000)
+    return KalshiRestClient(
+        transport,
+        max_attempts=cfg.rest.max_attempts,
+        backoff_base_s=cfg.rest.backoff_base_s,
+        backoff_cap_s=cfg.rest.backoff_cap_s,
+        sleep=time.sleep,  # the main thread of a command, not an actor
+    )
+
+
+def check_real_money(cfg: Config, env: str, exchange_url: str | None, real_money: bool) -> None:
+    """The real-money guard of `mmd start`, for any command that writes to the exchange."""
+    try:
+        require_real_money_confirmation(env, planned_exchange_urls(cfg.exchange, env, exchange_url), real_money)
+    except RealMoneyNotConfirmed as exc:
+        raise StartupError(str(exc)) from None
+
+
+def cancel_all_client(cfg: Config, env: str, exchange_url: str | None, data_dir: Path) -> KalshiRestClient:
+    """`mmd cancel-all`: the exchange `mmd start` would talk to, never an embedded one."""
+    if env == "paper" and not exchange_url:
+        raise StartupError("--env paper needs --exchange-url")
+    return rest_client_for(cfg, resolve_endpoint(cfg, env, exchange_url, data_dir))
 
 
 def cancel_and_confirm(client: KalshiRestClient) -> int:
@@ -342,10 +359,7 @@ def status_line(status: dict) -> str:
 def check_start_guards(cfg: Config, env: str, exchange_url: str | None, real_money: bool) -> None:
     """Before any key, socket or signal mask: real money must be confirmed wherever the URL is
     Kalshi production (whatever --env says), and the status server must stay on loopback."""
-    try:
-        require_real_money_confirmation(env, planned_exchange_urls(cfg.exchange, env, exchange_url), real_money)
-    except RealMoneyNotConfirmed as exc:
-        raise StartupError(str(exc)) from None
+    check_real_money(cfg, env, exchange_url, real_money)
     # status.allow_remote: the config's explicit permission to listen beyond loopback (absent = no)
     problem = status_host_problem(cfg.status.host, getattr(cfg.status, "allow_remote", False))
     if problem is not None:
@@ -369,11 +383,12 @@ def run_daemon(
     endpoint = resolve_endpoint(cfg, env, exchange_url, data_dir)
     wiring = live_wiring(cfg, env, endpoint, run_id)
     started_ns = wiring.clock.now_ns()
-    systemd.status("reconciling with the exchange: cancelling orders of an earlier run")
+    systemd.status("reconciling with the exchange: open orders, positions, fills")
+    findings = Findings()
     try:
-        _cancel_orphans(wiring.client)
-    except Exception as exc:
-        raise StartupError(f"cannot reach the exchange at {endpoint.rest_url}: {exc}") from None
+        run_steps(exchange_steps(wiring.client, findings))  # before any actor: nothing can quote
+    except ReconciliationFailedError as exc:
+        return fail_reconciliation(cfg, wiring, endpoint, data_dir, str(exc))
     daemon = Daemon(cfg, wiring, data_dir / cfg.paths.database)
     status_server = None
     daemon_file = data_dir / DAEMON_FILE
@@ -382,9 +397,17 @@ def run_daemon(
     fill_read_back = FillReadBack(env, started_ns)
     try:
         daemon.start()
-        fill_read_back = _guarded(
-            "read back fills", lambda: read_back_fills_at_startup(daemon, wiring.client, env, started_ns), fill_read_back
-        )
+        # Hazard: the scanner is running from here; a session could open before the held
+        # positions reach risk (its first quote waits on REST and WS reads, so in practice
+        # it does not). Publishing between risk's and the supervisor's start needs app.py.
+        plan_holder: list[FillReadBack] = []
+        try:
+            run_steps(daemon_steps(daemon, wiring, findings, env, started_ns, plan_holder))
+        except ReconciliationFailedError as exc:
+            exit_reason = f"reconciliation failed: {exc}"
+            publish_reconciliation_failed(daemon, wiring, str(exc))
+            return 1  # the finally below cancels and stops; systemd's Restart=on-failure retries
+        fill_read_back = plan_holder[0]
         control_token = issue_token(data_dir)  # 0600; `mmd kill/resume` read it
         try:
             status_server = StatusServer(
@@ -414,6 +437,48 @@ def run_daemon(
         daemon_file.unlink(missing_ok=True)
         (data_dir / TOKEN_FILE).unlink(missing_ok=True)
     return 0 if leftovers == 0 else 1
+
+
+def daemon_steps(
+    daemon: Daemon, wiring: Wiring, findings: Findings, mode: str, started_ns: int, plan_holder: list
+) -> list[Step]:
+    """The reconciliation steps that need the started actors and the database."""
+
+    def seed_risk() -> str:
+        daemon.bus.publish(PositionsReconciled(positions=findings.positions, ts=wiring.clock.now_ns()))
+        if not wiring.tracker.wait_quiet(QUIET_TIMEOUT_S):
+            raise RuntimeError("risk did not take the positions in time")
+        return f"{len(findings.positions)} held position(s) counted"
+
+    def back_fill() -> str:
+        plan_holder.append(read_back_fills_at_startup(daemon, wiring.client, mode, started_ns))
+        return "fills since the last on record stored"
+
+    return [Step("seed risk with positions", seed_risk), Step("back-fill fills", back_fill)]
+
+
+def publish_reconciliation_failed(daemon: Daemon, wiring: Wiring, reason: str) -> None:
+    """Tell the operator (the alerts actor turns it into an alert) before exiting."""
+    log.error("reconciliation failed, not quoting: %s", reason)
+    systemd.status(f"reconciliation failed: {reason}")
+    daemon.bus.publish(ReconciliationFailed(reason=reason, ts=wiring.clock.now_ns()))
+    wiring.tracker.wait_quiet(QUIET_TIMEOUT_S)
+
+
+def fail_reconciliation(cfg: Config, wiring: Wiring, endpoint: Endpoint, data_dir: Path, reason: str) -> int:
+    """A failed exchange step, before any trading actor exists: only the operations actors
+    (alerts, metrics) start, hear ReconciliationFailed, and stop. Exit 1."""
+    daemon = Daemon(cfg, wiring, data_dir / cfg.paths.database)
+    try:
+        daemon._start_operations()  # noqa: SLF001 (composition layer; no trading actor starts)
+        publish_reconciliation_failed(daemon, wiring, reason)
+    finally:
+        _guarded("stop actors", daemon.stop_actors)
+        _guarded("stop REST workers", lambda: wiring.executor.shutdown(wait=True, cancel_futures=True))
+        _guarded("stop clock", wiring.clock.stop)
+        if endpoint.embedded is not None:
+            _guarded("stop embedded exchange", endpoint.embedded.stop)
+    return 1
 
 
 def actors_answer(daemon: Daemon, timeout_s: float = HEALTH_TIMEOUT_S) -> bool:
