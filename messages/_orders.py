@@ -42,6 +42,7 @@ class PlaceOrder(Message):
     # included), in order: the REST client sends them as one V2 batch create once each
     # has arrived or been refused by risk. () or a single id: sent alone.
     batch: tuple[str, ...] = ()
+    trigger_ts_recv: int = 0  # ts_recv of the market data that led to it (0: a timer decided); latency metrics
 
 
 @message
@@ -57,6 +58,7 @@ class AmendOrder(Message):
     count: Count
     ts: int
     session_id: str = ""
+    trigger_ts_recv: int = 0  # ts_recv of the market data that led to it (0: a timer decided)
 
 
 @message

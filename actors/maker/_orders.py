@@ -288,6 +288,7 @@ class OrderManager:
     ) -> None:
         self.ticker = ticker
         self.session_id = session_id
+        self.trigger_ts_recv = 0  # the book update being handled (latency metrics; 0: a timer)
         self.keep_within = keep_within
         self.retry_after_ns = retry_after_ns
         # Repeated place refusals on a side (a category budget other sessions use up) double
@@ -585,6 +586,7 @@ class OrderManager:
             time_in_force=IMMEDIATE_OR_CANCEL if aggressive else GOOD_TILL_CANCELED,
             reduce_only=aggressive,
             session_id=self.session_id,
+            trigger_ts_recv=self.trigger_ts_recv,
         )
         key = place.client_order_id
         notes = self._notes[key] = _Notes(side=side, level=level, ioc=aggressive, changed_ns=now_ns)
@@ -608,6 +610,7 @@ class OrderManager:
             count=total,
             ts=now_ns,
             session_id=self.session_id,
+            trigger_ts_recv=self.trigger_ts_recv,
         )
         order.notes.level_when_moved = _level(self._last_book, order.side, order.price)
         order.amend = amend

@@ -341,7 +341,11 @@ class MakerSession:
             and self.last_quote is not None
             and abs(fair - self.last_quote.fair_value) > self.config.requote_move
         )
-        return self.requote(now_ns, force=moved)
+        self.orders.trigger_ts_recv = book.ts_recv  # orders decided now trace back to this update
+        try:
+            return self.requote(now_ns, force=moved)
+        finally:
+            self.orders.trigger_ts_recv = 0
 
     def on_trade(self, trade: TradePrinted, now_ns: int) -> list[Command]:
         self.last_trade_ns = max(self.last_trade_ns or 0, trade.ts_recv)

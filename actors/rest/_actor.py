@@ -31,6 +31,7 @@ from ._calls import InlineExecutor, RestCallFinished, call_for, finished_call, r
 from ._client import KalshiRestClient
 from ._core import RestCore
 from ._effects import ReportFailure, StartCall
+from ._outcomes import requests_sent
 from ._scheduler import REFILL_TIMER
 
 __all__ = ["RestClientActor", "RestCallFinished", "InlineExecutor", "BatchGatherDue", "BatchCall"]
@@ -121,6 +122,8 @@ class RestClientActor(MmdActor):
             # the HTTP call counts as in flight until its result is handled, so "quiet"
             # also means no request is outstanding (released in on_rest_call_finished)
             self.tracker.sent()
+        for sent in requests_sent(start.command, self.clock.now_ns()):
+            self.publish(sent)  # for the latency metrics (nobody listens in a backtest)
         if isinstance(self._executor, InlineExecutor):
             # Replay: handle the outcome now, on this thread. Posted back to the inbox, it
             # could be overtaken by a message from another actor (e.g. a risk refusal),

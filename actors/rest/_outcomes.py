@@ -24,6 +24,7 @@ from messages import (
     OrderAmended,
     OrderCancelled,
     OrderRejected,
+    OrderRequestSent,
     PlaceOrder,
     RestReadCompleted,
     RestReadRequested,
@@ -197,3 +198,17 @@ def read_completed(cmd: RestReadRequested, body: Any, error: BaseException | Non
     return RestReadCompleted(
         request_id=cmd.request_id, path=cmd.path, status=status, body=reply_body, error=text, ts_recv=now_ns
     )
+
+
+def requests_sent(command: Any, now_ns: int) -> list[OrderRequestSent]:
+    """One event per order write a call hands to the transport (the latency metrics)."""
+    commands = command.commands if isinstance(command, BatchCall) else (command,)
+    actions = {PlaceOrder: "place", AmendOrder: "amend", CancelOrder: "cancel"}
+    return [
+        OrderRequestSent(
+            action=actions[type(c)], client_order_id=c.client_order_id, ticker=c.ticker, decided_ts=c.ts, ts=now_ns,
+            trigger_ts_recv=getattr(c, "trigger_ts_recv", 0), session_id=getattr(c, "session_id", ""),
+        )
+        for c in commands
+        if type(c) in actions
+    ]
