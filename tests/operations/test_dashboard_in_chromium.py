@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mmd.status_server import StatusServer
-from tests.operations._dashboard_browser import Browser, find_chromium
+from tests.chromium import Browser, find_chromium
 
 SCREENSHOT_COPY = Path("/tmp/mmd-dashboard.png")
 NOW_NS = 1_767_225_600_000_000_000  # 2026-01-01 00:00:00 UTC on the daemon's clock

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
-from _chromium import ChromiumMissing, find_chromium, visit
 
 from mmd.report import write_report
+from tests.chromium import Browser, ChromiumMissing, find_chromium
 
 PAGE_FACTS = """JSON.stringify({
   images: [...document.images].map(i => ({alt: i.alt, complete: i.complete, width: i.naturalWidth,
@@ -21,6 +25,30 @@ PAGE_FACTS = """JSON.stringify({
   headings: [...document.querySelectorAll('h3')].map(h => h.textContent),
   overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
 })"""
+
+
+@dataclass(frozen=True)
+class PageVisit:
+    evaluated: Any  # the JSON value of the expression, read after the load event
+    console_errors: list[str]  # console.error calls, exceptions, log errors, failed loads
+    requests: list[str]  # every URL the page asked for
+    screenshot_png: bytes  # the whole page
+
+
+def visit(page: Path, expression: str) -> PageVisit:
+    """Open `page` (a file) in headless Chromium, evaluate `expression` once it has loaded,
+    take a full-page screenshot; what the page did along the way."""
+    with Browser(width=1280, height=900) as browser:
+        start = browser.mark()
+        browser.open(page.resolve().as_uri())
+        evaluated = browser.evaluate(expression)
+        screenshot_png = browser.screenshot()
+        return PageVisit(
+            evaluated=evaluated,
+            console_errors=browser.console_errors(start),
+            requests=browser.requested_urls(start),
+            screenshot_png=screenshot_png,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +81,7 @@ def test_the_report_of_a_replay_opens_cleanly_in_chromium(chromium, four_events_
 
 
 def test_without_chromium_the_browser_check_fails_saying_how_to_install_it(monkeypatch):
-    import _chromium
-
-    monkeypatch.setattr(_chromium.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
 
     with pytest.raises(ChromiumMissing, match=r"apt-get install -y chromium"):
         find_chromium()

@@ -1,8 +1,13 @@
 """Headless Chromium (Debian's `chromium`) driven over its DevTools protocol with
-websocket-client, for the dashboard tests: open a URL, wait for a condition the page itself
-evaluates (a promise with its own deadline; nothing here sleeps), read the page's text,
-collect console errors, failed or blocked loads and every URL requested, take a full-page
-screenshot.
+websocket-client, for the browser tests (the dashboard, the report): open a URL and wait for
+its load event, evaluate an expression, wait for a condition the page itself evaluates (a
+promise with its own deadline; nothing here sleeps), read the page's text, take a full-page
+screenshot, and read what the page did: console errors, failed or blocked loads, every URL
+requested.
+
+Chromium is started with `--remote-debugging-port=0` and prints the browser's WebSocket
+address on stderr; one page target is created through the browser endpoint and driven over
+its own flattened session. Every wait has a deadline on the receive timeout.
 """
 
 from __future__ import annotations
@@ -16,15 +21,15 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import websocket
 
-__all__ = ["ChromiumMissing", "Browser", "find_chromium"]
+__all__ = ["Browser", "ChromiumMissing", "find_chromium"]
 
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
-_START_TIMEOUT_S = 30.0
-_REPLY_TIMEOUT_S = 30.0
+_START_TIMEOUT_S = 60.0
+_REPLY_TIMEOUT_S = 60.0
 
 
 class ChromiumMissing(RuntimeError):
@@ -37,7 +42,7 @@ def find_chromium() -> str:
         if path:
             return path
     raise ChromiumMissing(
-        "the dashboard tests open the page in headless Chromium, which was not found: "
+        "the browser tests open pages in headless Chromium, which was not found: "
         "install Debian's package with `apt-get update && apt-get install -y chromium`"
     )
 
@@ -46,17 +51,20 @@ class Browser:
     """One headless Chromium with one page. Use as a context manager."""
 
     def __init__(self, width: int = 1440, height: int = 900) -> None:
+        binary = find_chromium()  # before anything is created that would need cleaning up
         self.width, self.height = width, height
         self.events: list[dict] = []
         self._next_id = 0
-        self._profile = tempfile.mkdtemp(prefix="mmd-dashboard-chromium-")
+        self._ws: websocket.WebSocket | None = None
+        self._profile = tempfile.mkdtemp(prefix="mmd-chromium-")
         self._stderr: list[str] = []
         args = [
-            find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-            "--disable-sync", "--disable-component-update", "--mute-audio", "--hide-scrollbars",
-            f"--user-data-dir={self._profile}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-            "--enable-logging=stderr", "--v=0", f"--window-size={width},{height}", "about:blank",
+            "--disable-sync", "--disable-component-update", "--metrics-recording-only", "--mute-audio",
+            "--hide-scrollbars", f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
+            "--remote-debugging-address=127.0.0.1", "--enable-logging=stderr", "--v=0",
+            f"--window-size={width},{height}", "about:blank",
         ]  # fmt: skip
         env = {**os.environ, "HOME": self._profile}  # profile and crash dumps stay out of the real home
         self._process = subprocess.Popen(
@@ -94,6 +102,7 @@ class Browser:
 
     # -- the protocol ------------------------------------------------------------------------
     def _send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        assert self._ws is not None
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -105,10 +114,27 @@ class Browser:
                 if "error" in reply:
                     raise RuntimeError(f"DevTools {method} failed: {reply['error']}")
                 return reply.get("result", {})
-            self.events.append(reply)
+            self.events.append(reply)  # an event that arrived meanwhile: kept for the readers below
 
     def send(self, method: str, params: dict | None = None) -> dict:
+        """One DevTools command to the page; its result."""
         return self._send(method, params, self._session)
+
+    def _wait_for_event(self, wanted: Callable[[dict], bool], seconds: float) -> None:
+        """Until an event `wanted` accepts has arrived (every event is kept)."""
+        assert self._ws is not None
+        if any(wanted(event) for event in self.events):
+            return
+        deadline = time.monotonic() + seconds
+        try:
+            while True:
+                self._ws.settimeout(max(0.1, deadline - time.monotonic()))
+                event = json.loads(self._ws.recv())  # WebSocketTimeoutException past the deadline
+                self.events.append(event)
+                if wanted(event):
+                    return
+        finally:
+            self._ws.settimeout(_REPLY_TIMEOUT_S)
 
     # -- what the tests use --------------------------------------------------------------------
     def open(self, url: str) -> None:
@@ -126,19 +152,11 @@ class Browser:
                 and params.get("loaderId") == loader
             )
 
-        deadline = time.monotonic() + _REPLY_TIMEOUT_S
-        if any(loaded(e) for e in self.events):
-            return
-        while True:
-            self._ws.settimeout(max(0.1, deadline - time.monotonic()))
-            event = json.loads(self._ws.recv())  # WebSocketTimeoutException past the deadline
-            self.events.append(event)
-            if loaded(event):
-                self._ws.settimeout(_REPLY_TIMEOUT_S)
-                return
+        self._wait_for_event(loaded, _REPLY_TIMEOUT_S)
 
     def evaluate(self, expression: str) -> Any:
-        """The JSON value of `expression` in the page (a promise is awaited)."""
+        """The JSON value of `expression` in the page (a promise is awaited); a thrown error
+        fails the test."""
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
@@ -164,6 +182,7 @@ class Browser:
         return self.evaluate("document.body.innerText")
 
     def screenshot(self) -> bytes:
+        """A PNG of the whole page, beyond the window."""
         metrics = self.send("Page.getLayoutMetrics")
         size = metrics.get("cssContentSize") or metrics["contentSize"]
         clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
@@ -193,6 +212,7 @@ class Browser:
         return errors
 
     def blocked_loads(self, start: int = 0, end: int | None = None) -> list[str]:
+        """Why each load the browser refused (CSP among them) was blocked, between two marks."""
         return [
             e["params"].get("blockedReason", "")
             for e in self.events[start:end]
@@ -200,23 +220,24 @@ class Browser:
         ]
 
     def requested_urls(self, start: int = 0, end: int | None = None) -> list[str]:
+        """Every URL the page asked for, between two marks."""
         return [
-            e["params"]["request"]["url"]
+            e["params"].get("request", {}).get("url", "")
             for e in self.events[start:end]
             if e.get("method") == "Network.requestWillBeSent"
         ]
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
-        ws = getattr(self, "_ws", None)
         asked_to_close = False
-        if ws is not None:
+        if self._ws is not None:
             try:
                 self._send("Browser.close")
-                asked_to_close = True
             except Exception:  # the connection dropped as the browser went: it is closing
-                asked_to_close = True
-            ws.close()
+                pass
+            asked_to_close = True
+            self._ws.close()
+            self._ws = None
         if not asked_to_close:
             self._process.terminate()
         try:
@@ -227,7 +248,7 @@ class Browser:
         self._reader.join(timeout=5)
         shutil.rmtree(self._profile, ignore_errors=True)
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc: object) -> None:
