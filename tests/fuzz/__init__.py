@@ -1,0 +1,1 @@
+"""Fuzzing: mutated real frames and replies through the real decoder, actors and REST client."""
