@@ -1,4 +1,4 @@
-"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | report | data fetch | doctor | install-service | research`.
+"""Command line: `mmd start | status | stop | kill | resume | config check | sim | replay | backtest | sweep | report | data fetch | doctor | cancel-all | chaos | install-service | research`.
 
 Domain errors (bad config, bad key, no credentials, exchange unreachable) print one
 clear line and exit 1; anything else is a bug and shows its traceback.
@@ -18,9 +18,12 @@ from pathlib import Path
 
 from config import ConfigError, load_config
 from mmd.backtest import add_backtest_parser
+from mmd.chaos import add_chaos_parser
 from mmd.datafetch import add_data_parser
-from mmd.report import add_report_parser
 from mmd.doctor import add_doctor_parser
+from mmd.reconcile import add_cancel_all_parser
+from mmd.report import add_report_parser
+from mmd.sweep import add_sweep_parser
 from mmd.logs import LOG_FORMATS, configure_logging, log_uncaught_exceptions
 
 __all__ = ["main"]
@@ -292,9 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "per actor, as live trading runs them (same results, slower)")
     replay.set_defaults(func=cmd_replay)
     add_backtest_parser(sub)
+    add_sweep_parser(sub)
     add_report_parser(sub)
     add_data_parser(sub)
     add_doctor_parser(sub)
+    add_cancel_all_parser(sub)
+    add_chaos_parser(sub)
 
     install = sub.add_parser("install-service", help="write the systemd unit and print the steps to enable it")
     install.add_argument("--dry-run", action="store_true", help="print the files instead of writing them")
