@@ -249,7 +249,9 @@ class ExchangePosition:
 
 
 def parse_position(obj: Mapping[str, Any]) -> ExchangePosition:
-    ts_event = event_time_ns(obj, ("ts_ms",))
+    # last_updated_ts is RFC3339 text (OpenAPI MarketPosition: string, date-time); whole
+    # seconds are still read, as an older form
+    ts_event = event_time_ns(obj, ("ts_ms",), ("last_updated_ts",))
     if ts_event is None and obj.get("last_updated_ts") is not None:
         ts_event = _int_field(obj["last_updated_ts"], "last_updated_ts") * 1_000_000_000
     return ExchangePosition(

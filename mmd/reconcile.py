@@ -87,14 +87,8 @@ def held_positions(positions: list) -> tuple[HeldPosition, ...]:
 
 
 def read_positions_of(client) -> list:
-    """GET /portfolio/positions, all pages. Hazard: kalshi.shapes.parse_position takes
-    last_updated_ts for integer seconds, but the exchange (and simex) send RFC3339 text;
-    the time is not needed here, so it is left out rather than fail the start."""
-    pages = client.get_all_pages("/portfolio/positions", {}, "market_positions")
-    return [
-        parse_position({k: v for k, v in p.items() if not (k == "last_updated_ts" and isinstance(v, str))})
-        for p in pages
-    ]
+    """GET /portfolio/positions, all pages."""
+    return [parse_position(p) for p in client.get_all_pages("/portfolio/positions", {}, "market_positions")]
 
 
 def exchange_steps(client, findings: Findings) -> list[Step]:

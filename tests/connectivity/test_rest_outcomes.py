@@ -206,3 +206,12 @@ def test_a_read_is_sent_to_the_reader_it_names_with_status_and_error(reply, stat
 def test_a_place_dropped_by_a_cancel_all_is_rejected_by_the_client():
     rejected = dropped_by_cancel_all(place(), "session ended", NOW)
     assert (rejected.source, rejected.code, rejected.reason) == ("client", "dropped_by_cancel_all", "not sent: cancel-all (session ended)")
+
+
+def test_a_position_updated_at_an_rfc3339_time_is_read_as_the_openapi_says():
+    from kalshi.shapes import parse_position
+
+    position = parse_position({"ticker": "KXTEST-26DEC31-T50", "position_fp": "3.00", "market_exposure_dollars": "1.2000",
+                               "realized_pnl_dollars": "0", "fees_paid_dollars": "0",
+                               "last_updated_ts": "2026-12-07T16:00:00Z"})
+    assert position.ts_event == 1_796_659_200_000_000_000
