@@ -38,6 +38,7 @@ __all__ = [
     "event_time_ns",
     "optional_dollars",
     "optional_count",
+    "optional_text",
 ]
 
 _ZERO = Decimal(0)
@@ -54,6 +55,22 @@ def text_field(obj: Mapping[str, Any], *keys: str) -> str:
         if isinstance(value, str) and value:
             return value
     raise WireFormatError(f"missing or empty field {' / '.join(keys)}")
+
+
+def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
+    """`key` as text, None when absent or null; anything else (a number, an array, text
+    that cannot be written as UTF-8, such as a lone surrogate) is a WireFormatError."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WireFormatError(f"{key}: expected text, got {type(value).__name__}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WireFormatError(f"{key}: text that is not UTF-8 (lone surrogate)") from None
+    return value
 
 
 def optional_dollars(obj: Mapping[str, Any], key: str) -> Decimal | None:
@@ -89,16 +106,17 @@ def event_time_ns(obj: Mapping[str, Any], ms_keys: Iterable[str] = ("ts_ms",), r
 
 def book_side_of(obj: Mapping[str, Any], book_key: str = "book_side", outcome_key: str = "outcome_side") -> BookSide:
     """Our YES-leg side from book_side, outcome_side, or the deprecated side/action pair."""
+    # hazard: an object or array is unhashable (TypeError in a mapping lookup): str first
     book = obj.get(book_key)
     if book in ("bid", "ask"):
         return book
     outcome = obj.get(outcome_key)
-    if outcome in OUTCOME_TO_BOOK:
+    if isinstance(outcome, str) and outcome in OUTCOME_TO_BOOK:
         return OUTCOME_TO_BOOK[outcome]
     side, action = obj.get("side"), obj.get("action")
-    if (action, side) in _LEGACY_TO_BOOK:
+    if isinstance(side, str) and isinstance(action, str) and (action, side) in _LEGACY_TO_BOOK:
         return _LEGACY_TO_BOOK[(action, side)]  # type: ignore[return-value]
-    if action is None and side in OUTCOME_TO_BOOK:  # user_order has side without action
+    if action is None and isinstance(side, str) and side in OUTCOME_TO_BOOK:  # user_order has side without action
         return OUTCOME_TO_BOOK[side]
     raise WireFormatError(f"no usable side: {book_key}={book!r} {outcome_key}={outcome!r} side={side!r} action={action!r}")
 
