@@ -23,7 +23,7 @@ Fault kinds and how recovery is judged:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "FEED",
@@ -80,6 +80,7 @@ class Phase:
     ladder_levels: int  # maker.model.ladder_levels: resting orders allowed per market and side
     settle_s: tuple[float, float] = (1.0, 2.0)  # quiet time between a recovery and the next fault
     recovery_timeout_s: float = 45.0
+    kill_after_a_fill: bool = False  # a kill waits (bounded) until SQLite holds a fill
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,14 @@ class Campaign:
 
 
 def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
-                  slow_past_timeout: bool = True) -> Campaign:
+                  avoid_known_faults: bool = False) -> Campaign:
     """The campaign `name` for these markets. `scale` shrinks (or grows) the full campaign's
-    fault counts, never below one of each; the short campaign ignores it. slow_past_timeout
-    False: slow answers stay within the daemon's REST timeout (no create lands after its
-    client gave up on it)."""
+    fault counts, never below one of each; the short campaign ignores it.
+
+    avoid_known_faults: steer clear of daemon faults already specified by strict xfail tests
+    (tests/chaos/test_*), so CI stays deterministic until they are fixed: slow answers stay
+    within the daemon's REST timeout (no create lands after its client gave up on it), and a
+    kill waits for a first stored fill (the restart's fill read-back needs one to anchor on)."""
     if name not in CAMPAIGNS:
         raise ValueError(f"unknown campaign {name!r}; expected one of {', '.join(CAMPAIGNS)}")
     if scale <= 0:
@@ -106,7 +110,9 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
     if name == "short":
         if len(tickers) < 2:
             raise ValueError("the short campaign needs two markets (one is closed at its end)")
-        return Campaign(name, seed, (_short_phase(_Draws(random.Random(seed), tickers[:2], slow_past_timeout)),))
+        draws = _Draws(random.Random(seed), tickers[:2], slow_past_timeout=not avoid_known_faults)
+        phase = _short_phase(draws)
+        return Campaign(name, seed, (replace(phase, kill_after_a_fill=avoid_known_faults),))
     if len(tickers) < 3:
         raise ValueError("the full campaign needs three markets")
     rng = random.Random(seed)
@@ -115,7 +121,7 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
     def n(count: int) -> int:
         return max(1, round(count * scale))
 
-    draws = _Draws(rng, three, slow_past_timeout)
+    draws = _Draws(rng, three, slow_past_timeout=not avoid_known_faults)
     phases = (
         Phase("drops", tuple(draws.ws_drop() for _ in range(n(100))), 3, 3, settle_s=(0.5, 1.5)),
         Phase("storms", draws.shuffled([draws.rest(kind) for kind in REST_KINDS for _ in range(n(12))]), 3, 3),

@@ -4,6 +4,7 @@ observation and checks of each phase. What is checked and how recovery is timed:
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
@@ -287,6 +288,8 @@ class PhaseRun:
 
     def _kill_and_restart(self, fault: Fault) -> Recovery:
         assert self.daemon is not None and self.account is not None
+        if self.phase.kill_after_a_fill:
+            wait_until(lambda: stored_fill_ids(self.view.db), self.phase.recovery_timeout_s, 0.5, self._sample)
         killed_ns = time.time_ns()
         self.daemon.kill()  # SIGKILL to the pid we started, nothing broader
         self.daemon.wait(10)
@@ -346,10 +349,17 @@ class PhaseRun:
             self.result.failures.append(f"the daemon exited {code} after mmd stop (see {self.dir / 'daemon.log'})")
         self.result.orphans += [f"resting after stop: {o.client_order_id} {o.ticker} {o.side} {o.price}"
                                 for o in self.account.resting()]
-        fills = compare_fills([f.fill_id for f in self.account.fills()], stored_fill_ids(self.view.db))
+        exchange_fills = self.account.fills()
+        (self.dir / "exchange-fills.json").write_text(json.dumps(
+            [{"fill_id": f.fill_id, "order_id": f.order_id, "client_order_id": f.client_order_id, "ticker": f.ticker,
+              "side": f.side, "price": str(f.price), "count": str(f.count), "ts_event": f.ts_event}
+             for f in exchange_fills], indent=1))
+        fills = compare_fills([f.fill_id for f in exchange_fills], stored_fill_ids(self.view.db))
         self.result.fills = fills
         if not fills.ok:
-            self.result.failures.append(f"fills: {fills.describe()}")
+            by_id = {f.fill_id: f for f in exchange_fills}
+            missing = "; ".join(f"{i} ({by_id[i].client_order_id}, ts {by_id[i].ts_event})" for i in fills.missing)
+            self.result.failures.append(f"fills: {fills.describe()}" + (f"; missing: {missing}" if missing else ""))
 
 
 def run_campaign(campaign: Campaign, *, scenario: str, tier: str, work_dir: Path,
