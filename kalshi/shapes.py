@@ -73,6 +73,12 @@ def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+def _require_object(obj: object, what: str) -> None:
+    # an item of a list reply may be anything JSON holds: obj.get would raise AttributeError
+    if not isinstance(obj, Mapping):
+        raise WireFormatError(f"{what}: expected an object, got {type(obj).__name__}")
+
+
 def optional_dollars(obj: Mapping[str, Any], key: str) -> Decimal | None:
     value = obj.get(key)
     return None if value is None else parse_dollars(value, key)
@@ -177,6 +183,7 @@ class ExchangeOrder:
 
 
 def parse_order(obj: Mapping[str, Any]) -> ExchangeOrder:
+    _require_object(obj, "order")
     filled = parse_count(obj.get("fill_count_fp"), "fill_count_fp")
     remaining = parse_count(obj.get("remaining_count_fp"), "remaining_count_fp")
     initial = optional_count(obj, "initial_count_fp")
@@ -215,6 +222,7 @@ class ExchangeFill:
 
 
 def parse_fill(obj: Mapping[str, Any]) -> ExchangeFill:
+    _require_object(obj, "fill")
     is_taker = obj.get("is_taker")
     if not isinstance(is_taker, bool):
         raise WireFormatError(f"is_taker: expected a boolean, got {is_taker!r}")
@@ -267,6 +275,7 @@ class ExchangePosition:
 
 
 def parse_position(obj: Mapping[str, Any]) -> ExchangePosition:
+    _require_object(obj, "position")
     # last_updated_ts is RFC3339 text (OpenAPI MarketPosition: string, date-time); whole
     # seconds are still read, as an older form
     ts_event = event_time_ns(obj, ("ts_ms",), ("last_updated_ts",))

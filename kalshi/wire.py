@@ -32,6 +32,7 @@ ONE = Decimal(1)
 _Q4 = Decimal("0.0001")
 _Q2 = Decimal("0.01")
 _Q6 = Decimal("0.000001")
+_ABSURD_DIGITS = 12  # adjusted exponent of 10**12
 
 
 class WireFormatError(ValueError):
@@ -49,6 +50,10 @@ def _parse_decimal(value: object, what: str) -> Decimal:
         raise WireFormatError(f"{what}: not a decimal: {value!r}") from None
     if not d.is_finite():
         raise WireFormatError(f"{what}: not finite: {value!r}")
+    # no count or dollar amount comes near 10**12; "1E+999999999" would parse, then overflow
+    # the decimal context in the first arithmetic done on it (even abs(): test the exponent)
+    if d.adjusted() >= _ABSURD_DIGITS:
+        raise WireFormatError(f"{what}: absurd magnitude: {value!r}")
     return d
 
 

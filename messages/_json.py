@@ -24,18 +24,50 @@ JsonValue = Union[JsonScalar, JsonObject, JsonArray]
 
 def freeze_json(value: object) -> JsonValue:
     """`value` (decoded JSON: dicts, lists, scalars) with every object made read-only and
-    every array a tuple. Copies the containers once; scalars are shared (immutable)."""
+    every array a tuple. Copies the containers once; scalars are shared (immutable).
+
+    Iterative (an explicit stack): a body nested deeper than the recursion limit still
+    freezes, so the message carrying it is built and its reader gets a reply."""
+    if not _is_container(value):
+        return value  # type: ignore[return-value]
+    # frames: [items left, output so far, is an object, key in the parent]
+    stack: list[list] = [_open(value, None)]
+    while True:
+        frame = stack[-1]
+        items, out, is_object = frame[0], frame[1], frame[2]
+        descended = False
+        for item in items:
+            key, child = item if is_object else (None, item)
+            kind = type(child)
+            # most values are scalars: store them straight (a full market listing has ~10^5)
+            if kind is str or kind is int or kind is float or kind is bool or child is None or not _is_container(child):
+                if is_object:
+                    out[key] = child
+                else:
+                    out.append(child)
+                continue
+            stack.append(_open(child, key))
+            descended = True
+            break
+        if descended:
+            continue
+        stack.pop()
+        frozen = MappingProxyType(out) if is_object else tuple(out)
+        if not stack:
+            return frozen
+        parent = stack[-1]
+        if parent[2]:
+            parent[1][frame[3]] = frozen
+        else:
+            parent[1].append(frozen)
+
+
+def _is_container(value: object) -> bool:
     kind = type(value)
-    if kind is dict or kind is MappingProxyType or isinstance(value, Mapping):
-        return MappingProxyType({key: _freeze_item(item) for key, item in value.items()})  # type: ignore[union-attr]
-    if kind is list or kind is tuple:
-        return tuple([_freeze_item(item) for item in value])  # type: ignore[union-attr]
-    return value  # type: ignore[return-value]
+    return kind is dict or kind is list or kind is tuple or kind is MappingProxyType or isinstance(value, Mapping)
 
 
-def _freeze_item(item: object) -> JsonValue:
-    # most values are scalars: skip the call for them (a full market listing has ~10^5)
-    kind = type(item)
-    if kind is str or kind is int or kind is float or kind is bool or item is None:
-        return item  # type: ignore[return-value]
-    return freeze_json(item)
+def _open(container: object, key: object) -> list:
+    if isinstance(container, Mapping):
+        return [iter(container.items()), {}, True, key]
+    return [iter(container), [], False, key]  # type: ignore[call-overload]

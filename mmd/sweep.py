@@ -168,7 +168,9 @@ def _run_on_ray(ray: Any, address: str, workers: int | None, jobs: list[_Job], d
             raise _Refused(f"--ray {address}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
                 from None
         started = True
-    remote_run = ray.remote(num_cpus=1, max_retries=0)(run_one)
+    from mmd.sweep import run_one as importable_run_one  # not __main__'s (python -m mmd.sweep): workers import it
+
+    remote_run = ray.remote(num_cpus=1, max_retries=0)(importable_run_one)
     pending = {remote_run.remote(*job.portable()): job for job in jobs}
     try:
         while pending:

@@ -32,6 +32,7 @@ from kalshi.shapes import (
     parse_levels,
     parse_order,
     parse_position,
+    optional_text,
     text_field,
     yes_leg_book,
 )
@@ -205,6 +206,13 @@ def _ts_event(payload: Mapping[str, Any]) -> int | None:
     return ms_to_ns(ts) if isinstance(ts, int) and not isinstance(ts, bool) else None
 
 
+def _reply_text(reply: Mapping[str, Any], key: str, sent: str) -> str:
+    """The reply's `key` when it gives one, else what we sent. A reply's id ends up in
+    an outcome message: anything but clean text there (a number, an array, a lone
+    surrogate) is a WireFormatError, never passed on."""
+    return optional_text(reply, key) or sent
+
+
 def _count_field(payload: Mapping[str, Any], name: str) -> Decimal | None:
     """V2 responses name counts `x` or `x_fp`; both are count strings."""
     for key in (f"{name}_fp", name):
@@ -297,7 +305,8 @@ class KalshiRestClient:
             if not isinstance(page, list):
                 raise WireFormatError(f"{path}: {list_key} is not a list")
             items.extend(page)
-            cursor = payload.get("cursor")
+            # the next page's query: an array would fail `in seen`, a lone surrogate the URL
+            cursor = optional_text(payload, "cursor")
             if not cursor:
                 return items
             if cursor in seen:  # a server bug must not become an endless loop
@@ -358,6 +367,8 @@ class KalshiRestClient:
             payload = self._call("POST", f"{ORDERS_PATH}/{order_id}/amend", body=body, attempts=attempts)
             filled = _count_field(payload, "fill_count")
             remaining = _count_field(payload, "remaining_count")
+            amended_id = _reply_text(payload, "order_id", order_id)
+            amended_client_id = _reply_text(payload, "client_order_id", updated_client_order_id)
         except (TransportError, RestError, WireFormatError) as exc:
             # after a retry, a 4xx may only mean the first attempt already amended it
             if not (self._outcome_unknown(exc, attempts) or (isinstance(exc, RestError) and attempts.count > 1)):
@@ -372,8 +383,8 @@ class KalshiRestClient:
         if filled is None and remaining is None:  # a thin reply: ask the order itself
             return self._amended_from(self.get_order(order_id), updated_client_order_id)
         return AmendedOrder(
-            order_id=payload.get("order_id") or order_id,
-            client_order_id=payload.get("client_order_id") or updated_client_order_id,
+            order_id=amended_id,
+            client_order_id=amended_client_id,
             filled=filled if filled is not None else count - remaining,  # type: ignore[operator]
             remaining=remaining if remaining is not None else count - filled,  # type: ignore[operator]
             ts_event=_ts_event(payload),
@@ -383,8 +394,8 @@ class KalshiRestClient:
         query = {"market_ticker": ticker} if ticker else None
         payload = self._call("DELETE", f"{ORDERS_PATH}/{order_id}", query=query)
         return CancelledOrder(
-            order_id=payload.get("order_id") or order_id,
-            client_order_id=payload.get("client_order_id") or "",
+            order_id=_reply_text(payload, "order_id", order_id),
+            client_order_id=_reply_text(payload, "client_order_id", ""),
             reduced_by=_count_field(payload, "reduced_by") or _ZERO,
             ts_event=_ts_event(payload),
         )
@@ -444,14 +455,17 @@ class KalshiRestClient:
             if reply.get("error"):
                 out.append(rest_error_from(400, reply))
                 continue
-            out.append(
-                CancelledOrder(
-                    order_id=reply.get("order_id") or order_id,
-                    client_order_id=reply.get("client_order_id") or "",
+            try:
+                cancelled = CancelledOrder(
+                    order_id=_reply_text(reply, "order_id", order_id),
+                    client_order_id=_reply_text(reply, "client_order_id", ""),
                     reduced_by=_count_field(reply, "reduced_by") or _ZERO,
                     ts_event=_ts_event(reply),
                 )
-            )
+            except WireFormatError as exc:
+                out.append(exc)
+                continue
+            out.append(cancelled)
         return out
 
     def _settled_or_error(self, item: CreateItem, cause: BaseException) -> PlacedOrder | BaseException:

@@ -104,7 +104,7 @@ class HttpTransport:
         text = response.text
         try:
             payload = response.json() if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the recursion limit: unreadable, like bad JSON
             return response.status_code, _as_object(None, response.status_code, text)
         return response.status_code, _as_object(payload, response.status_code, text)
 

@@ -78,29 +78,13 @@ def test_a_lost_reply_to_a_create_is_settled_by_reading_the_order_back(rig):
     assert isinstance(accepted, OrderAccepted) and accepted.remaining == Decimal(3)
 
 
-# -- defects the fuzzing found (strict xfail: each names its cause and fix) --------------
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="actors/rest/_transport.py:106 HttpTransport.request catches ValueError from response.json(), "
-    "not RecursionError: a reply nested past the recursion limit escapes the client as an unexpected "
-    "error (the actor logs 'REST call failed unexpectedly', rejects with client_error). Fix: catch "
-    "RecursionError with ValueError there (the body is then unreadable, like bad JSON)",
-)
+# -- defects the fuzzing found: fixed ones specify the fix; the rest are strict xfail ----
 def test_a_reply_nested_past_the_recursion_limit_is_a_bad_response(rig):
     rig.answer_next(deep())
     with pytest.raises(WireFormatError):
         rig.client.get_balance()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="kalshi/shapes.py parse_order (:162), parse_fill (:200) and parse_position (via event_time_ns :78) "
-    "call obj.get on each item of a list reply without checking it is an object: a list item that is a "
-    "string, number, bool or array raises AttributeError out of the client. Fix: each parse_* starts with "
-    "`if not isinstance(obj, Mapping): raise WireFormatError(...)`",
-)
 @pytest.mark.parametrize(
     ("read", "path_key"),
     [("get_orders", "orders"), ("get_fills", "fills"), ("get_positions", "market_positions")],
@@ -112,15 +96,6 @@ def test_a_list_reply_whose_item_is_not_an_object_is_a_bad_response(rig, read, p
         getattr(rig.client, read)()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(TypeError, UnicodeEncodeError),
-    reason="actors/rest/_client.py KalshiRestClient.get_all_pages uses the reply's cursor unchecked: an "
-    "array or object raises TypeError at `cursor in seen` (:303); a str with a lone surrogate is sent as "
-    "the next page's query, where requests raises UnicodeEncodeError building the URL "
-    "(actors/rest/_transport.py:94, not a TransportError). Either escapes the client (client_error). "
-    "Fix: a cursor that is not a str encodable as UTF-8 is a WireFormatError",
-)
 @pytest.mark.parametrize("cursor", [["next"], {"page": 2}, "\ud83dnext"], ids=["array", "object", "lone surrogate"])
 def test_a_page_whose_cursor_is_not_clean_text_is_a_bad_response(rig, cursor):
     rig.answer_next(json.dumps({"orders": [], "cursor": cursor}).encode())
@@ -128,15 +103,6 @@ def test_a_page_whose_cursor_is_not_clean_text_is_a_bad_response(rig, cursor):
         rig.client.get_orders()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=decimal.Overflow,
-    reason="kalshi/wire.py parse_count/parse_dollars accept any magnitude ('1E+999999999'), and arithmetic "
-    "on such a count overflows the decimal context: actors/rest/_client.py:377-378 amend_order "
-    "(`count - remaining` / `count - filled`) and kalshi/shapes.py:174 parse_order (`filled + remaining`) "
-    "raise decimal.Overflow out of the client (client_error). Fix: parse_count/parse_dollars refuse values "
-    "beyond a sane bound (e.g. adjusted() > 12) as WireFormatError",
-)
 @pytest.mark.parametrize("call", ["amend", "order read"])
 def test_a_reply_with_an_absurd_count_is_a_bad_response_not_a_crash(rig, call):
     order = rig.some_resting_order()
@@ -156,15 +122,6 @@ def test_a_reply_with_an_absurd_count_is_a_bad_response_not_a_crash(rig, call):
         pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="actors/rest/_client.py takes ids from replies unchecked: amend_order (:375-376) "
-    "`payload.get('order_id') or order_id`, `payload.get('client_order_id') or updated_client_order_id`; "
-    "cancel_order (:386) and batch_cancel (:449) `reply.get('order_id') or order_id`: a number, bool, "
-    "array or object there becomes OrderAmended/OrderCancelled.order_id or client_order_id. Fix: take "
-    "the reply's id only when it is a non-empty str (else the one sent, or WireFormatError)",
-)
 @pytest.mark.parametrize("field", ["order_id", "client_order_id"])
 def test_an_amend_or_cancel_reply_with_an_id_that_is_not_a_string_gives_well_typed_outcomes(rig, field):
     order = rig.some_resting_order()
@@ -226,16 +183,6 @@ def test_an_order_id_with_a_lone_surrogate_gives_a_well_typed_outcome(rig):
     assert len(outcomes) == 1 and contract_violations(outcomes[0]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="messages/_json.py freeze_json/_freeze_item recurse two frames per level: a read body nested "
-    "~900 deep decodes (json's C decoder allows it) but freezing it (RestReadCompleted.__post_init__, "
-    "messages/_control.py:218, built by actors/rest/_outcomes.py read_completed) raises RecursionError "
-    "inside the REST actor's handler, so the reader never gets a reply. Fix: freeze iteratively (an "
-    "explicit stack), or read_completed answering a body that cannot be frozen as a failed read "
-    "(status 0, error text)",
-)
 def test_a_read_body_nested_nine_hundred_deep_still_gets_its_reader_a_reply(rig):
     rig.answer_next(b'{"balance":' + b"[" * 900 + b"]" * 900 + b"}")
     with LogWatch() as watch:
