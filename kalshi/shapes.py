@@ -112,17 +112,20 @@ def event_time_ns(obj: Mapping[str, Any], ms_keys: Iterable[str] = ("ts_ms",), r
 
 def book_side_of(obj: Mapping[str, Any], book_key: str = "book_side", outcome_key: str = "outcome_side") -> BookSide:
     """Our YES-leg side from book_side, outcome_side, or the deprecated side/action pair."""
-    # hazard: an object or array is unhashable (TypeError in a mapping lookup): str first
     book = obj.get(book_key)
     if book in ("bid", "ask"):
         return book
-    outcome = obj.get(outcome_key)
-    if isinstance(outcome, str) and outcome in OUTCOME_TO_BOOK:
+    outcome, side, action = obj.get(outcome_key), obj.get("side"), obj.get("action")
+    # hazard: an object or array is unhashable (TypeError in a mapping lookup); a side that
+    # is present but not text is a damaged message, not one to read from the other fields
+    for key, value in ((outcome_key, outcome), ("side", side), ("action", action)):
+        if value is not None and not isinstance(value, str):
+            raise WireFormatError(f"{key}: expected text, got {type(value).__name__}")
+    if outcome in OUTCOME_TO_BOOK:
         return OUTCOME_TO_BOOK[outcome]
-    side, action = obj.get("side"), obj.get("action")
-    if isinstance(side, str) and isinstance(action, str) and (action, side) in _LEGACY_TO_BOOK:
+    if (action, side) in _LEGACY_TO_BOOK:
         return _LEGACY_TO_BOOK[(action, side)]  # type: ignore[return-value]
-    if action is None and isinstance(side, str) and side in OUTCOME_TO_BOOK:  # user_order has side without action
+    if action is None and side in OUTCOME_TO_BOOK:  # user_order has side without action
         return OUTCOME_TO_BOOK[side]
     raise WireFormatError(f"no usable side: {book_key}={book!r} {outcome_key}={outcome!r} side={side!r} action={action!r}")
 

@@ -405,6 +405,12 @@ class WsCore:
         return effects
 
     def _on_gap(self, sid: int, refresh: tuple[str, ...], now_ns: int) -> list[Any]:
+        # hazard: the tracker also knows markets only a frame named (one still in flight for
+        # a market just removed, a damaged ticker or sid); naming one in get_snapshot gets the
+        # whole command refused, and no book of the sid is repaired
+        sub = self._sub_with_sid(sid)
+        subscribed = sub.markets if sub is not None and sub.channel == BOOK_CHANNEL else set()
+        refresh = tuple(ticker for ticker in refresh if ticker in subscribed)
         self.log.warning("sequence gap on sid %d: refreshing %d market(s)", sid, len(refresh))
         effects: list[Any] = [
             Publish(BookUntrusted(ticker=ticker, reason=f"sequence gap on sid {sid}", ts_recv=now_ns)) for ticker in refresh

@@ -16,7 +16,7 @@ type we do not know decodes with known=False; fields we do not know are reported
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable
 
 from actors.rest import (
@@ -31,7 +31,7 @@ from actors.rest import (
     text_field,
     yes_leg_book,
 )
-from kalshi.shapes import OUTCOME_TO_BOOK, parse_yes_price
+from kalshi.shapes import OUTCOME_TO_BOOK, optional_text, parse_yes_price
 from messages import (
     BookDelta,
     BookSnapshot,
@@ -120,6 +120,25 @@ def _optional_int(obj: dict, key: str) -> int | None:
     return value
 
 
+def _refuse_unwritable_text(messages: tuple[Message, ...]) -> None:
+    """Hazard: JSON allows a lone surrogate (\\ud800) in any string; a message carrying one
+    cannot be written as UTF-8 (SQLite rows, JSON logs, the next request's URL)."""
+    for message in messages:
+        names = _FIELD_NAMES.get(type(message))
+        if names is None:
+            names = _FIELD_NAMES[type(message)] = tuple(f.name for f in fields(message))  # type: ignore[arg-type]
+        for name in names:
+            value = getattr(message, name)
+            if isinstance(value, str) and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise WireFormatError(f"{name}: text that is not UTF-8 (lone surrogate)") from None
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 class FeedDecoder:
     def __init__(self, *, no_prices_in_yes_leg: bool = False) -> None:
         self.no_prices_in_yes_leg = no_prices_in_yes_leg
@@ -140,8 +159,10 @@ class FeedDecoder:
     def decode(self, text: str, ts_recv: int) -> DecodedFrame:
         try:
             frame = json.loads(text)
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
-            raise FrameDecodeError(f"not JSON: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            # ValueError covers JSONDecodeError, UnicodeDecodeError and an integer past
+            # Python's 4,300-digit limit; RecursionError a frame nested past the stack
+            raise FrameDecodeError(f"not JSON: {type(exc).__name__}: {exc}") from None
         if not isinstance(frame, dict):
             raise FrameDecodeError(f"frame is a {type(frame).__name__}, not an object")
         kind = frame.get("type")
@@ -160,6 +181,7 @@ class FeedDecoder:
             if kind in BOOK_TYPES and seq is None:
                 raise WireFormatError("orderbook frame without seq")
             messages = handler(msg, ts_recv, seq)
+            _refuse_unwritable_text(messages)
         except WireFormatError as exc:
             raise FrameDecodeError(f"{kind}: {exc}") from None
         known = _KNOWN_FIELDS.get(kind)
@@ -218,7 +240,7 @@ class FeedDecoder:
 
     def _delta(self, msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
         side = msg.get("side")
-        if side not in OUTCOME_TO_BOOK:
+        if not isinstance(side, str) or side not in OUTCOME_TO_BOOK:  # an object/array is unhashable
             raise WireFormatError(f"side: expected yes|no, got {side!r}")
         price = parse_yes_price(msg.get("price_dollars"), "price_dollars")
         if side == "no" and not self.no_prices_in_yes_leg:
@@ -229,7 +251,7 @@ class FeedDecoder:
                 ticker=text_field(msg, "market_ticker"), side=OUTCOME_TO_BOOK[side], price=price,
                 delta=parse_count(msg.get("delta_fp"), "delta_fp"), seq=seq or 0,
                 ts_event=ts_event if ts_event is not None else ts_recv, ts_recv=ts_recv,
-                own_client_order_id=msg.get("client_order_id") or None,
+                own_client_order_id=optional_text(msg, "client_order_id") or None,
             ),
         )  # fmt: skip
 
@@ -255,7 +277,8 @@ class FeedDecoder:
     def _trade(msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
         taker = msg.get("taker_book_side")
         if taker not in ("bid", "ask"):  # older shapes: outcome side, then deprecated taker_side
-            taker = OUTCOME_TO_BOOK.get(msg.get("taker_outcome_side") or msg.get("taker_side"))  # type: ignore[arg-type]
+            outcome = msg.get("taker_outcome_side") or msg.get("taker_side")
+            taker = OUTCOME_TO_BOOK.get(outcome) if isinstance(outcome, str) else None  # an object/array is unhashable
         if taker is None:
             raise WireFormatError("no taker side")
         ts_event = event_time_ns(msg)
@@ -271,10 +294,13 @@ class FeedDecoder:
     # -- private --------------------------------------------------------------------
     @staticmethod
     def _fill(msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
+        optional_text(msg, "client_order_id")  # published as OrderFilled.client_order_id
         return (order_filled_from(parse_fill(msg), ts_recv),)
 
     @staticmethod
     def _user_order(msg: dict, ts_recv: int, seq: int | None) -> tuple[Message, ...]:
+        for key in ("client_order_id", "last_update_reason"):  # published as OrderUpdated text fields
+            optional_text(msg, key)
         order = parse_order(msg)
         return (
             OrderUpdated(
@@ -302,7 +328,7 @@ class FeedDecoder:
         return (
             MarketLifecycleChanged(
                 ticker=text_field(msg, "market_ticker"), event_type=text_field(msg, "event_type"),
-                result=msg.get("result") or None, close_ts=_optional_int(msg, "close_ts"),
+                result=optional_text(msg, "result") or None, close_ts=_optional_int(msg, "close_ts"),
                 ts_event=ts_event if ts_event is not None else ts_recv, ts_recv=ts_recv,
             ),
         )  # fmt: skip

@@ -42,22 +42,9 @@ LONE_SURROGATE = "lone surrogate in str"
 # signature (a trailing "*" matches any function of the file) -> the strict xfail test that
 # pins it, in tests/fuzz (its reason names the cause, the line and the fix)
 KNOWN_DEFECTS: dict[str, str] = {
-    # WS frames (test_ws_frame_fuzzing.py)
-    "RecursionError in actors/ws/_decoder.py:decode": "test_a_frame_nested_past_the_recursion_limit_is_refused_as_malformed",
-    "ValueError in actors/ws/_decoder.py:decode": "test_a_frame_with_an_integer_of_five_thousand_digits_is_refused_as_malformed",
-    "TypeError in actors/ws/_decoder.py:_delta": "test_a_delta_whose_side_is_not_a_string_is_refused_as_malformed",
-    "TypeError in actors/ws/_decoder.py:_trade": "test_a_trade_whose_outcome_side_is_not_a_string_is_refused_as_malformed",
-    "TypeError in kalshi/shapes.py:book_side_of": "test_a_private_frame_whose_outcome_side_is_not_a_string_is_refused_as_malformed",
-    "OrderFilled.client_order_id": "test_a_text_field_holding_a_non_string_is_refused_as_malformed",
-    "OrderUpdated.client_order_id": "test_a_text_field_holding_a_non_string_is_refused_as_malformed",
-    "OrderUpdated.reason": "test_a_text_field_holding_a_non_string_is_refused_as_malformed",
-    "BookDelta.own_client_order_id": "test_a_text_field_holding_a_non_string_is_refused_as_malformed",
-    "MarketLifecycleChanged.result": "test_a_text_field_holding_a_non_string_is_refused_as_malformed",
-    "BookUntrusted for a market the actor does not track":
-        "test_a_book_frame_for_a_market_off_the_subscription_does_not_block_the_next_gap_recovery",
-    f"text with a {LONE_SURROGATE}": "test_a_text_field_with_a_lone_surrogate_is_refused_as_malformed, "
-    "test_an_order_id_with_a_lone_surrogate_gives_a_well_typed_outcome",
+    # WS frames (test_ws_frame_fuzzing.py): none left
     # REST replies (test_rest_reply_fuzzing.py)
+    f"text with a {LONE_SURROGATE}": "test_an_order_id_with_a_lone_surrogate_gives_a_well_typed_outcome",
     "ExchangeOrder.client_order_id": "test_a_read_whose_text_field_is_not_a_string_is_a_bad_response",
     "ExchangeOrder.reason": "test_a_read_whose_text_field_is_not_a_string_is_a_bad_response",
     "ExchangeFill.client_order_id": "test_a_read_whose_text_field_is_not_a_string_is_a_bad_response",

@@ -104,14 +104,6 @@ def test_a_frame_of_invalid_utf8_decoded_as_the_live_connector_does_is_refused(r
 
 
 # -- defects the fuzzing found (strict xfail: each names its cause and fix) --------------
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="actors/ws/_decoder.py:142 FeedDecoder.decode catches JSONDecodeError, TypeError and "
-    "UnicodeDecodeError from json.loads, not RecursionError: a frame nested past the recursion limit "
-    "escapes the handler (errors['handler:FrameReceived']) and is not counted. Fix: catch RecursionError "
-    "there too (raise FrameDecodeError)",
-)
 def test_a_frame_nested_past_the_recursion_limit_is_refused_as_malformed(rig):
     frame = seed_of(rig, "ticker")
     frame["msg"]["price_dollars"] = "@"
@@ -119,26 +111,12 @@ def test_a_frame_nested_past_the_recursion_limit_is_refused_as_malformed(rig):
     assert feed(rig, text) == REFUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="actors/ws/_decoder.py:142 FeedDecoder.decode: json.loads raises a plain ValueError for an "
-    "integer of more than 4,300 digits (Python's int max str digits), which is not caught: the exception "
-    "escapes the handler and the frame is not counted. Fix: catch ValueError (JSONDecodeError is one) there",
-)
 def test_a_frame_with_an_integer_of_five_thousand_digits_is_refused_as_malformed(rig):
     frame = seed_of(rig, "orderbook_delta")
     text = json.dumps(frame).replace(f'"seq": {frame["seq"]}', '"seq": ' + "1" * 5_000)
     assert feed(rig, text) == REFUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="actors/ws/_decoder.py:221 FeedDecoder._delta tests `side not in OUTCOME_TO_BOOK` (a mapping): a "
-    "side that is a JSON object or array is unhashable and raises TypeError out of the handler. Fix: "
-    "`if not isinstance(side, str) or side not in OUTCOME_TO_BOOK`",
-)
 @pytest.mark.parametrize("side", [{}, ["yes"]])
 def test_a_delta_whose_side_is_not_a_string_is_refused_as_malformed(rig, side):
     frame = seed_of(rig, "orderbook_delta")
@@ -146,13 +124,6 @@ def test_a_delta_whose_side_is_not_a_string_is_refused_as_malformed(rig, side):
     assert feed(rig, frame) == REFUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="actors/ws/_decoder.py:258 FeedDecoder._trade: without taker_book_side it looks up "
-    "OUTCOME_TO_BOOK.get(taker_outcome_side or taker_side); an object or array there is unhashable "
-    "(TypeError out of the handler). Fix: look it up only when it is a str",
-)
 def test_a_trade_whose_outcome_side_is_not_a_string_is_refused_as_malformed(rig):
     frame = seed_of(rig, "trade")
     del frame["msg"]["taker_book_side"]
@@ -160,13 +131,6 @@ def test_a_trade_whose_outcome_side_is_not_a_string_is_refused_as_malformed(rig)
     assert feed(rig, frame) == REFUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="kalshi/shapes.py:96/99 book_side_of: `outcome in OUTCOME_TO_BOOK` and `(action, side) in "
-    "_LEGACY_TO_BOOK` raise TypeError for an unhashable outcome_side/side (object, array) when book_side "
-    "is missing; fill and user_order frames crash the handler. Fix: test isinstance(..., str) first",
-)
 @pytest.mark.parametrize("frame_type", ["fill", "user_order"])
 def test_a_private_frame_whose_outcome_side_is_not_a_string_is_refused_as_malformed(rig, frame_type):
     frame = seed_of(rig, frame_type)
@@ -175,16 +139,6 @@ def test_a_private_frame_whose_outcome_side_is_not_a_string_is_refused_as_malfor
     assert feed(rig, frame) == REFUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="optional text fields are passed on unchecked (`msg.get(key) or ''` / `or None`): "
-    "kalshi/shapes.py:167 parse_order client_order_id and :175 last_update_reason (OrderUpdated), "
-    ":210 parse_fill client_order_id (OrderFilled), actors/ws/_decoder.py:232 own_client_order_id "
-    "(BookDelta) and :305 result (MarketLifecycleChanged): a number, bool, array or object there is "
-    "published as that field (a consumer keying orders by client id then fails). Fix: a shapes helper "
-    "optional_text(obj, key) that returns the str, '' / None when absent, and raises WireFormatError otherwise",
-)
 @pytest.mark.parametrize(
     ("frame_type", "field"),
     [("fill", "client_order_id"), ("user_order", "client_order_id"), ("user_order", "last_update_reason"),
@@ -196,15 +150,6 @@ def test_a_text_field_holding_a_non_string_is_refused_as_malformed(rig, frame_ty
     assert feed(rig, frame) == REFUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="kalshi/shapes.py:50 text_field (and every optional text field) accepts a str holding a lone "
-    "surrogate, which JSON allows as an escape (\\ud800): the market ticker, trade id, order id... of a "
-    "published message then cannot be written as UTF-8 (SQLite rows, JSON logs, the next request's URL: "
-    "see the REST test of an order id). Fix: text_field refuses text that does not encode as UTF-8 "
-    "(WireFormatError), and so does the optional_text helper",
-)
 @pytest.mark.parametrize(("frame_type", "field"), [("trade", "market_ticker"), ("user_order", "order_id")])
 def test_a_text_field_with_a_lone_surrogate_is_refused_as_malformed(rig, frame_type, field):
     frame = seed_of(rig, frame_type)
@@ -222,16 +167,6 @@ def test_a_gap_on_the_loopback_exchange_is_recovered_by_a_fresh_snapshot(rig):
     assert MARKETS[0] in [m.ticker for m in rig.published if isinstance(m, BookSnapshot)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="actors/ws/_sequence.py:45 SequenceTracker.observe adds the ticker of every book frame to its "
-    "sid's markets (`self._tickers[sid].add(ticker)`), even a market the subscription does not carry (a "
-    "frame still in flight for a market just removed, or a damaged ticker): the next gap's get_snapshot "
-    "(actors/ws/_core.py _on_gap) names it, the exchange refuses the whole command (simex: error 11 or 16, "
-    "no snapshot at all), and the subscribed markets' books stay untrusted until a reconnect. Fix: a sid's "
-    "markets come from watch/unwatch only (drop that add), or _on_gap asks only for markets in sub.markets",
-)
 @pytest.mark.parametrize("stray", ["a market just removed", "a market never subscribed"])
 def test_a_book_frame_for_a_market_off_the_subscription_does_not_block_the_next_gap_recovery(rig, stray):
     if stray == "a market just removed":
