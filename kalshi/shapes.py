@@ -192,7 +192,7 @@ def parse_order(obj: Mapping[str, Any]) -> ExchangeOrder:
     initial = optional_count(obj, "initial_count_fp")
     return ExchangeOrder(
         order_id=text_field(obj, "order_id"),
-        client_order_id=obj.get("client_order_id") or "",
+        client_order_id=optional_text(obj, "client_order_id") or "",
         ticker=text_field(obj, "ticker", "market_ticker"),
         side=book_side_of(obj),
         price=parse_dollars(obj.get("yes_price_dollars"), "yes_price_dollars"),
@@ -200,7 +200,7 @@ def parse_order(obj: Mapping[str, Any]) -> ExchangeOrder:
         filled=filled,
         remaining=remaining,
         initial=initial if initial is not None else filled + remaining,
-        reason=obj.get("last_update_reason") or "",
+        reason=optional_text(obj, "last_update_reason") or "",
         ts_event=event_time_ns(
             obj, ("last_updated_ts_ms", "created_ts_ms"), ("last_update_time", "created_time")
         ),
@@ -236,7 +236,7 @@ def parse_fill(obj: Mapping[str, Any]) -> ExchangeFill:
     return ExchangeFill(
         fill_id=text_field(obj, "fill_id", "trade_id"),
         order_id=text_field(obj, "order_id"),
-        client_order_id=obj.get("client_order_id") or "",
+        client_order_id=optional_text(obj, "client_order_id") or "",
         ticker=text_field(obj, "market_ticker", "ticker"),
         side=book_side_of(obj),
         price=parse_dollars(obj.get("yes_price_dollars"), "yes_price_dollars"),

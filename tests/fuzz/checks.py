@@ -45,9 +45,6 @@ KNOWN_DEFECTS: dict[str, str] = {
     # WS frames (test_ws_frame_fuzzing.py): none left
     # REST replies (test_rest_reply_fuzzing.py)
     f"text with a {LONE_SURROGATE}": "test_an_order_id_with_a_lone_surrogate_gives_a_well_typed_outcome",
-    "ExchangeOrder.client_order_id": "test_a_read_whose_text_field_is_not_a_string_is_a_bad_response",
-    "ExchangeOrder.reason": "test_a_read_whose_text_field_is_not_a_string_is_a_bad_response",
-    "ExchangeFill.client_order_id": "test_a_read_whose_text_field_is_not_a_string_is_a_bad_response",
 }
 
 

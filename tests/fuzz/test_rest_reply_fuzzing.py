@@ -136,15 +136,6 @@ def test_an_amend_or_cancel_reply_with_an_id_that_is_not_a_string_gives_well_typ
     assert [v for outcome in amended + cancelled for v in contract_violations(outcome)] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="kalshi/shapes.py takes optional text unchecked, `obj.get(key) or ''`: parse_order :167 "
-    "client_order_id and :175 last_update_reason, parse_fill :210 client_order_id: a read back with a "
-    "number, bool, array or object there yields an ExchangeOrder/ExchangeFill holding it (cancel_all's "
-    "prefix filter `client_order_id.startswith` would then raise). Fix: the optional_text helper named "
-    "for the WS frames",
-)
 @pytest.mark.parametrize("field", ["order client_order_id", "order last_update_reason", "fill client_order_id"])
 def test_a_read_whose_text_field_is_not_a_string_is_a_bad_response(rig, field):
     what, key = field.split()
