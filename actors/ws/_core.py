@@ -411,7 +411,8 @@ class WsCore:
         sub = self._sub_with_sid(sid)
         subscribed = sub.markets if sub is not None and sub.channel == BOOK_CHANNEL else set()
         refresh = tuple(ticker for ticker in refresh if ticker in subscribed)
-        self.log.warning("sequence gap on sid %d: refreshing %d market(s)", sid, len(refresh))
+        if _is_power_of_two(self._sequence.gaps):  # 1st, 2nd, 4th...: a lossy link must not flood the log
+            self.log.warning("sequence gap #%d on sid %d: refreshing %d market(s)", self._sequence.gaps, sid, len(refresh))
         effects: list[Any] = [
             Publish(BookUntrusted(ticker=ticker, reason=f"sequence gap on sid {sid}", ts_recv=now_ns)) for ticker in refresh
         ]

@@ -183,3 +183,14 @@ def test_a_book_frame_for_a_market_off_the_subscription_does_not_block_the_next_
     rig.deliver(json.dumps(gapped))
     rig.settle()
     assert MARKETS[0] in [m.ticker for m in rig.published if isinstance(m, BookSnapshot)]
+
+
+def test_sequence_gaps_are_logged_at_the_first_second_fourth_and_so_on_not_every_one(rig, caplog):
+    for _ in range(5):
+        gapped = seed_of(rig, "orderbook_delta")
+        gapped["seq"] += 2
+        rig.deliver(json.dumps(gapped))
+        rig.settle()
+    numbers = [int(r.getMessage().split()[2][1:]) for r in caplog.records if "sequence gap" in r.getMessage()]
+    assert numbers and all(n & (n - 1) == 0 for n in numbers)  # counted from the first gap of the rig
+    assert len(numbers) < 5
