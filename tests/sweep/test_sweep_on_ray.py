@@ -11,14 +11,11 @@ import pytest
 
 from mmd.sweep import add_sweep_parser
 
-try:
+try:  # the test extras install Ray: missing or broken, the test fails and says which
     import ray
-except ImportError:
-    ray = None
-except Exception as exc:  # noqa: BLE001 - installed but broken: say so, do not skip
-    pytest.fail(f"ray is installed but does not import: {type(exc).__name__}: {exc}", pytrace=False)
-
-pytestmark = pytest.mark.skipif(ray is None, reason="ray is not installed (optional extra: pip install 'mmd[ray]')")
+except Exception as exc:  # noqa: BLE001
+    pytest.fail(f"ray does not import ({type(exc).__name__}: {exc}): bin/test installs it with the test extras",
+                pytrace=False)
 
 
 ONE_SEED_SWEEP = """\
