@@ -83,9 +83,11 @@ class Bus:
 
     def unsubscribe_all(self, ref: Any) -> None:
         with self._lock:
-            for subs in self._subs.values():
-                if ref in subs:
-                    subs.remove(ref)
+            for topic in [topic for topic, subs in self._subs.items() if ref in subs]:
+                subs = self._subs[topic]
+                subs.remove(ref)
+                if not subs:  # a finished maker's ticker topics go with it: memory stays with the live actors
+                    del self._subs[topic]
 
     def subscribers(self, message: Any) -> list[Any]:
         ticker = getattr(message, "ticker", None)

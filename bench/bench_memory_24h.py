@@ -1,0 +1,198 @@
+"""Memory over a long paper run: the `default` scenario (which goes on generatively after
+its 15-minute script: 4 fresh listings every 15 minutes, each settled two episodes later)
+replayed through the real actors on the deterministic runtime for many simulated hours.
+
+    .venv/bin/python bench/bench_memory_24h.py [--hours 24] [--every-h 2] [--tracemalloc] [--seed N]
+
+Prints, as it goes, at the end of the script (0.25 h, the start figure), every `--every-h`
+simulated hours and at the end: RSS (VmRSS from /proc/self/status after gc.collect()),
+wall time and virtual seconds per wall second, markets listed so far, sessions run.
+
+Then a census of every container the actors hold: for each actor class (all instances
+summed; makers come and go), every dict/list/set/deque reachable from the actor through
+our own objects (up to 4 attributes deep), its length at each figure. Those longer at the
+end than at the start are printed with their whole series, so a bounded buffer (flat
+after it fills) reads apart from a history or id set that grows with every event. The
+simulated exchange (in the same process, a simulator that keeps every trade, order and
+fill) is censused apart.
+
+`--tracemalloc`: traced bytes by allocating package (actors/<name>, kernel, messages,
+simex, python) at the start and the end, and the top allocation sites (file:line) that
+grew. It slows the run 2-3x: use fewer hours with it. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import deque
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pykka  # noqa: E402
+
+from bench.bench_memory import by_package, rss_mb, snapshot, top_growth  # noqa: E402
+from config import load_config  # noqa: E402
+from mmd.replay import ReplayHarness  # noqa: E402
+
+NS = 1_000_000_000
+CONTAINERS = (dict, list, set, frozenset, deque, tuple)
+OUR_PACKAGES = ("actors", "kernel", "messages", "kalshi", "config", "simex", "mmd")
+EXCHANGE_SIDE = ("simex", "mmd")  # the in-process exchange and its replay wrappers: censused apart
+MAX_DEPTH = 4
+
+
+def _ours(value: object) -> bool:
+    return type(value).__module__.split(".")[0] in OUR_PACKAGES
+
+
+def _fields(obj: object) -> list[tuple[str, object]]:
+    """An object's attributes (instance dict and slots)."""
+    out = list(getattr(obj, "__dict__", {}).items())
+    for cls in type(obj).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if hasattr(obj, name):
+                out.append((name, getattr(obj, name)))
+    return out
+
+
+def census(root: object, prefix: str, into: dict[str, int], seen: set[int], depth: int = 0,
+           skip: tuple[str, ...] = ()) -> None:
+    """Length of every container reachable from `root` through our own objects (not through
+    objects of the `skip` packages)."""
+    if id(root) in seen or depth > MAX_DEPTH or type(root).__module__.split(".")[0] in skip:
+        return
+    seen.add(id(root))
+    for name, value in _fields(root):
+        if isinstance(value, (pykka.ActorRef, pykka.ActorProxy)) or name.startswith("actor_"):
+            continue  # another actor: censused on its own
+        path = f"{prefix}.{name}"
+        if isinstance(value, CONTAINERS) and not (isinstance(value, tuple) and len(value) < 8):
+            into[path] = into.get(path, 0) + len(value)
+            # one level into the values of a container of our objects (a dict of books, of states)
+            items = value.values() if isinstance(value, dict) else value
+            sample = next(iter(items), None)
+            if sample is not None and _ours(sample) and not isinstance(sample, type):
+                for each in list(items):
+                    census(each, f"{path}[*]", into, seen, depth + 1, skip)
+        elif _ours(value) and not isinstance(value, type):
+            census(value, path, into, seen, depth + 1, skip)
+
+
+def actors_census() -> dict[str, int]:
+    into: dict[str, int] = {}
+    seen: set[int] = set()
+    counts: dict[str, int] = {}
+    for ref in pykka.ActorRegistry.get_all():
+        actor = ref._actor_weakref()  # noqa: SLF001 (a bench looking inside; deterministic runtime)
+        if actor is None:
+            continue
+        name = type(actor).__name__
+        counts[name] = counts.get(name, 0) + 1
+        census(actor, name, into, seen, skip=EXCHANGE_SIDE)
+    for name, count in counts.items():
+        into[f"{name} (instances)"] = count
+    return into
+
+
+def exchange_census(exchange: object) -> dict[str, int]:
+    into: dict[str, int] = {}
+    census(exchange, "Exchange", into, set(), depth=MAX_DEPTH - 1)  # its own containers, one level in
+    return into
+
+
+def print_growth(title: str, series: list[dict[str, int]], labels: list[str], limit: int = 40) -> None:
+    first, last = series[0], series[-1]
+    grown = [(last[k] - first.get(k, 0), k) for k in last if last[k] > first.get(k, 0)]
+    grown.sort(key=lambda item: (-item[0], item[1]))
+    print(f"\n{title}: {len(grown)} container(s) longer at the end than at {labels[0]}"
+          + (f" (the {limit} that grew most)" if len(grown) > limit else ""))
+    print("  " + " ".join(f"{label:>8}" for label in labels) + "  container")
+    for _, key in grown[:limit]:
+        print("  " + " ".join(f"{s.get(key, 0):>8,}" for s in series) + f"  {key}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours")
+    parser.add_argument("--every-h", type=float, default=2.0, help="a figure every this many simulated hours")
+    parser.add_argument("--scenario", default="default")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--tracemalloc", action="store_true")
+    args = parser.parse_args()
+
+    logging.disable(logging.WARNING)  # the bench prints figures, not the daemon's log
+    if args.tracemalloc:
+        tracemalloc.start()
+    duration_s = args.hours * 3600
+    with tempfile.TemporaryDirectory() as tmp:
+        harness = ReplayHarness(load_config(), db_path=Path(tmp) / "long.sqlite", scenario=args.scenario,
+                                seed=args.seed, duration_s=duration_s, run_id="long", runtime="deterministic")
+        rig = harness.rig
+        start_ns = rig.clock.now_ns()
+        scenario_s = harness.scenario.duration_s
+        labels: list[str] = []
+        actors: list[dict[str, int]] = []
+        exchange: list[dict[str, int]] = []
+        snaps: list[tracemalloc.Snapshot] = []
+        first: dict[str, float] = {}
+        wall_started = time.perf_counter()
+
+        def probe(now_ns: int) -> None:
+            virtual_s = (now_ns - start_ns) / NS
+            labels.append(f"{virtual_s / 3600:g} h")
+            if args.tracemalloc and (not snaps or virtual_s >= duration_s):
+                snaps.append(snapshot())
+            gc.collect()
+            rss = rss_mb()
+            wall = time.perf_counter() - wall_started
+            actors.append(actors_census())
+            exchange.append(exchange_census(rig.raw_exchange))
+            supervisor = rig.daemon.refs["supervisor"].proxy().get_status().get()
+            started = rig.daemon.refs["supervisor"]._actor_weakref().core.sessions._counter  # noqa: SLF001 (a bench)
+            first.setdefault("rss", rss)
+            print(f"t={virtual_s / 3600:5.2f} h  RSS {rss:7.1f} MB ({rss - first['rss']:+6.1f} since "
+                  f"{labels[0]})  wall {wall:7.0f} s ({virtual_s / max(wall, 1e-9):5.0f} virtual s/s)  "
+                  f"markets listed {len(rig.raw_exchange.markets)}, sessions running "
+                  f"{len(supervisor.get('active', []))}, started {started}; "
+                  f"exchange trades {len(rig.raw_exchange.trades):,}", flush=True)
+
+        marks = [scenario_s]  # after the script: what follows is the long run's steady state
+        t = args.every_h * 3600
+        while t < duration_s - 1e-6:
+            if t > scenario_s:
+                marks.append(t)
+            t += args.every_h * 3600
+        marks.append(duration_s)
+        for at_s in marks:
+            # on the exchange's own queue: a driver step like any market event (no random draws)
+            rig.raw_exchange.schedule(start_ns + int(at_s * NS), probe)
+        gc.collect()
+        print(f"scenario {harness.scenario.name} (seed {harness.seed}), {args.hours:g} simulated hours, "
+              f"deterministic runtime; RSS before start {rss_mb():.1f} MB", flush=True)
+        summary = harness.run()
+    print(f"done: {summary.virtual_seconds / 3600:.2f} simulated h, {summary.frames_delivered:,} frames, "
+          f"{summary.timers_fired:,} timers, {summary.scenario_events:,} exchange events in "
+          f"{time.perf_counter() - wall_started:.0f} s wall")
+    print_growth("actors", actors, labels)
+    print_growth("simulated exchange (in-process; not the daemon)", exchange, labels, limit=15)
+    if len(snaps) == 2:
+        start, end = by_package(snaps[0]), by_package(snaps[1])
+        print(f"\ntracemalloc: traced bytes by allocating package, {labels[0]} -> {labels[-1]}:")
+        for name in sorted(end, key=lambda n: -(end[n] - start.get(n, 0))):
+            print(f"  {name:<44} {start.get(name, 0) / 1e6:8.2f} -> {end[name] / 1e6:8.2f} MB "
+                  f"({(end[name] - start.get(name, 0)) / 1e6:+.2f})")
+        print(f"\ntracemalloc: top allocation sites that grew, {labels[0]} -> {labels[-1]}:")
+        for line in top_growth(snaps[0], snaps[1], count=25):
+            print(f"  {line}")
+
+
+if __name__ == "__main__":
+    main()
