@@ -122,7 +122,7 @@ def test_stop_signals_the_daemon_that_wrote_daemon_json(tmp_path, spawn, signall
 
     assert signalled == [(daemon.pid, signal.SIGTERM)]
 
-    assert daemon.wait(10) == 0
+    assert daemon.wait(30) == 0
     assert marker.read_text() == "stopped by SIGTERM"
     assert capsys.readouterr().out.strip() == f"sent SIGTERM to mmd (pid {daemon.pid})"
 
