@@ -62,20 +62,25 @@ def cmd_start(args: argparse.Namespace) -> int:
     cfg = _load(args, overrides)
     # before the import: numpy starts its BLAS threads on import, and a thread that does not
     # block SIGTERM takes it (default action: die) whenever the main thread is not waiting
-    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM, signal.SIGINT))
-    from mmd.runner import StartupError, run_daemon  # after validation: a bad config fails fast
-
+    # Hazard: a blocked mask is inherited by every process started later from this one
+    # (tests call main() in-process): the caller's mask is restored on every way out
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM, signal.SIGINT))
     try:
-        return run_daemon(
-            cfg,
-            env=args.env,
-            exchange_url=args.exchange_url,
-            data_dir=_data_dir(args, cfg),
-            duration_s=args.duration,
-            real_money=args.real_money,
-        )
-    except StartupError as exc:
-        return _fail(str(exc))
+        from mmd.runner import StartupError, run_daemon  # after validation: a bad config fails fast
+
+        try:
+            return run_daemon(
+                cfg,
+                env=args.env,
+                exchange_url=args.exchange_url,
+                data_dir=_data_dir(args, cfg),
+                duration_s=args.duration,
+                real_money=args.real_money,
+            )
+        except StartupError as exc:
+            return _fail(str(exc))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
 def _daemon_info(args: argparse.Namespace) -> dict:

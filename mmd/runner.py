@@ -377,7 +377,18 @@ def run_daemon(
 ) -> int:
     check_start_guards(cfg, env, exchange_url, real_money)
     faulthandler.enable()
-    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # before any thread starts
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # before any thread starts
+    try:
+        return _run_daemon_with_signals_held(cfg, env, exchange_url, data_dir, duration_s)
+    finally:
+        # Hazard: children started after an early return (a failed reconciliation, a bad
+        # endpoint) would inherit SIGTERM blocked and never stop
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+
+
+def _run_daemon_with_signals_held(
+    cfg: Config, env: str, exchange_url: str | None, data_dir: Path, duration_s: float | None
+) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     run_id = "run-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")  # edge: wall-clock name
     endpoint = resolve_endpoint(cfg, env, exchange_url, data_dir)

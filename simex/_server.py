@@ -397,6 +397,8 @@ def run_standalone(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
+        # a parent may have started us with these blocked (the mask is inherited): unblock them
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))
         await stopping.wait()
         log.info("simex: stopping")
         await server.shutdown()

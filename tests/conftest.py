@@ -8,6 +8,7 @@ environment variable MMD_DATA_DIR names, by default `../shared/data` beside the 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pykka
@@ -28,6 +29,17 @@ def recorded_data_dir() -> Path:
 def _stop_all_actors():
     yield
     pykka.ActorRegistry.stop_all(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _signal_mask_left_as_found():
+    """A test that leaves SIGTERM/SIGINT blocked in the pytest process (e.g. an in-process
+    `mmd start` that returned early) makes every process spawned later deaf to SIGTERM: that
+    test fails here, by name, instead of a later stop test timing out."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    yield
+    after = signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    assert after == before, f"the test left the signal mask changed: {sorted(before)} -> {sorted(after)}"
 
 
 @pytest.fixture
