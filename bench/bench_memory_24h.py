@@ -17,8 +17,9 @@ simulated exchange (in the same process, a simulator that keeps every trade, ord
 fill) is censused apart.
 
 `--tracemalloc`: traced bytes by allocating package (actors/<name>, kernel, messages,
-simex, python) at the start and the end, and the top allocation sites (file:line) that
-grew. It slows the run 2-3x: use fewer hours with it. Asserts nothing.
+kalshi, simex, python) at every figure, so the daemon's own slope reads apart from the
+simulator's, and the top allocation sites (file:line) that grew from the first figure to
+the last. It slows the run 2-3x: use fewer hours with it. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import pykka  # noqa: E402
 
-from bench.bench_memory import by_package, rss_mb, snapshot, top_growth  # noqa: E402
+from bench.bench_memory import TRACE_FRAMES, by_package, rss_mb, snapshot, top_growth  # noqa: E402
 from config import load_config  # noqa: E402
 from mmd.replay import ReplayHarness  # noqa: E402
 
@@ -130,7 +131,7 @@ def main() -> None:
 
     logging.disable(logging.WARNING)  # the bench prints figures, not the daemon's log
     if args.tracemalloc:
-        tracemalloc.start()
+        tracemalloc.start(TRACE_FRAMES)
     duration_s = args.hours * 3600
     with tempfile.TemporaryDirectory() as tmp:
         harness = ReplayHarness(load_config(), db_path=Path(tmp) / "long.sqlite", scenario=args.scenario,
@@ -142,14 +143,18 @@ def main() -> None:
         actors: list[dict[str, int]] = []
         exchange: list[dict[str, int]] = []
         snaps: list[tracemalloc.Snapshot] = []
+        packages: list[dict[str, int]] = []  # traced bytes by package, at every figure
         first: dict[str, float] = {}
         wall_started = time.perf_counter()
 
         def probe(now_ns: int) -> None:
             virtual_s = (now_ns - start_ns) / NS
             labels.append(f"{virtual_s / 3600:g} h")
-            if args.tracemalloc and (not snaps or virtual_s >= duration_s):
-                snaps.append(snapshot())
+            if args.tracemalloc:
+                snap = snapshot()
+                packages.append(by_package(snap))
+                if not snaps or virtual_s >= duration_s:
+                    snaps.append(snap)  # only the first and the last are kept whole
             gc.collect()
             rss = rss_mb()
             wall = time.perf_counter() - wall_started
@@ -184,15 +189,21 @@ def main() -> None:
     print_growth("actors", actors, labels)
     print_growth("simulated exchange (in-process; not the daemon)", exchange, labels, limit=15)
     if len(snaps) == 2:
-        start, end = by_package(snaps[0]), by_package(snaps[1])
-        print(f"\ntracemalloc: traced bytes by allocating package, {labels[0]} -> {labels[-1]}:")
-        for name in sorted(end, key=lambda n: -(end[n] - start.get(n, 0))):
-            print(f"  {name:<44} {start.get(name, 0) / 1e6:8.2f} -> {end[name] / 1e6:8.2f} MB "
-                  f"({(end[name] - start.get(name, 0)) / 1e6:+.2f})")
+        print_packages(packages, labels)
         print(f"\ntracemalloc: top allocation sites that grew, {labels[0]} -> {labels[-1]}:")
         for line in top_growth(snaps[0], snaps[1], count=25):
             print(f"  {line}")
 
+
+def print_packages(packages: list[dict[str, int]], labels: list[str]) -> None:
+    """Traced MB by allocating package at every figure, the simulator apart from the daemon."""
+    names = sorted(packages[-1], key=lambda n: -(packages[-1][n] - packages[0].get(n, 0)))
+    print("\ntracemalloc: traced MB by allocating package at each figure (simex: the in-process simulator)")
+    print("  " + " ".join(f"{label:>7}" for label in labels) + "  package")
+    for name in [n for n in names if max(p.get(n, 0) for p in packages) >= 50_000]:
+        print("  " + " ".join(f"{p.get(name, 0) / 1e6:7.2f}" for p in packages) + f"  {name}")
+    daemon = [sum(v for n, v in p.items() if n != "simex") for p in packages]
+    print("  " + " ".join(f"{d / 1e6:7.2f}" for d in daemon) + "  all but simex")
 
 if __name__ == "__main__":
     main()
