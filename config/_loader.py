@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ._rules import fair_value_config_problems, model_config_problems, status_host_problem
+from ._rules import fair_value_config_problems, feeds_config_problems, model_config_problems, status_host_problem
 from ._schema import Config
 
 __all__ = ["ConfigError", "load_config", "default_config_path", "validate", "cross_checks"]
@@ -202,6 +202,7 @@ def cross_checks(cfg: Config) -> list[str]:
     errors.extend(_scanner_checks(cfg.scanner))
     errors.extend(model_config_problems(cfg.maker.model))
     errors.extend(fair_value_config_problems(cfg.maker.fair_value))
+    errors.extend(feeds_config_problems(cfg.feeds))
     errors.extend(p for p in [status_host_problem(cfg.status.host, cfg.status.allow_remote)] if p)
     return errors
 

@@ -477,8 +477,12 @@ class MakerExitConfig:
 
 @frozen
 class FeedsConfig:
-    """feeds: the reference-venue poller and the spot WebSocket client (actors/feeds)."""
+    """feeds: the reference-venue poller and the spot WebSocket client (actors/feeds).
+    polymarket_url / binance_url: the real venues' roots, read in demo and prod ("off": the
+    venue is used in no mode); paper reads the simulator's stand-ins on the exchange's port."""
 
+    polymarket_url: str  # Polymarket CLOB root: GET <url>/book?token_id=<id>
+    binance_url: str  # Binance market-data stream root: <url>/ws/<symbol>@bookTicker
     reference_poll_s: float = check(positive)
     reference_source: str
     reference_timeout_s: float = check(positive)
@@ -548,6 +552,8 @@ class AnalyticsConfig:
     flush_interval_s: float = check(positive)
     batch_size: int = check(positive)
     snapshot_interval_s: float = check(positive)
+    # the last fills GET /status lists (the dashboard's Recent fills), kept in memory
+    recent_fills: int = field(default=50, metadata={"checks": (positive,)})
 
 
 @frozen

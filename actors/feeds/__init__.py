@@ -4,8 +4,11 @@
   feeds.reference_poll_s, publishing messages.ReferencePriceUpdated (best bid/ask).
 - `SpotFeedActor`: one per symbol, reading /reference/binance/ws/<symbol>@bookTicker,
   publishing messages.SpotPriceUpdated (mid of best bid and ask).
+- `FeedVenues`: where they read: the real venues in demo and prod (feeds.polymarket_url,
+  feeds.binance_url: Polymarket's CLOB `GET /book?token_id=`, Binance's
+  `/ws/<symbol>@bookTicker`), the simulator's stand-ins (simex/_reference.py, on the
+  exchange's port) in paper; a venue configured "off" is off in every mode.
 - `start_feed_actors(...)`: starts whichever the config asks for (none by default).
-Both paths are served by the simulator (simex/_reference.py) on the exchange's port.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ._reference import (
     parse_token_map,
 )
 from ._spot import LiveSpotConnector, SpotFeedActor, spot_stream_url
+from ._venues import FeedVenues
 
 __all__ = [
     "FeedDecodeError",
@@ -39,19 +43,19 @@ __all__ = [
     "SpotFeedActor",
     "LiveSpotConnector",
     "spot_stream_url",
+    "FeedVenues",
     "start_feed_actors",
 ]
 
 
 def start_feed_actors(
-    config: FeedsConfig, *, clock: Any, bus: Any, tracker: Any, http_base_url: str, ws_base_url: str, executor: Executor
+    config: FeedsConfig, *, venues: FeedVenues, clock: Any, bus: Any, tracker: Any, executor: Executor
 ) -> list:
-    """Start the configured feed actors (live wiring); returns their refs, start order.
-    http_base_url / ws_base_url are the venue roots, e.g. http://127.0.0.1:8080 and
-    ws://127.0.0.1:8080 for the simulator."""
+    """Start the configured feed actors (live wiring) on `venues`; returns their refs, in
+    start order. A venue that is off starts nothing, whatever tokens or symbols are listed."""
     refs = []
     tokens = parse_token_map(config.reference_tokens)
-    if tokens:
+    if tokens and venues.reference_book_url is not None:
         refs.append(
             ReferencePollerActor.start(
                 clock=clock,
@@ -59,14 +63,13 @@ def start_feed_actors(
                 tracker=tracker,
                 config=config,
                 tokens=tokens,
-                fetch=HttpReferenceFetcher(http_base_url, config.reference_timeout_s),
+                fetch=HttpReferenceFetcher(venues.reference_book_url, config.reference_timeout_s, path=""),
                 executor=executor,
             )
         )
     for symbol in config.spot_symbols:
-        refs.append(
-            SpotFeedActor.start(
-                clock=clock, bus=bus, tracker=tracker, config=config, symbol=symbol, url=spot_stream_url(ws_base_url, symbol)
-            )
-        )
+        url = venues.spot_stream_url(symbol)
+        if url is None:
+            break
+        refs.append(SpotFeedActor.start(clock=clock, bus=bus, tracker=tracker, config=config, symbol=symbol, url=url))
     return refs

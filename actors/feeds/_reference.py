@@ -19,16 +19,15 @@ from typing import Any, Callable, Mapping
 import requests
 
 from actors._base import MmdActor, handles
-from config import ConfigError, FeedsConfig
+from config import ConfigError, FeedsConfig, reference_token_map
 from messages import JsonValue, Message, freeze_json, message
 from kernel.bus import post
 from kernel.clock import seconds
 
 from ._decode import FeedDecodeError, decode_polymarket_book
+from ._venues import POLYMARKET_BOOK_PATH
 
 __all__ = ["ReferencePollerActor", "ReferencePollDue", "ReferenceFetched", "HttpReferenceFetcher", "InProcessReferenceFetcher", "parse_token_map"]
-
-POLYMARKET_BOOK_PATH = "/reference/polymarket/book"
 
 Fetch = Callable[[str], tuple[int, Any]]  # token_id -> (HTTP status, decoded JSON body)
 _POLL = "poll"  # key of the ReferencePollDue timer
@@ -55,7 +54,8 @@ class ReferenceFetched(Message):
 
 
 class HttpReferenceFetcher:
-    """GET {base_url}/reference/polymarket/book?token_id=... from worker threads.
+    """GET {base_url}{path}?token_id=... from worker threads: the simulator's
+    /reference/polymarket/book by default; Polymarket's CLOB is {root}/book (FeedVenues).
 
     Each worker thread gets its own requests.Session (a Session is not documented as
     thread-safe)."""
@@ -91,18 +91,12 @@ class InProcessReferenceFetcher:
 
 def parse_token_map(pairs: tuple[str, ...]) -> dict[str, str]:
     """feeds.reference_tokens ("TICKER=token_id", ...) -> {ticker: token_id}. A bad entry
-    is a config error (every one listed), so startup fails with one clear line each."""
-    out: dict[str, str] = {}
-    errors = []
-    for i, pair in enumerate(pairs):
-        ticker, sep, token = pair.partition("=")
-        if not sep or not ticker.strip() or not token.strip():
-            errors.append(f"feeds.reference_tokens[{i}]: expected TICKER=token_id, got {pair!r}")
-            continue
-        out[ticker.strip()] = token.strip()
-    if errors:
-        raise ConfigError(errors)
-    return out
+    is a config error (every one listed), so startup fails with one clear line each
+    (config validation refuses them first; this guards a config built without loading)."""
+    tokens, problems = reference_token_map(pairs)
+    if problems:
+        raise ConfigError(problems)
+    return tokens
 
 
 class ReferencePollerActor(MmdActor):

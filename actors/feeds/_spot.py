@@ -23,6 +23,7 @@ from kernel.bus import post
 from kernel.clock import seconds
 
 from ._decode import FeedDecodeError, decode_book_ticker
+from ._venues import BINANCE_WS_PREFIX
 
 __all__ = [
     "SpotFeedActor",
@@ -34,12 +35,10 @@ __all__ = [
     "spot_stream_url",
 ]
 
-BINANCE_WS_PREFIX = "/reference/binance/ws/"
-
-
-def spot_stream_url(base_ws_url: str, symbol: str) -> str:
-    """ws://host:port + /reference/binance/ws/<symbol lower>@bookTicker."""
-    return base_ws_url.rstrip("/") + BINANCE_WS_PREFIX + symbol.lower() + "@bookTicker"
+def spot_stream_url(base_ws_url: str, symbol: str, prefix: str = BINANCE_WS_PREFIX) -> str:
+    """ws://host:port + /reference/binance/ws/<symbol lower>@bookTicker (the simulator's;
+    Binance's own streams are under /ws/, see FeedVenues)."""
+    return base_ws_url.rstrip("/") + prefix + symbol.lower() + "@bookTicker"
 
 
 @message
