@@ -37,7 +37,7 @@ from actors.risk import RiskGovernorActor
 from actors.scanner import ScannerActor
 from actors.supervisor import SessionSupervisorActor, crash_reporting
 from actors.ws import WsConnectionActor
-from config import Config
+from config import Config, fair_value_feed_problem
 from kernel.bus import Bus, InFlightTracker
 from kernel.directory import Directory
 from kernel.runtime import ThreadingRuntime
@@ -158,6 +158,7 @@ class Daemon:
                 rest=rest,  # fill reconciliation reads (GET /portfolio/fills)
                 market_config=market_config,  # the session's generated config (None: explicit ticker)
                 directory=self.readers,  # registers "maker:<session id>" for its fill reads' replies
+                fair_value_feed_problem=self.fair_value_feed_problem(ticker),  # not quoted while set
             )
 
         self._start(
@@ -195,23 +196,43 @@ class Daemon:
             timeout_s=cfg.alerts.timeout_s,
         )
 
+    def _feed_venues(self) -> Any:
+        """Where this run's feed actors read (actors.feeds.FeedVenues), or None when it has
+        no feeds at all: demo and prod read the real venues of the config; paper reads the
+        simulated exchange's stand-ins (wiring.extras "venue_http_url"/"venue_ws_url");
+        backtests wire none (a replay's fair value has never had outside prices)."""
+        from actors.feeds import FeedVenues
+
+        w = self.wiring
+        if w.mode in ("demo", "prod"):
+            return FeedVenues.real(self.config.feeds)
+        http_url, ws_url = w.extras.get("venue_http_url"), w.extras.get("venue_ws_url")
+        if http_url and ws_url:
+            return FeedVenues.simulator(self.config.feeds, http_url, ws_url)
+        return None
+
+    def fair_value_feed_problem(self, ticker: str) -> str:
+        """Why a maker on `ticker` must not quote for want of an outside feed its fair value
+        needs ("" when nothing is missing); runs with no feeds at all (backtests) are not
+        held to it."""
+        if getattr(self.config, "feeds", None) is None or self._feed_venues() is None:
+            return ""
+        return fair_value_feed_problem(self.config.maker.fair_value.source, self.config.feeds, ticker)
+
     def _start_feeds(self) -> None:
-        """Reference-venue and spot feed actors (actors/feeds), when the config asks for any.
-        They need the venue's HTTP/WS roots (wiring.extras "venue_http_url"/"venue_ws_url"),
-        which only live wiring has."""
+        """Reference-venue and spot feed actors (actors/feeds), when the config asks for any."""
         feeds_config = getattr(self.config, "feeds", None)
         if feeds_config is None or not (feeds_config.reference_tokens or feeds_config.spot_symbols):
             return
         w = self.wiring
-        http_url, ws_url = w.extras.get("venue_http_url"), w.extras.get("venue_ws_url")
-        if not http_url or not ws_url:
+        venues = self._feed_venues()
+        if venues is None:
             log.warning("feeds configured but this wiring (%s) has no venue URLs: feed actors not started", w.mode)
             return
         from actors.feeds import start_feed_actors
 
         refs = start_feed_actors(
-            feeds_config, clock=w.clock, bus=self.bus, tracker=w.tracker, http_base_url=http_url, ws_base_url=ws_url,
-            executor=w.executor,
+            feeds_config, venues=venues, clock=w.clock, bus=self.bus, tracker=w.tracker, executor=w.executor
         )
         for number, ref in enumerate(refs, 1):
             ref.proxy().ping().get(timeout=PING_TIMEOUT_S)
@@ -267,6 +288,16 @@ class Daemon:
         except (pykka.ActorDeadError, pykka.Timeout) as exc:
             return {"error": type(exc).__name__}
 
+    def _outside_feeds_status(self) -> dict:
+        """Where this run reads outside prices (None: off, or no feeds in this wiring) and
+        what each feed actor says."""
+        venues = self._feed_venues() if getattr(self.config, "feeds", None) is not None else None
+        return {
+            "reference_book_url": venues.reference_book_url if venues is not None else None,
+            "spot_stream_prefix": venues.spot_stream_prefix if venues is not None else None,
+            "actors": [self._ask_status(name) for name in self.refs if name.startswith("feed-")],
+        }
+
     def _maker_statuses(self) -> dict[str, dict]:
         """session id -> each running maker's own status, asked from here (the composition
         layer), all asks out before the first answer is awaited: no actor asks another."""
@@ -297,6 +328,8 @@ class Daemon:
             if detail is not None:
                 session["maker"] = detail
         makers = [s.get("maker", {}) for s in sessions]
+        analytics = self._ask_status("analytics")
+        recent_fills = analytics.pop("recent_fills", []) if isinstance(analytics, dict) else []
         return _jsonable(
             {
                 "mode": self.wiring.mode,
@@ -324,10 +357,12 @@ class Daemon:
                     if "ticker" in m
                 },
                 "open_orders": [o for m in makers for o in m.get("open_orders", [])],
+                "outside_feeds": self._outside_feeds_status(),
+                "recent_fills": recent_fills,  # ours, oldest first (the analytics actor keeps the last N)
                 "risk": self._ask_status("risk"),
                 "rest": self._ask_status("rest"),
                 "scanner": self._ask_status("scanner"),
                 "market_state": self._ask_status("market_state"),
-                "analytics": self._ask_status("analytics"),
+                "analytics": analytics,
             }
         )

@@ -2,6 +2,7 @@
 
 from ._actor import AnalyticsActor
 from ._export import EXPORTABLE_TABLES, export_csv
+from ._recent_fills import RecentFills
 from ._rows import MICROPRICE_QUANTUM, RECORDED_MESSAGES, Row, decimal_text, rows_from
 from ._sampling import SnapshotSampler
 from ._store import AnalyticsStore
@@ -10,6 +11,7 @@ __all__ = [
     "AnalyticsActor",
     "AnalyticsStore",
     "SnapshotSampler",
+    "RecentFills",
     "export_csv",
     "EXPORTABLE_TABLES",
     "rows_from",

@@ -8,6 +8,9 @@ the first row that finds the buffers empty, so a row waits at most flush_interva
 idle sink costs nothing (a replay of a quiet market no longer wakes it every second);
 when rows are written does not change which rows, nor their order in each table.
 
+It also keeps the last fills (RecentFills, bounded) for get_status: GET /status lists
+them.
+
 The actor does not own the store's lifetime: the app calls store.start_run before
 starting it, and store.end_run / store.close after stopping it.
 """
@@ -17,11 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from config import AnalyticsConfig
-from messages import BookUpdated, FlushDue
+from messages import BookUpdated, FlushDue, OrderFilled
 from kernel.bus import Bus, InFlightTracker
 from kernel.clock import seconds
 
 from .._base import MmdActor, handles
+from ._recent_fills import RecentFills
 from ._rows import RECORDED_MESSAGES
 from ._sampling import SnapshotSampler
 from ._store import AnalyticsStore
@@ -49,6 +53,7 @@ class AnalyticsActor(MmdActor):
         self.batch_size = config.batch_size
         self.flush_interval_ns = seconds(config.flush_interval_s)
         self.sampler = SnapshotSampler(seconds(config.snapshot_interval_s))
+        self.recent_fills = RecentFills(config.recent_fills)
 
     # -- lifecycle ----------------------------------------------------------------------
     def on_stop(self) -> None:
@@ -64,6 +69,8 @@ class AnalyticsActor(MmdActor):
     # -- events -------------------------------------------------------------------------
     @handles(*_EVENTS)
     def on_event(self, message: Any) -> None:
+        if isinstance(message, OrderFilled):
+            self.recent_fills.add(message)
         self._buffer(message)
 
     @handles(BookUpdated)
@@ -104,4 +111,5 @@ class AnalyticsActor(MmdActor):
             "snapshots_sampled": self.sampler.sampled,
             "snapshots_skipped": self.sampler.skipped,
             "handler_errors": dict(self.errors),
+            "recent_fills": self.recent_fills.rows(),
         }

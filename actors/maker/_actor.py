@@ -90,6 +90,7 @@ class MakerActor(MmdActor):
         rest: Any = None,
         market_budget: Decimal | None = None,
         directory: Directory | None = None,
+        fair_value_feed_problem: str = "",
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.ticker = ticker
@@ -101,7 +102,12 @@ class MakerActor(MmdActor):
         self.order_sink = order_sink
         self.rest = rest
         self.session = MakerSession(
-            ticker=ticker, session_id=session_id, config=config, market_config=market_config, market_budget=market_budget
+            ticker=ticker,
+            session_id=session_id,
+            config=config,
+            market_config=market_config,
+            market_budget=market_budget,
+            fair_value_feed_problem=fair_value_feed_problem,  # set: never quotes (why_not_quoting says why)
         )
         self._last_status: tuple | None = None
         self._finished_sent = False

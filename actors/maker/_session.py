@@ -182,9 +182,13 @@ class MakerSession:
         config: MakerConfig,
         market_config: MarketConfig | None = None,
         market_budget: Decimal | None = None,
+        fair_value_feed_problem: str = "",
     ) -> None:
         self.ticker = ticker
         self.session_id = session_id
+        # an outside feed the fair value needs and this run lacks (config.fair_value_feed_problem):
+        # the session never quotes, rather than quoting around the Kalshi book alone unawares
+        self.fair_value_feed_problem = fair_value_feed_problem
         self.config = config
         self.market_config = market_config
         self.quoting_config = effective_config(config, market_config)
@@ -519,6 +523,9 @@ class MakerSession:
         if self.state in (MakerState.INIT, MakerState.DONE):
             return
         if self.exit is not None and self._update_exit_state(now_ns):
+            return
+        if self.fair_value_feed_problem:
+            self.state, self.why_not_quoting = MakerState.PAUSED, self.fair_value_feed_problem
             return
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"

@@ -7,7 +7,9 @@ and, for a risk flatten only, FLATTENING -> PAUSED / QUOTING (the session goes o
 - QUOTING: two-sided (or one-sided by design) quotes are worked;
 - PAUSED: something keeps us from quoting: a hold (kill switch, risk pause, volume spike
   cooldown, shock), a bad book, a guardrail freeze or a throttle freeze. It resumes by
-  itself when the reason clears (a hold with a deadline lapses then: the cooldown);
+  itself when the reason clears (a hold with a deadline lapses then: the cooldown).
+  An outside feed the fair value needs and the run lacks never clears: such a session
+  stays PAUSED (from its start) until it ends;
 - FLATTENING: the session is ending and its exit (cancel / passive / immediate) runs; or
   a risk flatten runs (immediate): once flat the session goes back to PAUSED (held until
   the risk governor lifts the flatten) or straight to QUOTING when it already has;

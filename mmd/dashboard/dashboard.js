@@ -362,7 +362,17 @@
       ["Sequence gaps", isBlank(details.gaps) ? MISSING : String(details.gaps)],
       ["Tracked markets", isBlank(details.tracked_markets) ? MISSING : String(details.tracked_markets)],
       ["Subscriptions down", down || "none", down ? "state warn" : ""],
+      ...outsideFeedFacts(status.outside_feeds),
     ]);
+  }
+
+  function outsideFeedFacts(outside) {
+    // where the reference and spot feeds read; a daemon that does not say: nothing shown
+    if (!outside || typeof outside !== "object") return [];
+    return [
+      ["Polymarket book", outside.reference_book_url || "off"],
+      ["Binance stream", outside.spot_stream_prefix || "off"],
+    ];
   }
 
   function renderEnded(status) {

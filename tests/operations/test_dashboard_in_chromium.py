@@ -9,10 +9,13 @@ never run as HTML. A screenshot lands in the test's tmp dir and in /tmp/mmd-dash
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from actors.analytics import RecentFills
+from messages import OrderFilled
 from mmd.status_server import StatusServer
 from tests.chromium import Browser, find_chromium
 
@@ -40,8 +43,20 @@ def order(side, price, count, filled="0"):
 
 
 def fill(ticker, side, price, count, fee, seconds_ago):
-    return {"ticker": ticker, "side": side, "price": price, "count": count, "fee": fee,
-            "ts": NOW_NS - seconds_ago * SECOND_NS}
+    heard_ns = NOW_NS - seconds_ago * SECOND_NS
+    return OrderFilled(
+        fill_id=f"f-{ticker}-{seconds_ago}", order_id=f"o-{side}-{price}", client_order_id=f"c-{side}", ticker=ticker,
+        side=side, price=Decimal(price), count=Decimal(count), fee=Decimal(fee), is_taker=False, post_position=None,
+        ts_event=heard_ns, ts_recv=heard_ns,
+    )  # fmt: skip
+
+
+def recent_fills(*fills: OrderFilled) -> list[dict]:
+    """/status's recent_fills as the daemon lists them (the analytics actor's RecentFills)."""
+    kept = RecentFills(keep=50)
+    for one in fills:
+        kept.add(one)
+    return kept.rows()
 
 
 class FakeDaemon:
@@ -57,7 +72,7 @@ class FakeDaemon:
     def advance(self) -> None:
         self.now_ns += 5 * SECOND_NS
         self.total_pnl = "15.67"
-        self.second_state, self.second_why = "PAUSED", "spread wider than 12 cents"
+        self.second_state, self.second_why = "PAUSED", "fair value (model_nd2) needs the binance feed, not configured"
 
     def makers(self) -> list[dict]:
         boston = {
@@ -120,6 +135,7 @@ class FakeDaemon:
                 "last_message_ns": self.now_ns - SECOND_NS // 2,
                 "details": {"reconnects": 1, "gaps": 0, "tracked_markets": 2, "subscriptions_down": {}},
             },
+            "outside_feeds": {"reference_book_url": "https://clob.polymarket.com/book", "spot_stream_prefix": None},
             "sessions": sessions,
             "ended_sessions": [
                 {
@@ -141,11 +157,10 @@ class FakeDaemon:
                 for m in makers
             },
             "open_orders": [o for m in makers for o in m["open_orders"]],
-            # not in Daemon.status() yet (the proposed shape: the makers' last fills, oldest first)
-            "recent_fills": [
+            "recent_fills": recent_fills(  # oldest first
                 fill(BITCOIN, "ask", "0.61", "5", "0.070000", seconds_ago=95),
                 fill(BOSTON, "bid", "0.46", "3", "0.050000", seconds_ago=12),
-            ],
+            ),
             "risk": {
                 "state": "ACTIVE",
                 "state_reason": "",
@@ -209,6 +224,10 @@ def dashboard(browser, daemon, tmp_path_factory):
         browser.open(server.base_url + "/?every=0.5")
         browser.wait_until("Number(document.body.dataset.refreshes) >= 1")
         first = browser.text()
+        fill_rows = browser.evaluate(
+            "Array.from(document.querySelectorAll('#fills tbody tr'))"
+            ".map(row => Array.from(row.cells).map(cell => cell.innerText.trim()))"
+        )
         daemon.advance()
         browser.wait_until("document.body.innerText.includes('+$15.67')")
         second = browser.text()
@@ -223,6 +242,7 @@ def dashboard(browser, daemon, tmp_path_factory):
         shutil.copyfile(screenshot, SCREENSHOT_COPY)
         visit = {
             "first": first,
+            "fill_rows": fill_rows,
             "second": second,
             "inked": inked,
             "screenshot": screenshot,
@@ -243,16 +263,25 @@ def test_the_page_shows_both_sessions_their_states_and_pnl(dashboard):
         *("12m 34s", "42s"),  # the sessions' ages on the daemon's clock
         *("0.46 × 10", "0.50 × 10"),  # Boston's quote
         "12s ago",  # the last fill
+        "https://clob.polymarket.com/book",  # where the reference feed reads
     )
     for expected in expected_texts:
         assert expected in text, f"{expected!r} not on the page:\n{text}"
+
+
+def test_the_recent_fills_show_newest_first_one_row_each(dashboard):
+    assert dashboard["fill_rows"] == [
+        ["12s ago", BOSTON, "bid", "0.46", "3", "$0.05"],
+        ["1m 35s ago", BITCOIN, "ask", "0.61", "5", "$0.07"],
+    ]
 
 
 def test_the_page_refreshes_itself_with_the_next_reading(dashboard, daemon):
     first, second = dashboard["first"], dashboard["second"]
 
     assert "+$12.34" in first and "PAUSED" not in first
-    assert "+$15.67" in second and "PAUSED" in second and "spread wider than 12 cents" in second
+    assert "+$15.67" in second and "PAUSED" in second
+    assert "fair value (model_nd2) needs the binance feed, not configured" in second
     assert daemon.reads >= 2
 
 
