@@ -386,11 +386,16 @@ def run_daemon(
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
+def new_run_id() -> str:
+    """`run-YYYYmmddTHHMMSS`, the UTC wall time of the start (an edge: the name reads the wall clock)."""
+    return "run-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+
+
 def _run_daemon_with_signals_held(
     cfg: Config, env: str, exchange_url: str | None, data_dir: Path, duration_s: float | None
 ) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
-    run_id = "run-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")  # edge: wall-clock name
+    run_id = new_run_id()
     endpoint = resolve_endpoint(cfg, env, exchange_url, data_dir)
     wiring = live_wiring(cfg, env, endpoint, run_id)
     started_ns = wiring.clock.now_ns()
