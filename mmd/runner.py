@@ -527,7 +527,10 @@ def wait_for_stop(
     next_line = time.monotonic() + print_interval_s
     while True:
         now = time.monotonic()
-        received = signal.sigtimedwait(HANDLED_SIGNALS, watchdog.wait_s(now, max(0.0, next_line - now)))
+        # wake at the earliest of the next status line, the watchdog and the duration's end
+        # (waiting for the line alone overran --duration by up to a print interval)
+        wake_at = next_line if deadline is None else min(next_line, deadline)
+        received = signal.sigtimedwait(HANDLED_SIGNALS, watchdog.wait_s(now, max(0.0, wake_at - now)))
         if received is not None:
             return f"signal {signal.Signals(received.si_signo).name}"
         now = time.monotonic()
