@@ -267,6 +267,7 @@ class MarketExposure:
     resting_orders: int  # our resting orders on this market
     resting_order_value: Money  # dollars locked in them
     exposure: Money  # positions and resting orders, as the per-market budget counts it
+    category: str = ""  # lower case, as the category budget groups it; "" unknown (no category budget)
 
 
 @message
@@ -279,6 +280,11 @@ class ExposureChanged(Message):
     global_exposure: Money
     state: str  # ACTIVE | REDUCING | HALTED
     ts: int
+    # the budgets the governor checks against (None: not told), so a maker sizes to the
+    # room other markets leave instead of learning it from refusals
+    market_budget: Money | None = None  # per market (a session's MarketConfig.max_exposure may be lower)
+    category_budget: Money | None = None  # all markets of one category together
+    global_budget: Money | None = None  # all markets together
 
 
 @message

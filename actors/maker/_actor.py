@@ -8,6 +8,9 @@ Nothing here asks another actor, so there is no ask cycle to deadlock. Our order
 and inventory come from the trading ledger's views (TradingStateChanged, published by the
 risk governor, its one writer), never from the raw order events.
 
+The risk governor's ExposureChanged is kept (not requoted on): the next quote is sized to
+the room the other markets leave in the category and global budgets.
+
 Published: MakerStatus on every change of state, pause reason or throttle;
 RealizationRecorded for every closed FIFO round trip; MakerFinished once, when the
 session reaches DONE (the supervisor then stops the actor) or, failing that, when the
@@ -26,6 +29,7 @@ from actors.rest import order_filled_from, parse_fill
 from config import MakerConfig
 from messages import (
     BookUpdated,
+    ExposureChanged,
     FeedHealthChanged,
     KillSwitchEngaged,
     KillSwitchReleased,
@@ -74,7 +78,7 @@ class MakerActor(MmdActor):
     ticker_subscriptions = (
         BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, TradingStateChanged
     )
-    subscriptions = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated)
+    subscriptions = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated, ExposureChanged)
 
     def __init__(
         self,
@@ -211,6 +215,10 @@ class MakerActor(MmdActor):
     @handles(ReferencePriceUpdated, SpotPriceUpdated)
     def _on_reference(self, message: Any) -> None:
         self.session.on_reference(message)
+
+    @handles(ExposureChanged)
+    def _on_exposure(self, message: ExposureChanged) -> None:
+        self.session.on_exposure(message)
 
     @handles(StopSession)
     def _on_stop_session(self, message: StopSession) -> None:

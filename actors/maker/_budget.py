@@ -15,6 +15,16 @@ the other may. Contracts beyond the close on the closing side, like every buildi
 are priced at the dearest of their side's levels (the governor may count a different
 order as the closing one). A side left with no contract says why.
 
+The market's room is also bounded by the budgets it shares with other markets: the
+category budget (every market of its category) and the global one. The governor refuses
+(`category_budget`, `global_budget`) an order that takes the sum past them, so the cap a
+session sizes to is the lowest of its market budget and its room in each shared budget
+(`shared_room`), read from the exposure the governor last published (ExposureChanged).
+Hazard: two sessions reading the same view would each grow into the whole free room and
+one be refused; so the free room is split evenly between this market and the others that
+hold or rest something in that budget: each may grow by its share only, which the others'
+shares leave free whatever order their commands arrive in.
+
 Hazard: the governor checks each command as it arrives, against what it still counts
 then: an order being cancelled until the cancel is confirmed, an order being amended at
 the worse of its old and new terms. A pass that shrinks one side and grows the other
@@ -30,9 +40,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
+from messages import ExposureChanged
+
 from ..ledger import position_exposure
 
-__all__ = ["BudgetFit", "fit_to_budget", "position_exposure", "defer_growth"]
+__all__ = ["BudgetFit", "fit_to_budget", "position_exposure", "defer_growth", "SharedRoom", "shared_room"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -50,8 +62,41 @@ class BudgetFit:
     notes: dict[str, str] = field(default_factory=dict)  # side -> why it quotes nothing
 
 
+@dataclass(frozen=True, slots=True)
+class SharedRoom:
+    cap: Decimal  # the most this market's exposure may reach
+    budget: str  # which shared budget binds, for the note: "category rates budget" | "global budget"
+
+
+def _room(budget: Decimal, own: Decimal, others: list[Decimal]) -> Decimal:
+    """Own exposure plus an even share of the free room (or less than own when the others
+    already took more: never more than the budget minus theirs)."""
+    used = sum(others, _ZERO)
+    free = budget - used - own
+    if free <= 0:
+        return max(_ZERO, budget - used)
+    return own + free / (len(others) + 1)
+
+
+def shared_room(view: ExposureChanged | None, *, ticker: str, category: str) -> SharedRoom | None:
+    """This market's cap under the category (when its category is known) and global
+    budgets, beside the other markets' exposure in the governor's last published view;
+    None when there is no view (or it carries no budgets)."""
+    if view is None:
+        return None
+    own = next((m.exposure for m in view.markets if m.ticker == ticker), _ZERO)
+    others = [m for m in view.markets if m.ticker != ticker and m.exposure > 0]
+    rooms: list[SharedRoom] = []
+    if category and view.category_budget is not None:
+        same = [m.exposure for m in others if m.category == category]
+        rooms.append(SharedRoom(_room(view.category_budget, own, same), f"category {category} budget"))
+    if view.global_budget is not None:
+        rooms.append(SharedRoom(_room(view.global_budget, own, [m.exposure for m in others]), "global budget"))
+    return min(rooms, key=lambda room: room.cap) if rooms else None
+
+
 def fit_to_budget(
-    wanted: dict[str, Levels], *, cap: Decimal, position: Decimal, held: Decimal
+    wanted: dict[str, Levels], *, cap: Decimal, position: Decimal, held: Decimal, budget: str = "market budget"
 ) -> BudgetFit:
     """`wanted`: each side's levels, best first; `held`: the position's exposure.
 
@@ -99,7 +144,7 @@ def fit_to_budget(
         fitted[side] = [(price, size) for (price, _), size in zip(levels, taken[side])]
         if levels and not fitted[side]:
             notes[side] = (
-                f"{side}: not even 1 contract fits the ${cap} market budget"
+                f"{side}: not even 1 contract fits the ${cap:.2f} {budget}"
                 f" (position exposure ${held:.2f}, ${room:.2f} left)"
             )
     return BudgetFit(fitted, notes)

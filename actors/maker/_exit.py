@@ -8,8 +8,14 @@ Urgency (messages.ExitUrgency):
   no worse than `max_slippage` (4 cents) from the mark when the exit began, for at most
   `soft_max_s` (20 s); then hard;
 - immediate: hard now: cross the spread with reduce-only immediate-or-cancel orders at
-  the other side's best price until flat. Hazard: a book with no one on the other side
-  cannot flatten us; after `hard_max_s` the exit gives up and reports what is left.
+  the other side's best price until flat.
+
+An exit never gives up by itself (hazard: one that did left its position to ride to
+settlement). A hard exit not flat after `hard_max_s` (nobody on the other side, or no
+fill) is stuck: the session says so (status, one WARNING), and the exit keeps working the
+position within `max_slippage` of the CURRENT mark (the market may have moved on): it
+crosses when the other side's best price is within that cap, else rests a post-only
+order at the touch, no worse than the cap. Only flat, or a cancel, ends it.
 
 A cancel is final: one that arrives while a passive or immediate exit runs stops that
 exit (`cancel`), and nothing escalates a cancel. Its orders are awaited at most
@@ -41,7 +47,7 @@ class ExitPhase:
     WAIT = "wait"  # waiting for mean reversion
     SOFT = "soft"  # passive limit orders
     HARD = "hard"  # crossing to flatten
-    GAVE_UP = "gave_up"  # hard exit ran out of time
+    STUCK = "stuck"  # the hard exit did not get out in time: working within the slippage cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,7 @@ class ExitPlan:
         self.mark = mark  # fair value when the exit began: the slippage reference
         self.tick = tick
         self._hard_since_ns: int | None = None
+        self.stuck_reported = False  # the session warned that this exit cannot get out
         self._cancel_since_ns: int | None = start_ns if urgency == ExitUrgency.CANCEL else None
         if urgency == ExitUrgency.IMMEDIATE or (
             urgency == ExitUrgency.PASSIVE and abs(position) < config.close_at_once_below
@@ -111,7 +118,7 @@ class ExitPlan:
                 return ExitPhase.SOFT
             self._hard_since_ns = soft_from + seconds(cfg.soft_max_s)
         if now_ns - self._hard_since_ns >= seconds(cfg.hard_max_s):
-            return ExitPhase.GAVE_UP
+            return ExitPhase.STUCK
         return ExitPhase.HARD
 
     def next_deadline_ns(self, now_ns: int) -> int | None:
@@ -127,28 +134,49 @@ class ExitPlan:
         end = self._hard_since_ns + seconds(cfg.hard_max_s)
         return end if now_ns < end else None
 
-    def order(self, now_ns: int, position: Decimal, market: BookView | None) -> ExitOrder | None:
-        """What to work now to reduce `position`, given the book of others' orders."""
+    def order(
+        self, now_ns: int, position: Decimal, market: BookView | None, mark: Decimal | None = None
+    ) -> ExitOrder | None:
+        """What to work now to reduce `position`, given the book of others' orders; `mark`:
+        the current fair value (the stuck phase's slippage reference)."""
         phase = self.phase(now_ns)
-        if position == 0 or phase in (ExitPhase.CANCEL, ExitPhase.WAIT, ExitPhase.GAVE_UP) or market is None:
+        if position == 0 or phase in (ExitPhase.CANCEL, ExitPhase.WAIT) or market is None:
             return None
         side = "ask" if position > 0 else "bid"
         size = abs(position)
         if phase == ExitPhase.HARD:
             price = market.best_bid if side == "ask" else market.best_ask
             if price is None:
-                return None  # nobody to trade with: wait for the book (or give up in time)
+                return None  # nobody to trade with: wait for the book (stuck in time)
             return ExitOrder(side, price, size, aggressive=True)
-        return self._passive(side, size, market)
+        if phase == ExitPhase.STUCK:
+            return self._within_cap(side, size, market, mark if mark is not None else self.mark)
+        return self._passive(side, size, market, self.mark)
 
-    def _passive(self, side: str, size: Decimal, market: BookView) -> ExitOrder | None:
+    def _within_cap(self, side: str, size: Decimal, market: BookView, mark: Decimal | None) -> ExitOrder | None:
+        """Cross when the other side's best price is within the slippage cap of `mark`,
+        else rest passively no worse than the cap."""
+        if mark is None:
+            return None  # no price to judge slippage by: wait for the book
+        slip = self.config.max_slippage
+        if side == "ask":
+            best, cap = market.best_bid, ceil_to(mark - slip, self.tick)
+            if best is not None and best >= cap:
+                return ExitOrder(side, best, size, aggressive=True)
+        else:
+            best, cap = market.best_ask, floor_to(mark + slip, self.tick)
+            if best is not None and best <= cap:
+                return ExitOrder(side, best, size, aggressive=True)
+        return self._passive(side, size, market, mark)
+
+    def _passive(self, side: str, size: Decimal, market: BookView, mark: Decimal | None) -> ExitOrder | None:
         tick, slip = self.tick, self.config.max_slippage
         if side == "ask":  # selling YES: at the ask, one tick inside it when there is room
             touch = market.best_ask
             price = None if touch is None else touch - tick
             if price is not None and market.best_bid is not None and price <= market.best_bid:
                 price = touch  # no room inside: join the touch
-            floor = None if self.mark is None else ceil_to(self.mark - slip, tick)
+            floor = None if mark is None else ceil_to(mark - slip, tick)
             if price is None:
                 price = floor
             elif floor is not None:
@@ -161,7 +189,7 @@ class ExitPlan:
             price = None if touch is None else touch + tick
             if price is not None and market.best_ask is not None and price >= market.best_ask:
                 price = touch
-            cap = None if self.mark is None else floor_to(self.mark + slip, tick)
+            cap = None if mark is None else floor_to(mark + slip, tick)
             if price is None:
                 price = cap
             elif cap is not None:

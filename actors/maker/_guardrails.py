@@ -3,10 +3,13 @@
 - stop quoting `stop_before_close_s` (180 s) before the market closes -> freeze for good
   (time only moves on); ending the session then is the supervisor's rule (SPEC 7), which
   records it as market_close and picks the exit;
-- no public trade for `no_trade_freeze_s` (15 s) -> freeze;
-- realised sigma below `min_sigma` (0.01) -> end; sigma is the scanner's measure (std of
-  5-s-bucketed mids over `sigma_window_s`, 10 minutes), None (not judged) until the
-  session's own mids cover the whole window (see _throttles.SigmaEstimator);
+- a quiet market pauses, never ends, the session (hazard: ending it in every quiet
+  stretch of a long-lived market churned a pinned market through 50-70 sessions a game,
+  each reopened a minute later): realised sigma below `min_sigma` (0.01) -> freeze
+  ("quiet market: ..."); sigma is the scanner's measure (std of 5-s-bucketed mids over
+  `sigma_window_s`, 10 minutes), None (not judged) until the session's own mids cover the
+  whole window (see _throttles.SigmaEstimator); no public trade for `no_trade_freeze_s`
+  (15 s) -> freeze;
 - the WS feed unhealthy for more than `stale_freeze_s` (5 s) -> freeze, more than
   `stale_stop_s` (15 s) -> end. Hazard: the feed's health (ping/pong liveness), not the
   age of the last book change, decides staleness: a quiet market is not a dead feed.
@@ -46,12 +49,13 @@ def check_guardrails(
         stale_ns = now_ns - feed_unhealthy_since_ns
         if stale_ns > seconds(config.stale_stop_s):
             return GuardrailVerdict(end=f"market data stale over {config.stale_stop_s:g} s")
-    if sigma is not None and sigma < config.min_sigma:
-        return GuardrailVerdict(end=f"sigma {sigma:.4f} below {config.min_sigma}")
     if close_ns is not None and close_ns - now_ns <= seconds(config.stop_before_close_s):
         return GuardrailVerdict(freeze="market close near")
     if feed_unhealthy_since_ns is not None and now_ns - feed_unhealthy_since_ns > seconds(config.stale_freeze_s):
         return GuardrailVerdict(freeze=f"market data stale over {config.stale_freeze_s:g} s")
+    if sigma is not None and sigma < config.min_sigma:
+        # the reason names no figure: it would change each check and re-publish the status
+        return GuardrailVerdict(freeze=f"quiet market: sigma below {config.min_sigma}")
     if now_ns - last_trade_ns >= seconds(config.no_trade_freeze_s):
         return GuardrailVerdict(freeze=f"no trades for {config.no_trade_freeze_s:g} s")
     return GuardrailVerdict()

@@ -31,6 +31,7 @@ included), since a post-only order would be refused.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -39,6 +40,7 @@ from messages import (
     BookView,
     CancelAllOrders,
     ExitUrgency,
+    ExposureChanged,
     MarketConfig,
     MarketLifecycleChanged,
     OrderAccepted,
@@ -60,7 +62,7 @@ from messages import (
 from kernel.clock import seconds
 from kalshi.wire import ceil_to, floor_to
 
-from ._budget import defer_growth, fit_to_budget, position_exposure
+from ._budget import defer_growth, fit_to_budget, position_exposure, shared_room
 from ._exit import ExitPhase, ExitPlan
 from ._guardrails import GuardrailVerdict, check_guardrails
 from ._orders import SIDES, Command, Desired, OrderManager
@@ -70,6 +72,8 @@ from ._throttles import SigmaEstimator, Throttles, VolumeSpikeDetector
 from .models import BookFairValue, QuoteContext, ShockDetector, build_fair_value, build_quoting_model
 
 __all__ = ["MakerState", "MakerSession", "effective_config", "inside_book", "StatusKey"]
+
+log = logging.getLogger("mmd.MakerActor")
 
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
@@ -205,6 +209,7 @@ class MakerSession:
         self.shock = ShockDetector(config)
         self.plan_note = ""  # why the last quote plan was empty, or ""
         self.market_budget = market_budget  # risk.per_market_budget_dollars, when wired
+        self.exposure_view: ExposureChanged | None = None  # the risk governor's latest, with its budgets
         self.budget_note = ""  # why a side quotes nothing for lack of budget, or ""
         self.orders = OrderManager(
             ticker=ticker,
@@ -217,6 +222,7 @@ class MakerSession:
         self.session_book: SessionBook | None = None
         self._realizations: list[Realization] = []  # closed round trips not yet reported
         self.throttles = Throttles(config.throttles)
+        self.last_sigma: Decimal | None = None  # as the guardrails last judged it (None: window not covered yet)
         self.sigma = SigmaEstimator(
             window_ns=seconds(config.guardrails.sigma_window_s), bucket_ns=seconds(config.guardrails.sigma_bucket_s)
         )
@@ -443,8 +449,8 @@ class MakerSession:
         - flatten (seed 000 hybrid policy, SPEC 9): exit IMMEDIATE until flat, then hold
           until the governor lifts the flatten (resume, or its next restriction), and quote
           on. The session does not end with it: only a stop (supervisor), the market's end,
-          a guardrail or the model does that. A flatten that gives up with a position left
-          ends the session (DONE), as any exit that cannot finish.
+          a guardrail or the model does that. A flatten that cannot get out keeps working
+          the position within its slippage cap (see `_exit`), as any exit.
         The kill switch is its own hold (`on_kill_switch`): no directive lifts it."""
         action = directive.action
         if action == "flatten":
@@ -492,13 +498,14 @@ class MakerSession:
         if self.state in (MakerState.QUOTING, MakerState.PAUSED):
             self.throttles.check(market, now_ns)
         if self.exit is None and self.state not in (MakerState.INIT, MakerState.DONE) and not self.warming_up:
+            self.last_sigma = self.sigma.sigma(now_ns)
             self.guardrail = check_guardrails(
                 self.config.guardrails,
                 now_ns=now_ns,
                 close_ns=self.close_ns,
                 last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or now_ns,
                 feed_unhealthy_since_ns=self.feed_unhealthy_since_ns,
-                sigma=self.sigma.sigma(now_ns),
+                sigma=self.last_sigma,
             )
             if self.guardrail.end:
                 self.begin_exit(now_ns, self.guardrail.end, ExitUrgency.PASSIVE)
@@ -558,7 +565,7 @@ class MakerSession:
         assert self.exit is not None
         phase = self.exit.phase(now_ns)
         position = self.inventory.position
-        over = phase in (ExitPhase.CANCEL, ExitPhase.GAVE_UP) or position == 0
+        over = phase == ExitPhase.CANCEL or position == 0
         orders_left = self.orders.order_count
         orders_gone = orders_left == 0 or self.exit.cancel_overdue(now_ns)
         if not self._exit_final and position == 0 and orders_left == 0 and not self.orders.unseen_fills():
@@ -568,8 +575,6 @@ class MakerSession:
             return False
         if over and orders_gone and not self._awaiting_fills(now_ns):
             reason = self.exit.reason
-            if phase == ExitPhase.GAVE_UP and position != 0:
-                reason = f"{reason} (exit gave up with {position} left)"
             if orders_left:
                 reason = f"{reason} ({orders_left} orders not confirmed cancelled)"
             self.state, self.why_not_quoting = MakerState.DONE, f"stopped: {reason}"
@@ -577,7 +582,16 @@ class MakerSession:
             return True
         self.state = MakerState.FLATTENING
         waiting = "; reconciling fills" if over and orders_gone else ""
-        self.why_not_quoting = f"exiting ({phase}): {self.exit.reason}{waiting}"
+        stuck = ""
+        if phase == ExitPhase.STUCK:
+            stuck = (
+                f"; cannot get out: {position} left after {self.config.exit.hard_max_s:g} s of hard exit,"
+                f" working it within {self.config.exit.max_slippage} of fair value"
+            )
+            if not self.exit.stuck_reported:  # once per exit, not every tick
+                self.exit.stuck_reported = True
+                log.warning("session %s on %s: exit (%s)%s", self.session_id, self.ticker, self.exit.reason, stuck)
+        self.why_not_quoting = f"exiting ({phase}): {self.exit.reason}{waiting}{stuck}"
         return True
 
     def _exit_desired(self, now_ns: int) -> Desired:
@@ -585,7 +599,8 @@ class MakerSession:
         desired: Desired = {side: None for side in SIDES}
         # fills the exchange reported but we have not yet seen count: never sell twice
         position, _ = position_exposure(self.inventory.layers, self.orders.unseen_fills())
-        order = self.exit.order(now_ns, position, self.market_book())
+        stuck = self.exit.phase(now_ns) == ExitPhase.STUCK  # works within the cap of the current mark
+        order = self.exit.order(now_ns, position, self.market_book(), self._mark() if stuck else None)
         if order is not None:
             desired[order.side] = (order.price, order.size, True) if order.aggressive else (order.price, order.size)
         return desired
@@ -727,20 +742,39 @@ class MakerSession:
     @property
     def budget(self) -> Decimal | None:
         """The market's budget as the risk governor applies it: min(MarketConfig.max_exposure,
-        risk.per_market_budget_dollars), each when set; None: no cap known."""
-        caps = [c for c in (self.market_config.max_exposure if self.market_config else None, self.market_budget)
-                if c is not None and c > 0]
+        risk.per_market_budget_dollars (given, or as the governor publishes it)), each when
+        set; None: no cap known."""
+        published = self.exposure_view.market_budget if self.exposure_view is not None else None
+        caps = [
+            c for c in (self.market_config.max_exposure if self.market_config else None, self.market_budget, published)
+            if c is not None and c > 0
+        ]
         return min(caps) if caps else None
+
+    @property
+    def category(self) -> str:
+        """The market's category as the governor's category budget groups it ("" unknown)."""
+        return self.market_config.category.lower() if self.market_config is not None else ""
+
+    def on_exposure(self, view: ExposureChanged) -> None:
+        """The risk governor's latest exposure and budgets: the next quote is sized to the
+        room it leaves in the budgets shared with other markets (no requote now)."""
+        self.exposure_view = view
 
     def _within_budget(self, wanted: dict[str, list]) -> dict[str, list]:
         """Cut both sides so the market's worst-case exposure stays in budget (`_budget`):
-        the position as the governor counts it, fills reported but not yet seen included."""
+        the position as the governor counts it, fills reported but not yet seen included;
+        the budget is the market's own, or its room in the category and global budgets
+        beside the other markets' exposure when that is smaller."""
         self.budget_note = ""
-        cap = self.budget
+        cap, label = self.budget, "market budget"
+        shared = shared_room(self.exposure_view, ticker=self.ticker, category=self.category)
+        if shared is not None and (cap is None or shared.cap < cap):
+            cap, label = shared.cap, shared.budget
         if cap is None:
             return wanted
         position, held = position_exposure(self.inventory.layers, self.orders.unseen_fills())
-        fit = fit_to_budget(wanted, cap=cap, position=position, held=held)
+        fit = fit_to_budget(wanted, cap=cap, position=position, held=held, budget=label)
         self.budget_note = "; ".join(fit.notes[side] for side in SIDES if side in fit.notes)
         working = {side: self.orders.risk_terms(side) for side in SIDES}
         return defer_growth(fit.levels, working, cap=cap, position=position, held=held)
@@ -798,6 +832,7 @@ class MakerSession:
             "why_not_quoting": self.why_not_quoting or self.plan_note or self.budget_note or skipped,
             "budget": None if self.budget is None else str(self.budget),
             "budget_note": self.budget_note,
+            "sigma": None if self.last_sigma is None else str(self.last_sigma.quantize(Decimal("0.0001"))),
             "position": str(self.inventory.position),
             "vwap": None if vwap is None else str(vwap.quantize(Decimal("0.000001"))),
             "realized_pnl": str(self.inventory.realized_pnl),

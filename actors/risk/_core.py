@@ -336,7 +336,16 @@ class RiskCore:
             global_exposure=self.governor.global_exposure(),
             state=self.governor.state,
             ts=now_ns,
+            **self._budgets(),
         )
+
+    def _budgets(self) -> dict:
+        """The budgets ExposureChanged carries (the makers' sizing view)."""
+        return {
+            "market_budget": self.config.per_market_budget_dollars,
+            "category_budget": self.governor.budgets.category_limit(),
+            "global_budget": self.governor.budgets.global_limit(),
+        }
 
     def status(self, now_ns: int) -> dict:
         available = self.governor.available_balance()  # the last reported, less what was admitted since
@@ -402,6 +411,7 @@ class RiskCore:
                 global_exposure=global_exposure,
                 state=self.governor.state,
                 ts=self._now,
+                **self._budgets(),
             )
         content = (current.markets, current.resting_order_value, current.global_exposure, current.state)
         if content != self._published:
@@ -523,6 +533,9 @@ class RiskCore:
     def _on_session_started(self, event: SessionStarted) -> None:
         self._sessions[event.ticker] = event.session_id
         self.governor.budgets.learn(event.ticker, event.config)
+        # the new maker subscribed after the last ExposureChanged: publish it again, so it
+        # sizes its first quotes to the room the other markets leave (not a refusal)
+        self._published = None
         if self.kill_switch.engaged:  # a session started under the kill switch never quotes
             self._direct(event.ticker, "pause", f"{_KILL_PREFIX}{self.kill_switch.reason}")
         elif event.ticker in self._flattening:  # a flatten ordered with no maker to carry it out

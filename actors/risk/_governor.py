@@ -504,6 +504,7 @@ class RiskGovernor:
                 resting_orders=len(self._resting(ticker)),
                 resting_order_value=self.resting_value(ticker),
                 exposure=self.exposure(ticker),
+                category=self.budgets.category_of(ticker),
             )
             if market.position or market.resting_orders or market.resting_order_value or market.exposure:
                 markets.append(market)

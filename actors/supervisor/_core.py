@@ -593,15 +593,16 @@ class SupervisorCore:
         self._admit_waiting(now)  # a slot is free
 
     def _schedule_restart(self, ended: Session, now: int) -> bool:
-        """A market the operator pinned (scanner.tickers) is made for as long as it trades:
-        when its session ends on a rule of its own (TTL, the maker's sigma floor or no-trade
-        stop, a crash), a new one starts after `explicit_restart_s`. Hazard: without this a
-        backtest on a tape stopped quoting for good at the first flat stretch. Not after the
-        market's close window, its close or settlement, a kill switch or at shutdown."""
+        """A market the operator pinned (scanner.tickers) keeps ONE session through its
+        life: a quiet stretch only pauses its maker, so the session ends only on a real end
+        rule: the market's close window, its close or settlement, the risk governor, a kill
+        switch or shutdown; none of those restarts it. Only a session lost to something else
+        (a crash, an explicit TTL, the maker's own stop on a dead feed) is replaced by a new
+        one after `explicit_restart_s`, so the market is still made once it trades again."""
         delay_s = self.config.explicit_restart_s
         if ended.kind != SessionKind.EXPLICIT or delay_s <= 0 or not self.accepting or self.halted_reason:
             return False
-        if ended.ticker in self.markets_over or ended.end_reason == rules.MARKET_CLOSE:
+        if ended.ticker in self.markets_over or rules.is_real_end(ended.end_reason):
             return False
         if ended.close_ns is not None and now + seconds(delay_s) >= ended.close_ns - seconds(self.config.close_buffer_s):
             return False

@@ -4,7 +4,7 @@ Reasons recorded in volatility_sessions.end_reason:
   ttl, market_close, volatility_ended, sigma_floor, regime_trending / regime_chaotic
   (regime_<name> for any configured kill regime), regime_stale, risk:<reason>,
   kill_switch, shutdown, crashed, rotated_out, or maker:<its reason> when the maker
-  finished by itself (its own guardrails).
+  finished by itself (its own guardrails: a dead feed; a quiet market only pauses it).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ __all__ = [
     "close_deadline_ns",
     "close_deadline_from",
     "risk_end",
+    "is_real_end",
     "TTL",
     "MARKET_CLOSE",
     "VOLATILITY_ENDED",
@@ -94,3 +95,11 @@ def close_deadline_from(close_ns: int | None, config: SupervisorConfig) -> int |
 def risk_end(reason: str) -> EndDecision:
     """The risk governor ended the session: exit now."""
     return EndDecision(f"risk:{reason}", ExitUrgency.IMMEDIATE)
+
+
+def is_real_end(reason: str | None) -> bool:
+    """An end rule that means the market is not to be made now (its close, a regime kill,
+    the risk governor, a kill switch, shutdown), as against a session lost on the way (a
+    crash, a TTL, the maker's own stop): a pinned market is never restarted after one."""
+    reason = reason or ""
+    return reason in (MARKET_CLOSE, KILL_SWITCH, SHUTDOWN) or reason.startswith(("regime_", "risk:"))

@@ -1,13 +1,25 @@
-"""Pinned markets (scanner.tickers) and WS subscriptions: a pinned market gets a new
-session explicit_restart_s after one ended on a rule of its own, never after its close or
-settlement, a kill switch or at shutdown; a subscription the scanner does not want is
+"""Pinned markets (scanner.tickers) and WS subscriptions: a pinned market keeps one
+session; it gets a new one explicit_restart_s after one was lost on the way (a TTL, a
+crash, the maker's own stop), never after a real end (its close or settlement, the risk
+governor, a kill switch or shutdown); a subscription the scanner does not want is
 removed when its session ends for good. SupervisorCore, no actors."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from kalshi.wire import rfc3339_from_ns
 from kernel.clock import seconds
-from messages import KillSwitchEngaged, MarketLifecycleChanged, MarketSelected, SubscribeMarkets, VolatilityEnded
+from messages import (
+    KillSwitchEngaged,
+    MakerFinished,
+    MakerStatus,
+    MarketLifecycleChanged,
+    MarketSelected,
+    RiskDirective,
+    SubscribeMarkets,
+    VolatilityEnded,
+)
 from test_supervisor_factories import T0, CoreHarness
 
 
@@ -47,6 +59,35 @@ def test_a_pinned_market_ended_by_the_kill_switch_or_at_shutdown_gets_no_new_ses
         end(h)
         h.run_until(T0 + seconds(600))
         assert len(h.started()) == 1 and h.core.open_session_count() == 0
+
+
+def test_a_pinned_market_ended_by_the_risk_governor_gets_no_new_session():
+    h = CoreHarness(explicit_restart_s=60)
+    h.feed(selected())
+    h.feed(RiskDirective(ticker="KX-A", action="end_session", reason="daily loss limit", ts=h.now))
+    h.run_until(T0 + seconds(600))
+    assert len(h.started()) == 1 and h.stopped()[0][1] == "risk:daily loss limit"
+
+
+def test_a_pinned_market_whose_maker_pauses_in_a_quiet_stretch_keeps_its_one_session():
+    h = CoreHarness(explicit_restart_s=60)
+    h.feed(selected())
+    session_id = h.session_id("KX-A")
+    h.feed(MakerStatus(session_id=session_id, ticker="KX-A", state="PAUSED",
+                       why_not_quoting="quiet market: sigma below 0.01", adverse_selection=False,
+                       position=Decimal(0), realized_pnl=Decimal(0), unrealized_pnl=Decimal(0), ts=h.now))
+    h.run_until(T0 + seconds(3600))
+    assert len(h.started()) == 1 and h.stopped() == [] and h.core.open_session_count() == 1
+    assert h.core.status()["active"][0]["maker"]["why_not_quoting"].startswith("quiet market")
+
+
+def test_a_pinned_market_whose_maker_stopped_by_itself_gets_a_new_session():
+    h = CoreHarness(explicit_restart_s=60)
+    h.feed(selected())
+    h.feed(MakerFinished(session_id=h.session_id("KX-A"), ticker="KX-A", reason="market data stale over 15 s",
+                         position=Decimal(0), realized_pnl=Decimal(0), fees=Decimal(0), ts=h.now))
+    h.run_until(T0 + seconds(60))
+    assert [s.reason for s in h.started()] == ["configured", "configured in scanner.tickers (restart)"]
 
 
 def test_a_pinned_market_whose_restart_would_fall_in_its_close_window_gets_no_new_session():

@@ -4,7 +4,7 @@ exchange on a virtual clock. Every test reads the recorded reasons from
 volatility_sessions, where analytics writes them.
 
 The maker's own sigma guardrail (maker.guardrails.min_sigma) is switched off where a test
-is about a supervisor rule: otherwise the maker ends the session first, with its own reason.
+is about a supervisor rule: otherwise the maker pauses its quotes in the quiet stretch.
 """
 
 from __future__ import annotations

@@ -71,11 +71,33 @@ def test_a_short_position_buys_back_passively_capped_by_the_slippage(exit_config
     assert order == ExitOrder("bid", D("0.54"), D(10), aggressive=False)
 
 
-def test_a_hard_exit_that_cannot_flatten_gives_up_after_its_time(exit_config):
+def test_a_hard_exit_that_cannot_flatten_in_its_time_is_stuck_and_never_gives_up(exit_config):
     exit_plan = plan(exit_config, urgency=ExitUrgency.IMMEDIATE)
 
     assert exit_plan.order(T0, D(10), book_view(bids=())) is None  # nobody to sell to
-    assert exit_plan.phase(T0 + 60 * SECOND) == ExitPhase.GAVE_UP
+    assert exit_plan.phase(T0 + 60 * SECOND) == ExitPhase.STUCK
+    assert exit_plan.phase(T0 + 3600 * SECOND) == ExitPhase.STUCK
+    assert exit_plan.next_deadline_ns(T0 + 60 * SECOND) is None  # nothing more changes by itself
+
+
+def test_a_stuck_exit_rests_at_the_touch_while_nobody_is_on_the_other_side(exit_config):
+    exit_plan = plan(exit_config, urgency=ExitUrgency.IMMEDIATE)
+    stuck = T0 + 60 * SECOND
+
+    assert exit_plan.order(stuck, D(10), book_view(bids=()), D("0.50")) == ExitOrder("ask", D("0.54"), D(10), False)
+
+
+def test_a_stuck_exit_crosses_only_within_its_slippage_cap_of_the_current_mark(exit_config):
+    exit_plan = plan(exit_config, urgency=ExitUrgency.IMMEDIATE, mark=D("0.50"))
+    stuck = T0 + 60 * SECOND
+    near = book_view(bids=(("0.47", 10),), asks=(("0.52", 10),))
+    far = book_view(bids=(("0.40", 10),), asks=(("0.42", 10),))
+
+    assert exit_plan.order(stuck, D(10), near, D("0.50")) == ExitOrder("ask", D("0.47"), D(10), aggressive=True)
+    # the bid 10 cents under fair value is beyond the 4 cent cap: rest at the cap instead
+    assert exit_plan.order(stuck, D(10), far, D("0.50")) == ExitOrder("ask", D("0.46"), D(10), aggressive=False)
+    # the market moved on (fair value 0.42 now): the cap follows it
+    assert exit_plan.order(stuck, D(10), far, D("0.42")) == ExitOrder("ask", D("0.40"), D(10), aggressive=True)
 
 
 def test_a_risk_flatten_escalates_a_passive_exit_to_hard_at_once(exit_config):
@@ -156,3 +178,25 @@ def test_a_risk_flatten_crosses_with_a_reduce_only_ioc_order(session):
     assert (ioc.side, ioc.price, ioc.count) == ("ask", D("0.45"), D(5))
     assert (ioc.post_only, ioc.time_in_force, ioc.reduce_only) == (False, "immediate_or_cancel", True)
     assert session.state == MakerState.FLATTENING
+
+
+def test_an_exit_that_cannot_get_out_says_so_once_and_keeps_working(session, caplog):
+    requoted = deliver(session, fill("bid", "0.49", 5, order_id="ex-1", client_order_id="s-1"), T0 + 6 * SECOND)
+    confirm_cancels(session, requoted, T0 + 6 * SECOND)
+    stop = T0 + 7 * SECOND
+    no_buyers = book_view(bids=(), asks=(("0.55", 10),))
+    confirm_cancels(session, session.on_book(no_buyers, stop), stop)
+    confirm_cancels(session, session.stop(stop, "market data stale over 15 s", ExitUrgency.IMMEDIATE), stop)
+
+    with caplog.at_level("WARNING", logger="mmd.MakerActor"):
+        for second in range(0, 120):
+            now = stop + second * SECOND
+            confirm_cancels(session, session.on_book(no_buyers, now) + session.check(now), now)
+
+    assert session.state == MakerState.FLATTENING and session.finished is None
+    assert "cannot get out: 5 left" in session.why_not_quoting
+    assert session.status()["exit"]["phase"] == ExitPhase.STUCK
+    warnings = [r for r in caplog.records if "cannot get out" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    # still working the position: an ask resting at the touch, within the slippage cap
+    assert [(o["side"], o["price"]) for o in session.orders.open_orders()] == [("ask", "0.54")]

@@ -387,8 +387,24 @@ def test_the_exposure_is_published_once_at_start_with_nothing_in_it(risk_config)
     desk = Desk(risk_config, now=T0)
 
     assert desk.last == [
-        Publish(ExposureChanged(markets=(), resting_order_value=D(0), global_exposure=D(0), state="ACTIVE", ts=T0))
+        Publish(ExposureChanged(markets=(), resting_order_value=D(0), global_exposure=D(0), state="ACTIVE", ts=T0,
+                                market_budget=risk_config.per_market_budget_dollars,
+                                category_budget=risk_config.per_category_budget_dollars,
+                                global_budget=risk_config.global_budget_dollars))
     ]
+
+
+def test_a_session_start_publishes_the_exposure_again_for_its_new_maker(desk):
+    """The new maker subscribed after the last ExposureChanged: it sizes its first quotes
+    to the room the other markets leave only if it hears the view again."""
+    desk.on(place("b1", "bid", "0.40", 5, ticker="KXOTHER-26JAN01-T50"))
+    before = desk.published(ExposureChanged)[-1]
+
+    desk.session("s2")
+
+    again = desk.published(ExposureChanged)[-1]
+    assert again is not before and (again.markets, again.global_exposure) == (before.markets, before.global_exposure)
+    assert again.category_budget == desk.core.config.per_category_budget_dollars
 
 
 def test_exposure_changed_goes_out_only_when_the_exposure_changes(desk):
@@ -405,6 +421,9 @@ def test_exposure_changed_goes_out_only_when_the_exposure_changes(desk):
             global_exposure=D("2.00"),
             state="ACTIVE",
             ts=desk.now,
+            market_budget=desk.core.config.per_market_budget_dollars,
+            category_budget=desk.core.config.per_category_budget_dollars,
+            global_budget=desk.core.config.global_budget_dollars,
         )
     )
     acknowledged = desk.on(accepted(order, "ex-b1"))  # acknowledged as admitted: no exposure changed
@@ -413,7 +432,7 @@ def test_exposure_changed_goes_out_only_when_the_exposure_changes(desk):
     assert desk.last == []  # a book moves no exposure
     assert desk.refusal("too-close", "ask", "0.40", 5) == "min_spread"
     assert desk.published(ExposureChanged)[-1].global_exposure == D("2.00")
-    assert len(desk.published(ExposureChanged)) == 2  # at start, then the order
+    assert len(desk.published(ExposureChanged)) == 3  # at start, again for the session's maker, then the order
 
     desk.on(fill("bid", "0.40", 2, fill_id="f1", order_id="ex-b1", client_order_id="b1", ts=desk.now))
 
