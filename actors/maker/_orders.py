@@ -381,6 +381,11 @@ class OrderManager:
         return levels
 
     @property
+    def has_ghosts(self) -> bool:
+        """Whether the book may still show orders we moved or cancelled (they expire by time)."""
+        return bool(self._ghosts)
+
+    @property
     def has_orders(self) -> bool:
         return len(self._book) > 0
 

@@ -595,15 +595,13 @@ class MakerSession:
         if self.book is None:
             return None
         key = self._market_key
-        if (
-            key is not None
-            and key[0] is self.book
-            and key[1] == self._now_ns
-            and key[2] == self.orders.version
-        ):
-            return self._market
+        if key is not None and key[0] is self.book and key[2] == self.orders.version:
+            # the time matters only to the ghosts of moved or cancelled orders (they expire)
+            if key[1] == self._now_ns or (not key[3] and not self.orders.has_ghosts):
+                return self._market
+        had_ghosts = self.orders.has_ghosts
         self._market = without_own_orders(self.book, self.orders.resting_size_by_level(self.book, self._now_ns))
-        self._market_key = (self.book, self._now_ns, self.orders.version)
+        self._market_key = (self.book, self._now_ns, self.orders.version, had_ghosts)
         return self._market
 
     def fair_value(self) -> Decimal | None:

@@ -220,17 +220,28 @@ class SigmaEstimator:
         self.bucket_ns = max(1, bucket_ns)
         self._mids: deque[tuple[int, Decimal]] = deque()
         self._first_ns: int | None = None
+        # sigma is a function of the mids in the window alone: kept until one enters, leaves
+        # or changes (a bucket's last mid replaced by an equal one changes nothing). Hazard:
+        # recomputed every check it is 120 Decimal squares and a square root a second.
+        self._sigma: Decimal | None = None
+        self._sigma_fresh = False
 
     def sample(self, now_ns: int, mid: Decimal | None) -> None:
+        mids = self._mids
         if mid is not None:
             if self._first_ns is None:
                 self._first_ns = now_ns
-            if self._mids and self._mids[-1][0] // self.bucket_ns == now_ns // self.bucket_ns:
-                self._mids[-1] = (now_ns, mid)
-            elif not self._mids or now_ns > self._mids[-1][0]:
-                self._mids.append((now_ns, mid))
-        while self._mids and self._mids[0][0] < now_ns - self.window_ns:
-            self._mids.popleft()
+            if mids and mids[-1][0] // self.bucket_ns == now_ns // self.bucket_ns:
+                last = mids[-1][1]
+                if last != mid or str(last) != str(mid):  # 0.5 and 0.50 are equal but print apart
+                    self._sigma_fresh = False
+                mids[-1] = (now_ns, mid)
+            elif not mids or now_ns > mids[-1][0]:
+                mids.append((now_ns, mid))
+                self._sigma_fresh = False
+        while mids and mids[0][0] < now_ns - self.window_ns:
+            mids.popleft()
+            self._sigma_fresh = False
 
     def covers_window(self, now_ns: int) -> bool:
         return self._first_ns is not None and now_ns - self._first_ns >= self.window_ns
@@ -239,7 +250,16 @@ class SigmaEstimator:
         """None until the observations cover the window (or fewer than two mids are in it)."""
         if not self.covers_window(now_ns):
             return None
-        mids = [m for t, m in self._mids if t >= now_ns - self.window_ns]
+        since = now_ns - self.window_ns
+        if self._mids and self._mids[0][0] < since:  # not sampled up to now: no memo
+            return self._sigma_of([m for t, m in self._mids if t >= since])
+        if not self._sigma_fresh:
+            self._sigma = self._sigma_of([m for _t, m in self._mids])
+            self._sigma_fresh = True
+        return self._sigma
+
+    @staticmethod
+    def _sigma_of(mids: list[Decimal]) -> Decimal | None:
         n = len(mids)
         if n < 2:
             return None
