@@ -347,6 +347,8 @@ class OrderManager:
 
     def levels_working(self, side: BookSide) -> int:
         """How many ladder levels deep this side's working orders reach."""
+        if not self._slots:
+            return 0
         return 1 + max((level for s, level in self._slots if s == side), default=-1)
 
     def in_flight(self) -> list[Command]:

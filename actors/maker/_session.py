@@ -245,6 +245,7 @@ class MakerSession:
         # rebuilding it costs more than the whole quoting model and a pass asks ~5 times.
         self._market_key: tuple | None = None
         self._market: BookView | None = None
+        self._problem_of: tuple[BookView | None, str | None] = (None, "no book yet")  # (book, _book_problem(book))
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
@@ -523,7 +524,10 @@ class MakerSession:
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
             return
-        problem = _book_problem(self.book)
+        book = self.book
+        if self._problem_of[0] is not book:  # books are immutable: judged once each
+            self._problem_of = (book, _book_problem(book))
+        problem = self._problem_of[1]
         if problem is None and self._only_our_orders():
             problem = "no other liquidity in the book"
         if problem is None:

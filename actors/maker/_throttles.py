@@ -113,6 +113,16 @@ class AdverseSelectionMonitor:
         return Decimal(sum(judged)) / Decimal(len(judged)), len(judged)
 
 
+def _measures(book: BookView | None) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(spread, mid, depth of 5 levels) of a book, None each where there is none."""
+    if book is None:
+        return None, None, None
+    spread = None
+    if book.best_bid is not None and book.best_ask is not None:
+        spread = book.best_ask - book.best_bid
+    return spread, book.mid, book.depth(5)
+
+
 class Throttles:
     """The four throttles of SPEC 8, one check at a time."""
 
@@ -128,6 +138,7 @@ class Throttles:
         )
         self._spread_baseline: Decimal | None = None
         self.verdict = ThrottleVerdict()
+        self._measured: tuple = (None, None, None, None)  # (book, spread, mid, depth of 5 levels)
 
     def on_fill(self, ts_ns: int, side: str, price: Decimal) -> None:
         self.adverse.on_fill(ts_ns, side, price)
@@ -135,10 +146,9 @@ class Throttles:
     def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
         """One check against the market's book (others' orders only)."""
         cfg = self.config
-        spread = None
-        if book is not None and book.best_bid is not None and book.best_ask is not None:
-            spread = book.best_ask - book.best_bid
-        mid = book.mid if book is not None else None
+        if self._measured[0] is not book:  # books are immutable: measured once each
+            self._measured = (book, *_measures(book))
+        _book, spread, mid, depth = self._measured
         self.adverse.judge(now_ns, mid)
         share, judged = self.adverse.share()
         bad = {
@@ -146,7 +156,7 @@ class Throttles:
             and self._spread_baseline is not None
             and spread - self._spread_baseline > cfg.spread_shock,
             "wide_spread": spread is not None and spread > cfg.wide_spread,
-            "thin_book": book is not None and book.depth(5) < cfg.thin_depth,
+            "thin_book": depth is not None and depth < cfg.thin_depth,
             "adverse_selection": judged >= cfg.adverse_min_fills and share >= cfg.adverse_share,
         }
         if spread is not None:  # the baseline follows the spread, so a lasting change stops being a shock
