@@ -27,12 +27,24 @@ NS_PER_MS = 1_000_000
 __all__ = ["Clock", "LiveClock", "ReplayClock", "TimerHandle", "NS_PER_SECOND", "NS_PER_MS", "seconds"]
 
 
+# float config values recur on every tick: converted once each. Floats only: a Decimal or
+# an int equal to a cached float is a different product (and so possibly a different round).
+_SECONDS: dict[float, int] = {}
+
+
 def seconds(value: float) -> int:
     """Seconds (config values) to integer nanoseconds."""
-    return int(round(value * NS_PER_SECOND))
+    if type(value) is not float:
+        return int(round(value * NS_PER_SECOND))
+    ns = _SECONDS.get(value)
+    if ns is None:
+        ns = int(round(value * NS_PER_SECOND))
+        if len(_SECONDS) < 4_096:  # bounded: a computed delay is not a config value
+            _SECONDS[value] = ns
+    return ns
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class TimerHandle:
     due_key: int  # heap order: virtual time (replay) or the monotonic clock (live)
     tie: tuple[str, str]  # equal deadlines: by message kind and ticker, not by thread timing
