@@ -250,6 +250,8 @@ def batched(commands: list) -> list:
     """Tag the places, and the cancels, decided together (two or more of a kind) with the
     client ids of their group, so the REST client sends each group as one V2 batch call
     once every item has passed (or been refused by) the risk governor."""
+    if len(commands) < 2:  # no group to tag (the usual pass)
+        return commands
     for kind in (PlaceOrder, CancelOrder):
         ids = tuple(c.client_order_id for c in commands if type(c) is kind)
         if len(ids) > 1:
@@ -435,6 +437,8 @@ class OrderManager:
 
     def _strays(self) -> list[WorkingOrder]:
         """Tracked orders that are no side's working order (adopted ones)."""
+        if not self._book:
+            return []
         working = set(self._slots.values())
         return [o for o in self._all() if o.key not in working]
 
