@@ -6,7 +6,8 @@ clock, under both runtimes, beside raw Pykka's message rate measured in the same
 
 Default: the three NHL tapes of the data folder ($MMD_DATA_DIR/kalshi, default
 ../shared/data/kalshi), both runtimes. For each run it prints wall time, tape rows, frames
-delivered, timers fired, messages handled (deterministic runtime), events/s where
+delivered, timers fired, messages handled (deterministic runtime), CPU seconds (all
+threads: on a shared machine they say what the wall time cannot), events/s where
 events = tape rows + frames + timers actually stepped, and virtual seconds per wall second.
 First it measures raw Pykka: a 3-actor chain of tells (each message hops three actors),
 so the figures can be read as a ratio on a noisy machine. Asserts nothing.
@@ -70,9 +71,10 @@ def raw_pykka_three_hop_rate(messages: int = 60_000) -> float:
 
 def one_run(runtime: str, **replay) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         summary = run_replay(load_config(), db_path=Path(tmp) / "bench.sqlite", run_id="bench", runtime=runtime, **replay)
         summary["wall_s"] = time.perf_counter() - started
+        summary["cpu_s"] = time.process_time() - cpu_started  # all threads: on a shared machine, read beside wall
     return summary
 
 
@@ -81,7 +83,7 @@ def report(label: str, runtime: str, s: dict) -> None:
     events = s["tape_events"] + s["scenario_events"] + s["frames_delivered"] + s["timers_fired"]
     handled = s.get("messages_handled")
     print(
-        f"{label} [{runtime}]: {wall:.2f} s wall; {s['tape_events'] + s['scenario_events']:,} market events, "
+        f"{label} [{runtime}]: {wall:.2f} s wall ({s['cpu_s']:.2f} s CPU); {s['tape_events'] + s['scenario_events']:,} market events, "
         f"{s['frames_delivered']:,} frames, {s['timers_fired']:,} timers"
         + (f", {handled:,} messages handled" if handled else "")
         + f"; {events / wall:,.0f} events/s; {s['virtual_seconds'] / wall:,.0f} virtual s per wall s; "

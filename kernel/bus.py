@@ -74,12 +74,16 @@ class Bus:
         self.tracker = tracker
         self._lock = threading.Lock()
         self._subs: dict[tuple[type, str | None], list[Any]] = defaultdict(list)
+        # (message type, ticker) -> its subscribers in delivery order; dropped on every
+        # change of subscriptions (they change at session starts and ends, not per message)
+        self._fanout: dict[tuple[type, str | None], tuple[Any, ...]] = {}
 
     def subscribe(self, ref: Any, message_type: type, ticker: str | None = None) -> None:
         with self._lock:
             subs = self._subs[(message_type, ticker)]
             if ref not in subs:
                 subs.append(ref)
+                self._fanout.clear()
 
     def unsubscribe_all(self, ref: Any) -> None:
         with self._lock:
@@ -88,20 +92,28 @@ class Bus:
                 subs.remove(ref)
                 if not subs:  # a finished maker's ticker topics go with it: memory stays with the live actors
                     del self._subs[topic]
+            self._fanout.clear()
 
     def subscribers(self, message: Any) -> list[Any]:
-        ticker = getattr(message, "ticker", None)
+        return list(self._subscribers(type(message), getattr(message, "ticker", None)))
+
+    def _subscribers(self, message_type: type, ticker: str | None) -> tuple[Any, ...]:
+        key = (message_type, ticker)
         with self._lock:
-            refs = list(self._subs.get((type(message), None), ()))
-            if ticker is not None:
-                refs.extend(r for r in self._subs.get((type(message), ticker), ()) if r not in refs)
+            refs = self._fanout.get(key)
+            if refs is None:
+                found = list(self._subs.get((message_type, None), ()))
+                if ticker is not None:
+                    found.extend(r for r in self._subs.get(key, ()) if r not in found)
+                refs = self._fanout[key] = tuple(found)
         return refs
 
     def publish(self, message: Any) -> int:
         """Deliver to every subscriber; dead ones are dropped. Returns deliveries made."""
         delivered = 0
-        for ref in self.subscribers(message):
-            if post(ref, message, self.tracker):
+        tracker = self.tracker
+        for ref in self._subscribers(type(message), getattr(message, "ticker", None)):
+            if post(ref, message, tracker):
                 delivered += 1
             else:
                 self.unsubscribe_all(ref)

@@ -27,12 +27,24 @@ NS_PER_MS = 1_000_000
 __all__ = ["Clock", "LiveClock", "ReplayClock", "TimerHandle", "NS_PER_SECOND", "NS_PER_MS", "seconds"]
 
 
+# float config values recur on every tick: converted once each. Floats only: a Decimal or
+# an int equal to a cached float is a different product (and so possibly a different round).
+_SECONDS: dict[float, int] = {}
+
+
 def seconds(value: float) -> int:
     """Seconds (config values) to integer nanoseconds."""
-    return int(round(value * NS_PER_SECOND))
+    if type(value) is not float:
+        return int(round(value * NS_PER_SECOND))
+    ns = _SECONDS.get(value)
+    if ns is None:
+        ns = int(round(value * NS_PER_SECOND))
+        if len(_SECONDS) < 4_096:  # bounded: a computed delay is not a config value
+            _SECONDS[value] = ns
+    return ns
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class TimerHandle:
     due_key: int  # heap order: virtual time (replay) or the monotonic clock (live)
     tie: tuple[str, str]  # equal deadlines: by message kind and ticker, not by thread timing
@@ -41,6 +53,7 @@ class TimerHandle:
     target: Any = field(compare=False)
     message: Any = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
+    fired: bool = field(default=False, compare=False)  # popped for delivery: cancelling it is too late
 
 
 class Clock(Protocol):
@@ -54,31 +67,59 @@ class Clock(Protocol):
 
 
 class _TimerHeap:
+    """Pending timers in (deadline, what is due, scheduling order) order.
+
+    Entries are plain tuples (due_key, tie, order, handle): the heap compares them in C.
+    Hazard: a cancelled timer is only marked; one armed for a market's close, weeks away,
+    would wait in memory until its deadline. Cancellations are counted, and once half the
+    heap is cancelled it is rebuilt without them (the order of the rest is unchanged: the
+    keys are unique)."""
+
     def __init__(self) -> None:
-        self._heap: list[TimerHandle] = []
+        self._heap: list[tuple[int, tuple[str, str], int, TimerHandle]] = []
         self._order = itertools.count()
+        self._cancelled = 0  # marked cancelled, still in the heap
 
     def push(self, due_key: int, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
         # Hazard: two actors scheduling in the same replay step race for the counter, so
         # ties break on what the timer is for first; the counter only orders one actor's.
         tie = (type(message).__name__, str(getattr(message, "ticker", "") or getattr(message, "what", "")))
-        handle = TimerHandle(due_key, tie, next(self._order), deadline_ns, target, message)
-        heapq.heappush(self._heap, handle)
+        order = next(self._order)
+        handle = TimerHandle(due_key, tie, order, deadline_ns, target, message)
+        heapq.heappush(self._heap, (due_key, tie, order, handle))
         return handle
 
+    def cancel(self, handle: TimerHandle) -> None:
+        if handle.cancelled or handle.fired:
+            return
+        handle.cancelled = True
+        self._cancelled += 1
+        if self._cancelled * 2 > len(self._heap):
+            self._heap = [entry for entry in self._heap if not entry[3].cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
+
+    def _drop_cancelled_head(self) -> None:
+        heap = self._heap
+        while heap and heap[0][3].cancelled:
+            heapq.heappop(heap)
+            self._cancelled -= 1
+
     def peek_due_key(self) -> int | None:
-        while self._heap and self._heap[0].cancelled:
-            heapq.heappop(self._heap)
-        return self._heap[0].due_key if self._heap else None
+        self._drop_cancelled_head()
+        return self._heap[0][0] if self._heap else None
 
     def pop_due(self, now_key: int) -> TimerHandle | None:
-        due = self.peek_due_key()
-        if due is None or due > now_key:
+        self._drop_cancelled_head()
+        heap = self._heap
+        if not heap or heap[0][0] > now_key:
             return None
-        return heapq.heappop(self._heap)
+        handle = heapq.heappop(heap)[3]
+        handle.fired = True
+        return handle
 
     def __len__(self) -> int:
-        return sum(1 for h in self._heap if not h.cancelled)
+        return len(self._heap) - self._cancelled
 
 
 def _deliver(handle: TimerHandle, tracker: Any) -> None:
@@ -107,7 +148,8 @@ class ReplayClock:
 
     def cancel(self, handle: TimerHandle | None) -> None:
         if handle is not None:
-            handle.cancelled = True
+            with self._lock:
+                self._timers.cancel(handle)
 
     def next_deadline(self) -> int | None:
         with self._lock:
@@ -161,7 +203,7 @@ class LiveClock:
     def cancel(self, handle: TimerHandle | None) -> None:
         if handle is not None:
             with self._cond:
-                handle.cancelled = True
+                self._timers.cancel(handle)
                 self._cond.notify()
 
     def stop(self) -> None:

@@ -35,6 +35,8 @@ import pykka
 from pykka import ActorDeadError, Future, Timeout
 from pykka import messages as pykka_messages
 
+from messages import Message  # kernel imports no actors; messages is kernel-level
+
 __all__ = [
     "ThreadingRuntime",
     "DeterministicRuntime",
@@ -175,25 +177,54 @@ class DeterministicRuntime:
 
     def run_until_idle(self) -> int:
         """Handle messages until the FIFO is empty. Returns how many were handled."""
-        return self.run_until(lambda: False)
+        if self._handling is not None:
+            self._refuse_nested_ask()
+        fifo = self._fifo
+        if not fifo:
+            return 0
+        deliver = self._deliver
+        watch_from = self.max_messages_per_step - _LOOP_WINDOW  # only a loop's last deliveries are described
+        handled = 0
+        popleft = fifo.popleft
+        while fifo:
+            actor, item = popleft()
+            handled += 1
+            if handled > watch_from:
+                self._note(actor, item, handled)
+            deliver(actor, item)
+        self.delivered += handled
+        return handled
 
     def run_until(self, done: Callable[[], bool], waiting_for: Any = None) -> int:
         if self._handling is not None:
-            asker = type(self._handling).__name__
-            raise NestedAskError(
-                f"{asker} waited on an ask inside a handler; in the deterministic runtime actors "
-                "must not ask each other (publish the state instead)"
-            )
+            self._refuse_nested_ask()
         handled = 0
         fifo = self._fifo
+        watch_from = self.max_messages_per_step - _LOOP_WINDOW
         while fifo and not done():
             actor, item = fifo.popleft()
-            self._deliver(actor, item)
             handled += 1
-            if handled > self.max_messages_per_step:
-                raise MessageLoopError(self._describe_loop(handled))
+            if handled > watch_from:
+                self._note(actor, item, handled)
+            self._deliver(actor, item)
         self.delivered += handled
         return handled
+
+    def _refuse_nested_ask(self) -> None:
+        asker = type(self._handling).__name__
+        raise NestedAskError(
+            f"{asker} waited on an ask inside a handler; in the deterministic runtime actors "
+            "must not ask each other (publish the state instead)"
+        )
+
+    def _note(self, actor: Any, item: Any, handled: int) -> None:
+        """Remember one of the last deliveries before the bound; past it, stop the run."""
+        if handled > self.max_messages_per_step:
+            self.delivered += handled - 1
+            raise MessageLoopError(self._describe_loop(handled - 1))
+        message = getattr(item, "message", item)
+        call = message.attr_path[-1] if isinstance(message, pykka_messages.ProxyCall) else ""
+        self._recent.append((type(actor).__name__, type(message).__name__, call))
 
     def _deliver(self, actor: Any, item: Any) -> None:
         if item is _START:
@@ -210,11 +241,11 @@ class DeterministicRuntime:
             self._discard(actor, envelope)
             return
         message = envelope.message
-        self._recent.append((type(actor).__name__, type(message).__name__, getattr(message, "attr_path", ("",))[-1]
-                             if isinstance(message, pykka_messages.ProxyCall) else ""))
         self._handling = actor
         try:
-            response = actor._handle_receive(message)
+            # our own messages go straight to on_receive (what Pykka's _handle_receive does
+            # with anything that is not a stop or a proxy call)
+            response = actor.on_receive(message) if isinstance(message, Message) else actor._handle_receive(message)
             if envelope.reply_to is not None:
                 envelope.reply_to.set(response)
         except Exception:
@@ -245,8 +276,6 @@ class DeterministicRuntime:
                     envelope.reply_to.set_exception()
             return
         tracker = getattr(actor, "tracker", None)
-        from messages import Message  # kernel imports no actors; messages is kernel-level
-
         if tracker is not None and isinstance(envelope.message, Message):
             tracker.done()  # it was counted when posted
 

@@ -162,6 +162,7 @@ class InProcessRig:
         runtime: str = "threading",
     ) -> None:
         self.runtime: DeterministicRuntime | ThreadingRuntime = runtime_named(runtime)
+        self._one_thread = self.runtime if isinstance(self.runtime, DeterministicRuntime) else None
         # threads need the in-flight count to know when the actors are quiet; one thread
         # knows it from its empty FIFO, so it counts nothing
         self.tracker = InFlightTracker() if isinstance(self.runtime, ThreadingRuntime) else None
@@ -208,8 +209,8 @@ class InProcessRig:
         self.deliver_frames()
 
     def quiet(self) -> None:
-        if isinstance(self.runtime, DeterministicRuntime):
-            self.runtime.run_until_idle()  # one thread: an empty FIFO is quiet (a loop raises)
+        if self._one_thread is not None:
+            self._one_thread.run_until_idle()  # one thread: an empty FIFO is quiet (a loop raises)
             return
         if not self.tracker.wait_quiet(QUIET_TIMEOUT_S):
             raise ReplayStalled(f"{self.tracker.in_flight} message(s) still in flight after {QUIET_TIMEOUT_S} s")
@@ -251,9 +252,31 @@ class InProcessRig:
 
     def run_until(self, t_ns: int, before_ns: int | None = None) -> None:
         """Fire every timer due up to t_ns, then move the clock there."""
-        while self.fire_next_timer(t_ns, before_ns):
-            pass
+        if self._one_thread is not None:
+            self._run_until_one_thread(t_ns, before_ns)
+        else:
+            while self.fire_next_timer(t_ns, before_ns):
+                pass
         self.clock.advance_to(max(t_ns, self.clock.now_ns()))
+
+    def _run_until_one_thread(self, t_ns: int, before_ns: int | None) -> None:
+        """`fire_next_timer` until none is due, in one thread: the same steps (frames to
+        quiet, then one timer, then its frames), without re-checking quiet in between."""
+        runtime, clock, network = self._one_thread, self.clock, self.network
+        limit = t_ns if before_ns is None else min(t_ns, before_ns - 1)
+        fired = 0
+        try:
+            while True:
+                runtime.run_until_idle()
+                if network:
+                    self.deliver_frames()
+                deadline = clock.next_deadline()
+                if deadline is None or deadline > limit:
+                    return
+                clock.fire_next_due(deadline)
+                fired += 1
+        finally:
+            self.timers_fired += fired
 
     def act(self, action: Callable[[Exchange], Any]) -> Any:
         """Do something on the exchange (market activity) between actor steps."""

@@ -250,6 +250,8 @@ def batched(commands: list) -> list:
     """Tag the places, and the cancels, decided together (two or more of a kind) with the
     client ids of their group, so the REST client sends each group as one V2 batch call
     once every item has passed (or been refused by) the risk governor."""
+    if len(commands) < 2:  # no group to tag (the usual pass)
+        return commands
     for kind in (PlaceOrder, CancelOrder):
         ids = tuple(c.client_order_id for c in commands if type(c) is kind)
         if len(ids) > 1:
@@ -347,6 +349,8 @@ class OrderManager:
 
     def levels_working(self, side: BookSide) -> int:
         """How many ladder levels deep this side's working orders reach."""
+        if not self._slots:
+            return 0
         return 1 + max((level for s, level in self._slots if s == side), default=-1)
 
     def in_flight(self) -> list[Command]:
@@ -379,6 +383,11 @@ class OrderManager:
                 levels[key] = levels.get(key, Decimal(0)) + shown
             self._ghosts = kept
         return levels
+
+    @property
+    def has_ghosts(self) -> bool:
+        """Whether the book may still show orders we moved or cancelled (they expire by time)."""
+        return bool(self._ghosts)
 
     @property
     def has_orders(self) -> bool:
@@ -428,6 +437,8 @@ class OrderManager:
 
     def _strays(self) -> list[WorkingOrder]:
         """Tracked orders that are no side's working order (adopted ones)."""
+        if not self._book:
+            return []
         working = set(self._slots.values())
         return [o for o in self._all() if o.key not in working]
 

@@ -255,6 +255,7 @@ class MakerSession:
         # rebuilding it costs more than the whole quoting model and a pass asks ~5 times.
         self._market_key: tuple | None = None
         self._market: BookView | None = None
+        self._problem_of: tuple[BookView | None, str | None] = (None, "no book yet")  # (book, _book_problem(book))
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
@@ -537,7 +538,10 @@ class MakerSession:
         if self.warming_up:
             self.state, self.why_not_quoting = MakerState.WAIT_DATA, "warming up"
             return
-        problem = _book_problem(self.book)
+        book = self.book
+        if self._problem_of[0] is not book:  # books are immutable: judged once each
+            self._problem_of = (book, _book_problem(book))
+        problem = self._problem_of[1]
         if problem is None and self._only_our_orders():
             problem = "no other liquidity in the book"
         if problem is None:
@@ -617,15 +621,13 @@ class MakerSession:
         if self.book is None:
             return None
         key = self._market_key
-        if (
-            key is not None
-            and key[0] is self.book
-            and key[1] == self._now_ns
-            and key[2] == self.orders.version
-        ):
-            return self._market
+        if key is not None and key[0] is self.book and key[2] == self.orders.version:
+            # the time matters only to the ghosts of moved or cancelled orders (they expire)
+            if key[1] == self._now_ns or (not key[3] and not self.orders.has_ghosts):
+                return self._market
+        had_ghosts = self.orders.has_ghosts
         self._market = without_own_orders(self.book, self.orders.resting_size_by_level(self.book, self._now_ns))
-        self._market_key = (self.book, self._now_ns, self.orders.version)
+        self._market_key = (self.book, self._now_ns, self.orders.version, had_ghosts)
         return self._market
 
     def fair_value(self) -> Decimal | None:

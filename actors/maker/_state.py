@@ -57,6 +57,8 @@ class Holds:
 
     def active(self, now_ns: int) -> str:
         """Why we are held now ("" when not); holds past their deadline are dropped."""
+        if not self._holds:  # the usual case, asked on every requote
+            return ""
         for key in [k for k, h in self._holds.items() if h.until_ns is not None and now_ns >= h.until_ns]:
             del self._holds[key]
         for key in (*self.ORDER, *sorted(k for k in self._holds if k not in self.ORDER)):

@@ -113,6 +113,16 @@ class AdverseSelectionMonitor:
         return Decimal(sum(judged)) / Decimal(len(judged)), len(judged)
 
 
+def _measures(book: BookView | None) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(spread, mid, depth of 5 levels) of a book, None each where there is none."""
+    if book is None:
+        return None, None, None
+    spread = None
+    if book.best_bid is not None and book.best_ask is not None:
+        spread = book.best_ask - book.best_bid
+    return spread, book.mid, book.depth(5)
+
+
 class Throttles:
     """The four throttles of SPEC 8, one check at a time."""
 
@@ -128,6 +138,7 @@ class Throttles:
         )
         self._spread_baseline: Decimal | None = None
         self.verdict = ThrottleVerdict()
+        self._measured: tuple = (None, None, None, None)  # (book, spread, mid, depth of 5 levels)
 
     def on_fill(self, ts_ns: int, side: str, price: Decimal) -> None:
         self.adverse.on_fill(ts_ns, side, price)
@@ -135,10 +146,9 @@ class Throttles:
     def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
         """One check against the market's book (others' orders only)."""
         cfg = self.config
-        spread = None
-        if book is not None and book.best_bid is not None and book.best_ask is not None:
-            spread = book.best_ask - book.best_bid
-        mid = book.mid if book is not None else None
+        if self._measured[0] is not book:  # books are immutable: measured once each
+            self._measured = (book, *_measures(book))
+        _book, spread, mid, depth = self._measured
         self.adverse.judge(now_ns, mid)
         share, judged = self.adverse.share()
         bad = {
@@ -146,7 +156,7 @@ class Throttles:
             and self._spread_baseline is not None
             and spread - self._spread_baseline > cfg.spread_shock,
             "wide_spread": spread is not None and spread > cfg.wide_spread,
-            "thin_book": book is not None and book.depth(5) < cfg.thin_depth,
+            "thin_book": depth is not None and depth < cfg.thin_depth,
             "adverse_selection": judged >= cfg.adverse_min_fills and share >= cfg.adverse_share,
         }
         if spread is not None:  # the baseline follows the spread, so a lasting change stops being a shock
@@ -220,17 +230,28 @@ class SigmaEstimator:
         self.bucket_ns = max(1, bucket_ns)
         self._mids: deque[tuple[int, Decimal]] = deque()
         self._first_ns: int | None = None
+        # sigma is a function of the mids in the window alone: kept until one enters, leaves
+        # or changes (a bucket's last mid replaced by an equal one changes nothing). Hazard:
+        # recomputed every check it is 120 Decimal squares and a square root a second.
+        self._sigma: Decimal | None = None
+        self._sigma_fresh = False
 
     def sample(self, now_ns: int, mid: Decimal | None) -> None:
+        mids = self._mids
         if mid is not None:
             if self._first_ns is None:
                 self._first_ns = now_ns
-            if self._mids and self._mids[-1][0] // self.bucket_ns == now_ns // self.bucket_ns:
-                self._mids[-1] = (now_ns, mid)
-            elif not self._mids or now_ns > self._mids[-1][0]:
-                self._mids.append((now_ns, mid))
-        while self._mids and self._mids[0][0] < now_ns - self.window_ns:
-            self._mids.popleft()
+            if mids and mids[-1][0] // self.bucket_ns == now_ns // self.bucket_ns:
+                last = mids[-1][1]
+                if last != mid or str(last) != str(mid):  # 0.5 and 0.50 are equal but print apart
+                    self._sigma_fresh = False
+                mids[-1] = (now_ns, mid)
+            elif not mids or now_ns > mids[-1][0]:
+                mids.append((now_ns, mid))
+                self._sigma_fresh = False
+        while mids and mids[0][0] < now_ns - self.window_ns:
+            mids.popleft()
+            self._sigma_fresh = False
 
     def covers_window(self, now_ns: int) -> bool:
         return self._first_ns is not None and now_ns - self._first_ns >= self.window_ns
@@ -239,7 +260,16 @@ class SigmaEstimator:
         """None until the observations cover the window (or fewer than two mids are in it)."""
         if not self.covers_window(now_ns):
             return None
-        mids = [m for t, m in self._mids if t >= now_ns - self.window_ns]
+        since = now_ns - self.window_ns
+        if self._mids and self._mids[0][0] < since:  # not sampled up to now: no memo
+            return self._sigma_of([m for t, m in self._mids if t >= since])
+        if not self._sigma_fresh:
+            self._sigma = self._sigma_of([m for _t, m in self._mids])
+            self._sigma_fresh = True
+        return self._sigma
+
+    @staticmethod
+    def _sigma_of(mids: list[Decimal]) -> Decimal | None:
         n = len(mids)
         if n < 2:
             return None

@@ -50,6 +50,7 @@ same candidate has come out stability_required windows in a row.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,9 +108,14 @@ def _slope(prices: Sequence[float]) -> float:
         return 0.0
     x_mean = (n - 1) / 2
     p_mean = math.fsum(prices) / n
-    return math.fsum((i - x_mean) * (p - p_mean) for i, p in enumerate(prices)) / math.fsum(
-        (i - x_mean) ** 2 for i in range(n)
-    )
+    return math.fsum((i - x_mean) * (p - p_mean) for i, p in enumerate(prices)) / _index_spread(n)
+
+
+@functools.lru_cache(maxsize=1024)
+def _index_spread(n: int) -> float:
+    """sum((i - mean)^2) over i in range(n): a function of n alone, asked on every sample."""
+    x_mean = (n - 1) / 2
+    return math.fsum((i - x_mean) ** 2 for i in range(n))
 
 
 def _std(values: Sequence[float]) -> float:
@@ -129,7 +135,11 @@ def regime_drift_z(prices: Sequence[float], min_sigma: float, jump_step: float, 
     steps = _steps(prices)
     if not steps:
         return 0.0
-    k = max(range(len(steps)), key=lambda i: (abs(steps[i]), i))  # the largest step, latest on ties
+    k, largest = 0, -1.0  # the largest step, latest on ties
+    for i, step in enumerate(steps):
+        size = abs(step)
+        if size >= largest:
+            k, largest = i, size
     jump = steps[k]
     if abs(jump) < jump_step:
         return drift_z(prices, min_sigma)

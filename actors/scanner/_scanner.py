@@ -76,6 +76,9 @@ class _MarketState:
     liquidity: Decimal = ZERO
     active: bool = True
     trades: deque = field(default_factory=lambda: deque(maxlen=1000))  # (ts_ns, dollars)
+    # the regime's last reading as message Decimals (sigma, drift_z, mr_score): readings are
+    # immutable, and the heartbeat publishes the same one every second between samples
+    reading_decimals: tuple = (None, None, None, None)
 
 
 class ScannerCore:
@@ -604,9 +607,14 @@ class ScannerCore:
         # a healthy market would read stale. No classification yet stays 0 (no data).
         latest = state.history.latest
         data_ts = max(tracker.updated_ns, latest.ts_ns if latest is not None else 0) if tracker.updated_ns else 0
+        if state.reading_decimals[0] is not reading:
+            state.reading_decimals = (
+                reading, to_decimal(reading.sigma), to_decimal(reading.drift_z), to_decimal(reading.mr_score),
+            )
+        _reading, sigma, drift_z, mr_score = state.reading_decimals
         return RegimeUpdated(
             ticker=ticker, regime=tracker.accepted, candidate=tracker.candidate, stable=tracker.stable,
-            sigma=to_decimal(reading.sigma), drift_z=to_decimal(reading.drift_z), mr_score=to_decimal(reading.mr_score),
+            sigma=sigma, drift_z=drift_z, mr_score=mr_score,
             gamma_multiplier=tracker.gamma_multiplier(), k_multiplier=tracker.k_multiplier(), ts=now_ns,
             data_ts=data_ts,
         )

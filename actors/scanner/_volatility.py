@@ -46,18 +46,25 @@ class PriceHistory:
         self._bucket_ns = max(1, seconds(sample_interval_s))
         self._window_ns = seconds(window_s)
         self.points: deque[PricePoint] = deque(maxlen=max_points)
+        # float(point.mid) of each point, in step with `points`: the regime classifier reads
+        # the whole window as floats on every sample
+        self._mids: deque[float] = deque(maxlen=max_points)
 
     def add(self, point: PricePoint) -> bool:
         """Record an observation; True when it opened a new bucket (a new sample)."""
-        if self.points and point.ts_ns < self.points[-1].ts_ns:
+        points = self.points
+        if points and point.ts_ns < points[-1].ts_ns:
             return False  # out of order: never rewrite the past
-        if self.points and point.ts_ns // self._bucket_ns == self.points[-1].ts_ns // self._bucket_ns:
-            self.points[-1] = point
+        if points and point.ts_ns // self._bucket_ns == points[-1].ts_ns // self._bucket_ns:
+            points[-1] = point
+            self._mids[-1] = float(point.mid)
             return False
-        self.points.append(point)
+        points.append(point)
+        self._mids.append(float(point.mid))
         cutoff = point.ts_ns - self._window_ns
-        while self.points and self.points[0].ts_ns < cutoff:
-            self.points.popleft()
+        while points and points[0].ts_ns < cutoff:
+            points.popleft()
+            self._mids.popleft()
         return True
 
     @property
@@ -68,7 +75,10 @@ class PriceHistory:
         return [p for p in self.points if p.ts_ns >= start_ns]
 
     def mids_since(self, start_ns: int) -> list[float]:
-        return [float(p.mid) for p in self.points if p.ts_ns >= start_ns]
+        points = self.points
+        if not points or points[0].ts_ns >= start_ns:
+            return list(self._mids)
+        return [mid for p, mid in zip(points, self._mids) if p.ts_ns >= start_ns]
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,10 +50,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from config import SupervisorConfig
 from kalshi.wire import ns_from_rfc3339
@@ -298,13 +297,8 @@ class SupervisorCore:
         return len(self.sessions.active)
 
     # -- effects ------------------------------------------------------------------------
-    @contextmanager
-    def _effects(self) -> Iterator[list]:
-        outer, self._out = self._out, []
-        try:
-            yield self._out
-        finally:
-            self._out = outer
+    def _effects(self) -> "_Collecting":
+        return _Collecting(self)
 
     def _emit(self, effect: Any) -> None:
         self._out.append(effect)
@@ -795,3 +789,23 @@ def _maker_status(session: Session) -> dict:
         "unrealized_pnl": status.unrealized_pnl,
         "ts": status.ts,
     }
+
+
+class _Collecting:
+    """`with core._effects() as out`: the effects emitted inside go to `out` (a fresh list),
+    the outer collection is restored after. A class, not @contextmanager: it runs on
+    every message the supervisor handles (a generator per message cost more than the work)."""
+
+    __slots__ = ("_core", "_outer")
+
+    def __init__(self, core: SupervisorCore) -> None:
+        self._core = core
+        self._outer: list | None = None
+
+    def __enter__(self) -> list:
+        core = self._core
+        self._outer, core._out = core._out, []
+        return core._out
+
+    def __exit__(self, *_exc: object) -> None:
+        self._core._out = self._outer

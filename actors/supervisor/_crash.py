@@ -48,7 +48,9 @@ def _session_id_of(maker) -> str:
 
 def _handler_failures(actor) -> int:
     """Handler exceptions MmdActor has swallowed so far (its errors["handler:<type>"])."""
-    errors = getattr(actor, "errors", None) or {}
+    errors = getattr(actor, "errors", None)
+    if not errors:
+        return 0
     return sum(count for key, count in errors.items() if key.startswith(_HANDLER_ERROR))
 
 

@@ -135,3 +135,21 @@ def test_a_live_timer_handle_reports_its_deadline_in_the_clocks_own_time_base():
         clock.cancel(handle)
     finally:
         clock.stop()
+
+
+def test_timers_left_after_most_were_cancelled_fire_in_their_order():
+    # the heap is rebuilt without cancelled timers once half are cancelled: the rest keep
+    # their (deadline, what is due, scheduling order) order
+    tracker = InFlightTracker()
+    clock = ReplayClock(0, tracker)
+    ref = start_recorder(clock, tracker)
+    handles = [clock.call_at(10 * (i % 7), ref, Due(what=f"t{i % 3}", ts=i)) for i in range(60)]
+    for i, handle in enumerate(handles):
+        if i % 4:
+            clock.cancel(handle)
+    clock.cancel(handles[1])  # cancelling twice counts once
+    kept = sorted(h for i, h in enumerate(handles) if i % 4 == 0)
+    while clock.fire_next_due(10**9):
+        tracker.wait_quiet()  # each handled at its own virtual time
+    assert ref.proxy().get_seen().get() == [(h.message.what, h.deadline_ns) for h in kept]
+    assert clock.next_deadline() is None

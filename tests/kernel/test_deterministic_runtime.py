@@ -6,6 +6,8 @@ from __future__ import annotations
 import pykka
 import pytest
 
+from messages import Message, message
+
 from kernel.runtime import DeterministicRuntime, MessageLoopError, NestedAskError, ThreadingRuntime, runtime_named
 
 
@@ -99,6 +101,54 @@ def test_a_message_loop_stops_the_run_naming_the_actors_and_message_types():
     ref.tell("again")
     with pytest.raises(MessageLoopError, match=r"actors Echo; .*Echo <- str"):
         runtime.run_until_idle()
+
+
+@message
+class Ping(Message):
+    n: int
+
+
+@message
+class Pong(Message):
+    n: int
+
+
+class Player(pykka.ThreadingActor):
+    """Answers a Ping with a Pong and a Pong with a Ping: two actors in a loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other = None
+
+    def on_receive(self, message):
+        if isinstance(message, tuple):  # ("meet", other)
+            self.other = message[1]
+            return
+        self.other.tell(Pong(n=message.n + 1) if isinstance(message, Ping) else Ping(n=message.n + 1))
+
+
+class Pinger(Player):
+    pass
+
+
+class Ponger(Player):
+    pass
+
+
+def test_a_loop_between_two_actors_names_both_and_both_message_types_and_leaves_memory_bounded():
+    runtime = DeterministicRuntime(max_messages_per_step=50_000)
+    pinger, ponger = runtime.start(Pinger), runtime.start(Ponger)
+    pinger.tell(("meet", ponger))
+    ponger.tell(("meet", pinger))
+    runtime.run_until_idle()
+    pinger.tell(Ping(n=0))
+    with pytest.raises(MessageLoopError) as raised:
+        runtime.run_until_idle()
+    text = str(raised.value)
+    assert "50,000 messages in one replay step" in text
+    assert "actors Pinger, Ponger" in text
+    assert "Pinger <- Ping" in text and "Ponger <- Pong" in text
+    assert len(runtime._recent) <= 2_000  # only the last deliveries before the bound are described
 
 
 def test_a_failing_tell_stops_the_actor_and_runs_on_failure_as_pykka_does():

@@ -206,8 +206,6 @@ def test_a_finished_makers_topics_leave_the_bus():
     assert held < NOISE_BYTES, f"{held:,} bytes kept for 3,000 makers gone ({held / 3_000:.0f} per maker)"
 
 
-@pytest.mark.xfail(strict=True, reason="a cancelled timer stays in the clock's heap until its deadline "
-                   "(kernel/clock.py _TimerHeap: count cancellations, rebuild the heap without them at half)")
 def test_a_cancelled_timer_does_not_wait_in_memory_for_its_deadline():
     # a session's close-window timer is armed for the market's close, days or weeks away,
     # and cancelled when the session ends minutes later

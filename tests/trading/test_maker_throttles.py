@@ -159,3 +159,23 @@ def test_sigma_is_not_judged_without_mids_of_its_own():
         sigma.sample(T0 + at * SECOND, None)  # one-sided book: nothing observed
 
     assert sigma.sigma(T0 + 40 * SECOND) is None
+
+
+def test_sigma_asked_every_second_is_what_a_fresh_estimate_of_the_same_mids_gives():
+    # sigma is kept between the mids changing; asked on every check it must not go stale
+    # when a mid enters, leaves, or a bucket's last mid is replaced (0.5 by 0.50 included)
+    import random
+
+    rng = random.Random(7)
+    kept = SigmaEstimator(window_ns=20 * SECOND, bucket_ns=5 * SECOND)
+    mids: list[tuple[int, D]] = []
+    for second in range(120):
+        now = T0 + second * SECOND
+        mid = rng.choice((None, D("0.5"), D("0.50"), D("0.51"), D("0.49")))
+        kept.sample(now, mid)
+        mids.append((now, mid))
+        fresh = SigmaEstimator(window_ns=20 * SECOND, bucket_ns=5 * SECOND)
+        for at, m in mids:
+            fresh.sample(at, m)
+        got, want = kept.sigma(now), fresh.sigma(now)
+        assert (got, str(got)) == (want, str(want)), second
