@@ -49,7 +49,7 @@ def main() -> None:
         now_ns=50, session_start_ns=0, session_end_ns=100, market_close_ns=10**15, tick=D("0.01"),
         maker_fee_series=True, base_size=D(5), min_spread=D("0.02"), max_spread=D("0.20"), max_notional=D(10),
     )
-    for name in ("avellaneda_stoikov", "glft", "fixed_spread"):
+    for name in ("avellaneda_stoikov", "glft", "fixed_spread", "nhl_hybrid"):
         for levels in (1, 3):
             model = build_quoting_model(dataclasses.replace(maker.model, name=name, ladder_levels=levels))
             us = per_call_us(lambda i: model.plan(dataclasses.replace(base, position=D(i % 21 - 10))))

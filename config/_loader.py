@@ -17,7 +17,14 @@ from typing import Any
 
 import yaml
 
-from ._rules import fair_value_config_problems, feeds_config_problems, model_config_problems, status_host_problem
+from ._profiles import NO_PROFILE, chosen_profile, deep_merge, profile_names, profile_settings
+from ._rules import (
+    fair_value_config_problems,
+    feeds_config_problems,
+    model_config_problems,
+    profile_model_problems,
+    status_host_problem,
+)
 from ._schema import Config
 
 __all__ = ["ConfigError", "load_config", "default_config_path", "validate", "cross_checks"]
@@ -50,16 +57,6 @@ def _read_yaml(path: Path, errors: list[str]) -> dict:
         errors.append(f"{path}: top level must be a mapping, got {type(data).__name__}")
         return {}
     return data
-
-
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 _NONE = object()  # an optional field explicitly set to null (None itself means "invalid")
@@ -203,6 +200,9 @@ def cross_checks(cfg: Config) -> list[str]:
     errors.extend(model_config_problems(cfg.maker.model))
     errors.extend(fair_value_config_problems(cfg.maker.fair_value))
     errors.extend(feeds_config_problems(cfg.feeds))
+    errors.extend(profile_model_problems(cfg.maker.model, cfg.risk.hybrid))
+    if cfg.maker.profile not in (names := profile_names()):
+        errors.append(f"maker.profile: unknown profile {cfg.maker.profile!r}; one of {', '.join(names)}")
     errors.extend(p for p in [status_host_problem(cfg.status.host, cfg.status.allow_remote)] if p)
     return errors
 
@@ -266,13 +266,19 @@ def validate(data: dict) -> Config:
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
-    """Defaults, then the user's file (if any), then programmatic overrides."""
+    """Defaults, then the chosen profile (maker.profile, config/profiles.yaml), then the
+    user's file (if any), then programmatic overrides."""
     errors: list[str] = []
-    data = _read_yaml(DEFAULT_PATH, errors)
-    if path is not None:
-        data = _merge(data, _read_yaml(Path(path), errors))
+    defaults = _read_yaml(DEFAULT_PATH, errors)
+    layers = [_read_yaml(Path(path), errors)] if path is not None else []
     if overrides:
-        data = _merge(data, overrides)
+        layers.append(overrides)
+    profile = chosen_profile([defaults, *layers])
+    data = defaults
+    if isinstance(profile, str) and profile != NO_PROFILE:
+        data = deep_merge(data, profile_settings(profile, errors))
+    for layer in layers:
+        data = deep_merge(data, layer)
     if errors:
         raise ConfigError(errors)
     return validate(data)

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # annotations only: _schema imports the names below
-    from ._schema import FairValueConfig, FeedsConfig, QuoteModelConfig
+    from ._schema import FairValueConfig, FeedsConfig, HybridConfig, QuoteModelConfig
 
 __all__ = [
     "QUOTING_MODELS",
     "FAIR_VALUE_SOURCES",
     "model_config_problems",
     "fair_value_config_problems",
+    "profile_model_problems",
     "is_loopback_host",
     "status_host_problem",
     "FEED_OFF",
@@ -29,7 +30,7 @@ __all__ = [
     "fair_value_feed_problem",
 ]
 
-QUOTING_MODELS = ("avellaneda_stoikov", "glft", "fixed_spread")  # maker.model.name
+QUOTING_MODELS = ("avellaneda_stoikov", "glft", "fixed_spread", "nhl_hybrid")  # maker.model.name
 FAIR_VALUE_SOURCES = ("book_mid", "microprice", "ewma", "reference_blend", "model_nd2")  # maker.fair_value.source
 
 
@@ -45,6 +46,18 @@ def model_config_problems(cfg: QuoteModelConfig) -> list[str]:
     if cfg.decay_extreme_low >= cfg.decay_extreme_high:
         problems.append("maker.model.decay_extreme_low: must be below decay_extreme_high")
     return problems
+
+
+def profile_model_problems(model: QuoteModelConfig, hybrid: HybridConfig) -> list[str]:
+    """The nhl_hybrid model and the risk governor's hybrid policy must agree on when
+    quoting turns one-sided: a model threshold above the governor's would keep placing
+    building orders the governor refuses (reduce-only beyond its threshold)."""
+    if model.name != "nhl_hybrid" or model.nhl_one_sided_above <= hybrid.skew_threshold_contracts:
+        return []
+    return [
+        f"maker.model.nhl_one_sided_above: {model.nhl_one_sided_above} must not exceed "
+        f"risk.hybrid.skew_threshold_contracts ({hybrid.skew_threshold_contracts}) with maker.model.name nhl_hybrid"
+    ]
 
 
 def fair_value_config_problems(fv: FairValueConfig) -> list[str]:

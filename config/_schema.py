@@ -404,10 +404,14 @@ class QuoteModelConfig:
     size_depth_levels: int = check(positive)
     size_max_contracts: int = check(positive)
     size_quantum: Decimal = check(positive)
+    nhl_quote_offset: Decimal = check(positive, price)  # nhl_hybrid (seed 000): each side this far from fair
+    nhl_one_sided_above: Decimal = check(positive)  # |net| above this: only the reducing side quotes
+    nhl_exit_widen: Decimal = check(non_negative)  # ...that far out x (1 + this x excess / threshold)
 
 
 @frozen
 class MakerConfig:
+    profile: str  # a named strategy profile (config/profiles.yaml) laid over the defaults; "none"
     warmup_s: float = check(non_negative)
     requote_interval_s: float = check(positive)
     refusal_backoff_cap_s: float = check(positive)

@@ -5,7 +5,8 @@ Runs: every tape (files, folders, globs; trade CSVs and ticker JSONL) under each
 fill model (simex/_tape.py: pessimistic, the floor and default; calibrated; optimistic, the
 ceiling), and every scenario x seed (fills from the simulated exchange's own matching
 against its synthetic traders: fill model "simulator"). Config comes from the defaults,
-`--config FILE` and `--set key.path=value`, validated as `mmd start` validates it.
+`--config FILE`, `--profile NAME` (a named strategy, config/profiles.yaml) and `--set
+key.path=value`, validated as `mmd start` validates it.
 
 Out folder (`--out`, default var/backtests/<name>): `backtest.sqlite` (table
 `backtest_runs`, mmd/backtest_store.py) and `runs/<run>/` per run: the replay database, the
@@ -132,7 +133,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
 
     try:
         results = parse_results(args.result or [], args.results)
-        overrides = parse_overrides(args.set or [])
+        profile = getattr(args, "profile", None)  # the same as a first --set maker.profile=NAME
+        overrides = parse_overrides([*([f"maker.profile={profile}"] if profile else []), *(args.set or [])])
         try:
             config = load_config(args.config, overrides=overrides or None)
         except ConfigError as exc:
@@ -431,6 +433,9 @@ def add_backtest_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--seeds", metavar="SPEC", help="scenario seeds: 1-5, 1,2,3 or 1-3,7 (default: the scenario's own)")
     p.add_argument("--duration", type=float, metavar="S", help="scenario seconds to replay (default: the scenario's)")
     p.add_argument("--config", help="YAML config file over the defaults (config/default.yaml)")
+    p.add_argument("--profile", metavar="NAME",
+                   help="a named strategy (config/profiles.yaml), e.g. nhl_hybrid, nhl_hybrid_conservative, "
+                        "nhl_hybrid_aggressive; the same as --set maker.profile=NAME")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="config override by dotted key, e.g. maker.model.name=glft; repeatable")
     p.add_argument("--fill-model", "--fill-models", dest="fill_model", action="append", metavar="MODEL",

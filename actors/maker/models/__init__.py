@@ -17,7 +17,7 @@ session start/end and market close (ns), the tick, whether the series charges ma
 fees, quote_sides (messages.QuoteSides), size_factor, base_size, max_notional (dollars
 per order; 0 = none), min/max total spread, the throttles' extra_widen_ticks, and the
 market's liquidity (for fixed-spread widening). The pipeline is: base model
-(avellaneda_stoikov | glft | fixed_spread) -> time decay -> spread bounds -> fee floor
+(avellaneda_stoikov | glft | fixed_spread | nhl_hybrid) -> time decay -> spread bounds -> fee floor
 -> throttle widening -> one-sided quoting -> ladder -> sizing. Each stage is a plain
 function exported below.
 
@@ -53,6 +53,7 @@ from ._fees import fee_per_contract, min_profitable_spread, trading_fee
 from ._fixed_spread import FixedSpreadModel
 from ._glft import GlftModel
 from ._ladder import ladder
+from ._nhl_hybrid import NhlHybridModel
 from ._pipeline import (
     BASE_MODELS,
     QuotePipeline,
@@ -81,6 +82,7 @@ __all__ = [
     "AvellanedaStoikovModel",
     "GlftModel",
     "FixedSpreadModel",
+    "NhlHybridModel",
     "CoreQuote",
     "SessionWindow",
     "horizon_fraction",

@@ -19,6 +19,7 @@ from ._fees import min_profitable_spread
 from ._fixed_spread import FixedSpreadModel
 from ._glft import GlftModel
 from ._ladder import ladder
+from ._nhl_hybrid import NhlHybridModel
 from ._numeric import clamp
 from ._sizing import size_levels
 from ._time_decay import apply_time_decay
@@ -30,6 +31,7 @@ BASE_MODELS = {
     "avellaneda_stoikov": AvellanedaStoikovModel,
     "glft": GlftModel,
     "fixed_spread": FixedSpreadModel,
+    "nhl_hybrid": NhlHybridModel,
 }
 
 _ZERO = Decimal(0)
