@@ -32,7 +32,7 @@ def tapes(tmp_path):
     folder = tmp_path / "tapes"
     folder.mkdir()
     for ticker, swing in (("KXTAPE-26APR04-A", 5), ("KXTAPE-26APR04-B", 3)):
-        prices = [50 + (swing if i % 2 else -swing) * (i % 3 > 0) for i in range(40)] + [98] * 3
+        prices = [50 + (swing if i % 2 else -swing) * (i % 3 > 0) for i in range(40)] + [98] * 5
         rows = [f"{i + 1},{T0 + 2 * i},x,{p},{100 - p},{'no' if i % 2 else 'yes'},{5 + i % 7}\n"
                 for i, p in enumerate(prices)]
         (folder / f"TRADES_{ticker}.csv").write_text(HEADER + "".join(rows))
