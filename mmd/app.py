@@ -132,7 +132,12 @@ class Daemon:
         kill_switch_path = None if w.mode == "backtest" else self.db_path.parent / cfg.risk.kill_switch_file
         self._start_feeds()  # before the makers that read reference and spot prices
         risk = self._start(
-            "risk", RiskGovernorActor, config=cfg.risk, order_gateway=rest, kill_switch_path=kill_switch_path
+            "risk",
+            RiskGovernorActor,
+            config=cfg.risk,
+            order_gateway=rest,
+            kill_switch_path=kill_switch_path,
+            run_id=w.run_id,
         )
         ws = self._start(
             "ws",

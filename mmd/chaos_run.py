@@ -288,8 +288,6 @@ class PhaseRun:
 
     def _kill_and_restart(self, fault: Fault) -> Recovery:
         assert self.daemon is not None and self.account is not None
-        if self.phase.kill_after_a_fill:
-            wait_until(lambda: stored_fill_ids(self.view.db), self.phase.recovery_timeout_s, 0.5, self._sample)
         killed_ns = time.time_ns()
         self.daemon.kill()  # SIGKILL to the pid we started, nothing broader
         self.daemon.wait(10)

@@ -215,7 +215,9 @@ class FillReadBack:
     still reports for this account; the read-back starts at its time (since_ns), so a fill
     a killed run never stored, or one made while mmd was down, is not lost. None when there
     is no such fill (first run; a fresh paper exchange, whose counter-made fill ids repeat
-    an earlier exchange's; another key): the read-back covers this run, from since_ns on.
+    an earlier exchange's; another key): the read-back starts at the earliest run killed
+    since the last that ended cleanly or recorded a fill (those runs stored no fill, so none
+    is stored twice), else at this run's start.
     """
 
     mode: str
@@ -235,9 +237,12 @@ def plan_fill_read_back(store: AnalyticsStore, client: KalshiRestClient, mode: s
         if any(f.fill_id == fill_id and f.ts_event is not None and abs(f.ts_event - ts_ns) <= FILL_TIME_TOLERANCE_NS
                for f in reported):
             return FillReadBack(mode, ts_ns, fill_id)
-        log.info("startup: the last %s fill on record (%s) is not this account's; reading back this run's fills only",
+        log.info("startup: the last %s fill on record (%s) is not this account's; not reading back from it",
                  mode, fill_id)
-    return FillReadBack(mode, run_started_ns)
+    # Hazard: a run killed before it stored any fill leaves no anchor, yet its fills (and
+    # those made while mmd was down, its orders still resting) are on the exchange
+    killed_since = store.earliest_unfinished_run_start(mode)
+    return FillReadBack(mode, run_started_ns if killed_since is None else min(killed_since, run_started_ns))
 
 
 def read_back_fills(store: AnalyticsStore, client: KalshiRestClient, plan: FillReadBack, now_ns: int) -> int:

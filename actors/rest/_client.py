@@ -189,12 +189,15 @@ class OrderBookLevels:
 
 
 class _Attempts:
-    """How many times one logical call hit the transport (to tell a retry's 409)."""
+    """How many times one logical call hit the transport (to tell a retry's 409), and
+    whether any attempt's outcome was unknown: a write that timed out may have happened
+    even when a later retry is refused (429, or any definite 4xx)."""
 
-    __slots__ = ("count",)
+    __slots__ = ("count", "any_unknown")
 
     def __init__(self) -> None:
         self.count = 0
+        self.any_unknown = False
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -270,10 +273,17 @@ class KalshiRestClient:
             tally.count += 1
             with self._lock:
                 self._requests += 1
-            status, payload = self._transport.request(method, path, query, body)
+            try:
+                status, payload = self._transport.request(method, path, query, body)
+            except TransportError:
+                tally.any_unknown = True
+                raise
             if 200 <= status < 300:  # create documents 201, 200 has been seen live
                 return payload
-            raise rest_error_from(status, payload)
+            error = rest_error_from(status, payload)
+            if error.outcome_unknown:
+                tally.any_unknown = True
+            raise error
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_attempts),
@@ -582,6 +592,8 @@ class KalshiRestClient:
     def _outcome_unknown(exc: BaseException, attempts: _Attempts) -> bool:
         if isinstance(exc, TransportError | WireFormatError):
             return True  # dropped connection, or a success we could not read
+        if attempts.any_unknown:
+            return True  # an earlier attempt may have acted, whatever the last one was told
         assert isinstance(exc, RestError)
         return exc.outcome_unknown or (exc.code == "order_already_exists" and attempts.count > 1)
 

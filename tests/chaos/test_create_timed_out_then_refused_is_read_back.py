@@ -48,20 +48,23 @@ def client_and_exchange():
     return client, transport
 
 
-def test_the_exchange_did_place_it(client_and_exchange):
+def test_the_exchange_placed_it_on_the_first_attempt_and_refused_every_retry(client_and_exchange):
     client, transport = client_and_exchange
-    with pytest.raises(RestError):
-        client.create_order(DEFAULT_MARKET.ticker, "bid", Decimal("0.05"), Decimal(1), CLIENT_ID)
+    client.create_order(DEFAULT_MARKET.ticker, "bid", Decimal("0.05"), Decimal(1), CLIENT_ID)
     assert transport.creates == 4
     assert [o.client_order_id for o in client.get_orders(status="resting")] == [CLIENT_ID]
 
 
-@pytest.mark.xfail(strict=True, raises=RestError, reason=(
-    "KalshiRestClient._outcome_unknown (actors/rest/_client.py) judges only the LAST attempt's error: a 429 "
-    "after a timed-out attempt is taken as 'not placed', so create_order raises instead of reading back. Fix: "
-    "_Attempts remembers that an attempt's outcome was unknown (TransportError, 408/5xx) and _outcome_unknown "
-    "returns True when any attempt's was"))
 def test_a_create_that_timed_out_then_was_refused_429_is_settled_by_reading_back(client_and_exchange):
     client, _transport = client_and_exchange
     placed = client.create_order(DEFAULT_MARKET.ticker, "bid", Decimal("0.05"), Decimal(1), CLIENT_ID)
     assert placed.client_order_id == CLIENT_ID and placed.read_back
+
+
+def test_a_create_refused_429_on_every_attempt_is_refused_without_a_read_back(client_and_exchange):
+    client, transport = client_and_exchange
+    transport.creates = 1  # skip the timed-out attempt: every create is answered 429
+    with pytest.raises(RestError) as refused:
+        client.create_order(DEFAULT_MARKET.ticker, "bid", Decimal("0.05"), Decimal(1), CLIENT_ID)
+    assert refused.value.status == 429
+    assert client.get_orders(status="resting") == []

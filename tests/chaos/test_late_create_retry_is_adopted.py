@@ -54,11 +54,6 @@ def test_a_stale_resting_event_of_the_cancelled_order_does_not_bring_it_back():
     assert book.of_ticker(TICKER) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "OwnOrders._adopt refuses via was_closed(order_id, client_order_id), which also matches the closed "
-    "CLIENT id: a second order made by a late create retry (new exchange id, same client id) is never "
-    "adopted, so never cancelled. Fix in actors/ledger/_own_orders.py: when the event has an exchange "
-    "order id, judge staleness by that id only"))
 def test_a_second_order_a_late_create_retry_made_under_the_same_client_id_is_adopted():
     book = book_with_the_first_order_cancelled()
     order = book.apply(resting("second"))
