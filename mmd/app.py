@@ -5,8 +5,8 @@ to the actors as constructor arguments (Mopidy style): the actors never look aro
 
 Start order (each actor answers a ping before the next starts, so its bus
 subscriptions exist before anyone publishes): analytics, REST client, market state,
-feed actors (when configured), risk governor, WS connection, session supervisor (which
-starts one maker per session), scanner. Stop runs in reverse; the supervisor stops its
+feed actors (when configured), risk governor, WS connection, the caller's
+`before_quoting` step, session supervisor (which starts one maker per session), scanner. Stop runs in reverse; the supervisor stops its
 makers in its own on_stop.
 
 Replies are addressed by name, never by actor ref: REST read replies go to the reader a
@@ -104,7 +104,11 @@ class Daemon:
         self.refs[name] = ref
         return ref
 
-    def start(self) -> None:
+    def start(self, before_quoting: Callable[[], None] = lambda: None) -> None:
+        """Start every actor in order. before_quoting runs once risk and the feed are up and
+        before the supervisor and scanner start: nothing can open a session (or quote)
+        before it returns, so what risk must count first (positions held before this run)
+        goes in there. Whatever it raises stops the start there."""
         cfg, w = self.config, self.wiring
         migrate(self.db_path)
         self.store = AnalyticsStore(self.db_path, w.run_id)
@@ -148,6 +152,8 @@ class Daemon:
             liveness_timeout_s=cfg.ws.liveness_timeout_s,
             silence_window_s=cfg.ws.silence_window_s,
         )
+
+        before_quoting()
 
         def start_maker(ticker: str, session_id: str, market_config: Any = None) -> Any:
             # MakerActor looked up at call time; wrapped so a crash is reported at once

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
+from pathlib import Path
 
 import aiohttp
 from aiohttp import WSMsgType, web
@@ -26,6 +28,7 @@ _HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "upgrade
 _WS_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
 ABNORMAL_CLOSE = 1011
 API_PREFIX = "/trade-api/v2"
+_TIMELINE_ANSWERS = 200_000
 _ID_SEGMENT = re.compile(r"[0-9a-fA-F-]{16,}|.*\d.*")  # order ids, tickers: one route per endpoint
 
 
@@ -45,6 +48,8 @@ class CountingRelay:
         self._lock = threading.Lock()
         self._statuses: Counter[int] = Counter()
         self._routes: Counter[tuple[str, int]] = Counter()  # (route, status) -> answers
+        # (received, answered: wall s, route, status) of the latest answers: when our 429s came
+        self._timeline: deque[tuple[float, float, str, int]] = deque(maxlen=_TIMELINE_ANSWERS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -61,10 +66,20 @@ class CountingRelay:
         with self._lock:
             return Counter({route: n for (route, code), n in self._routes.items() if code == status})
 
-    def _count(self, route: str, status: int) -> None:
+    def _count(self, route: str, status: int, received: float) -> None:
         with self._lock:
             self._statuses[status] += 1
             self._routes[(route, status)] += 1
+            self._timeline.append((received, time.time(), route, status))
+
+    def write_timeline(self, path: Path) -> None:
+        """Every REST answer relayed (the latest ones), one TSV line each: received and
+        answered (Unix s), route, status."""
+        with self._lock:
+            rows = list(self._timeline)
+        lines = ["received\tanswered\troute\tstatus"]
+        lines += [f"{received:.4f}\t{answered:.4f}\t{route}\t{status}" for received, answered, route, status in rows]
+        path.write_text("\n".join(lines) + "\n")
 
     # ----- lifecycle -----
     def start(self) -> "CountingRelay":
@@ -123,13 +138,14 @@ class CountingRelay:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._relay_ws(request)
         assert self._session is not None
+        received = time.time()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         body = await request.read()
         try:
             async with self._session.request(request.method, self.upstream + request.rel_url.raw_path_qs,
                                              headers=headers, data=body or None, allow_redirects=False) as answer:
                 payload = await answer.read()
-                self._count(route_of(request.method, request.path), answer.status)
+                self._count(route_of(request.method, request.path), answer.status, received)
                 out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
                 return web.Response(status=answer.status, body=payload, headers=out)
         except (aiohttp.ClientError, asyncio.TimeoutError):

@@ -144,6 +144,7 @@ class PhaseRun:
                 self.relay.stop()
                 self.result.daemon_429 = self.relay.statuses[429]
                 self.result.daemon_429_routes = dict(self.relay.answers(429).most_common())
+                self.relay.write_timeline(self.dir / "rest-answers.tsv")
             if self.account is not None:
                 self.result.harness_429 = self.account.too_many_requests
             end_process(self.sim)

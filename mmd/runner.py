@@ -412,13 +412,12 @@ def _run_daemon_with_signals_held(
     leftovers = -1
     fill_read_back = FillReadBack(env, started_ns)
     try:
-        daemon.start()
-        # Hazard: the scanner is running from here; a session could open before the held
-        # positions reach risk (its first quote waits on REST and WS reads, so in practice
-        # it does not). Publishing between risk's and the supervisor's start needs app.py.
         plan_holder: list[FillReadBack] = []
         try:
-            run_steps(daemon_steps(daemon, wiring, findings, env, started_ns, plan_holder))
+            # held positions reach risk before the supervisor and scanner start: no session
+            # can open, let alone quote, before risk counts them
+            daemon.start(before_quoting=lambda: run_steps(before_quoting_steps(daemon, wiring, findings)))
+            run_steps(daemon_steps(daemon, wiring, env, started_ns, plan_holder))
         except ReconciliationFailedError as exc:
             exit_reason = f"reconciliation failed: {exc}"
             publish_reconciliation_failed(daemon, wiring, str(exc))
@@ -455,10 +454,9 @@ def _run_daemon_with_signals_held(
     return 0 if leftovers == 0 else 1
 
 
-def daemon_steps(
-    daemon: Daemon, wiring: Wiring, findings: Findings, mode: str, started_ns: int, plan_holder: list
-) -> list[Step]:
-    """The reconciliation steps that need the started actors and the database."""
+def before_quoting_steps(daemon: Daemon, wiring: Wiring, findings: Findings) -> list[Step]:
+    """The reconciliation steps run inside Daemon.start, once risk is up and before anything
+    that can open a session starts."""
 
     def seed_risk() -> str:
         daemon.bus.publish(PositionsReconciled(positions=findings.positions, ts=wiring.clock.now_ns()))
@@ -466,11 +464,17 @@ def daemon_steps(
             raise RuntimeError("risk did not take the positions in time")
         return f"{len(findings.positions)} held position(s) counted"
 
+    return [Step("seed risk with positions", seed_risk)]
+
+
+def daemon_steps(daemon: Daemon, wiring: Wiring, mode: str, started_ns: int, plan_holder: list) -> list[Step]:
+    """The reconciliation steps that need the started actors and the database."""
+
     def back_fill() -> str:
         plan_holder.append(read_back_fills_at_startup(daemon, wiring.client, mode, started_ns))
         return "fills since the last on record stored"
 
-    return [Step("seed risk with positions", seed_risk), Step("back-fill fills", back_fill)]
+    return [Step("back-fill fills", back_fill)]
 
 
 def publish_reconciliation_failed(daemon: Daemon, wiring: Wiring, reason: str) -> None:
