@@ -65,6 +65,9 @@ class Wiring:
     connector_factory: Callable[[Any], Any]  # ws actor ref -> connector
     extras: dict = field(default_factory=dict)
     runtime: Any = field(default_factory=ThreadingRuntime)  # kernel.runtime: threads, or one deterministic thread
+    # live only (calls inline in a replay: nothing travels, nothing waits for a worker):
+    rest_headroom_s: float = 0.0  # refill left unspent in the REST budget (latency jitter)
+    rest_in_flight: int | None = None  # REST calls started at once: the worker count
 
 
 def _jsonable(value: Any) -> Any:
@@ -129,6 +132,8 @@ class Daemon:
             batch_max_items=cfg.rest.batch_max_items,
             batch_gather_ns=seconds(cfg.rest.batch_gather_s),
             readers=self.readers,
+            headroom_s=w.rest_headroom_s,
+            max_in_flight=w.rest_in_flight,
         )
         self._start("market_state", MarketStateActor, config=cfg.market_state)
         # an engaged kill switch survives a restart (file beside the database); never in

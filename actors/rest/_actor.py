@@ -55,6 +55,8 @@ class RestClientActor(MmdActor):
         batch_max_items: int = 20,
         batch_gather_ns: int = 2_000_000,
         readers: Directory | None = None,
+        headroom_s: float = 0.0,  # live: see RestScheduler
+        max_in_flight: int | None = None,  # live: the executor's worker count
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self._client = client
@@ -69,6 +71,8 @@ class RestClientActor(MmdActor):
             cancel_cost=cancel_cost,
             batch_max_items=batch_max_items,
             batch_gather_ns=batch_gather_ns,
+            headroom_s=headroom_s,
+            max_in_flight=max_in_flight,
         )
 
     # -- messages in ----------------------------------------------------------------
