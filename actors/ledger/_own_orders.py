@@ -27,7 +27,9 @@ Hazards it names:
   its ids are remembered, so it is not adopted back; but an event with an exchange id we
   never closed is a new order even under a closed client id (a late create retry);
 - an order we do not know may rest on the exchange (a place whose outcome was unknown,
-  one placed around us): the owner decides by `adopt` whether to take it in;
+  one placed around us): the owner decides by `adopt` whether to take it in; one adopted
+  under the client id a tracked order was first known by (a late create retry after an
+  amend renamed that order) gets a key of its own, so readers keying by `key` see both;
 - a fill can arrive before we can match it to its order (it names only the exchange id,
   which the order learns later; or the order is adopted later): the owner may hand in
   `known_fills` (exchange order id -> fills already seen), and an order takes those in as
@@ -359,6 +361,11 @@ class OwnOrders:
             adopted=True,
             reported_filled=event.filled,
         )
+        if any(tracked.key == event.client_order_id for tracked in self._orders.get(event.ticker, ())):
+            # the client id an order we track was first tracked by, which an amend has renamed
+            # since: a create retried under it landed late and made a second order. Readers
+            # key orders by `key`: the same key would hide one of the two
+            order.key = f"{event.client_order_id}@{event.order_id}"
         self._identify(order, event.order_id)  # fills of it may have reached us already
         self.adoptions += 1
         return self.add(order)
