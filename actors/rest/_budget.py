@@ -52,6 +52,13 @@ class TokenBucket:
         self._scaled -= cost * _SCALE
         return True
 
+    def charge(self, cost: int, now_ns: int) -> None:
+        """Spend `cost` that went out anyway (a retry): the bucket may go below zero, and
+        nothing can be taken until it has refilled past the debt."""
+        self._check_cost(cost)
+        self._refill(now_ns)
+        self._scaled -= cost * _SCALE
+
     def ns_until(self, cost: int, now_ns: int, keep: int = 0) -> int:
         """Nanoseconds until `cost` tokens (and `keep` more) are available (0 = now)."""
         self._check_cost(cost)

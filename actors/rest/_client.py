@@ -248,6 +248,7 @@ class KalshiRestClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
+        self._this_thread = threading.local()  # .retries: attempts sent again on this thread
 
     # -- plumbing -------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -257,6 +258,15 @@ class KalshiRestClient:
     def _note_retry(self, _state: tenacity.RetryCallState) -> None:
         with self._lock:
             self._retries += 1
+        self._this_thread.retries = self.retries_on_this_thread(reset=False) + 1
+
+    def retries_on_this_thread(self, *, reset: bool = True) -> int:
+        """Attempts this thread sent again since it last asked (reset): what the caller's
+        rate budget did not charge (runs on the worker thread that made the calls)."""
+        count = getattr(self._this_thread, "retries", 0)
+        if reset:
+            self._this_thread.retries = 0
+        return count
 
     def _call(
         self,

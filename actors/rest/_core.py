@@ -97,10 +97,15 @@ class RestCore:
     def knows_job(self, job_id: int) -> bool:
         return self.scheduler.is_running(job_id)
 
-    def on_call_finished(self, job_id: int, result: Any, error: BaseException | None, now_ns: int) -> list:
+    def on_call_finished(
+        self, job_id: int, result: Any, error: BaseException | None, now_ns: int, *, retried: bool = False
+    ) -> list:
+        """retried: the client sent the call again (see RestScheduler.charge_retry)."""
         job = self.scheduler.finish(job_id)
         if job is None:
             return []
+        if retried:
+            self.scheduler.charge_retry(job, now_ns)
         self.completed += 1
         effects = outcome_effects(job.command, result, error, now_ns)
         self.rejected += sum(1 for e in effects if isinstance(e, Publish) and isinstance(e.message, OrderRejected))

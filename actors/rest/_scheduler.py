@@ -18,6 +18,7 @@ Live hazards (both off by default, as in a replay, where calls run inline at onc
   so a request sent the instant ours can pay it arrives short whenever it travelled faster
   than the one before it (a few ms of jitter: a 429 we caused). `headroom_s` keeps that
   many seconds of refill in each bucket unspent;
+- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after);
 - a call started while every HTTP worker is busy waits for one, already charged here but
   not yet at the exchange, for as long as a slow answer holds the workers; then the queue
   arrives at once. With `max_in_flight` (the worker count) a call starts, and is charged,
@@ -125,6 +126,15 @@ class RestScheduler:
         """The BudgetRefillDue armed by this scheduler came: send what is now paid for."""
         self._refill_deadline = None
         return self._pump(now_ns)
+
+    def charge_retry(self, job: Job, now_ns: int) -> None:
+        """The client retried the job's call (a 429, 5xx or timeout), outside this budget:
+        the exchange charged the retry when it went through, after our bucket had refilled
+        what the first attempt cost (a refused attempt costs nothing there). Hazard: left
+        uncharged, the retries that follow a 429 burst arrive together and the writes sent
+        next find the exchange's bucket short. Charged once, now, as debt (the bucket may go
+        below zero): what is sent next waits for it."""
+        self._buckets[job.lane].charge(job.cost, now_ns)
 
     def worker_freed(self, now_ns: int) -> list:
         """A call came back (after `finish`): with `max_in_flight`, a waiting call may start."""

@@ -3,13 +3,18 @@
 Found by the chaos campaign (hundreds of 429s we caused ourselves, in bunches after every
 reconnect and restart): our token buckets have exactly the exchange's rate and capacity
 (Basic tier), and a request leaves at the very instant our bucket says it can be paid. But
-the exchange charges a request when it ARRIVES, a few milliseconds after we charged it, and
-a bucket that is full meanwhile cannot hold the refill of those milliseconds: every write
-sent from a full bucket (the first cancels after a quiet spell) leaves the exchange's bucket
-a fraction of a token below ours, so the next write timed to the exact refill is refused.
-And calls started while every HTTP worker is busy wait for a worker, uncharged at the
+the exchange charges a request when it ARRIVES: one that travels a few milliseconds faster
+than the request before it arrives before the exchange's bucket has refilled what ours had,
+and is refused (the relay's timeline showed the exchange's bucket 0.2 to 2 tokens short of
+each refused batch of 60). And calls started while every HTTP worker is busy wait for a worker, uncharged at the
 exchange, for as long as a slow answer holds the workers (a REST storm): the exchange's
-bucket fills and caps meanwhile, then the whole queue arrives at once.
+bucket fills and caps meanwhile, then the whole queue arrives at once. And the client
+retries a refused request on its own: the exchange charges the retry when it goes through,
+after our bucket has refilled what the refused attempt cost (nothing, there), so after a
+burst of 429s the retries land together and the next writes find the bucket short.
+
+Live, the REST actor keeps rest.headroom_s of refill unspent, starts at most rest.workers
+calls (charged when a worker takes them), and charges a call its client retried again.
 
 The harness: a RestScheduler as the REST actor drives it, `workers` HTTP workers that take
 started calls in order, each request reaching the exchange `latency` after it leaves a
@@ -26,7 +31,6 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal as D
 
-import pytest
 
 from actors.rest import BatchCall, RestScheduler
 from actors.rest._effects import StartCall
@@ -85,6 +89,9 @@ class Venue:
     workers: int = 4
     latency_ns: tuple[int, int] = (2 * MS, 20 * MS)  # a request's trip, drawn in this range (seeded)
     slow_answers: int = 0  # the next calls this many are answered only after SLOW_ANSWER (a REST storm)
+    refuse_next: int = 0  # the exchange answers the next this many requests 429 whatever its bucket holds
+    injected: int = 0  # 429s answered that way (not ours)
+    charge_retries: bool = True  # as the REST core does with a call its client retried
     now: int = T0
     refused: int = 0
     sent: int = 0
@@ -118,15 +125,19 @@ class Venue:
                 self._arrive(*item)
             elif what == "resend":
                 self._send(*item)
+            elif what == "refuse":
+                self.refuse_next = 12
             elif what == "answered":
-                job_id, ok = item
+                job_id, retried = item
                 self._busy -= 1
-                self._carry(self._finish(job_id))
+                self._carry(self._finish(job_id, retried))
                 self._next_worker()
         self.now = until_ns
 
-    def _finish(self, job_id: int) -> list:
-        self.scheduler.finish(job_id)
+    def _finish(self, job_id: int, retried: bool) -> list:
+        job = self.scheduler.finish(job_id)
+        if retried and self.charge_retries:
+            self.scheduler.charge_retry(job, self.now)
         return self.scheduler.worker_freed(self.now)
 
     def _carry(self, effects: list) -> None:
@@ -150,18 +161,23 @@ class Venue:
     def _arrive(self, start: StartCall, attempt: int) -> None:
         method, path, body = http_request(start.command)
         kind, cost = request_cost(method, path, body)
-        if self.limiter.admit(kind, cost, self.now):
+        if self.refuse_next:
+            self.refuse_next -= 1
+            self.injected += 1
+            admitted = False
+        else:
+            admitted = self.limiter.admit(kind, cost, self.now)
+            self.refused += not admitted
+        if admitted:
             answer_after = self.trip()
             if self.slow_answers and kind == "write":
                 self.slow_answers -= 1
                 answer_after = SLOW_ANSWER
-            self.at(self.now + answer_after, "answered", (start.job_id, True))
+            self.at(self.now + answer_after, "answered", (start.job_id, attempt > 1))
         elif attempt < 4:  # refused: its worker sends it again after a backoff, as the client does
-            self.refused += 1
             self.at(self.now + self.trip() + RETRY_BACKOFF, "resend", (start, attempt + 1))
         else:
-            self.refused += 1
-            self.at(self.now + self.trip(), "answered", (start.job_id, False))
+            self.at(self.now + self.trip(), "answered", (start.job_id, True))
 
 
 def ladders(ticker: str, first: int) -> BatchCall:
@@ -197,6 +213,19 @@ def storm(venue: Venue, rounds: int) -> None:
     venue.run(t + rounds * 100 * MS + 10 * S)
 
 
+def burst_of_429s(venue: Venue, rounds: int) -> None:
+    """After a quiet spell the makers requote (an amend per order of three ladders at once)
+    just as the exchange refuses a burst of requests (not for our budget); each refused
+    request is retried by its worker; half a second on, a ladder is placed again."""
+    t = T0 + 2 * S
+    for k in range(rounds):
+        venue.at(t, "refuse", None)
+        venue.submit(t, *(amend(ticker, 10 * k + i) for ticker in TICKERS for i in range(2 * LEVELS)))
+        venue.submit(t + 500 * MS, ladders(TICKERS[k % len(TICKERS)], 100 * k + 50))
+        t += 3 * S
+    venue.run(t + 5 * S)
+
+
 def basic_tier(*, live: bool) -> RestScheduler:
     live_terms = {"headroom_s": HEADROOM_S, "max_in_flight": WORKERS} if live else {}
     return RestScheduler(read_rate=200, read_capacity=400, write_rate=100, write_capacity=100, default_cost=10,
@@ -225,3 +254,15 @@ def test_calls_waiting_for_a_worker_are_charged_when_they_start_and_cause_no_429
     venue = Venue(basic_tier(live=True))
     storm(venue, 40)
     assert venue.sent > 100 and venue.refused == 0
+
+
+def test_without_charging_retries_the_retries_after_a_429_burst_arrive_together_and_find_the_bucket_short():
+    venue = Venue(basic_tier(live=True), charge_retries=False)
+    burst_of_429s(venue, 5)
+    assert venue.injected == 60 and venue.refused > 0
+
+
+def test_a_call_its_client_retried_is_charged_again_and_the_burst_leaves_no_429_of_ours():
+    venue = Venue(basic_tier(live=True))
+    burst_of_429s(venue, 5)
+    assert venue.injected == 60 and venue.refused == 0
