@@ -424,7 +424,8 @@ class KalshiRestClient:
         """V2 batch create: one request, one outcome per item, in order (an item the
         exchange refused comes back as its RestError). Retried like a single create (the
         client ids make a retry safe); when the whole batch's outcome stays unknown, each
-        item is settled by reading our orders back. A batch refused as a whole (bad
+        item is settled by reading our orders back, as is an item a retry was refused as
+        `order_already_exists` (an earlier attempt placed it). A batch refused as a whole (bad
         request, endpoint missing) is sent again one order at a time; a 429 is not (the
         budget is spent) and fails every item."""
         attempts = _Attempts()
@@ -442,7 +443,13 @@ class KalshiRestClient:
         out: list[PlacedOrder | BaseException] = []
         for item, reply in zip(items, replies):
             if reply.get("error"):
-                out.append(rest_error_from(400, reply))
+                refused = rest_error_from(400, reply)
+                if refused.code == "order_already_exists" and attempts.count > 1:
+                    # on a retry, our own earlier attempt placed it (it timed out or failed
+                    # 5xx after the exchange acted): it rests, read it back
+                    out.append(self._settled_or_error(item, refused))
+                else:
+                    out.append(refused)
                 continue
             try:
                 out.append(
