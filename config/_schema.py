@@ -112,6 +112,7 @@ class RestConfig:
     backoff_base_s: float = check(positive)
     backoff_cap_s: float = check(positive)
     workers: int = check(positive)
+    headroom_s: float = check(non_negative)
     batch_max_items: int = check(positive)
     batch_gather_s: float = check(positive)
 

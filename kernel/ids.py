@@ -6,7 +6,7 @@ behind by an earlier run can be told apart from the account holder's own orders.
 
 from __future__ import annotations
 
-__all__ = ["CLIENT_ORDER_PREFIX", "session_id", "is_ours"]
+__all__ = ["CLIENT_ORDER_PREFIX", "session_id", "is_ours", "of_another_run"]
 
 CLIENT_ORDER_PREFIX = "mmd-"
 
@@ -18,3 +18,8 @@ def session_id(run_id: str, number: int) -> str:
 
 def is_ours(client_order_id: str | None) -> bool:
     return bool(client_order_id) and client_order_id.startswith(CLIENT_ORDER_PREFIX)
+
+
+def of_another_run(client_order_id: str | None, run_id: str) -> bool:
+    """An order of ours (our prefix) that no session of run `run_id` named."""
+    return is_ours(client_order_id) and not client_order_id.startswith(f"{CLIENT_ORDER_PREFIX}{run_id}-s")  # type: ignore[union-attr]

@@ -5,8 +5,8 @@ to the actors as constructor arguments (Mopidy style): the actors never look aro
 
 Start order (each actor answers a ping before the next starts, so its bus
 subscriptions exist before anyone publishes): analytics, REST client, market state,
-feed actors (when configured), risk governor, WS connection, session supervisor (which
-starts one maker per session), scanner. Stop runs in reverse; the supervisor stops its
+feed actors (when configured), risk governor, WS connection, the caller's
+`before_quoting` step, session supervisor (which starts one maker per session), scanner. Stop runs in reverse; the supervisor stops its
 makers in its own on_stop.
 
 Replies are addressed by name, never by actor ref: REST read replies go to the reader a
@@ -65,6 +65,9 @@ class Wiring:
     connector_factory: Callable[[Any], Any]  # ws actor ref -> connector
     extras: dict = field(default_factory=dict)
     runtime: Any = field(default_factory=ThreadingRuntime)  # kernel.runtime: threads, or one deterministic thread
+    # live only (calls inline in a replay: nothing travels, nothing waits for a worker):
+    rest_headroom_s: float = 0.0  # refill left unspent in the REST budget (latency jitter)
+    rest_in_flight: int | None = None  # REST calls started at once: the worker count
 
 
 def _jsonable(value: Any) -> Any:
@@ -104,7 +107,11 @@ class Daemon:
         self.refs[name] = ref
         return ref
 
-    def start(self) -> None:
+    def start(self, before_quoting: Callable[[], None] = lambda: None) -> None:
+        """Start every actor in order. before_quoting runs once risk and the feed are up and
+        before the supervisor and scanner start: nothing can open a session (or quote)
+        before it returns, so what risk must count first (positions held before this run)
+        goes in there. Whatever it raises stops the start there."""
         cfg, w = self.config, self.wiring
         migrate(self.db_path)
         self.store = AnalyticsStore(self.db_path, w.run_id)
@@ -125,6 +132,8 @@ class Daemon:
             batch_max_items=cfg.rest.batch_max_items,
             batch_gather_ns=seconds(cfg.rest.batch_gather_s),
             readers=self.readers,
+            headroom_s=w.rest_headroom_s,
+            max_in_flight=w.rest_in_flight,
         )
         self._start("market_state", MarketStateActor, config=cfg.market_state)
         # an engaged kill switch survives a restart (file beside the database); never in
@@ -132,7 +141,12 @@ class Daemon:
         kill_switch_path = None if w.mode == "backtest" else self.db_path.parent / cfg.risk.kill_switch_file
         self._start_feeds()  # before the makers that read reference and spot prices
         risk = self._start(
-            "risk", RiskGovernorActor, config=cfg.risk, order_gateway=rest, kill_switch_path=kill_switch_path
+            "risk",
+            RiskGovernorActor,
+            config=cfg.risk,
+            order_gateway=rest,
+            kill_switch_path=kill_switch_path,
+            run_id=w.run_id,
         )
         ws = self._start(
             "ws",
@@ -143,6 +157,8 @@ class Daemon:
             liveness_timeout_s=cfg.ws.liveness_timeout_s,
             silence_window_s=cfg.ws.silence_window_s,
         )
+
+        before_quoting()
 
         def start_maker(ticker: str, session_id: str, market_config: Any = None) -> Any:
             # MakerActor looked up at call time; wrapped so a crash is reported at once

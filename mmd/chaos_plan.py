@@ -23,7 +23,7 @@ Fault kinds and how recovery is judged:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 __all__ = [
     "FEED",
@@ -80,7 +80,6 @@ class Phase:
     ladder_levels: int  # maker.model.ladder_levels: resting orders allowed per market and side
     settle_s: tuple[float, float] = (1.0, 2.0)  # quiet time between a recovery and the next fault
     recovery_timeout_s: float = 45.0
-    kill_after_a_fill: bool = False  # a kill waits (bounded) until SQLite holds a fill
 
 
 @dataclass(frozen=True)
@@ -94,15 +93,9 @@ class Campaign:
         return sum(len(p.faults) for p in self.phases)
 
 
-def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
-                  avoid_known_faults: bool = False) -> Campaign:
+def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0) -> Campaign:
     """The campaign `name` for these markets. `scale` shrinks (or grows) the full campaign's
-    fault counts, never below one of each; the short campaign ignores it.
-
-    avoid_known_faults: steer clear of daemon faults already specified by strict xfail tests
-    (tests/chaos/test_*), so CI stays deterministic until they are fixed: slow answers stay
-    within the daemon's REST timeout (no create lands after its client gave up on it), and a
-    kill waits for a first stored fill (the restart's fill read-back needs one to anchor on)."""
+    fault counts, never below one of each; the short campaign ignores it."""
     if name not in CAMPAIGNS:
         raise ValueError(f"unknown campaign {name!r}; expected one of {', '.join(CAMPAIGNS)}")
     if scale <= 0:
@@ -110,9 +103,7 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
     if name == "short":
         if len(tickers) < 2:
             raise ValueError("the short campaign needs two markets (one is closed at its end)")
-        draws = _Draws(random.Random(seed), tickers[:2], slow_past_timeout=not avoid_known_faults)
-        phase = _short_phase(draws)
-        return Campaign(name, seed, (replace(phase, kill_after_a_fill=avoid_known_faults),))
+        return Campaign(name, seed, (_short_phase(_Draws(random.Random(seed), tickers[:2])),))
     if len(tickers) < 3:
         raise ValueError("the full campaign needs three markets")
     rng = random.Random(seed)
@@ -121,7 +112,7 @@ def plan_campaign(name: str, seed: int, tickers: list[str], scale: float = 1.0,
     def n(count: int) -> int:
         return max(1, round(count * scale))
 
-    draws = _Draws(rng, three, slow_past_timeout=not avoid_known_faults)
+    draws = _Draws(rng, three)
     phases = (
         Phase("drops", tuple(draws.ws_drop() for _ in range(n(100))), 3, 3, settle_s=(0.5, 1.5)),
         Phase("storms", draws.shuffled([draws.rest(kind) for kind in REST_KINDS for _ in range(n(12))]), 3, 3),
@@ -153,10 +144,9 @@ def _short_phase(draws: "_Draws") -> Phase:
 class _Draws:
     """Arguments drawn from one seeded generator, in call order."""
 
-    def __init__(self, rng: random.Random, tickers: list[str], slow_past_timeout: bool = True) -> None:
+    def __init__(self, rng: random.Random, tickers: list[str]) -> None:
         self.rng = rng
         self.tickers = tickers
-        self.slow_past_timeout = slow_past_timeout
 
     def shuffled(self, faults: list[Fault]) -> tuple[Fault, ...]:
         faults = list(faults)
@@ -185,7 +175,7 @@ class _Draws:
             return Fault(kind, ({"fault": "burst_5xx", "count": self.rng.randint(2, 8), "status": status},))
         # beyond the daemon's REST timeout (rest.timeout_s, 5 s by default): the call times out,
         # and the exchange still acts on it later
-        delay = round(self.rng.uniform(5.5, 7.0) if self.slow_past_timeout else self.rng.uniform(2.0, 4.5), 2)
+        delay = round(self.rng.uniform(5.5, 7.0), 2)
         return Fault(kind, ({"fault": "slow_responses", "delay_s": delay, "count": self.rng.randint(1, 4)},))
 
     def pause(self) -> Fault:

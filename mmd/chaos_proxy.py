@@ -12,9 +12,12 @@ Loopback only: it listens on 127.0.0.1 and forwards to a loopback upstream.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
+from pathlib import Path
 
 import aiohttp
 from aiohttp import WSMsgType, web
@@ -26,6 +29,7 @@ _HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "upgrade
 _WS_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
 ABNORMAL_CLOSE = 1011
 API_PREFIX = "/trade-api/v2"
+_TIMELINE_ANSWERS = 200_000
 _ID_SEGMENT = re.compile(r"[0-9a-fA-F-]{16,}|.*\d.*")  # order ids, tickers: one route per endpoint
 
 
@@ -34,6 +38,17 @@ def route_of(method: str, path: str) -> str:
     path = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
     segments = ["{id}" if _ID_SEGMENT.fullmatch(seg) else seg for seg in path.split("/")]
     return f"{method} {'/'.join(segments) or '/'}"
+
+
+def _priced(method: str, path: str, body: bytes) -> int:
+    """Tokens the exchange charges for this request (simex's price list), 0 if unreadable."""
+    from simex._ratelimit import request_cost
+
+    try:
+        payload = json.loads(body) if body else None
+        return request_cost(method, path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path, payload)[1]
+    except (ValueError, TypeError):
+        return 0
 
 
 class CountingRelay:
@@ -45,6 +60,9 @@ class CountingRelay:
         self._lock = threading.Lock()
         self._statuses: Counter[int] = Counter()
         self._routes: Counter[tuple[str, int]] = Counter()  # (route, status) -> answers
+        # (received, answered: wall s, route, status, tokens the exchange prices it at) of the
+        # latest answers: when our 429s came, and what the requests before them spent
+        self._timeline: deque[tuple[float, float, str, int, int]] = deque(maxlen=_TIMELINE_ANSWERS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -61,10 +79,21 @@ class CountingRelay:
         with self._lock:
             return Counter({route: n for (route, code), n in self._routes.items() if code == status})
 
-    def _count(self, route: str, status: int) -> None:
+    def _count(self, route: str, status: int, received: float = 0.0, tokens: int = 0) -> None:
         with self._lock:
             self._statuses[status] += 1
             self._routes[(route, status)] += 1
+            self._timeline.append((received, time.time(), route, status, tokens))
+
+    def write_timeline(self, path: Path) -> None:
+        """Every REST answer relayed (the latest ones), one TSV line each: received and
+        answered (Unix s), route, status, bucket and tokens the exchange prices it at."""
+        with self._lock:
+            rows = list(self._timeline)
+        lines = ["received\tanswered\troute\tstatus\ttokens"]
+        lines += [f"{received:.4f}\t{answered:.4f}\t{route}\t{status}\t{tokens}"
+                  for received, answered, route, status, tokens in rows]
+        path.write_text("\n".join(lines) + "\n")
 
     # ----- lifecycle -----
     def start(self) -> "CountingRelay":
@@ -123,13 +152,15 @@ class CountingRelay:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._relay_ws(request)
         assert self._session is not None
+        received = time.time()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         body = await request.read()
         try:
             async with self._session.request(request.method, self.upstream + request.rel_url.raw_path_qs,
                                              headers=headers, data=body or None, allow_redirects=False) as answer:
                 payload = await answer.read()
-                self._count(route_of(request.method, request.path), answer.status)
+                self._count(route_of(request.method, request.path), answer.status, received,
+                            _priced(request.method, request.path, body))
                 out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
                 return web.Response(status=answer.status, body=payload, headers=out)
         except (aiohttp.ClientError, asyncio.TimeoutError):

@@ -144,6 +144,7 @@ class PhaseRun:
                 self.relay.stop()
                 self.result.daemon_429 = self.relay.statuses[429]
                 self.result.daemon_429_routes = dict(self.relay.answers(429).most_common())
+                self.relay.write_timeline(self.dir / "rest-answers.tsv")
             if self.account is not None:
                 self.result.harness_429 = self.account.too_many_requests
             end_process(self.sim)
@@ -288,8 +289,6 @@ class PhaseRun:
 
     def _kill_and_restart(self, fault: Fault) -> Recovery:
         assert self.daemon is not None and self.account is not None
-        if self.phase.kill_after_a_fill:
-            wait_until(lambda: stored_fill_ids(self.view.db), self.phase.recovery_timeout_s, 0.5, self._sample)
         killed_ns = time.time_ns()
         self.daemon.kill()  # SIGKILL to the pid we started, nothing broader
         self.daemon.wait(10)

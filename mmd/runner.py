@@ -165,7 +165,8 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
     venue_root = endpoint.rest_url.split("/trade-api", 1)[0]  # http(s)://host:port
     extras = {"venue_http_url": venue_root, "venue_ws_url": ws_url_for(endpoint.rest_url).split("/trade-api", 1)[0]}
     extras["alert_webhook_url"] = os.environ.get("MMD_ALERT_WEBHOOK_URL", "").strip()  # a secret: never in config
-    return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory, extras)
+    return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory, extras,
+                  rest_headroom_s=cfg.rest.headroom_s, rest_in_flight=cfg.rest.workers)
 
 
 def rest_client_for(cfg: Config, endpoint: Endpoint) -> KalshiRestClient:
@@ -215,7 +216,9 @@ class FillReadBack:
     still reports for this account; the read-back starts at its time (since_ns), so a fill
     a killed run never stored, or one made while mmd was down, is not lost. None when there
     is no such fill (first run; a fresh paper exchange, whose counter-made fill ids repeat
-    an earlier exchange's; another key): the read-back covers this run, from since_ns on.
+    an earlier exchange's; another key): the read-back starts at the earliest run killed
+    since the last that ended cleanly or recorded a fill (those runs stored no fill, so none
+    is stored twice), else at this run's start.
     """
 
     mode: str
@@ -235,9 +238,12 @@ def plan_fill_read_back(store: AnalyticsStore, client: KalshiRestClient, mode: s
         if any(f.fill_id == fill_id and f.ts_event is not None and abs(f.ts_event - ts_ns) <= FILL_TIME_TOLERANCE_NS
                for f in reported):
             return FillReadBack(mode, ts_ns, fill_id)
-        log.info("startup: the last %s fill on record (%s) is not this account's; reading back this run's fills only",
+        log.info("startup: the last %s fill on record (%s) is not this account's; not reading back from it",
                  mode, fill_id)
-    return FillReadBack(mode, run_started_ns)
+    # Hazard: a run killed before it stored any fill leaves no anchor, yet its fills (and
+    # those made while mmd was down, its orders still resting) are on the exchange
+    killed_since = store.earliest_unfinished_run_start(mode)
+    return FillReadBack(mode, run_started_ns if killed_since is None else min(killed_since, run_started_ns))
 
 
 def read_back_fills(store: AnalyticsStore, client: KalshiRestClient, plan: FillReadBack, now_ns: int) -> int:
@@ -412,13 +418,12 @@ def _run_daemon_with_signals_held(
     leftovers = -1
     fill_read_back = FillReadBack(env, started_ns)
     try:
-        daemon.start()
-        # Hazard: the scanner is running from here; a session could open before the held
-        # positions reach risk (its first quote waits on REST and WS reads, so in practice
-        # it does not). Publishing between risk's and the supervisor's start needs app.py.
         plan_holder: list[FillReadBack] = []
         try:
-            run_steps(daemon_steps(daemon, wiring, findings, env, started_ns, plan_holder))
+            # held positions reach risk before the supervisor and scanner start: no session
+            # can open, let alone quote, before risk counts them
+            daemon.start(before_quoting=lambda: run_steps(before_quoting_steps(daemon, wiring, findings)))
+            run_steps(daemon_steps(daemon, wiring, env, started_ns, plan_holder))
         except ReconciliationFailedError as exc:
             exit_reason = f"reconciliation failed: {exc}"
             publish_reconciliation_failed(daemon, wiring, str(exc))
@@ -455,10 +460,9 @@ def _run_daemon_with_signals_held(
     return 0 if leftovers == 0 else 1
 
 
-def daemon_steps(
-    daemon: Daemon, wiring: Wiring, findings: Findings, mode: str, started_ns: int, plan_holder: list
-) -> list[Step]:
-    """The reconciliation steps that need the started actors and the database."""
+def before_quoting_steps(daemon: Daemon, wiring: Wiring, findings: Findings) -> list[Step]:
+    """The reconciliation steps run inside Daemon.start, once risk is up and before anything
+    that can open a session starts."""
 
     def seed_risk() -> str:
         daemon.bus.publish(PositionsReconciled(positions=findings.positions, ts=wiring.clock.now_ns()))
@@ -466,11 +470,17 @@ def daemon_steps(
             raise RuntimeError("risk did not take the positions in time")
         return f"{len(findings.positions)} held position(s) counted"
 
+    return [Step("seed risk with positions", seed_risk)]
+
+
+def daemon_steps(daemon: Daemon, wiring: Wiring, mode: str, started_ns: int, plan_holder: list) -> list[Step]:
+    """The reconciliation steps that need the started actors and the database."""
+
     def back_fill() -> str:
         plan_holder.append(read_back_fills_at_startup(daemon, wiring.client, mode, started_ns))
         return "fills since the last on record stored"
 
-    return [Step("seed risk with positions", seed_risk), Step("back-fill fills", back_fill)]
+    return [Step("back-fill fills", back_fill)]
 
 
 def publish_reconciliation_failed(daemon: Daemon, wiring: Wiring, reason: str) -> None:

@@ -181,6 +181,23 @@ class AnalyticsStore:
             ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
+    def earliest_unfinished_run_start(self, mode: str) -> int | None:
+        """started_ns of the earliest earlier run of `mode` that began after the last one
+        that ended cleanly (ended_ns set) and after the last one that recorded a fill: runs
+        killed before they stored any fill. None if there is none."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT MIN(r.started_ns) FROM strategy_runs r WHERE r.mode = ? AND r.run_id != ?"
+                " AND r.ended_ns IS NULL AND r.started_ns > MAX("
+                "  COALESCE((SELECT MAX(c.ended_ns) FROM strategy_runs c"
+                "            WHERE c.mode = r.mode AND c.run_id != ? AND c.ended_ns IS NOT NULL), 0),"
+                "  COALESCE((SELECT MAX(w.started_ns) FROM strategy_runs w"
+                "            WHERE w.mode = r.mode AND w.run_id != ?"
+                "            AND EXISTS (SELECT 1 FROM order_fills f WHERE f.run_id = w.run_id)), 0))",
+                [mode, self.run_id, self.run_id, self.run_id],
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def fill_ids_since(self, mode: str, since_ns: int) -> set[str]:
         """Fill ids runs of `mode` (this one included) have written with ts_event_ns >= since_ns."""
         with self._lock:

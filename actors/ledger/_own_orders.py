@@ -24,9 +24,12 @@ Hazards it names:
   reported filled becomes total - reduced_by (unless an amend is unsettled, when the
   total is not known), so an owner carrying unseen fills sees them;
 - an order the exchange confirmed gone may still be reported resting by a stale event:
-  its ids are remembered, so it is not adopted back;
+  its ids are remembered, so it is not adopted back; but an event with an exchange id we
+  never closed is a new order even under a closed client id (a late create retry);
 - an order we do not know may rest on the exchange (a place whose outcome was unknown,
-  one placed around us): the owner decides by `adopt` whether to take it in;
+  one placed around us): the owner decides by `adopt` whether to take it in; one adopted
+  under the client id a tracked order was first known by (a late create retry after an
+  amend renamed that order) gets a key of its own, so readers keying by `key` see both;
 - a fill can arrive before we can match it to its order (it names only the exchange id,
   which the order learns later; or the order is adopted later): the owner may hand in
   `known_fills` (exchange order id -> fills already seen), and an order takes those in as
@@ -340,7 +343,11 @@ class OwnOrders:
         return not event.client_order_id or event.client_order_id == order.client_order_id
 
     def _adopt(self, event: OrderAccepted | OrderUpdated) -> OwnOrder | None:
-        if event.remaining <= 0 or self.was_closed(event.order_id, event.client_order_id):
+        # Staleness by the exchange id when the event has one: a create retried under a
+        # closed order's client id can land late and make a SECOND order (the exchange
+        # refuses a client id only while its order is live), which must be adopted.
+        stale = self.was_closed(event.order_id, None if event.order_id else event.client_order_id)
+        if event.remaining <= 0 or stale:
             return None
         if not self._adopt_filter(event):
             return None
@@ -354,6 +361,11 @@ class OwnOrders:
             adopted=True,
             reported_filled=event.filled,
         )
+        if any(tracked.key == event.client_order_id for tracked in self._orders.get(event.ticker, ())):
+            # the client id an order we track was first tracked by, which an amend has renamed
+            # since: a create retried under it landed late and made a second order. Readers
+            # key orders by `key`: the same key would hide one of the two
+            order.key = f"{event.client_order_id}@{event.order_id}"
         self._identify(order, event.order_id)  # fills of it may have reached us already
         self.adoptions += 1
         return self.add(order)

@@ -55,6 +55,8 @@ class RestClientActor(MmdActor):
         batch_max_items: int = 20,
         batch_gather_ns: int = 2_000_000,
         readers: Directory | None = None,
+        headroom_s: float = 0.0,  # live: see RestScheduler
+        max_in_flight: int | None = None,  # live: the executor's worker count
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self._client = client
@@ -69,6 +71,8 @@ class RestClientActor(MmdActor):
             cancel_cost=cancel_cost,
             batch_max_items=batch_max_items,
             batch_gather_ns=batch_gather_ns,
+            headroom_s=headroom_s,
+            max_in_flight=max_in_flight,
         )
 
     # -- messages in ----------------------------------------------------------------
@@ -97,7 +101,8 @@ class RestClientActor(MmdActor):
             return
         if self.tracker is not None:
             self.tracker.done()  # the call itself was in flight (counted in _start_call)
-        self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, self.clock.now_ns()))
+        now_ns = self.clock.now_ns()
+        self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, now_ns, retried=done.retried))
 
     # -- effects out ----------------------------------------------------------------
     def route(self, name: str) -> Any:
@@ -130,7 +135,8 @@ class RestClientActor(MmdActor):
             # and the order of published outcomes would depend on thread timing.
             self.on_rest_call_finished(finished_call(call, start.job_id))
             return
-        self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker)
+        retries = self._client.retries_on_this_thread  # asked on the worker, after the call
+        self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker, retries)
 
     # -- status (ask / proxy) ---------------------------------------------------------
     def get_status(self) -> dict[str, Any]:

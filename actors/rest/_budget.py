@@ -38,19 +38,32 @@ class TokenBucket:
         if cost <= 0 or cost > self.capacity_tokens:
             raise ValueError(f"cost {cost} outside 1..{self.capacity_tokens}: it could never be paid")
 
-    def try_take(self, cost: int, now_ns: int) -> bool:
+    def _needed(self, cost: int, keep: int) -> int:
+        """Tokens that must be there to spend `cost` and still hold `keep` (never more than
+        the capacity: a cost as large as the bucket goes from a full one)."""
+        return min(self.capacity_tokens, cost + max(0, keep))
+
+    def try_take(self, cost: int, now_ns: int, keep: int = 0) -> bool:
+        """Spend `cost` if `keep` tokens would still be left over (see `_needed`)."""
         self._check_cost(cost)
         self._refill(now_ns)
-        if self._scaled < cost * _SCALE:
+        if self._scaled < self._needed(cost, keep) * _SCALE:
             return False
         self._scaled -= cost * _SCALE
         return True
 
-    def ns_until(self, cost: int, now_ns: int) -> int:
-        """Nanoseconds until `cost` tokens are available (0 = now)."""
+    def charge(self, cost: int, now_ns: int) -> None:
+        """Spend `cost` that went out anyway (a retry): the bucket may go below zero, and
+        nothing can be taken until it has refilled past the debt."""
         self._check_cost(cost)
         self._refill(now_ns)
-        missing = cost * _SCALE - self._scaled
+        self._scaled -= cost * _SCALE
+
+    def ns_until(self, cost: int, now_ns: int, keep: int = 0) -> int:
+        """Nanoseconds until `cost` tokens (and `keep` more) are available (0 = now)."""
+        self._check_cost(cost)
+        self._refill(now_ns)
+        missing = self._needed(cost, keep) * _SCALE - self._scaled
         if missing <= 0:
             return 0
         return -(-missing // self.rate_per_s)  # ceiling: waking early would find too few tokens

@@ -46,18 +46,27 @@ class RestCallFinished(Message):
     job_id: int
     result: Any = None
     error: BaseException | None = None
+    retried: bool = False  # the client sent it again (a 429, 5xx or timeout): spent again at the exchange
 
 
-def finished_call(call: Callable[[], Any], job_id: int) -> RestCallFinished:
+def _no_retries() -> int:
+    return 0
+
+
+def finished_call(call: Callable[[], Any], job_id: int, retries: Callable[[], int] = _no_retries) -> RestCallFinished:
+    """Run the call; `retries` (on this thread, after it) says whether the client retried it."""
     try:
-        return RestCallFinished(job_id=job_id, result=call())
+        result = call()
     except Exception as exc:  # every failure goes back to the actor as data
-        return RestCallFinished(job_id=job_id, error=exc)
+        return RestCallFinished(job_id=job_id, error=exc, retried=retries() > 0)
+    return RestCallFinished(job_id=job_id, result=result, retried=retries() > 0)
 
 
-def run_on_worker(call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any) -> None:
+def run_on_worker(
+    call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any, retries: Callable[[], int] = _no_retries
+) -> None:
     """Worker thread body: do the blocking call, post the outcome. Touches no actor state."""
-    post(actor_ref, finished_call(call, job_id), tracker)
+    post(actor_ref, finished_call(call, job_id, retries), tracker)
 
 
 def query_dict(pairs: tuple[tuple[str, str], ...]) -> dict[str, str | list[str]]:

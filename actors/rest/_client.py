@@ -189,12 +189,15 @@ class OrderBookLevels:
 
 
 class _Attempts:
-    """How many times one logical call hit the transport (to tell a retry's 409)."""
+    """How many times one logical call hit the transport (to tell a retry's 409), and
+    whether any attempt's outcome was unknown: a write that timed out may have happened
+    even when a later retry is refused (429, or any definite 4xx)."""
 
-    __slots__ = ("count",)
+    __slots__ = ("count", "any_unknown")
 
     def __init__(self) -> None:
         self.count = 0
+        self.any_unknown = False
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -245,6 +248,7 @@ class KalshiRestClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
+        self._this_thread = threading.local()  # .retries: attempts sent again on this thread
 
     # -- plumbing -------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -254,6 +258,15 @@ class KalshiRestClient:
     def _note_retry(self, _state: tenacity.RetryCallState) -> None:
         with self._lock:
             self._retries += 1
+        self._this_thread.retries = self.retries_on_this_thread(reset=False) + 1
+
+    def retries_on_this_thread(self, *, reset: bool = True) -> int:
+        """Attempts this thread sent again since it last asked (reset): what the caller's
+        rate budget did not charge (runs on the worker thread that made the calls)."""
+        count = getattr(self._this_thread, "retries", 0)
+        if reset:
+            self._this_thread.retries = 0
+        return count
 
     def _call(
         self,
@@ -270,10 +283,17 @@ class KalshiRestClient:
             tally.count += 1
             with self._lock:
                 self._requests += 1
-            status, payload = self._transport.request(method, path, query, body)
+            try:
+                status, payload = self._transport.request(method, path, query, body)
+            except TransportError:
+                tally.any_unknown = True
+                raise
             if 200 <= status < 300:  # create documents 201, 200 has been seen live
                 return payload
-            raise rest_error_from(status, payload)
+            error = rest_error_from(status, payload)
+            if error.outcome_unknown:
+                tally.any_unknown = True
+            raise error
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_attempts),
@@ -404,7 +424,8 @@ class KalshiRestClient:
         """V2 batch create: one request, one outcome per item, in order (an item the
         exchange refused comes back as its RestError). Retried like a single create (the
         client ids make a retry safe); when the whole batch's outcome stays unknown, each
-        item is settled by reading our orders back. A batch refused as a whole (bad
+        item is settled by reading our orders back, as is an item a retry was refused as
+        `order_already_exists` (an earlier attempt placed it). A batch refused as a whole (bad
         request, endpoint missing) is sent again one order at a time; a 429 is not (the
         budget is spent) and fails every item."""
         attempts = _Attempts()
@@ -422,7 +443,13 @@ class KalshiRestClient:
         out: list[PlacedOrder | BaseException] = []
         for item, reply in zip(items, replies):
             if reply.get("error"):
-                out.append(rest_error_from(400, reply))
+                refused = rest_error_from(400, reply)
+                if refused.code == "order_already_exists" and attempts.count > 1:
+                    # on a retry, our own earlier attempt placed it (it timed out or failed
+                    # 5xx after the exchange acted): it rests, read it back
+                    out.append(self._settled_or_error(item, refused))
+                else:
+                    out.append(refused)
                 continue
             try:
                 out.append(
@@ -582,6 +609,8 @@ class KalshiRestClient:
     def _outcome_unknown(exc: BaseException, attempts: _Attempts) -> bool:
         if isinstance(exc, TransportError | WireFormatError):
             return True  # dropped connection, or a success we could not read
+        if attempts.any_unknown:
+            return True  # an earlier attempt may have acted, whatever the last one was told
         assert isinstance(exc, RestError)
         return exc.outcome_unknown or (exc.code == "order_already_exists" and attempts.count > 1)
 

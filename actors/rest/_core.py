@@ -37,6 +37,8 @@ class RestCore:
         cancel_cost: int = 2,
         batch_max_items: int = 20,
         batch_gather_ns: int = 2_000_000,
+        headroom_s: float = 0.0,
+        max_in_flight: int | None = None,
     ) -> None:
         self.scheduler = RestScheduler(
             read_rate=read_rate,
@@ -45,6 +47,8 @@ class RestCore:
             write_capacity=write_capacity,
             default_cost=default_cost,
             cancel_cost=cancel_cost,
+            headroom_s=headroom_s,
+            max_in_flight=max_in_flight,
         )
         # the whole batch must fit the write bucket at once, or it could never be sent
         max_items = {
@@ -93,14 +97,19 @@ class RestCore:
     def knows_job(self, job_id: int) -> bool:
         return self.scheduler.is_running(job_id)
 
-    def on_call_finished(self, job_id: int, result: Any, error: BaseException | None, now_ns: int) -> list:
+    def on_call_finished(
+        self, job_id: int, result: Any, error: BaseException | None, now_ns: int, *, retried: bool = False
+    ) -> list:
+        """retried: the client sent the call again (see RestScheduler.charge_retry)."""
         job = self.scheduler.finish(job_id)
         if job is None:
             return []
+        if retried:
+            self.scheduler.charge_retry(job, now_ns)
         self.completed += 1
         effects = outcome_effects(job.command, result, error, now_ns)
         self.rejected += sum(1 for e in effects if isinstance(e, Publish) and isinstance(e.message, OrderRejected))
-        return effects
+        return effects + self.scheduler.worker_freed(now_ns)
 
     def _carry(self, outputs: list, now_ns: int, cancel_all_reason: str = "") -> list:
         """The gatherer's outputs as effects: sends go through the budget, in order."""

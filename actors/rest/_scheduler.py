@@ -12,10 +12,23 @@ Cancels and creates share the write bucket, but the cancel lane is served first:
 create must never delay pulling a quote. A head that cannot be paid yet stops only its own
 lane: a later lane still goes if its head can be paid (reads never wait for writes; a
 place may pass a batch cancel that costs more than the bucket holds right now).
+
+Live hazards (both off by default, as in a replay, where calls run inline at once):
+- the exchange charges a request when it arrives; our buckets have its rate and capacity,
+  so a request sent the instant ours can pay it arrives short whenever it travelled faster
+  than the one before it (a few ms of jitter: a 429 we caused). `headroom_s` keeps that
+  many seconds of refill in each bucket unspent;
+- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after);
+- a call started while every HTTP worker is busy waits for one, already charged here but
+  not yet at the exchange, for as long as a slow answer holds the workers; then the queue
+  arrives at once. With `max_in_flight` (the worker count) a call starts, and is charged,
+  only when a worker is free; the lanes' priority then also holds for calls waiting on a
+  worker (a cancel goes before queued creates).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +65,19 @@ class RestScheduler:
         write_capacity: int,
         default_cost: int,
         cancel_cost: int,
+        headroom_s: float = 0.0,
+        max_in_flight: int | None = None,
     ) -> None:
         if default_cost > min(read_capacity, write_capacity) or cancel_cost > write_capacity:
             raise ValueError("a request cost exceeds a bucket's capacity: it could never be sent")
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         write_bucket = TokenBucket(write_rate, write_capacity)
         # one write budget, two priorities
         self._buckets = {CANCEL_LANE: write_bucket, WRITE_LANE: write_bucket, READ_LANE: TokenBucket(read_rate, read_capacity)}
+        # tokens each lane leaves unspent (headroom_s of its bucket's refill)
+        self._keep = {lane: math.ceil(bucket.rate_per_s * headroom_s) for lane, bucket in self._buckets.items()}
+        self.max_in_flight = max_in_flight
         self.default_cost = default_cost
         self.cancel_cost = cancel_cost
         self._queues: dict[str, deque[Job]] = {lane: deque() for lane in LANES}
@@ -107,18 +127,37 @@ class RestScheduler:
         self._refill_deadline = None
         return self._pump(now_ns)
 
+    def charge_retry(self, job: Job, now_ns: int) -> None:
+        """The client retried the job's call (a 429, 5xx or timeout), outside this budget:
+        the exchange charged the retry when it went through, after our bucket had refilled
+        what the first attempt cost (a refused attempt costs nothing there). Hazard: left
+        uncharged, the retries that follow a 429 burst arrive together and the writes sent
+        next find the exchange's bucket short. Charged once, now, as debt (the bucket may go
+        below zero): what is sent next waits for it."""
+        self._buckets[job.lane].charge(job.cost, now_ns)
+
+    def worker_freed(self, now_ns: int) -> list:
+        """A call came back (after `finish`): with `max_in_flight`, a waiting call may start."""
+        return self._pump(now_ns) if self.max_in_flight is not None else []
+
+    def _worker_free(self) -> bool:
+        return self.max_in_flight is None or len(self._running) < self.max_in_flight
+
     def _pump(self, now_ns: int) -> list:
-        """Send what the budget allows, lanes in priority order, FIFO within a lane; wake
-        when the first waiting head can be paid (a timer already armed earlier stays)."""
+        """Send what the budget (and the workers) allow, lanes in priority order, FIFO within
+        a lane; wake when the first waiting head can be paid (a timer already armed earlier
+        stays). Waiting for a worker needs no timer: a call coming back pumps again."""
         effects: list = []
         for lane in LANES:
-            queue, bucket = self._queues[lane], self._buckets[lane]
-            while queue and bucket.try_take(queue[0].cost, now_ns):
+            queue, bucket, keep = self._queues[lane], self._buckets[lane], self._keep[lane]
+            while queue and self._worker_free() and bucket.try_take(queue[0].cost, now_ns, keep):
                 job = queue.popleft()
                 self._running[job.job_id] = job
                 self.sent += 1
                 effects.append(StartCall(job.job_id, job.command))
-        waits = [self._buckets[lane].ns_until(q[0].cost, now_ns) for lane, q in self._queues.items() if q]
+        if not self._worker_free():
+            return effects
+        waits = [self._buckets[lane].ns_until(q[0].cost, now_ns, self._keep[lane]) for lane, q in self._queues.items() if q]
         if not waits:
             return effects
         deadline = now_ns + max(1, min(waits))

@@ -46,11 +46,12 @@ class RiskGovernorActor(MmdActor):
         config: RiskConfig,
         order_gateway: Any,
         kill_switch_path: Path | None = None,
+        run_id: str | None = None,  # this run's: an order of ours from another run is cancelled
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self.config = config
         self.order_gateway = order_gateway
-        self.core = RiskCore(config, KillSwitch(kill_switch_path))
+        self.core = RiskCore(config, KillSwitch(kill_switch_path), run_id=run_id)
 
     def on_start(self) -> None:
         self.carry_out(self.core.start(self.clock.now_ns()))

@@ -34,6 +34,9 @@ Hazards named here:
   without flat, the flatten state is dropped, a flatten_incomplete warning goes out, and
   the policy judges the market afresh (a new flatten if still beyond its limits; with no
   session, the next session on the market is told to flatten);
+- an order of ours from another run (our client-id prefix, another run id) reported
+  resting is cancelled as it shows up: a create a killed run sent can land after this
+  run's start-up cancel swept that run's orders, and no session quotes it;
 - HALTED (kill switch or daily loss) means nothing rests: an order that shows up resting
   after the halt's cancel-all (a place already in flight) is cancelled, and a cancel-all
   that left orders behind is retried;
@@ -52,6 +55,7 @@ from typing import Any, Callable
 from config import RiskConfig
 from kernel.clock import seconds
 from kernel.effects import ArmTimer, CancelTimer, Effect, Publish, Send
+from kernel.ids import of_another_run
 from messages import (
     AllOrdersCancelled,
     AmendOrder,
@@ -135,6 +139,7 @@ _SETTLEMENT_PRICES = {"yes": Decimal(1), "no": Decimal(0)}
 _KILL_CAUSE = "kill_switch"
 _KILL_PREFIX = "kill switch: "
 _RETRY_KEY = "cancel-all-retry"
+_ANOTHER_RUN_REASON = "order of another run"
 
 
 # -- timers (what is due; names ordered as the hazard above says) -------------------------
@@ -214,8 +219,9 @@ class RiskCore:
     be carried out; ExposureChanged comes last, when the exposure differs from the last
     one published."""
 
-    def __init__(self, config: RiskConfig, kill_switch: KillSwitch | None = None) -> None:
+    def __init__(self, config: RiskConfig, kill_switch: KillSwitch | None = None, *, run_id: str | None = None) -> None:
         self.config = config
+        self.run_id = run_id  # None: no sweep of other runs' orders (a core driven alone)
         self.governor = RiskGovernor(config)
         self.kill_switch = kill_switch if kill_switch is not None else KillSwitch(None)
         self.fill_rate = FillRateLimiter(config.fill_rate_limit_dollars, seconds(config.fill_rate_window_s))
@@ -465,6 +471,8 @@ class RiskCore:
             self._state_changed(ticker, event, order)
         if self.governor.state == TradingState.HALTED:  # the kill switch, or the daily loss limit
             self._enforce_halt(event)
+        elif order is not None:
+            self._cancel_if_of_another_run(order)
         if isinstance(event, OrderFilled) and self._fills_counted(event) > fills_before:
             self._on_fill(event)  # a fill reported twice (WS, REST reconcile) counts once
         ticker = getattr(event, "ticker", None)
@@ -493,6 +501,25 @@ class RiskCore:
             if event.still_resting != 0 and _RETRY_KEY not in self._armed:
                 deadline = self._now + seconds(self.config.kill_cancel_retry_s)
                 self._arm(_RETRY_KEY, deadline, RiskRetryCancelAllDue(ts=self._now))
+
+    def _cancel_if_of_another_run(self, order: Any) -> None:
+        """An order of ours that no session of this run placed, resting: an earlier run's
+        create that landed after the start-up cancel. Cancelled once (pending from then)."""
+        if self.run_id is None or not order.adopted or order.gone or order.pending is not None:
+            return
+        if not order.order_id or not of_another_run(order.client_order_id, self.run_id):
+            return
+        log.warning("order %s (%s) of another run rests on %s: cancelling it",
+                    order.order_id, order.client_order_id, order.ticker)
+        self._on_cancel(
+            CancelOrder(
+                order_id=order.order_id,
+                client_order_id=order.client_order_id,
+                ticker=order.ticker,
+                ts=self._now,
+                reason=_ANOTHER_RUN_REASON,
+            )
+        )
 
     def _fills_counted(self, event: Any) -> int:
         inventory = self.governor.inventory(getattr(event, "ticker", ""))

@@ -63,17 +63,6 @@ def test_slow_answers_outlast_the_daemons_rest_timeout():
     assert slow and all(f.admin[0]["delay_s"] > timeout for f in slow)
 
 
-def test_avoiding_known_daemon_faults_keeps_slow_answers_within_the_timeout_and_kills_after_a_fill():
-    from config import load_config
-
-    timeout = load_config(None).rest.timeout_s
-    (phase,) = plan_campaign("short", 1, TICKERS, avoid_known_faults=True).phases
-    slow = [f for f in phase.faults if f.kind == "slow_rest"]
-    assert slow and all(f.admin[0]["delay_s"] < timeout for f in slow)
-    assert phase.kill_after_a_fill
-    assert not plan_campaign("short", 1, TICKERS).phases[0].kill_after_a_fill
-
-
 def test_recovery_is_judged_on_the_feed_for_websocket_faults_and_on_orders_otherwise():
     for fault in plan_campaign("short", 1, TICKERS).phases[0].faults:
         assert fault.basis == (FEED if fault.kind in ("ws_drop", "seq_skip", "malformed", "channel_error") else ORDER)

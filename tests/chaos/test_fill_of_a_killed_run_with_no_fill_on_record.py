@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 from decimal import Decimal
 
-import pytest
 
 from actors.analytics import AnalyticsStore
 from actors.rest import KalshiRestClient, LoopbackTransport
@@ -46,11 +45,6 @@ class Venue:
         return self.exchange.fills[-1].fill_id
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "mmd/runner.py plan_fill_read_back: with no fill of an earlier run on record it returns "
-    "FillReadBack(mode, run_started_ns), so fills made before this run started are never read back. Fix: "
-    "without an anchoring fill, start at the start of the earliest run of this mode since the last one that "
-    "ended cleanly (strategy_runs.ended_ns set): those runs recorded no fill, so nothing can be stored twice"))
 def test_fills_of_a_killed_run_that_had_recorded_none_are_read_back_at_the_restart(tmp_path):
     db, venue = tmp_path / "mmd.sqlite", Venue()
     first = AnalyticsStore(db, "run-1")
@@ -69,3 +63,19 @@ def test_fills_of_a_killed_run_that_had_recorded_none_are_read_back_at_the_resta
     with sqlite3.connect(db) as conn:
         stored = sorted(row[0] for row in conn.execute("SELECT fill_id FROM order_fills"))
     assert stored == sorted([unflushed, while_down])
+
+
+def test_a_run_that_ended_cleanly_bounds_where_the_read_back_starts(tmp_path):
+    db, venue = tmp_path / "mmd.sqlite", Venue()
+    killed = AnalyticsStore(db, "run-1")
+    killed.start_run("paper", {}, T0)
+    killed.close()
+    clean = AnalyticsStore(db, "run-2")
+    clean.start_run("paper", {}, T0 + 10 * S)
+    clean.end_run(T0 + 20 * S, "signal SIGTERM")  # its shutdown read-back covered run-1's window
+    clean.close()
+    third = AnalyticsStore(db, "run-3")
+    third.start_run("paper", {}, T0 + 30 * S)
+    plan = plan_fill_read_back(third, venue.client, "paper", run_started_ns=T0 + 30 * S)
+    third.close()
+    assert plan.anchor_fill_id is None and plan.since_ns == T0 + 30 * S

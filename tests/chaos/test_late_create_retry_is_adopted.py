@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 from actors.ledger._own_orders import OwnOrders
-from messages import OrderAccepted, OrderCancelled, OrderUpdated
+from messages import OrderAccepted, OrderAmended, OrderCancelled, OrderUpdated
 
 TICKER = "KXFED-26DEC-T4.00"
 CLIENT_ID = "mmd-run-1-s1-79"
@@ -54,13 +54,29 @@ def test_a_stale_resting_event_of_the_cancelled_order_does_not_bring_it_back():
     assert book.of_ticker(TICKER) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "OwnOrders._adopt refuses via was_closed(order_id, client_order_id), which also matches the closed "
-    "CLIENT id: a second order made by a late create retry (new exchange id, same client id) is never "
-    "adopted, so never cancelled. Fix in actors/ledger/_own_orders.py: when the event has an exchange "
-    "order id, judge staleness by that id only"))
 def test_a_second_order_a_late_create_retry_made_under_the_same_client_id_is_adopted():
     book = book_with_the_first_order_cancelled()
     order = book.apply(resting("second"))
     assert order is not None and order.order_id == "second" and order.adopted
     assert [o.order_id for o in book.of_ticker(TICKER)] == ["second"]
+
+
+def amended(order_id: str, new_client_id: str) -> OrderAmended:
+    return OrderAmended(order_id=order_id, client_order_id=new_client_id, previous_client_order_id=CLIENT_ID,
+                        ticker=TICKER, side="bid", price=Decimal("0.40"), count=Decimal(5), filled=Decimal(0),
+                        remaining=Decimal(5), ts_event=2, ts_recv=2)
+
+
+def test_a_second_order_landing_after_the_first_was_renamed_by_an_amend_is_tracked_beside_it():
+    # Found by the storms phase: a batch create answered past the timeout was retried; the
+    # first attempt's orders were amended (renamed) before the retry landed, so the exchange
+    # made second orders under the old client ids. Keyed alike, the maker saw one of each
+    # pair, moved the duplicate as its own and never cancelled the original (6 asks of 3).
+    book = OwnOrders(adopt=lambda event: event.client_order_id.startswith("mmd-run-1-s1-"))
+    first = book.apply(accepted("first"))
+    book.apply(amended("first", "mmd-run-1-s1-83"))
+    second = book.apply(resting("second"))
+
+    assert second is not None and second.adopted and second is not first
+    assert {o.order_id for o in book.of_ticker(TICKER)} == {"first", "second"}
+    assert first.key != second.key

@@ -35,14 +35,9 @@ CANCEL_WITHIN_S = 20
 
 
 class StillResting(AssertionError):
-    """The expected failure: anything else (a process that would not start) fails for real."""
+    """The order was not cancelled (anything else, a process that would not start, fails as itself)."""
 
 
-@pytest.mark.xfail(strict=True, raises=StillResting, reason=(
-    "only the start-up cancel (mmd/runner.py _cancel_orphans) sweeps orders of earlier runs; after it, an "
-    "order with our prefix and another run's id is adopted by no maker (session client ids only) and rests "
-    "until shutdown. Fix: whoever sees our orders reported resting (the ledger) cancels one whose client id "
-    "has CLIENT_ORDER_PREFIX but not this run's id"))
 def test_an_order_of_an_earlier_run_that_lands_after_start_up_is_cancelled(tmp_path):
     data_dir = tmp_path / "var"
     port = free_port()

@@ -60,6 +60,21 @@ def test_rate_limits_and_server_errors_are_retried_with_capped_jittered_backoff(
     assert 0 <= sleeps[0] <= 0.25 and all(0 <= s <= 1.0 for s in sleeps)
 
 
+def test_the_retries_a_thread_made_are_told_to_it_once_so_the_rest_budget_can_charge_them():
+    transport = FakeTransport({("POST", ORDERS_PATH): [(429, {"error": "too many requests"}), CREATED, CREATED]})
+    client = make_client(transport)
+    place(client)
+    on_another_thread = []
+    worker = threading.Thread(target=lambda: on_another_thread.append(client.retries_on_this_thread()))
+    worker.start()
+    worker.join()
+    assert on_another_thread == [0]  # each worker is told of its own calls' retries
+    assert client.retries_on_this_thread() == 1
+    assert client.retries_on_this_thread() == 0  # told once
+    place(client)
+    assert client.retries_on_this_thread() == 0
+
+
 def test_every_retry_reuses_the_same_client_order_id():
     transport = FakeTransport({("POST", ORDERS_PATH): [SERVER_ERROR, TransportError("reset"), CREATED]})
     place(make_client(transport))
