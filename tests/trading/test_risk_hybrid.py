@@ -8,6 +8,7 @@ import pytest
 
 from actors.ledger import Inventory
 from actors.risk import HybridLimits, HybridPolicy, duration_weighted_exposure, hybrid_quote_sides
+from actors.risk._hybrid import _format_number
 from config import load_config
 from messages import OrderFilled
 
@@ -167,3 +168,9 @@ def test_a_fill_that_flips_long_to_short_starts_the_mae_window_again(limits):
 
     assert policy.observe(short_layers, D("0.40"), D("0.49"), T0 + 9 * S) is None  # 9 s since the long's breach
     assert policy.observe(short_layers, D("0.40"), D("0.49"), T0 + 13 * S).kind == "mae"  # 8 s of the short's
+
+
+def test_a_fractional_excursion_reads_to_a_tenth_of_a_cent_in_the_reason():
+    assert _format_number(D("25") / D("3")) == "8.3"
+    assert _format_number(D("8.5000")) == "8.5"
+    assert _format_number(D("14.00")) == "14"
