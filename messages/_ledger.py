@@ -12,7 +12,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ._base import BookSide, Count, Message, Money, Price, message
+from ._control import SessionStarted
 from ._market import MarketLifecycleChanged
+from ._strategy import RiskDirective
 from ._orders import (
     AllOrdersCancelled,
     AmendOrder,
@@ -167,6 +169,8 @@ LedgerCause = (
     | AmendOrder
     | CancelOrder
     | MarketLifecycleChanged
+    | SessionStarted  # the session took over the position held before this run
+    | RiskDirective  # a flatten of a market whose session took over a held position
 )
 
 

@@ -21,6 +21,13 @@ Per market it keeps:
   told whose it was (no client id, an exchange id not known yet) counts in the market at
   once and in its session when it is reported again (the REST fill read at the session's
   end brings it back);
+- a position held before this run (reconciled at start-up, `hold`): the market's, and
+  no session's until the session that starts on the market takes it over
+  (`take_over_held`). Hazard: left unattributed, a flatten risk orders for the market
+  (it counts the held contracts) is one no maker can carry out (a maker exits its own
+  book only), and the market stays paused until the flatten times out. Taken over, the
+  contracts enter the session's book at their reconciled price (average cost), no fill
+  and no fee: closing them realises exit price - that price in the session;
 - fills the exchange reported filled (order updates, an order refused as executed) that
   have not reached us as fills, carried per order that is over, as position at the
   order's price until the fills arrive.
@@ -168,6 +175,9 @@ class TradingLedger:
         self._books: dict[str, dict[str, _Book]] = {}  # ticker -> session id -> book, least recent first
         self._owners: dict[str, str] = {}  # exchange order id -> session whose order it is
         self._ended: dict[str, None] = {}  # sessions ended (ordered set, oldest first)
+        # ticker -> (contracts, price, ts) held before this run that no session took over yet
+        self._held: dict[str, tuple[Decimal, Decimal, int]] = {}
+        self._taken_over: dict[str, str] = {}  # ticker -> the live session that took it over
 
     # -- reads (the writer's own; everyone else reads `changed`'s views) ---------------
     def position(self, ticker: str) -> Inventory | None:
@@ -245,6 +255,8 @@ class TradingLedger:
         if ticker in self.settled:
             return False
         self.settled[ticker] = price
+        self._held.pop(ticker, None)
+        self._taken_over.pop(ticker, None)
         self._market_position(ticker).settle(price, ts)
         self._market_position(ticker).drain_realizations()
         for book in self._books.get(ticker, {}).values():
@@ -255,9 +267,52 @@ class TradingLedger:
         self._unseen.pop(ticker, None)
         return True
 
+    def hold(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
+        """A position held before this run (read from the exchange at start-up) opens the
+        market's position at `price` (YES leg), for a session to take over. False when flat
+        or the market already has a position (this run's fills came first)."""
+        if position == 0 or ticker in self._positions:
+            return False
+        self._market_position(ticker).open_held(position, price, ts)
+        self._held[ticker] = (position, price, ts)
+        return True
+
+    def take_over_held(self, ticker: str, session_id: str, ts: int) -> bool:
+        """The session starting on `ticker` takes over the position held before this run:
+        its book opens with it at the reconciled price (the market's position is
+        unchanged). False when there is none left to take (or the session has ended)."""
+        held = self._held.get(ticker)
+        if held is None or not session_id or session_id in self._ended:
+            return False
+        del self._held[ticker]
+        position, price, _ = held
+        market = self._market_position(ticker).position
+        # only what the market still holds of it (a manual trade may have closed some)
+        if market == 0 or (market > 0) != (position > 0):
+            return False
+        book = self._book(ticker, session_id)
+        assert book is not None  # a live session: its book opens
+        qty = position if abs(position) <= abs(market) else market
+        book.inventory.open_held(qty, price, ts)
+        book.changed()
+        self._taken_over[ticker] = session_id
+        return True
+
+    def took_over_held(self, ticker: str) -> bool:
+        """Whether a live session on `ticker` took over a position held before this run."""
+        return ticker in self._taken_over
+
     def end_session(self, ticker: str, session_id: str) -> None:
-        """A session ended: its book is dropped (its maker is gone) and not opened again."""
-        self._books.get(ticker, {}).pop(session_id, None)
+        """A session ended: its book is dropped (its maker is gone) and not opened again;
+        if it took over a held position, what is left of its book is held again."""
+        book = self._books.get(ticker, {}).pop(session_id, None)
+        if self._taken_over.get(ticker) == session_id:
+            # what it leaves of the held position (a cancel exit keeps it) is held again,
+            # for the next session on the market to take over
+            del self._taken_over[ticker]
+            inventory = None if book is None else book.inventory
+            if inventory is not None and inventory.position != 0 and inventory.vwap is not None:
+                self._held[ticker] = (inventory.position, inventory.vwap, inventory.layers[0].ts)
         self._ended[session_id] = None
         while len(self._ended) > _REMEMBER_ENDED:
             del self._ended[next(iter(self._ended))]

@@ -164,6 +164,11 @@ class Inventory:
         self._trade(_signed(fill.side, fill.count), fill.price, fill.fee, fill.ts_event)
         return True
 
+    def open_held(self, qty: Decimal, price: Decimal, ts: int) -> None:
+        """Trade `qty` contracts that are no fill of ours (a position held before this run,
+        or one taken over from the market) at `price`: no fee, no fill counted."""
+        self._trade(qty, price, _ZERO, ts)
+
     def _trade(self, qty: Decimal, price: Decimal, fee: Decimal, ts: int) -> None:
         exit_fee = _FeeSplitter(fee, abs(qty))
         remaining = qty

@@ -4,8 +4,9 @@ throttles, guardrails and exit.
 Its orders, fills and inventory are the trading ledger's (actors.ledger), which the risk
 governor alone writes: the session reads them from the ledger's latest view of its market
 (`on_trading_state`), never from a raw order event. Its inventory is its own share of the
-market (the fills of its own orders: the session book), which it quotes around and
-reports P&L from.
+market (the fills of its own orders: the session book, with a position held before this
+run that the session took over when it started: see actors.ledger), which it quotes
+around, exits and reports P&L from.
 
 INIT -> WAIT_DATA -> QUOTING <-> PAUSED -> FLATTENING -> DONE (see `_state`; a risk
 flatten goes back to quoting once flat and lifted, see `on_risk_directive`). The actor

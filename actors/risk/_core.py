@@ -560,14 +560,18 @@ class RiskCore:
     def _on_session_started(self, event: SessionStarted) -> None:
         self._sessions[event.ticker] = event.session_id
         self.governor.budgets.learn(event.ticker, event.config)
+        # a position held from an earlier run becomes this session's: a flatten of the
+        # market (risk counts the held contracts) is then one its maker can carry out
+        if self.governor.ledger.take_over_held(event.ticker, event.session_id, self._now):
+            log.warning("%s: session %s takes over the position held before this run", event.ticker, event.session_id)
+            self._state_changed(event.ticker, event, None)
         # the new maker subscribed after the last ExposureChanged: publish it again, so it
         # sizes its first quotes to the room the other markets leave (not a refusal)
         self._published = None
         if self.kill_switch.engaged:  # a session started under the kill switch never quotes
             self._direct(event.ticker, "pause", f"{_KILL_PREFIX}{self.kill_switch.reason}")
         elif event.ticker in self._flattening:  # a flatten ordered with no maker to carry it out
-            reason = self._flattening[event.ticker]
-            self._publish(RiskDirective(ticker=event.ticker, action="flatten", reason=reason, ts=self._now))
+            self._direct_flatten(event.ticker, self._flattening[event.ticker])
             self._arm_flatten_timeout(event.ticker)
 
     def _on_session_stopped(self, event: SessionStopped) -> None:
@@ -721,9 +725,18 @@ class RiskCore:
         log.warning("hybrid policy flattens %s: %s (position %s)", ticker, trigger.reason, record.position_before)
         self._publish(record)
         self._directed[ticker] = "reduce_only"  # the flatten says more than reduce_only would
-        self._publish(RiskDirective(ticker=ticker, action="flatten", reason=trigger.reason, ts=self._now))
+        self._direct_flatten(ticker, trigger.reason)
         if ticker in self._sessions:  # with no maker, the next session's start carries it out
             self._arm_flatten_timeout(ticker)
+
+    def _direct_flatten(self, ticker: str, reason: str) -> None:
+        directive = RiskDirective(ticker=ticker, action="flatten", reason=reason, ts=self._now)
+        if self.governor.ledger.took_over_held(ticker):
+            # hazard: a maker started after its session's take-over view was published
+            # (the supervisor announces the session before it starts the maker) would
+            # flatten a book it has not seen; the view goes ahead of the flatten
+            self._state_changed(ticker, directive, None)
+        self._publish(directive)
 
     def _arm_flatten_timeout(self, ticker: str) -> None:
         deadline = self._now + seconds(self.config.flatten_timeout_s)

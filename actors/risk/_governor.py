@@ -229,13 +229,10 @@ class RiskGovernor:
 
     def seed_position(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
         """A position held before this run (read from the exchange at start-up) opens the
-        market's inventory at `price` (YES leg). False when flat or the market already has
-        an inventory."""
-        if position == 0 or self.ledger.position(ticker) is not None:
-            return False
-        # no fill id (nothing to de-duplicate) and no session: the market's position only
-        self.ledger._market_position(ticker)._trade(position, price, _ZERO, ts)  # noqa: SLF001
-        return True
+        market's inventory at `price` (YES leg), for the session that starts on the market
+        to take over (see TradingLedger.hold). False when flat or the market already has an
+        inventory."""
+        return self.ledger.hold(ticker, position, price, ts)
 
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
