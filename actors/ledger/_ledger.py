@@ -260,7 +260,11 @@ class TradingLedger:
 
     def end_session(self, ticker: str, session_id: str) -> None:
         """A session ended: its book is dropped (its maker is gone) and not opened again."""
-        self._books.get(ticker, {}).pop(session_id, None)
+        books = self._books.get(ticker)
+        if books is not None:
+            books.pop(session_id, None)
+            if not books:  # a paper day makes ~400 markets, each traded by a session or two
+                del self._books[ticker]
         self._ended[session_id] = None
         while len(self._ended) > _REMEMBER_ENDED:
             del self._ended[next(iter(self._ended))]
