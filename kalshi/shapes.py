@@ -39,6 +39,7 @@ __all__ = [
     "optional_dollars",
     "optional_count",
     "optional_text",
+    "writable_text",
 ]
 
 _ZERO = Decimal(0)
@@ -48,12 +49,24 @@ OUTCOME_TO_BOOK: Mapping[str, BookSide] = MappingProxyType({"yes": "bid", "no": 
 _LEGACY_TO_BOOK = {("buy", "yes"): "bid", ("sell", "no"): "bid", ("buy", "no"): "ask", ("sell", "yes"): "ask"}
 
 
+def _utf8(value: str, key: str) -> str:
+    """Hazard: JSON's "\\ud83d" escape decodes to a lone surrogate, a str that cannot be
+    written as UTF-8 (an SQLite row, a JSON log line, the next request's URL): refused."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WireFormatError(f"{key}: text that is not UTF-8 (lone surrogate)") from None
+    return value
+
+
 def text_field(obj: Mapping[str, Any], *keys: str) -> str:
-    """The first of `keys` present as a non-empty string."""
+    """The first of `keys` present as a non-empty string (text that cannot be written as
+    UTF-8 is a WireFormatError)."""
     for key in keys:
         value = obj.get(key)
         if isinstance(value, str) and value:
-            return value
+            return _utf8(value, key)
     raise WireFormatError(f"missing or empty field {' / '.join(keys)}")
 
 
@@ -65,12 +78,16 @@ def optional_text(obj: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise WireFormatError(f"{key}: expected text, got {type(value).__name__}")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise WireFormatError(f"{key}: text that is not UTF-8 (lone surrogate)") from None
-    return value
+    return _utf8(value, key)
+
+
+def writable_text(value: object) -> str:
+    """Any value as text that can be written as UTF-8, for what is only shown or logged
+    (an error reply's code and message): a lone surrogate is escaped, not refused."""
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _require_object(obj: object, what: str) -> None:

@@ -148,13 +148,21 @@ class UnseenFill:
 class SessionBook:
     """One session's share of a market: the fills of its own orders, as their own FIFO
     position (a maker quotes around its session's inventory and reports its P&L), the
-    exchange ids of its orders and the fill ids counted in it."""
+    exchange ids of its orders and the fill ids counted in it (the newest ones: a fill at
+    or before `fills_forgotten_through_ns` was counted, its id forgotten)."""
 
     session_id: str
     position: PositionView
     fill_ids: frozenset[str]
     order_ids: frozenset[str]
     realizations: tuple[Realization, ...] = ()  # round trips this change closed
+    fills_forgotten_through_ns: int | None = None  # exchange time: fills up to it were counted
+
+    def counted(self, fill_id: str, ts_event: int) -> bool:
+        """Whether the ledger counted this fill in the session's book."""
+        if fill_id in self.fill_ids:
+            return True
+        return self.fills_forgotten_through_ns is not None and ts_event <= self.fills_forgotten_through_ns
 
 
 LedgerCause = (

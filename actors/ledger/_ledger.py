@@ -49,8 +49,9 @@ Hazards named here (see also `_own_orders`):
 - a settled market's positions close at the settlement price and its orders are gone (the
   exchange removed them); a fill of it reported after the settlement was settled by the
   exchange as well, so it is closed at that price as it arrives;
-- the fill ids kept to drop a duplicate report are bounded per market
-  (seen_fill_ids_per_market): a duplicate arrives seconds after the original.
+- the fill ids kept to drop a duplicate report are bounded per market and per session
+  book (seen_fill_ids_per_market); a session's REST read-back reports again every fill
+  since the session began, so a fill older than the ids kept counts as seen (`BoundedIds`).
 """
 
 from __future__ import annotations
@@ -113,9 +114,9 @@ class _Book:
 
     __slots__ = ("session_id", "inventory", "order_ids", "realizations", "_view")
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, seen_limit: int) -> None:
         self.session_id = session_id
-        self.inventory = Inventory()  # every fill id kept: one session's fills
+        self.inventory = Inventory(seen_limit)  # a session can run for days: its fill ids are bounded too
         self.order_ids: dict[str, None] = {}
         self.realizations: list[Realization] = []  # closed since the last view
         self._view: SessionBook | None = None
@@ -141,6 +142,7 @@ class _Book:
                 position=self.inventory.view(),
                 fill_ids=self.inventory.fill_ids(),
                 order_ids=frozenset(self.order_ids),
+                fills_forgotten_through_ns=self.inventory.fills_forgotten_through_ns,
             )
         if not take_realizations or not self.realizations:
             return self._view
@@ -151,6 +153,7 @@ class _Book:
             fill_ids=self._view.fill_ids,
             order_ids=self._view.order_ids,
             realizations=realizations,
+            fills_forgotten_through_ns=self._view.fills_forgotten_through_ns,
         )
 
 
@@ -305,7 +308,10 @@ class TradingLedger:
     def end_session(self, ticker: str, session_id: str) -> None:
         """A session ended: its book is dropped (its maker is gone) and not opened again;
         if it took over a held position, what is left of its book is held again."""
-        book = self._books.get(ticker, {}).pop(session_id, None)
+        books = self._books.get(ticker)
+        book = None if books is None else books.pop(session_id, None)
+        if books is not None and not books:  # a paper day makes ~400 markets, each traded by a session or two
+            del self._books[ticker]
         if self._taken_over.get(ticker) == session_id:
             # what it leaves of the held position (a cancel exit keeps it) is held again,
             # for the next session on the market to take over
@@ -369,7 +375,7 @@ class TradingLedger:
         (closed at once), or one of an order already over (it settles carried contracts)."""
         book = self._book(fill.ticker, self._owner_of(fill))
         settled_at = self.settled.get(fill.ticker)
-        if book is not None and not book.inventory.has_fill(fill.fill_id):
+        if book is not None and not book.inventory.counted(fill):
             book.count(fill, settled_at)  # new to its session, if not to the market
         position = self._market_position(fill.ticker)
         if not position.apply_fill(fill):
@@ -390,7 +396,7 @@ class TradingLedger:
         if not session_id or session_id in self._ended:
             return None
         books = self._books.setdefault(ticker, {})
-        book = books.pop(session_id, None) or _Book(session_id)
+        book = books.pop(session_id, None) or _Book(session_id, self._seen_limit)
         books[session_id] = book  # the most recently active last
         while len(books) > _BOOKS_PER_MARKET:
             del books[next(iter(books))]

@@ -2,7 +2,7 @@
 
 Fills are the single source of truth and may arrive twice (WS `fill` and the REST
 reconcile), so every fill is de-duplicated by fill id (the ids kept may be bounded:
-a duplicate arrives seconds after the original).
+see `BoundedIds` for what stays exact).
 
 Fees are charged on both legs: each open layer carries the part of its entry fee not yet
 released, and closing contracts release their share of the entry fee and of the exit fee
@@ -38,16 +38,24 @@ class _Layer:
 
 
 class BoundedIds:
-    """A set of fill ids that forgets the oldest past `limit`. A duplicate arrives seconds
-    after the original (the WS fill and a REST reconcile of it), so only recent ids
-    matter; unbounded, a long-lived market's set grows by one id per fill for the life
-    of the process."""
+    """The fill ids kept to drop a fill reported twice, at most `limit` of them (None: all).
 
-    __slots__ = ("_ids", "limit")
+    What can report a fill again: the WS `fill` channel delivers each fill once per
+    subscription, but a session's REST read-back (on feed reconnect, at the session's
+    end) brings back every fill of the session since it began, however old, and so does
+    every later read-back. Forgetting the oldest id alone would count such a fill again.
+    So forgetting moves a horizon, the newest exchange time among the ids forgotten, and a
+    fill at or before it counts as seen: de-duplication is exact for every fill after the
+    horizon. Hazard: a fill first delivered only after `limit` newer fills were counted
+    (a WS outage during which `limit` fills happened) would be taken for a duplicate;
+    an age bound instead would drop a fill missed during any outage longer than it."""
 
-    def __init__(self, limit: int) -> None:
+    __slots__ = ("_ids", "limit", "horizon_ns")
+
+    def __init__(self, limit: int | None = None) -> None:
         self.limit = limit
-        self._ids: dict[str, None] = {}  # insertion-ordered: oldest first
+        self._ids: dict[str, int] = {}  # fill id -> its exchange time, oldest first
+        self.horizon_ns: int | None = None  # newest exchange time among the ids forgotten
 
     def __contains__(self, fill_id: object) -> bool:
         return fill_id in self._ids
@@ -58,10 +66,19 @@ class BoundedIds:
     def __iter__(self):
         return iter(self._ids)
 
-    def add(self, fill_id: str) -> None:
-        self._ids[fill_id] = None
+    def seen(self, fill_id: str, ts_event: int) -> bool:
+        """Whether a fill was counted already: its id is kept, or it is no newer than the horizon."""
+        return fill_id in self._ids or (self.horizon_ns is not None and ts_event <= self.horizon_ns)
+
+    def add(self, fill_id: str, ts_event: int) -> None:
+        self._ids[fill_id] = ts_event
+        if self.limit is None:
+            return
         while len(self._ids) > self.limit:
-            del self._ids[next(iter(self._ids))]
+            oldest = next(iter(self._ids))
+            forgotten = self._ids.pop(oldest)
+            if self.horizon_ns is None or forgotten > self.horizon_ns:
+                self.horizon_ns = forgotten
 
 
 def _signed(side: BookSide, count: Decimal) -> Decimal:
@@ -91,7 +108,7 @@ class Inventory:
 
     def __init__(self, seen_limit: int | None = None) -> None:
         self._layers: deque[_Layer] = deque()
-        self._seen_fill_ids: set[str] | BoundedIds = set() if seen_limit is None else BoundedIds(seen_limit)
+        self._seen_fill_ids = BoundedIds(seen_limit)
         self.realized_pnl = _ZERO
         self.fees_paid = _ZERO
         self.fill_count = 0
@@ -148,17 +165,27 @@ class Inventory:
         return sum((layer.qty * (mark - layer.price) - layer.fee for layer in self._layers), _ZERO)
 
     def has_fill(self, fill_id: str) -> bool:
+        """Whether this fill id is kept (see `counted` for whether a fill was applied)."""
         return fill_id in self._seen_fill_ids
+
+    def counted(self, fill: OrderFilled) -> bool:
+        """Whether this fill was applied already (BoundedIds: exact after the horizon)."""
+        return self._seen_fill_ids.seen(fill.fill_id, fill.ts_event)
 
     def fill_ids(self) -> frozenset[str]:
         """The fill ids kept (all of them unless bounded)."""
         return frozenset(self._seen_fill_ids)
 
+    @property
+    def fills_forgotten_through_ns(self) -> int | None:
+        """Fills at or before this exchange time count as applied, their ids forgotten."""
+        return self._seen_fill_ids.horizon_ns
+
     def apply_fill(self, fill: OrderFilled) -> bool:
-        """Apply one fill. False (and no change) when this fill id was already applied."""
-        if fill.fill_id in self._seen_fill_ids:
+        """Apply one fill. False (and no change) when this fill was already applied."""
+        if self.counted(fill):
             return False
-        self._seen_fill_ids.add(fill.fill_id)
+        self._seen_fill_ids.add(fill.fill_id, fill.ts_event)
         self.fill_count += 1
         self.fees_paid += fill.fee
         self._trade(_signed(fill.side, fill.count), fill.price, fill.fee, fill.ts_event)

@@ -265,7 +265,7 @@ class MakerActor(MmdActor):
                 continue
             if not self.session.owns_fill(fill):
                 continue  # another market's, another session's or a manual order's fill
-            if self.session.seen_fill(fill.fill_id) or fill.fill_id in published:
+            if self.session.seen_fill(fill) or fill.fill_id in published:
                 continue
             self.fills_reconciled += 1
             self.publish(fill)

@@ -386,7 +386,7 @@ class MakerSession:
         self.orders.apply(change, now_ns)
         cause = change.cause
         if isinstance(cause, OrderFilled):
-            if not self.seen_fill(cause.fill_id):
+            if not self.seen_fill(cause):
                 self.foreign_fills += 1
                 return []
             if self.inventory.fill_count == before:
@@ -405,9 +405,9 @@ class MakerSession:
         """This session's position, as the ledger counts it (flat before its first fill)."""
         return _FLAT if self.session_book is None else self.session_book.position
 
-    def seen_fill(self, fill_id: str) -> bool:
+    def seen_fill(self, fill: OrderFilled) -> bool:
         """Whether the ledger counted this fill in this session's book."""
-        return self.session_book is not None and fill_id in self.session_book.fill_ids
+        return self.session_book is not None and self.session_book.counted(fill.fill_id, fill.ts_event)
 
     def owns_fill(self, fill: OrderFilled) -> bool:
         """Whether a fill is of this session's orders (see `OrderManager.owns_fill`): the

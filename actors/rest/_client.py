@@ -34,6 +34,7 @@ from kalshi.shapes import (
     parse_position,
     optional_text,
     text_field,
+    writable_text,
     yes_leg_book,
 )
 from ._transport import Transport, TransportError
@@ -105,7 +106,8 @@ def rest_error_from(status: int, body: Mapping[str, Any]) -> RestError:
             message = f"{message} ({body['details']})"
     if not code:
         code = "too_many_requests" if status == 429 else f"http_{status}"
-    return RestError(status, code, message or f"HTTP {status}", dict(body))
+    # an error's text is only shown and logged: a lone surrogate in it is escaped
+    return RestError(status, writable_text(code), writable_text(message or f"HTTP {status}"), dict(body))
 
 
 @dataclass(frozen=True, slots=True)

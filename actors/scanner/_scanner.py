@@ -230,6 +230,7 @@ class ScannerCore:
             seen.add(m.ticker)
         for ticker in [t for t in self.volume_marks if t not in seen]:
             del self.volume_marks[ticker]  # memory stays bounded by the live listing
+        self._forget_unlisted(seen)
         ended: list[Any] = []
         for m in listings:  # the listing says whether a known market is live (a resumed pause, say)
             state = self.states.get(m.ticker)
@@ -265,6 +266,19 @@ class ScannerCore:
         if not self.pending_lookups:
             return ended + self._finish_discovery(now_ns)
         return ended
+
+    def _forget_unlisted(self, listed: set[str]) -> None:
+        """Markets that left the listing (closed, settled: GET /markets?status=open drops
+        them) are forgotten, with the categories of events none of whose markets is left,
+        unless the scanner still follows them (a session's market, a tracked one until the
+        discovery's retrack). Hazard: Kalshi lists new markets every day; kept, every
+        market ever listed would stay for the life of the process."""
+        followed = set(self.states) | set(self.sessions) | set(self.tracked)
+        for ticker in [t for t in self.markets if t not in listed and t not in followed]:
+            del self.markets[ticker]
+        events = {m.event_ticker for m in self.markets.values()}
+        for event_ticker in [e for e in self.event_category if e not in events]:
+            del self.event_category[event_ticker]
 
     def _on_lookup(self, reply: RestReadCompleted, now_ns: int) -> list[Any]:
         kind, key = self.pending_lookups.pop(reply.request_id)
@@ -354,6 +368,7 @@ class ScannerCore:
         ranked = score_markets(tracking, volume_1h, now_ns, cfg.discovery, top_n=len(tracking))
         new_tracked = [s.market.ticker for s in ranked[: cfg.volatility.track_top]]
         out.extend(self._retrack(new_tracked, now_ns))
+        self._forget_unlisted({m.ticker for m in listings})  # the markets the retrack let go
         return out
 
     def _retrack(self, new_tracked: list[str], now_ns: int) -> list[Any]:

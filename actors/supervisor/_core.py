@@ -756,7 +756,7 @@ class SupervisorCore:
                 "ended_ns": s.ended_ns,
                 "pnl": None if s.pnl is None else str(s.pnl),
             }
-            for s in self.sessions.ended[-20:]
+            for s in self.sessions.recently_ended(20)
         ]
         waiting = [
             {"event_id": p.event.event_id, "ticker": p.event.ticker, "waiting_for": p.waiting_for}

@@ -31,6 +31,10 @@ from kernel.ids import session_id
 __all__ = ["Session", "SessionBook", "SessionKind", "ACTIVE", "STOPPING", "ENDED"]
 
 ACTIVE, STOPPING, ENDED = "ACTIVE", "STOPPING", "ENDED"
+# Ended sessions remembered, oldest forgotten first: what needs one is a maker's late
+# MakerFinished (seconds after the close) and the status page's last 20. A paper day
+# runs ~400 sessions, a month ~12,000: every one kept would grow without end.
+REMEMBER_ENDED = 1_000
 URGENCY_RANK = {ExitUrgency.PASSIVE: 1, ExitUrgency.IMMEDIATE: 2, ExitUrgency.CANCEL: 3}
 
 
@@ -90,7 +94,7 @@ class SessionBook:
         self.max_concurrent = max_concurrent  # volatility sessions
         self.max_long_lived = max_concurrent if max_long_lived is None else max_long_lived  # explicit + discovery
         self.active: dict[str, Session] = {}  # ticker -> session, ACTIVE or STOPPING
-        self.ended: list[Session] = []
+        self._ended: dict[str, Session] = {}  # session id -> session, oldest first
         self._counter = 0
 
     def _count(self, volatility: bool) -> int:
@@ -129,11 +133,22 @@ class SessionBook:
                 return session
         return None
 
+    @property
+    def ended(self) -> list[Session]:
+        """The sessions ended that are remembered, oldest first."""
+        return list(self._ended.values())
+
+    def recently_ended(self, count: int) -> list[Session]:
+        """The last `count` sessions ended, oldest first."""
+        recent = []
+        for session in reversed(self._ended.values()):
+            if len(recent) == count:
+                break
+            recent.append(session)
+        return recent[::-1]
+
     def ended_by_session_id(self, sid: str) -> Session | None:
-        for session in reversed(self.ended):
-            if session.session_id == sid:
-                return session
-        return None
+        return self._ended.get(sid)
 
     def running(self) -> list[Session]:
         return [s for s in self.active.values() if s.state == ACTIVE]
@@ -169,7 +184,10 @@ class SessionBook:
             session.end_reason = reason or "ended"
         session.pnl = pnl
         session.position_left = position_left
-        self.ended.append(session)
+        self._ended.pop(session.session_id, None)
+        self._ended[session.session_id] = session
+        while len(self._ended) > REMEMBER_ENDED:
+            del self._ended[next(iter(self._ended))]
         return session
 
     def final_report(self, sid: str, pnl: Decimal, position_left: Decimal) -> Session | None:

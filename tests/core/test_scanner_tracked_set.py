@@ -19,3 +19,18 @@ def test_a_busy_market_closing_in_twelve_hours_is_tracked():
     core = ScannerCore(replace(BASE, volatility=replace(BASE.volatility, tracked_max_hours_to_expiry=24)), BUDGETS)
     discover(core, markets=markets)
     assert core.tracked == ["KX-12H"]  # seed 001's T_max
+
+
+def test_a_market_that_left_the_listing_is_forgotten_unless_a_session_still_trades_it():
+    # GET /markets?status=open drops a market once it closed or settled
+    core = ScannerCore(BASE, BUDGETS)
+    discover(core, markets=[listing("KX-A", "EV-ECO"), listing("KX-B", "EV-BTC"), listing("KX-C", "EV-ECO")])
+    core.on_session_started("KX-B", "s1")
+
+    discover(core, markets=[listing("KX-C", "EV-ECO")])
+
+    assert set(core.markets) == {"KX-B", "KX-C"}  # KX-B: its session goes on
+    assert set(core.event_category) == {"EV-BTC", "EV-ECO"}
+    core.on_session_stopped("KX-B", "s1", 0)
+    discover(core, markets=[listing("KX-C", "EV-ECO")])
+    assert set(core.markets) == {"KX-C"} and set(core.event_category) == {"EV-ECO"}

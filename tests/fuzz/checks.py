@@ -43,8 +43,7 @@ LONE_SURROGATE = "lone surrogate in str"
 # pins it, in tests/fuzz (its reason names the cause, the line and the fix)
 KNOWN_DEFECTS: dict[str, str] = {
     # WS frames (test_ws_frame_fuzzing.py): none left
-    # REST replies (test_rest_reply_fuzzing.py)
-    f"text with a {LONE_SURROGATE}": "test_an_order_id_with_a_lone_surrogate_gives_a_well_typed_outcome",
+    # REST replies (test_rest_reply_fuzzing.py): none left
 }
 
 

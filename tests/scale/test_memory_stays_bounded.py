@@ -96,8 +96,6 @@ def test_a_markets_round_trips_do_not_grow_the_ledger():
     assert held < NOISE_BYTES, f"{held:,} bytes kept for 3,000 round trips ({held / 3_000:.0f} per round trip)"
 
 
-@pytest.mark.xfail(strict=True, reason="unbounded: a session's book keeps every fill id (actors/ledger/_ledger.py "
-                   "_Book: Inventory() -> Inventory(seen_fill_ids_per_market))")
 def test_a_long_lived_sessions_fills_do_not_grow_the_ledger():
     # an explicit or discovery session runs until shutdown (supervisor.explicit_session_ttl_s
     # 0): days of fills on one market, every one the session's own
@@ -111,8 +109,6 @@ def test_a_long_lived_sessions_fills_do_not_grow_the_ledger():
     assert held < NOISE_BYTES, f"{held:,} bytes kept for 3,000 round trips ({held / 3_000:.0f} per round trip)"
 
 
-@pytest.mark.xfail(strict=True, reason="unbounded: SessionBook.ended keeps every session "
-                   "(actors/supervisor/_sessions.py finish(): trim self.ended to the last 1,000)")
 def test_ended_sessions_are_not_remembered_forever():
     # a paper day runs ~400 volatility sessions, a month ~12,000: the supervisor needs the
     # recent ones (a late MakerFinished, the status page's last 20), not every one ever
@@ -163,8 +159,6 @@ def answer_discovery(core: ScannerCore, markets: tuple[dict, ...], now_ns: int) 
     return now_ns
 
 
-@pytest.mark.xfail(strict=True, reason="unbounded: ScannerCore.markets and event_category keep every market and event "
-                   "ever listed (actors/scanner/_scanner.py _on_listing: prune them to the live listing)")
 def test_markets_that_left_the_listing_are_forgotten_by_the_scanner(config):
     # Kalshi lists new markets every day and closed ones drop out of GET /markets?status=open:
     # each rediscovery (every 10 minutes) here finds 30 markets none of which it saw before

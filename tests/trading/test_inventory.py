@@ -96,3 +96,18 @@ def test_fee_shares_of_a_layer_closed_in_thirds_add_up_exactly():
         inventory.apply_fill(fill("ask", "0.50", 1, fill_id=f"s{n}"))
 
     assert inventory.realized_pnl == D("-0.02")
+
+
+def test_fill_ids_kept_are_bounded_and_a_fill_no_newer_than_a_forgotten_one_counts_as_applied():
+    # the bound's hazard, by design: a fill first reported after `limit` newer ones were
+    # counted is taken for a duplicate (an age bound would lose a fill missed in any long outage)
+    inventory = Inventory(seen_limit=2)
+    for n, fill_id in enumerate(("a", "b", "c"), start=1):
+        inventory.apply_fill(fill("bid", "0.40", 1, fill_id=fill_id, ts=n))
+
+    assert (inventory.has_fill("a"), inventory.has_fill("b"), inventory.has_fill("c")) == (False, True, True)
+    assert inventory.fills_forgotten_through_ns == 1
+    assert not inventory.apply_fill(fill("bid", "0.40", 1, fill_id="a", ts=1))  # reported again
+    assert not inventory.apply_fill(fill("bid", "0.40", 1, fill_id="late", ts=1))  # the hazard
+    assert inventory.apply_fill(fill("bid", "0.40", 1, fill_id="d", ts=2))  # after the horizon: exact
+    assert inventory.position == D(3 + 1)

@@ -520,8 +520,9 @@ def test_a_cancel_reply_during_an_unsettled_amend_infers_no_fills(governor):
 def test_the_fill_ids_kept_to_drop_duplicates_are_bounded_per_market(risk_config):
     governor = RiskGovernor(replace(risk_config, seen_fill_ids_per_market=3))
     for n in range(1, 6):
-        governor.apply(fill("bid", "0.10", 1, fill_id=f"f{n}", order_id="elsewhere"))
-    governor.apply(fill("bid", "0.10", 1, fill_id="f5", order_id="elsewhere"))  # a recent duplicate
+        governor.apply(fill("bid", "0.10", 1, fill_id=f"f{n}", order_id="elsewhere", ts=T0 + n))
+    governor.apply(fill("bid", "0.10", 1, fill_id="f5", order_id="elsewhere", ts=T0 + 5))  # a recent duplicate
+    governor.apply(fill("bid", "0.10", 1, fill_id="f1", order_id="elsewhere", ts=T0 + 1))  # an old one, forgotten
 
     inventory = governor.inventory(TICKER)
     assert governor.position(TICKER) == 5

@@ -169,6 +169,49 @@ def test_fills_reported_filled_by_an_order_that_is_over_are_carried_for_its_sess
     assert changed.unseen == () and changed.session("s").position.position == D(5)
 
 
+def fills_of_a_long_session(count, skip=()):
+    """Fills of session s's orders s-1, s-2, ... one second apart (exchange time)."""
+    return [
+        fill("bid", "0.49", 1, fill_id=f"f{n}", order_id=f"ex-{n}", client_order_id=f"s-{n}", ts=T0 + n * 1_000_000_000)
+        for n in range(1, count + 1)
+        if n not in skip
+    ]
+
+
+def test_a_read_back_of_a_long_sessions_fills_whose_ids_were_forgotten_counts_none_of_them_again():
+    # a session's REST read-back (feed reconnect, session end) reports again every fill
+    # since the session began, long after the ids kept (here 3) have moved past them
+    ledger = TradingLedger(seen_fill_ids_per_market=3)
+    fills = fills_of_a_long_session(6)
+    for report in fills:
+        ledger.apply(report)
+
+    for report in fills:  # the read-back's copies
+        ledger.apply(replace(report, ts_recv=T0 + 60_000_000_000))
+
+    changed = view(ledger)
+    book = changed.session("s")
+    assert (changed.position.position, changed.position.fill_count) == (D(6), 6)
+    assert (book.position.position, book.position.fill_count) == (D(6), 6)
+    assert len(book.fill_ids) == 3  # bounded: the older ones count as seen by their time
+    assert all(book.counted(f.fill_id, f.ts_event) for f in fills)
+
+
+def test_a_fill_newer_than_every_forgotten_one_that_never_arrived_counts_when_read_back():
+    # the WS missed f4 (the feed was down); the read-back brings it after f5 and f6
+    ledger = TradingLedger(seen_fill_ids_per_market=3)
+    for report in fills_of_a_long_session(6, skip={4}):
+        ledger.apply(report)
+    (missed,) = [f for f in fills_of_a_long_session(6) if f.fill_id == "f4"]
+    assert not view(ledger).session("s").counted(missed.fill_id, missed.ts_event)  # the maker publishes it
+
+    ledger.apply(replace(missed, ts_recv=T0 + 60_000_000_000))
+
+    changed = view(ledger)
+    assert (changed.position.position, changed.session("s").position.position) == (D(6), D(6))
+    assert changed.session("s").counted(missed.fill_id, missed.ts_event)
+
+
 # -- settlement and sessions -----------------------------------------------------------------
 
 
