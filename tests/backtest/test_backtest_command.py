@@ -4,43 +4,17 @@ and bad input refused in one line with nothing written."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
-import sqlite3
 
 import pytest
 
 import mmd.backtest as backtest
-from mmd.backtest import add_backtest_parser
-
-TICKER = "KXTAPE-26APR04-T"
-HEADER = "Sequence id,Time sec,Datetime,Yes px,No px,Side taken,Size\n"
-T0 = 1_775_300_000
-
-
-def run_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mmd")
-    add_backtest_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["backtest", "--no-progress", *argv])
-    return args.func(args)
-
+from tests.backtest.tape_command import TICKER, run_command, stored_runs, write_swinging_tape
 
 @pytest.fixture
 def small_tape(tmp_path):
-    """Two minutes of a market swinging between 45 and 55 cents, ending at 98 (settles YES)."""
-    path = tmp_path / f"TRADES_{TICKER}.csv"
-    prices = [50, 49, 51, 48, 52, 47, 53, 46, 54, 45, 55, 50] * 5 + [98] * 5
-    rows = [f"{i + 1},{T0 + 2 * i},x,{p},{100 - p},{'no' if i % 2 else 'yes'},{5 + i % 7}\n"
-            for i, p in enumerate(prices)]
-    path.write_text(HEADER + "".join(rows))
-    return path
-
-
-def stored_runs(out) -> list[dict]:
-    with sqlite3.connect(out / "backtest.sqlite") as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM backtest_runs ORDER BY rowid")]
+    return write_swinging_tape(tmp_path)
 
 
 def test_a_tape_under_every_fill_model_is_one_stored_run_each_with_its_exports(tmp_path, small_tape, capsys):

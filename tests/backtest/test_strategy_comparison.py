@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.backtest.tape_command import HEADER, T0
+
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = "Sequence id,Time sec,Datetime,Yes px,No px,Side taken,Size\n"
-T0 = 1_775_300_000
 
 
 @pytest.fixture(scope="module")
