@@ -185,7 +185,7 @@ class AnalyticsStore:
         and SQL building); False, writing nothing, when their keys differ (a row missing a
         column must get what insert_all gives it: NULL or the default, by chunk)."""
         keys = rows[0].keys()
-        if any(row.keys() != keys for row in rows):
+        if not keys or any(row.keys() != keys for row in rows):  # an empty row is DEFAULT VALUES there
             return False
         columns = tuple(sorted(keys))
         statement = self._insert_sql.get((table, columns))

@@ -310,15 +310,18 @@ class KalshiRestClient:
         # tenacity's policy (stop after max_attempts, full-jitter exponential waits, retry
         # only _retryable failures, re-raise the last one) as a plain loop: a Retrying per
         # call cost more than the in-process exchange it called in replays. The wait is
-        # still tenacity's own strategy, so every retry draws the same random numbers.
+        # still tenacity's own strategy, drawn where tenacity draws it (before the stop
+        # check, so also after the last attempt): the random stream is consumed alike.
         attempt = 1
         while True:
             try:
                 return once()
             except BaseException as exc:
-                if not _retryable(exc) or attempt >= self.max_attempts:
+                if not _retryable(exc):
                     raise
                 delay = self._wait(_AttemptNumber(attempt))
+                if attempt >= self.max_attempts:
+                    raise
                 self._note_retry()
                 self._sleep(delay)
                 attempt += 1
