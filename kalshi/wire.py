@@ -7,6 +7,7 @@ counts are `*_fp` strings with 2 decimals. We hold them as Decimal, never float.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
 __all__ = [
@@ -59,18 +60,40 @@ def _parse_decimal(value: object, what: str) -> Decimal:
 
 def parse_dollars(value: object, what: str = "price") -> Decimal:
     """A dollar string such as "0.4200". Up to 6 decimals."""
+    if type(value) is str:
+        return _dollars_from_text(value, what)
+    return _parse_dollars(value, what)
+
+
+def parse_count(value: object, what: str = "count") -> Decimal:
+    """A contract count string such as "10.00". At most 2 decimals."""
+    if type(value) is str:
+        return _count_from_text(value, what)
+    return _parse_count(value, what)
+
+
+# The same few hundred price and count strings arrive again and again (every book delta,
+# every listing): a Decimal is immutable, so one parse of each text is shared. Only
+# successful parses are remembered; a refused text raises every time.
+_PARSED_TEXTS = 4096
+
+
+def _parse_dollars(value: object, what: str) -> Decimal:
     d = _parse_decimal(value, what)
     if d.as_tuple().exponent < -6:  # type: ignore[operator]
         raise WireFormatError(f"{what}: more than 6 decimals: {value!r}")
     return d
 
 
-def parse_count(value: object, what: str = "count") -> Decimal:
-    """A contract count string such as "10.00". At most 2 decimals."""
+def _parse_count(value: object, what: str) -> Decimal:
     d = _parse_decimal(value, what)
     if d.as_tuple().exponent < -2:  # type: ignore[operator]
         raise WireFormatError(f"{what}: more than 2 decimals: {value!r}")
     return d
+
+
+_dollars_from_text = lru_cache(maxsize=_PARSED_TEXTS, typed=True)(_parse_dollars)
+_count_from_text = lru_cache(maxsize=_PARSED_TEXTS, typed=True)(_parse_count)
 
 
 def format_price(d: Decimal) -> str:
@@ -108,12 +131,14 @@ def ns_to_ms(ns: int) -> int:
     return ns // 1_000_000
 
 
+@lru_cache(maxsize=1024, typed=True)  # a market's open, close, created times: written on every listing
 def rfc3339_from_ns(ns: int) -> str:
     dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc)
     micros = (ns % 1_000_000_000) // 1000
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{micros:06d}Z" if micros else "Z")
 
 
+@lru_cache(maxsize=1024, typed=True)  # and read back from every listing
 def ns_from_rfc3339(text: str) -> int:
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000

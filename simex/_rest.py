@@ -207,12 +207,10 @@ class RestApi:
         if not path.startswith(API_PREFIX + "/"):
             raise ApiError.not_found(f"no route for {path}")
         sub = path[len(API_PREFIX):].rstrip("/") or "/"
-        path_matched = False
-        for route_method, pattern, handler, private in _ROUTES:
-            match = pattern.fullmatch(sub)
-            if not match:
-                continue
-            path_matched = True
+        candidates = _LITERAL_PATH_ROUTES.get(sub)
+        if candidates is None:
+            candidates = _routes_matching(sub)
+        for route_method, handler, private, groups in candidates:
             if route_method != method:
                 continue
             if private and account_id is None:
@@ -221,8 +219,8 @@ class RestApi:
                 self._batch_items(body, method)  # an oversized batch is refused before it costs tokens
             if not self.ex.admit_request(account_id, method, path, body):
                 return 429, dict(TOO_MANY_REQUESTS_BODY)
-            return handler(self, query, body, account_id, match.groups())
-        if path_matched:
+            return handler(self, query, body, account_id, groups)
+        if candidates:
             raise ApiError(405, "method_not_allowed", "method not allowed", f"{method} {sub}")
         raise ApiError.not_found(f"no route for {path}")
 
@@ -248,7 +246,7 @@ class RestApi:
             if wanted:
                 markets = [m for m in markets if getattr(m.spec, attr) == wanted]
         for name, stamp in _MARKET_TS_FILTERS:
-            bound = _q_int(query, name, 0, 2**62)
+            bound = _q_int(query, name, 0, 2**62) if name in query else None  # most sweeps set none
             if bound is not None:
                 keep_above = name.startswith("min_")
                 markets = [m for m in markets if _ts_within(stamp(m), bound, keep_above)]
@@ -725,3 +723,26 @@ _ROUTES = [
     _route("GET", r"/portfolio/balance", RestApi.balance, True),
     _route("GET", r"/portfolio/settlements", RestApi.settlements, True),
 ]
+
+
+RouteHit = tuple[str, Handler, bool, tuple[str, ...]]  # method, handler, private, path groups
+
+
+def _routes_matching(sub: str) -> list[RouteHit]:
+    """Every route whose pattern matches `sub`, in table order (the first of the right
+    method answers; a path some route matches but not for this method is a 405)."""
+    hits = []
+    for route_method, pattern, handler, private in _ROUTES:
+        match = pattern.fullmatch(sub)
+        if match:
+            hits.append((route_method, handler, private, match.groups()))
+    return hits
+
+
+# the paths without ids (/markets, /portfolio/balance, ...), matched once at import: most
+# requests need no regular expression at all
+_LITERAL_PATH_ROUTES: dict[str, list[RouteHit]] = {
+    literal: _routes_matching(literal)
+    for literal in (pattern.pattern for _, pattern, _, _ in _ROUTES)
+    if re.fullmatch(r"[/a-z_]+", literal)  # no group, no metacharacter: the pattern is the path
+}

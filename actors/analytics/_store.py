@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.db import jsonify_if_needed, quote_identifier
 
 from schema import migrate
 
@@ -39,6 +40,15 @@ _IGNORE_DUPLICATES = frozenset({"order_fills", "position_history", "trades"})
 _UPSERT_KEYS = {"volatility_sessions": ("run_id", "session_id")}
 
 
+_STORED_AS_IS = frozenset((str, int, float, type(None)))
+
+
+def _db_value(value: Any) -> Any:
+    """What sqlite-utils would store for a value (it turns a Decimal into a float, a
+    container into JSON text); the common scalars pass straight through."""
+    return value if type(value) in _STORED_AS_IS else jsonify_if_needed(value)
+
+
 class AnalyticsStore:
     def __init__(self, db_path: Path | str, run_id: str) -> None:
         self.db_path = Path(db_path)
@@ -49,6 +59,7 @@ class AnalyticsStore:
         self.db = sqlite_utils.Database(conn)
         self._columns = {name: frozenset(self.db[name].columns_dict) for name in self.db.table_names()}
         self._buffers: dict[str, list[Row]] = {}
+        self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
         self._lock = threading.RLock()
         self._closed = False
         self.rows_written: Counter[str] = Counter()
@@ -160,13 +171,32 @@ class AnalyticsStore:
             if table in _UPSERT_KEYS:
                 for row in rows:  # rows differ in their columns: one upsert each
                     self.db[table].upsert(row, pk=_UPSERT_KEYS[table])
-            else:
+            elif not self._insert_uniform(table, rows):
                 self.db[table].insert_all(rows, ignore=table in _IGNORE_DUPLICATES)
         # an upsert may take two statements (insert-or-ignore, then update): count rows
         changed = len(rows) if table in _UPSERT_KEYS else conn.total_changes - before
         self.rows_written[table] += changed
         if table in _IGNORE_DUPLICATES:
             self.duplicates_ignored[table] += len(rows) - changed
+
+    def _insert_uniform(self, table: str, rows: list[Row]) -> bool:
+        """Insert rows that all have the same keys with one prepared statement (what
+        sqlite-utils' insert_all writes for them, without its per-call table inspection
+        and SQL building); False, writing nothing, when their keys differ (a row missing a
+        column must get what insert_all gives it: NULL or the default, by chunk)."""
+        keys = rows[0].keys()
+        if not keys or any(row.keys() != keys for row in rows):  # an empty row is DEFAULT VALUES there
+            return False
+        columns = tuple(sorted(keys))
+        statement = self._insert_sql.get((table, columns))
+        if statement is None:
+            verb = "INSERT OR IGNORE" if table in _IGNORE_DUPLICATES else "INSERT"
+            names = ", ".join(quote_identifier(c) for c in columns)
+            marks = ", ".join("?" for _ in columns)
+            statement = f"{verb} INTO {quote_identifier(table)} ({names}) VALUES ({marks})"
+            self._insert_sql[(table, columns)] = statement
+        self.db.conn.executemany(statement, [[_db_value(row[c]) for c in columns] for row in rows])
+        return True
 
     # -- fill read-back queries ---------------------------------------------------------
     def last_fill_of_earlier_runs(self, mode: str) -> tuple[int, str] | None:

@@ -202,6 +202,15 @@ class _Attempts:
         self.any_unknown = False
 
 
+class _AttemptNumber:
+    """What tenacity's wait strategy reads of a retry state: the attempt that just failed."""
+
+    __slots__ = ("attempt_number",)
+
+    def __init__(self, attempt_number: int) -> None:
+        self.attempt_number = attempt_number
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, TransportError) or (isinstance(exc, RestError) and exc.retryable)
 
@@ -247,6 +256,7 @@ class KalshiRestClient:
         self._sleep = sleep
         self.page_limit = page_limit
         self.batch_cancel_size = batch_cancel_size
+        self._wait = tenacity.wait_random_exponential(multiplier=backoff_base_s, max=backoff_cap_s)
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
@@ -257,7 +267,7 @@ class KalshiRestClient:
         with self._lock:
             return {"requests": self._requests, "retries": self._retries}
 
-    def _note_retry(self, _state: tenacity.RetryCallState) -> None:
+    def _note_retry(self) -> None:
         with self._lock:
             self._retries += 1
         self._this_thread.retries = self.retries_on_this_thread(reset=False) + 1
@@ -297,15 +307,24 @@ class KalshiRestClient:
                 tally.any_unknown = True
             raise error
 
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=tenacity.wait_random_exponential(multiplier=self.backoff_base_s, max=self.backoff_cap_s),
-            retry=tenacity.retry_if_exception(_retryable),
-            sleep=self._sleep,
-            before_sleep=self._note_retry,
-            reraise=True,
-        )
-        return retrying(once)
+        # tenacity's policy (stop after max_attempts, full-jitter exponential waits, retry
+        # only _retryable failures, re-raise the last one) as a plain loop: a Retrying per
+        # call cost more than the in-process exchange it called in replays. The wait is
+        # still tenacity's own strategy, drawn where tenacity draws it (before the stop
+        # check, so also after the last attempt): the random stream is consumed alike.
+        attempt = 1
+        while True:
+            try:
+                return once()
+            except BaseException as exc:
+                if not _retryable(exc):
+                    raise
+                delay = self._wait(_AttemptNumber(attempt))
+                if attempt >= self.max_attempts:
+                    raise
+                self._note_retry()
+                self._sleep(delay)
+                attempt += 1
 
     # -- generic reads --------------------------------------------------------------
     def get(self, path: str, query: Mapping[str, Any] | None = None) -> dict:

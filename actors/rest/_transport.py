@@ -112,8 +112,8 @@ class HttpTransport:
 class LoopbackTransport:
     """In-process calls into a simulated exchange (replay, tests).
 
-    Requests and replies go through a JSON round trip so the client sees exactly what it
-    would see over HTTP: strings in the query, no shared mutable objects, no Decimals.
+    Requests and replies are copied as through a JSON round trip, so the client sees exactly
+    what it would see over HTTP: strings in the query, no shared mutable objects, no Decimals.
     """
 
     def __init__(self, exchange: Any, account_id: str) -> None:
@@ -123,8 +123,42 @@ class LoopbackTransport:
     def request(
         self, method: str, path: str, query: Query | None = None, body: Mapping[str, Any] | None = None
     ) -> tuple[int, dict]:
-        wire_body = json.loads(json.dumps(dict(body))) if body is not None else None
+        wire_body = json_round_trip(dict(body)) if body is not None else None
         status, payload = self._exchange.handle_rest(
             method.upper(), API_PREFIX + path, _wire_query(query), wire_body, self._account_id
         )
-        return int(status), _as_object(json.loads(json.dumps(payload)), int(status))
+        return int(status), _as_object(json_round_trip(payload), int(status))
+
+
+_JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+class _NotPlainJson(Exception):
+    """A value the fast copy does not handle alike (a non-str key, a str or int subclass,
+    a Decimal): the real round trip decides what it becomes, or raises."""
+
+
+def json_round_trip(value: Any) -> Any:
+    """`json.loads(json.dumps(value))`, without the text in between when `value` is plain
+    JSON (dicts with str keys, lists, tuples, str/int/float/bool/None): fresh containers,
+    tuples as lists, scalars shared (immutable). Anything else takes the real round trip."""
+    try:
+        return _plain_copy(value)
+    except (_NotPlainJson, RecursionError):
+        return json.loads(json.dumps(value))
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlainJson(key)
+            out[key] = item if type(item) in _JSON_SCALARS else _plain_copy(item)
+        return out
+    if kind is list or kind is tuple:
+        return [item if type(item) in _JSON_SCALARS else _plain_copy(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    raise _NotPlainJson(kind)

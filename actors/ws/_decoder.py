@@ -169,7 +169,7 @@ class FeedDecoder:
         if not isinstance(kind, str) or not kind:
             raise FrameDecodeError("frame has no type")
         try:
-            sid, seq, command_id = (_optional_int(frame, k) for k in ("sid", "seq", "id"))
+            sid, seq, command_id = _optional_int(frame, "sid"), _optional_int(frame, "seq"), _optional_int(frame, "id")
             if kind in CONTROL_TYPES:
                 return self._control(kind, frame, sid, seq, command_id)
             handler = self._data.get(kind)
@@ -181,11 +181,12 @@ class FeedDecoder:
             if kind in BOOK_TYPES and seq is None:
                 raise WireFormatError("orderbook frame without seq")
             messages = handler(msg, ts_recv, seq)
-            _refuse_unwritable_text(messages)
+            if not (type(text) is str and text.isascii() and "\\u" not in text):  # else all decoded text is ASCII
+                _refuse_unwritable_text(messages)
         except WireFormatError as exc:
             raise FrameDecodeError(f"{kind}: {exc}") from None
         known = _KNOWN_FIELDS.get(kind)
-        unknown = tuple(sorted(f"{kind}.{key}" for key in msg if key not in known)) if known else ()
+        unknown = () if not known else tuple(sorted(f"{kind}.{key}" for key in msg.keys() - known))
         return DecodedFrame(
             type=kind,
             sid=sid,

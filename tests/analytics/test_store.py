@@ -133,3 +133,22 @@ def test_close_flushes_what_is_pending(db_path):
     s.close()
 
     assert len(h.table_rows(db_path, "position_history")) == 1
+
+
+def _listing(ticker, **more):
+    return {"run_id": h.RUN_ID, "session_id": "disc-1", "ts_ns": h.START_NS, "ticker": ticker, **more}
+
+
+def test_rows_that_leave_a_column_out_get_its_default_whether_or_not_the_batch_agrees_on_keys(store, db_path):
+    store.add("discovered_markets", _listing("KX-A"))
+    store.add("discovered_markets", _listing("KX-B"))
+    store.flush()
+    store.add("discovered_markets", _listing("KX-C", title="C", selected_for_trading=1))
+    store.add("discovered_markets", _listing("KX-D"))
+    store.flush()
+
+    rows = h.table_rows(db_path, "discovered_markets")
+    assert [(r["ticker"], r["title"], r["selected_for_trading"]) for r in rows] == [
+        ("KX-A", None, 0), ("KX-B", None, 0), ("KX-C", "C", 1), ("KX-D", None, 0),
+    ]  # fmt: skip
+    assert store.stats()["rows_written"]["discovered_markets"] == 4

@@ -305,3 +305,45 @@ def test_loopback_transport_passes_the_full_path_and_wire_strings():
 
     LoopbackTransport(Exchange(), "acct-1").request("GET", "/markets/X/orderbook", {"depth": 5, "flag": True, "skip": None})
     assert calls == [("GET", "/trade-api/v2/markets/X/orderbook", {"depth": "5", "flag": "true"}, None, "acct-1")]
+
+
+def test_loopback_transport_hands_over_what_json_would_carry_and_nothing_shared():
+    shared = {"levels": [("0.4200", "5.00")], "ids": ("a", "b")}
+
+    class Exchange:
+        seen_body = None
+
+        def handle_rest(self, method, path, query, body, account_id):
+            Exchange.seen_body = body
+            return 200, {"book": shared, 7: "seven", "ratio": 0.5, "none": None, "flag": False}
+
+    body = {"orders": [{"client_order_id": "mmd-1", "count": "5.00", "post_only": True}], "pair": ("x", 1)}
+    status, payload = LoopbackTransport(Exchange(), "acct-1").request("POST", ORDERS_PATH, body=body)
+    assert Exchange.seen_body == {"orders": [{"client_order_id": "mmd-1", "count": "5.00", "post_only": True}], "pair": ["x", 1]}
+    assert Exchange.seen_body["orders"] is not body["orders"]  # the exchange never holds the client's objects
+    assert (status, payload) == (200, json.loads(json.dumps({"book": shared, 7: "seven", "ratio": 0.5, "none": None, "flag": False})))
+    assert payload["book"]["levels"] == [["0.4200", "5.00"]] and payload["7"] == "seven"  # tuples become arrays, keys text
+    payload["book"]["levels"].append("mine")
+    assert shared["levels"] == [("0.4200", "5.00")]  # nor the client the exchange's
+
+
+def test_loopback_transport_refuses_a_reply_json_could_not_carry():
+    class Exchange:
+        def handle_rest(self, method, path, query, body, account_id):
+            return 200, {"price": Decimal("0.42")}
+
+    with pytest.raises(TypeError):
+        LoopbackTransport(Exchange(), "acct-1").request("GET", "/portfolio/balance")
+
+
+def test_retry_waits_are_full_jitter_draws_in_a_window_that_doubles_up_to_the_cap(monkeypatch):
+    windows = []
+    monkeypatch.setattr("random.uniform", lambda low, high: windows.append((low, high)) or high)
+    sleeps = []
+    transport = FakeTransport({("GET", "/portfolio/balance"): [SERVER_ERROR]})
+    with pytest.raises(RestError):
+        make_client(transport, sleeps, max_attempts=5).get_balance()
+    # tenacity draws a wait after the last attempt too (and does not sleep it): the same
+    # random numbers are consumed whichever retry loop runs
+    assert windows == [(0, 0.25), (0, 0.5), (0, 1.0), (0, 1.0), (0, 1.0)]
+    assert sleeps == [0.25, 0.5, 1.0, 1.0] and len(transport.calls) == 5
