@@ -181,6 +181,9 @@ class TradingLedger:
         # ticker -> (contracts, price, ts) held before this run that no session took over yet
         self._held: dict[str, tuple[Decimal, Decimal, int]] = {}
         self._taken_over: dict[str, str] = {}  # ticker -> the live session that took it over
+        # bumped by every write: a reader may keep what it derived from the ledger (risk's
+        # exposure figures) for as long as the version is unchanged
+        self.version = 0
 
     # -- reads (the writer's own; everyone else reads `changed`'s views) ---------------
     def position(self, ticker: str) -> Inventory | None:
@@ -207,6 +210,7 @@ class TradingLedger:
         counted from now, an amend at the worse of its old and new terms until settled, a
         cancel is awaited (the order counts until the exchange confirms it gone). Returns
         the order it is about (None: a cancel-all, or an order we do not track)."""
+        self.version += 1
         if isinstance(command, PlaceOrder):
             order = OwnOrder(
                 ticker=command.ticker,
@@ -235,6 +239,7 @@ class TradingLedger:
     def apply(self, event: object) -> tuple[OwnOrder | None, tuple[str, ...]]:
         """Apply an order event: (the order it was about, after it, gone included; the
         markets whose state it may have changed)."""
+        self.version += 1
         if isinstance(event, AllOrdersCancelled):
             return None, self._on_all_cancelled(event)
         ticker = getattr(event, "ticker", None)
@@ -255,6 +260,7 @@ class TradingLedger:
         """The market resolved at `price`: its positions close there (P&L realised), the
         exchange removed its resting orders, and fills reported filled but not yet seen are
         settled as they arrive. False when already settled."""
+        self.version += 1
         if ticker in self.settled:
             return False
         self.settled[ticker] = price
@@ -274,6 +280,7 @@ class TradingLedger:
         """A position held before this run (read from the exchange at start-up) opens the
         market's position at `price` (YES leg), for a session to take over. False when flat
         or the market already has a position (this run's fills came first)."""
+        self.version += 1
         if position == 0 or ticker in self._positions:
             return False
         self._market_position(ticker).open_held(position, price, ts)
@@ -284,6 +291,7 @@ class TradingLedger:
         """The session starting on `ticker` takes over the position held before this run:
         its book opens with it at the reconciled price (the market's position is
         unchanged). False when there is none left to take (or the session has ended)."""
+        self.version += 1
         held = self._held.get(ticker)
         if held is None or not session_id or session_id in self._ended:
             return False
@@ -308,6 +316,7 @@ class TradingLedger:
     def end_session(self, ticker: str, session_id: str) -> None:
         """A session ended: its book is dropped (its maker is gone) and not opened again;
         if it took over a held position, what is left of its book is held again."""
+        self.version += 1
         books = self._books.get(ticker)
         book = None if books is None else books.pop(session_id, None)
         if books is not None and not books:  # a paper day makes ~400 markets, each traded by a session or two

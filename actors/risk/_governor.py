@@ -118,6 +118,12 @@ class RiskGovernor:
         self._reducing_markets: dict[str, str] = {}  # ticker -> reason: only reducing orders
         # last available balance the exchange reported, and our global exposure then
         self._balance: tuple[Decimal, Decimal] | None = None
+        # figures derived from the ledger, kept while its version is unchanged: one command
+        # reads a market's exposure five or six times (the check, the warning levels,
+        # ExposureChanged), and every market's for the global total
+        self._derived_at = -1
+        self._derived: dict[tuple[str, str], Decimal] = {}  # (figure, ticker) -> value
+        self._tickers: list[str] = []
 
     @property
     def settled(self) -> dict[str, Decimal]:
@@ -209,7 +215,18 @@ class RiskGovernor:
         return self.ledger.position(ticker)
 
     def tickers(self) -> list[str]:
-        return self.ledger.tickers()
+        self._fresh()
+        if not self._tickers:
+            self._tickers = self.ledger.tickers()
+        return list(self._tickers)
+
+    def _fresh(self) -> dict[tuple[str, str], Decimal]:
+        """The derived figures, dropped when the ledger changed since they were derived."""
+        if self._derived_at != self.ledger.version:
+            self._derived_at = self.ledger.version
+            self._derived = {}
+            self._tickers = []
+        return self._derived
 
     def total_pnl(self) -> Decimal:
         """Realised plus open positions marked at mid, net of fees, every market."""
@@ -225,7 +242,13 @@ class RiskGovernor:
 
     def resting_value(self, ticker: str) -> Decimal:
         """What the resting orders lock, each on its own (no netting against the position)."""
-        return sum((order_exposure(o.side, o.price, _worst_remaining(o)) for o in self._resting(ticker)), _ZERO)
+        derived = self._fresh()
+        value = derived.get(("resting_value", ticker))
+        if value is None:
+            value = derived["resting_value", ticker] = sum(
+                (order_exposure(o.side, o.price, _worst_remaining(o)) for o in self._resting(ticker)), _ZERO
+            )
+        return value
 
     def seed_position(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
         """A position held before this run (read from the exchange at start-up) opens the
@@ -237,9 +260,13 @@ class RiskGovernor:
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
         """Signed position: our fills, plus fills the exchange reported that have not reached us."""
-        inventory = self.ledger.position(ticker)
-        seen = _ZERO if inventory is None else inventory.position
-        return seen + self.pending_position(ticker)
+        derived = self._fresh()
+        position = derived.get(("position", ticker))
+        if position is None:
+            inventory = self.ledger.position(ticker)
+            seen = _ZERO if inventory is None else inventory.position
+            position = derived["position", ticker] = seen + self.pending_position(ticker)
+        return position
 
     def _position_exposure(self, ticker: str) -> Decimal:
         """What the open position can cost: long layers their price, short ones 1 - price,
@@ -252,18 +279,31 @@ class RiskGovernor:
 
     def exposure(self, ticker: str, orders: list[OwnOrder] | None = None) -> Decimal:
         """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
+        if orders is None:
+            derived = self._fresh()
+            exposure = derived.get(("exposure", ticker))
+            if exposure is None:
+                exposure = derived["exposure", ticker] = self._exposure(ticker, self._resting(ticker))
+            return exposure
+        return self._exposure(ticker, orders)
+
+    def _exposure(self, ticker: str, orders: list[OwnOrder]) -> Decimal:
         position = self.position(ticker)
         closing_side = "ask" if position > 0 else "bid"
         to_close = abs(position)
         total = self._position_exposure(ticker)
-        for order in self._resting(ticker) if orders is None else orders:
+        for order in orders:
             covered = min(to_close, _worst_remaining(order)) if order.side == closing_side else _ZERO
             to_close -= covered
             total += _exposure_beyond(order, covered)
         return total
 
     def global_exposure(self) -> Decimal:
-        return sum((self.exposure(t) for t in self.ledger.tickers()), _ZERO)
+        derived = self._fresh()
+        total = derived.get(("global_exposure", ""))
+        if total is None:
+            total = derived["global_exposure", ""] = sum((self.exposure(t) for t in self.tickers()), _ZERO)
+        return total
 
     def pending_position(self, ticker: str) -> Decimal:
         """Signed contracts the exchange reported filled that have not reached us as fills."""
