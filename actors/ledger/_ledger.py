@@ -353,9 +353,34 @@ class TradingLedger:
 
     @staticmethod
     def _order_view(order: OwnOrder) -> OrderView:
-        return OrderView(
-            key=order.key or order.client_order_id,
-            owner=owner_of_client_order_id(order.key or order.client_order_id),
+        """The order as readers see it; its last view again while nothing in it changed
+        (a market's view lists every order, and most did not change). Hazard: equal
+        Decimals can print differently (0.44, 0.4400): the amounts must be the very
+        objects the last view holds, or print alike, to reuse it."""
+        key = order.key or order.client_order_id
+        fills_seen = sum(order.fills.values(), _ZERO)
+        last = order.view
+        if (
+            last is not None
+            and last.price is order.price
+            and last.count is order.count
+            and last.reported_filled is order.reported_filled
+            and last.amend_to is order.amend_to
+            and (last.fills_seen is fills_seen or str(last.fills_seen) == str(fills_seen))
+            and last.order_id == order.order_id
+            and last.pending == order.pending
+            and last.client_order_id == order.client_order_id
+            and last.amend_client_order_id == order.amend_client_order_id
+            and last.adopted == order.adopted
+            and last.gone == order.gone
+            and last.key == key
+            and last.side == order.side
+            and last.ticker == order.ticker
+        ):
+            return last
+        order.view = OrderView(
+            key=key,
+            owner=owner_of_client_order_id(key),
             ticker=order.ticker,
             side=order.side,
             client_order_id=order.client_order_id,
@@ -368,8 +393,9 @@ class TradingLedger:
             adopted=order.adopted,
             gone=order.gone,
             reported_filled=order.reported_filled,
-            fills_seen=sum(order.fills.values(), _ZERO),
+            fills_seen=fills_seen,
         )
+        return order.view
 
     # -- fills and positions --------------------------------------------------------------
     def _market_position(self, ticker: str) -> Inventory:
