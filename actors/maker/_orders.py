@@ -698,13 +698,22 @@ class OrderManager:
         return None
 
     def _rebuild(self) -> None:
+        """The orders as we read them now. An order whose view is the very one it was
+        built from (the ledger reuses the views of orders a change left alone) is kept,
+        our unrecorded commands laid over it again."""
         book: dict[str, WorkingOrder] = {}
+        last = self._book
         for key, view in self._views.items():
             if key in self._ioc_answered:
                 continue
             notes = self._notes.get(key)
             if notes is None:
                 notes = self._notes[key] = _Notes(side=view.side)
+            kept = last.get(key)
+            if kept is not None and kept.view is view and kept.notes is notes:
+                kept.amend = kept.cancel = None
+                book[key] = kept
+                continue
             book[key] = WorkingOrder(key, replace(view, gone=False) if view.gone else view, notes)
         for key, command in self._unrecorded:
             if isinstance(command, PlaceOrder):
