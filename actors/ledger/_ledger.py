@@ -84,6 +84,7 @@ from ._positions import Inventory
 __all__ = ["TradingLedger", "Unseen"]
 
 _ZERO = Decimal(0)
+_NO_POSITION = PositionView()  # immutable: one for every market without a fill
 _REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
 _REMEMBER_FILLED_ORDERS = 50_000  # exchange order ids whose seen fills are kept (a memory bound)
 _REMEMBER_OWNERS = 50_000  # exchange order id -> session (a memory bound)
@@ -342,7 +343,7 @@ class TradingLedger:
             cause=cause,  # type: ignore[arg-type]
             order=None if order is None or order.ticker != ticker else self._order_view(order),
             orders=tuple(self._order_view(o) for o in self.orders.of_ticker(ticker)),
-            position=PositionView() if position is None else position.view(),
+            position=_NO_POSITION if position is None else position.view(),
             unseen=tuple(
                 UnseenFill(side=u.side, price=u.price, count=u.count, order_id=u.order_id, owner=u.owner)
                 for u in self._unseen.get(ticker, ())

@@ -231,7 +231,7 @@ class RiskGovernor:
     def total_pnl(self) -> Decimal:
         """Realised plus open positions marked at mid, net of fees, every market."""
         total = _ZERO
-        for ticker in self.ledger.tickers():
+        for ticker in self.tickers():
             inventory = self.ledger.position(ticker)
             if inventory is not None:
                 total += inventory.realized_pnl + inventory.unrealized_pnl(self.marks.get(ticker))
