@@ -183,10 +183,24 @@ class TradingLedger:
         self._held: dict[str, tuple[Decimal, Decimal, int]] = {}
         self._taken_over: dict[str, str] = {}  # ticker -> the live session that took it over
         # bumped by every write: a reader may keep what it derived from the ledger (risk's
-        # exposure figures) for as long as the version is unchanged
+        # exposure figures) for as long as the version is unchanged; per market, the version
+        # of its last write (a write not told apart by market moves the epoch: every market's)
         self.version = 0
+        self._epoch = 0
+        self._market_versions: dict[str, int] = {}
 
     # -- reads (the writer's own; everyone else reads `changed`'s views) ---------------
+    def market_version(self, ticker: str) -> tuple[int, int]:
+        """Changes whenever `ticker`'s orders, position or unseen fills may have changed."""
+        return self._epoch, self._market_versions.get(ticker, 0)
+
+    def _wrote(self, ticker: str | None) -> None:
+        self.version += 1
+        if ticker:
+            self._market_versions[ticker] = self.version
+        else:  # a cancel-all (of every market, or confirmed): rare, so every market counts as written
+            self._epoch += 1
+
     def position(self, ticker: str) -> Inventory | None:
         """The market's position: every fill of ours on it."""
         return self._positions.get(ticker)
@@ -211,7 +225,7 @@ class TradingLedger:
         counted from now, an amend at the worse of its old and new terms until settled, a
         cancel is awaited (the order counts until the exchange confirms it gone). Returns
         the order it is about (None: a cancel-all, or an order we do not track)."""
-        self.version += 1
+        self._wrote(command.ticker)
         if isinstance(command, PlaceOrder):
             order = OwnOrder(
                 ticker=command.ticker,
@@ -240,7 +254,7 @@ class TradingLedger:
     def apply(self, event: object) -> tuple[OwnOrder | None, tuple[str, ...]]:
         """Apply an order event: (the order it was about, after it, gone included; the
         markets whose state it may have changed)."""
-        self.version += 1
+        self._wrote(None if isinstance(event, AllOrdersCancelled) else getattr(event, "ticker", None))
         if isinstance(event, AllOrdersCancelled):
             return None, self._on_all_cancelled(event)
         ticker = getattr(event, "ticker", None)
@@ -261,7 +275,7 @@ class TradingLedger:
         """The market resolved at `price`: its positions close there (P&L realised), the
         exchange removed its resting orders, and fills reported filled but not yet seen are
         settled as they arrive. False when already settled."""
-        self.version += 1
+        self._wrote(ticker)
         if ticker in self.settled:
             return False
         self.settled[ticker] = price
@@ -281,7 +295,7 @@ class TradingLedger:
         """A position held before this run (read from the exchange at start-up) opens the
         market's position at `price` (YES leg), for a session to take over. False when flat
         or the market already has a position (this run's fills came first)."""
-        self.version += 1
+        self._wrote(ticker)
         if position == 0 or ticker in self._positions:
             return False
         self._market_position(ticker).open_held(position, price, ts)
@@ -292,7 +306,7 @@ class TradingLedger:
         """The session starting on `ticker` takes over the position held before this run:
         its book opens with it at the reconciled price (the market's position is
         unchanged). False when there is none left to take (or the session has ended)."""
-        self.version += 1
+        self._wrote(ticker)
         held = self._held.get(ticker)
         if held is None or not session_id or session_id in self._ended:
             return False
@@ -317,7 +331,7 @@ class TradingLedger:
     def end_session(self, ticker: str, session_id: str) -> None:
         """A session ended: its book is dropped (its maker is gone) and not opened again;
         if it took over a held position, what is left of its book is held again."""
-        self.version += 1
+        self._wrote(ticker)
         books = self._books.get(ticker)
         book = None if books is None else books.pop(session_id, None)
         if books is not None and not books:  # a paper day makes ~400 markets, each traded by a session or two

@@ -411,6 +411,8 @@ class RiskCore:
         exposure after each book update cost as much as the rest of risk's work."""
         if recount or self._published is None:
             current = self.exposure_changed(self._now)
+        elif self._published[3] == self.governor.state:
+            return  # only the state could have changed, and it did not
         else:
             markets, resting_order_value, global_exposure, _ = self._published
             current = ExposureChanged(

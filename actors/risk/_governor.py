@@ -118,12 +118,15 @@ class RiskGovernor:
         self._reducing_markets: dict[str, str] = {}  # ticker -> reason: only reducing orders
         # last available balance the exchange reported, and our global exposure then
         self._balance: tuple[Decimal, Decimal] | None = None
-        # figures derived from the ledger, kept while its version is unchanged: one command
-        # reads a market's exposure five or six times (the check, the warning levels,
-        # ExposureChanged), and every market's for the global total
+        # figures derived from the ledger, kept while what they read is unchanged: one
+        # command reads its market's exposure five or six times (the check, the warning
+        # levels, ExposureChanged), and every market's for the global total. Per market:
+        # (its ledger version, figure -> value); the market list and the global total
+        # while the ledger's version is unchanged.
+        self._derived: dict[str, tuple[tuple[int, int], dict[str, Decimal]]] = {}
         self._derived_at = -1
-        self._derived: dict[tuple[str, str], Decimal] = {}  # (figure, ticker) -> value
         self._tickers: list[str] = []
+        self._global_exposure: Decimal | None = None
 
     @property
     def settled(self) -> dict[str, Decimal]:
@@ -220,13 +223,20 @@ class RiskGovernor:
             self._tickers = self.ledger.tickers()
         return list(self._tickers)
 
-    def _fresh(self) -> dict[tuple[str, str], Decimal]:
-        """The derived figures, dropped when the ledger changed since they were derived."""
+    def _fresh(self) -> None:
+        """Drop the market list and the global total when the ledger changed."""
         if self._derived_at != self.ledger.version:
             self._derived_at = self.ledger.version
-            self._derived = {}
             self._tickers = []
-        return self._derived
+            self._global_exposure = None
+
+    def _figures(self, ticker: str) -> dict[str, Decimal]:
+        """The figures derived for `ticker`, dropped when its part of the ledger changed."""
+        version = self.ledger.market_version(ticker)
+        kept = self._derived.get(ticker)
+        if kept is None or kept[0] != version:
+            kept = self._derived[ticker] = (version, {})
+        return kept[1]
 
     def total_pnl(self) -> Decimal:
         """Realised plus open positions marked at mid, net of fees, every market."""
@@ -242,10 +252,10 @@ class RiskGovernor:
 
     def resting_value(self, ticker: str) -> Decimal:
         """What the resting orders lock, each on its own (no netting against the position)."""
-        derived = self._fresh()
-        value = derived.get(("resting_value", ticker))
+        figures = self._figures(ticker)
+        value = figures.get("resting_value")
         if value is None:
-            value = derived["resting_value", ticker] = sum(
+            value = figures["resting_value"] = sum(
                 (order_exposure(o.side, o.price, _worst_remaining(o)) for o in self._resting(ticker)), _ZERO
             )
         return value
@@ -260,12 +270,12 @@ class RiskGovernor:
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
         """Signed position: our fills, plus fills the exchange reported that have not reached us."""
-        derived = self._fresh()
-        position = derived.get(("position", ticker))
+        figures = self._figures(ticker)
+        position = figures.get("position")
         if position is None:
             inventory = self.ledger.position(ticker)
             seen = _ZERO if inventory is None else inventory.position
-            position = derived["position", ticker] = seen + self.pending_position(ticker)
+            position = figures["position"] = seen + self.pending_position(ticker)
         return position
 
     def _position_exposure(self, ticker: str) -> Decimal:
@@ -280,10 +290,10 @@ class RiskGovernor:
     def exposure(self, ticker: str, orders: list[OwnOrder] | None = None) -> Decimal:
         """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
         if orders is None:
-            derived = self._fresh()
-            exposure = derived.get(("exposure", ticker))
+            figures = self._figures(ticker)
+            exposure = figures.get("exposure")
             if exposure is None:
-                exposure = derived["exposure", ticker] = self._exposure(ticker, self._resting(ticker))
+                exposure = figures["exposure"] = self._exposure(ticker, self._resting(ticker))
             return exposure
         return self._exposure(ticker, orders)
 
@@ -299,11 +309,11 @@ class RiskGovernor:
         return total
 
     def global_exposure(self) -> Decimal:
-        derived = self._fresh()
-        total = derived.get(("global_exposure", ""))
-        if total is None:
-            total = derived["global_exposure", ""] = sum((self.exposure(t) for t in self.tickers()), _ZERO)
-        return total
+        self._fresh()
+        if self._global_exposure is None:
+            # each market's own figure, recounted only where its part of the ledger changed
+            self._global_exposure = sum((self.exposure(t) for t in self.tickers()), _ZERO)
+        return self._global_exposure
 
     def pending_position(self, ticker: str) -> Decimal:
         """Signed contracts the exchange reported filled that have not reached us as fills."""
