@@ -187,6 +187,8 @@ class TradingLedger:
         # of its last write (a write not told apart by market moves the epoch: every market's)
         self.version = 0
         self._epoch = 0
+        # Hazard: dropping a market's entry (to bound memory) must move the epoch too, or a
+        # figure kept from before the market's first write would read as current again
         self._market_versions: dict[str, int] = {}
 
     # -- reads (the writer's own; everyone else reads `changed`'s views) ---------------
