@@ -84,6 +84,7 @@ from ._positions import Inventory
 __all__ = ["TradingLedger", "Unseen"]
 
 _ZERO = Decimal(0)
+_NO_POSITION = PositionView()  # immutable: one for every market without a fill
 _REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
 _REMEMBER_FILLED_ORDERS = 50_000  # exchange order ids whose seen fills are kept (a memory bound)
 _REMEMBER_OWNERS = 50_000  # exchange order id -> session (a memory bound)
@@ -181,8 +182,27 @@ class TradingLedger:
         # ticker -> (contracts, price, ts) held before this run that no session took over yet
         self._held: dict[str, tuple[Decimal, Decimal, int]] = {}
         self._taken_over: dict[str, str] = {}  # ticker -> the live session that took it over
+        # bumped by every write: a reader may keep what it derived from the ledger (risk's
+        # exposure figures) for as long as the version is unchanged; per market, the version
+        # of its last write (a write not told apart by market moves the epoch: every market's)
+        self.version = 0
+        self._epoch = 0
+        # Hazard: dropping a market's entry (to bound memory) must move the epoch too, or a
+        # figure kept from before the market's first write would read as current again
+        self._market_versions: dict[str, int] = {}
 
     # -- reads (the writer's own; everyone else reads `changed`'s views) ---------------
+    def market_version(self, ticker: str) -> tuple[int, int]:
+        """Changes whenever `ticker`'s orders, position or unseen fills may have changed."""
+        return self._epoch, self._market_versions.get(ticker, 0)
+
+    def _wrote(self, ticker: str | None) -> None:
+        self.version += 1
+        if ticker:
+            self._market_versions[ticker] = self.version
+        else:  # a cancel-all (of every market, or confirmed): rare, so every market counts as written
+            self._epoch += 1
+
     def position(self, ticker: str) -> Inventory | None:
         """The market's position: every fill of ours on it."""
         return self._positions.get(ticker)
@@ -207,6 +227,7 @@ class TradingLedger:
         counted from now, an amend at the worse of its old and new terms until settled, a
         cancel is awaited (the order counts until the exchange confirms it gone). Returns
         the order it is about (None: a cancel-all, or an order we do not track)."""
+        self._wrote(command.ticker)
         if isinstance(command, PlaceOrder):
             order = OwnOrder(
                 ticker=command.ticker,
@@ -235,6 +256,7 @@ class TradingLedger:
     def apply(self, event: object) -> tuple[OwnOrder | None, tuple[str, ...]]:
         """Apply an order event: (the order it was about, after it, gone included; the
         markets whose state it may have changed)."""
+        self._wrote(None if isinstance(event, AllOrdersCancelled) else getattr(event, "ticker", None))
         if isinstance(event, AllOrdersCancelled):
             return None, self._on_all_cancelled(event)
         ticker = getattr(event, "ticker", None)
@@ -255,6 +277,7 @@ class TradingLedger:
         """The market resolved at `price`: its positions close there (P&L realised), the
         exchange removed its resting orders, and fills reported filled but not yet seen are
         settled as they arrive. False when already settled."""
+        self._wrote(ticker)
         if ticker in self.settled:
             return False
         self.settled[ticker] = price
@@ -274,6 +297,7 @@ class TradingLedger:
         """A position held before this run (read from the exchange at start-up) opens the
         market's position at `price` (YES leg), for a session to take over. False when flat
         or the market already has a position (this run's fills came first)."""
+        self._wrote(ticker)
         if position == 0 or ticker in self._positions:
             return False
         self._market_position(ticker).open_held(position, price, ts)
@@ -284,6 +308,7 @@ class TradingLedger:
         """The session starting on `ticker` takes over the position held before this run:
         its book opens with it at the reconciled price (the market's position is
         unchanged). False when there is none left to take (or the session has ended)."""
+        self._wrote(ticker)
         held = self._held.get(ticker)
         if held is None or not session_id or session_id in self._ended:
             return False
@@ -308,6 +333,7 @@ class TradingLedger:
     def end_session(self, ticker: str, session_id: str) -> None:
         """A session ended: its book is dropped (its maker is gone) and not opened again;
         if it took over a held position, what is left of its book is held again."""
+        self._wrote(ticker)
         books = self._books.get(ticker)
         book = None if books is None else books.pop(session_id, None)
         if books is not None and not books:  # a paper day makes ~400 markets, each traded by a session or two
@@ -333,7 +359,7 @@ class TradingLedger:
             cause=cause,  # type: ignore[arg-type]
             order=None if order is None or order.ticker != ticker else self._order_view(order),
             orders=tuple(self._order_view(o) for o in self.orders.of_ticker(ticker)),
-            position=PositionView() if position is None else position.view(),
+            position=_NO_POSITION if position is None else position.view(),
             unseen=tuple(
                 UnseenFill(side=u.side, price=u.price, count=u.count, order_id=u.order_id, owner=u.owner)
                 for u in self._unseen.get(ticker, ())
@@ -344,9 +370,34 @@ class TradingLedger:
 
     @staticmethod
     def _order_view(order: OwnOrder) -> OrderView:
-        return OrderView(
-            key=order.key or order.client_order_id,
-            owner=owner_of_client_order_id(order.key or order.client_order_id),
+        """The order as readers see it; its last view again while nothing in it changed
+        (a market's view lists every order, and most did not change). Hazard: equal
+        Decimals can print differently (0.44, 0.4400): the amounts must be the very
+        objects the last view holds, or print alike, to reuse it."""
+        key = order.key or order.client_order_id
+        fills_seen = sum(order.fills.values(), _ZERO)
+        last = order.view
+        if (
+            last is not None
+            and last.price is order.price
+            and last.count is order.count
+            and last.reported_filled is order.reported_filled
+            and last.amend_to is order.amend_to
+            and (last.fills_seen is fills_seen or str(last.fills_seen) == str(fills_seen))
+            and last.order_id == order.order_id
+            and last.pending == order.pending
+            and last.client_order_id == order.client_order_id
+            and last.amend_client_order_id == order.amend_client_order_id
+            and last.adopted == order.adopted
+            and last.gone == order.gone
+            and last.key == key
+            and last.side == order.side
+            and last.ticker == order.ticker
+        ):
+            return last
+        order.view = OrderView(
+            key=key,
+            owner=owner_of_client_order_id(key),
             ticker=order.ticker,
             side=order.side,
             client_order_id=order.client_order_id,
@@ -359,8 +410,9 @@ class TradingLedger:
             adopted=order.adopted,
             gone=order.gone,
             reported_filled=order.reported_filled,
-            fills_seen=sum(order.fills.values(), _ZERO),
+            fills_seen=fills_seen,
         )
+        return order.view
 
     # -- fills and positions --------------------------------------------------------------
     def _market_position(self, ticker: str) -> Inventory:

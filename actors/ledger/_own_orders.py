@@ -52,6 +52,7 @@ from messages import (
     OrderFilled,
     OrderRejected,
     OrderUpdated,
+    OrderView,
 )
 
 __all__ = [
@@ -121,6 +122,8 @@ class OwnOrder:
     reported_filled: Decimal = _ZERO  # highest running total the exchange reported
     fills: dict[str, Decimal] = field(default_factory=dict)  # fill id -> contracts
     key: str = ""  # stable while tracked: the client id it was first tracked by (set by `add`)
+    # the ledger's last view of it (TradingLedger._order_view), reused while it still matches
+    view: OrderView | None = field(default=None, repr=False)
 
     @property
     def filled(self) -> Decimal:

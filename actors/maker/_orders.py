@@ -102,9 +102,15 @@ class _Notes:
 class WorkingOrder:
     """One of this session's orders as the maker reads it: the ledger's view of it (None
     for a place risk has not recorded yet), our commands risk has not recorded yet laid
-    over it, and our notes. Rebuilt from each view: never a copy that events update."""
+    over it, and our notes. Rebuilt from each view: never a copy that events update.
+    The terms and what filled come from the view (or our place) alone, both immutable:
+    they are read once here (quoting reads them many times per book update)."""
 
-    __slots__ = ("key", "view", "notes", "place", "amend", "cancel")
+    __slots__ = (
+        "key", "view", "notes", "place", "amend", "cancel",
+        "ticker", "side", "client_order_id", "order_id", "price", "count",
+        "adopted", "gone", "reported_filled", "fills_seen", "filled", "remaining",
+    )  # fmt: skip
 
     def __init__(self, key: str, view: OrderView | None, notes: _Notes, *, place: PlaceOrder | None = None) -> None:
         self.key = key
@@ -113,31 +119,26 @@ class WorkingOrder:
         self.place = place  # our place, not recorded yet (view is None)
         self.amend: AmendOrder | None = None  # our amend, not recorded yet
         self.cancel: CancelOrder | None = None  # our cancel, not recorded yet
-
-    # -- the order's terms: the ledger's, or what we sent --------------------------------
-    @property
-    def ticker(self) -> str:
-        return self.view.ticker if self.view is not None else self.place.ticker  # type: ignore[union-attr]
-
-    @property
-    def side(self) -> BookSide:
-        return self.view.side if self.view is not None else self.place.side  # type: ignore[union-attr]
-
-    @property
-    def client_order_id(self) -> str:
-        return self.view.client_order_id if self.view is not None else self.place.client_order_id  # type: ignore[union-attr]
-
-    @property
-    def order_id(self) -> str | None:
-        return None if self.view is None else self.view.order_id
-
-    @property
-    def price(self) -> Decimal:
-        return self.view.price if self.view is not None else self.place.price  # type: ignore[union-attr]
-
-    @property
-    def count(self) -> Decimal:
-        return self.view.count if self.view is not None else self.place.count  # type: ignore[union-attr]
+        # the order's terms: the ledger's, or what we sent
+        if view is not None:
+            self.ticker: str = view.ticker
+            self.side: BookSide = view.side
+            self.client_order_id: str = view.client_order_id
+            self.order_id: str | None = view.order_id
+            self.price: Decimal = view.price
+            self.count: Decimal = view.count
+            self.adopted: bool = view.adopted
+            self.gone: bool = view.gone
+            self.reported_filled: Decimal = view.reported_filled
+            self.fills_seen: Decimal = view.fills_seen
+        else:
+            assert place is not None
+            self.ticker, self.side, self.client_order_id = place.ticker, place.side, place.client_order_id
+            self.order_id, self.price, self.count = None, place.price, place.count
+            self.adopted = self.gone = False
+            self.reported_filled = self.fills_seen = _ZERO
+        self.filled: Decimal = max(self.reported_filled, self.fills_seen)
+        self.remaining: Decimal = max(_ZERO, self.count - self.filled)
 
     @property
     def pending(self) -> str | None:
@@ -158,30 +159,6 @@ class WorkingOrder:
         if self.amend is not None:
             return self.amend.updated_client_order_id
         return None if self.view is None else self.view.amend_client_order_id
-
-    @property
-    def adopted(self) -> bool:
-        return self.view is not None and self.view.adopted
-
-    @property
-    def gone(self) -> bool:
-        return self.view is not None and self.view.gone
-
-    @property
-    def reported_filled(self) -> Decimal:
-        return _ZERO if self.view is None else self.view.reported_filled
-
-    @property
-    def fills_seen(self) -> Decimal:
-        return _ZERO if self.view is None else self.view.fills_seen
-
-    @property
-    def filled(self) -> Decimal:
-        return max(self.reported_filled, self.fills_seen)
-
-    @property
-    def remaining(self) -> Decimal:
-        return max(_ZERO, self.count - self.filled)
 
     # -- our notes ------------------------------------------------------------------------
     @property
@@ -721,13 +698,22 @@ class OrderManager:
         return None
 
     def _rebuild(self) -> None:
+        """The orders as we read them now. An order whose view is the very one it was
+        built from (the ledger reuses the views of orders a change left alone) is kept,
+        our unrecorded commands laid over it again."""
         book: dict[str, WorkingOrder] = {}
+        last = self._book
         for key, view in self._views.items():
             if key in self._ioc_answered:
                 continue
             notes = self._notes.get(key)
             if notes is None:
                 notes = self._notes[key] = _Notes(side=view.side)
+            kept = last.get(key)
+            if kept is not None and kept.view is view and kept.notes is notes:
+                kept.amend = kept.cancel = None
+                book[key] = kept
+                continue
             book[key] = WorkingOrder(key, replace(view, gone=False) if view.gone else view, notes)
         for key, command in self._unrecorded:
             if isinstance(command, PlaceOrder):

@@ -12,7 +12,9 @@ What it publishes: TradingStateChanged after every change of the trading ledger 
 governor is its only writer: an admitted command, an order event, a settlement), first
 among the effects of that change, so the market's maker reads the ledger's state at the
 point where it used to apply the raw event to a copy of its own (an order event on the
-market always gets one, changed or not: the maker's cue to requote); RiskDirective per market (flatten on a hybrid-policy trigger; pause
+market always gets one, changed or not: the maker's cue to requote; an admitted command's
+view goes out just after the command itself, so the order gateway's thread is woken before
+the maker's, which has nothing to answer to it); RiskDirective per market (flatten on a hybrid-policy trigger; pause
 on the fill-rate limit; reduce_only / resume as the market's restriction changes;
 end_session when a breaker ends trading), TriggerRecorded for every policy flatten,
 RiskWarning as limits are approached, RiskStateChanged, KillSwitchEngaged/Released, and
@@ -409,6 +411,8 @@ class RiskCore:
         exposure after each book update cost as much as the rest of risk's work."""
         if recount or self._published is None:
             current = self.exposure_changed(self._now)
+        elif self._published[3] == self.governor.state:
+            return  # only the state could have changed, and it did not
         else:
             markets, resting_order_value, global_exposure, _ = self._published
             current = ExposureChanged(
@@ -444,8 +448,8 @@ class RiskCore:
     def _on_order_command(self, command: PlaceOrder | AmendOrder) -> None:
         verdict = self.governor.admit(command)
         if verdict.ok:
-            self._state_changed(command.ticker, command, self._order_of(command))
             self._send(command)
+            self._state_changed(command.ticker, command, self._order_of(command))
             self._after_market_change(command.ticker)
             return
         log.info("refused %s %s: %s", type(command).__name__, command.client_order_id, verdict.reason)
@@ -453,9 +457,9 @@ class RiskCore:
 
     def _on_cancel(self, command: CancelOrder | CancelAllOrders) -> None:
         self.governor.admit(command)  # always passes; a cancel-all is remembered
+        self._send(command)
         if isinstance(command, CancelOrder):  # the order awaits its cancel
             self._state_changed(command.ticker, command, self._order_of(command))
-        self._send(command)
 
     def _order_of(self, command: PlaceOrder | AmendOrder | CancelOrder) -> Any:
         return self.governor.ledger.find(command.ticker, getattr(command, "order_id", None), command.client_order_id)

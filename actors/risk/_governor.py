@@ -118,6 +118,15 @@ class RiskGovernor:
         self._reducing_markets: dict[str, str] = {}  # ticker -> reason: only reducing orders
         # last available balance the exchange reported, and our global exposure then
         self._balance: tuple[Decimal, Decimal] | None = None
+        # figures derived from the ledger, kept while what they read is unchanged: one
+        # command reads its market's exposure five or six times (the check, the warning
+        # levels, ExposureChanged), and every market's for the global total. Per market:
+        # (its ledger version, figure -> value); the market list and the global total
+        # while the ledger's version is unchanged.
+        self._derived: dict[str, tuple[tuple[int, int], dict[str, Decimal]]] = {}
+        self._derived_at = -1
+        self._tickers: list[str] = []
+        self._global_exposure: Decimal | None = None
 
     @property
     def settled(self) -> dict[str, Decimal]:
@@ -209,12 +218,30 @@ class RiskGovernor:
         return self.ledger.position(ticker)
 
     def tickers(self) -> list[str]:
-        return self.ledger.tickers()
+        self._fresh()
+        if not self._tickers:
+            self._tickers = self.ledger.tickers()
+        return list(self._tickers)
+
+    def _fresh(self) -> None:
+        """Drop the market list and the global total when the ledger changed."""
+        if self._derived_at != self.ledger.version:
+            self._derived_at = self.ledger.version
+            self._tickers = []
+            self._global_exposure = None
+
+    def _figures(self, ticker: str) -> dict[str, Decimal]:
+        """The figures derived for `ticker`, dropped when its part of the ledger changed."""
+        version = self.ledger.market_version(ticker)
+        kept = self._derived.get(ticker)
+        if kept is None or kept[0] != version:
+            kept = self._derived[ticker] = (version, {})
+        return kept[1]
 
     def total_pnl(self) -> Decimal:
         """Realised plus open positions marked at mid, net of fees, every market."""
         total = _ZERO
-        for ticker in self.ledger.tickers():
+        for ticker in self.tickers():
             inventory = self.ledger.position(ticker)
             if inventory is not None:
                 total += inventory.realized_pnl + inventory.unrealized_pnl(self.marks.get(ticker))
@@ -225,7 +252,13 @@ class RiskGovernor:
 
     def resting_value(self, ticker: str) -> Decimal:
         """What the resting orders lock, each on its own (no netting against the position)."""
-        return sum((order_exposure(o.side, o.price, _worst_remaining(o)) for o in self._resting(ticker)), _ZERO)
+        figures = self._figures(ticker)
+        value = figures.get("resting_value")
+        if value is None:
+            value = figures["resting_value"] = sum(
+                (order_exposure(o.side, o.price, _worst_remaining(o)) for o in self._resting(ticker)), _ZERO
+            )
+        return value
 
     def seed_position(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
         """A position held before this run (read from the exchange at start-up) opens the
@@ -237,9 +270,13 @@ class RiskGovernor:
     # -- exposure book ------------------------------------------------------------------
     def position(self, ticker: str) -> Decimal:
         """Signed position: our fills, plus fills the exchange reported that have not reached us."""
-        inventory = self.ledger.position(ticker)
-        seen = _ZERO if inventory is None else inventory.position
-        return seen + self.pending_position(ticker)
+        figures = self._figures(ticker)
+        position = figures.get("position")
+        if position is None:
+            inventory = self.ledger.position(ticker)
+            seen = _ZERO if inventory is None else inventory.position
+            position = figures["position"] = seen + self.pending_position(ticker)
+        return position
 
     def _position_exposure(self, ticker: str) -> Decimal:
         """What the open position can cost: long layers their price, short ones 1 - price,
@@ -252,18 +289,31 @@ class RiskGovernor:
 
     def exposure(self, ticker: str, orders: list[OwnOrder] | None = None) -> Decimal:
         """Position plus resting orders (`orders` instead of the book's, for what-ifs)."""
+        if orders is None:
+            figures = self._figures(ticker)
+            exposure = figures.get("exposure")
+            if exposure is None:
+                exposure = figures["exposure"] = self._exposure(ticker, self._resting(ticker))
+            return exposure
+        return self._exposure(ticker, orders)
+
+    def _exposure(self, ticker: str, orders: list[OwnOrder]) -> Decimal:
         position = self.position(ticker)
         closing_side = "ask" if position > 0 else "bid"
         to_close = abs(position)
         total = self._position_exposure(ticker)
-        for order in self._resting(ticker) if orders is None else orders:
+        for order in orders:
             covered = min(to_close, _worst_remaining(order)) if order.side == closing_side else _ZERO
             to_close -= covered
             total += _exposure_beyond(order, covered)
         return total
 
     def global_exposure(self) -> Decimal:
-        return sum((self.exposure(t) for t in self.ledger.tickers()), _ZERO)
+        self._fresh()
+        if self._global_exposure is None:
+            # each market's own figure, recounted only where its part of the ledger changed
+            self._global_exposure = sum((self.exposure(t) for t in self.tickers()), _ZERO)
+        return self._global_exposure
 
     def pending_position(self, ticker: str) -> Decimal:
         """Signed contracts the exchange reported filled that have not reached us as fills."""

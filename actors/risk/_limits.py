@@ -99,7 +99,11 @@ class WarningLevels:
     def update(self, kind: str, key: str, used: Decimal, limit: Decimal, now_ns: int = 0) -> LevelCrossing | None:
         """The highest newly crossed level, or None."""
         fraction = used / limit if limit > 0 else _ZERO
-        reported = self._reported.get((kind, key), {})
+        reported = self._reported.get((kind, key))
+        if reported is None:
+            if not self.levels or fraction < self.levels[0]:
+                return None  # below every level, none reported: the usual case, checked often
+            reported = {}
         for level, below_since in list(reported.items()):
             if fraction < level - self.rearm_margin:
                 if below_since is None:

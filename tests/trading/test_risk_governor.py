@@ -121,6 +121,23 @@ def test_a_cancelled_order_stays_in_exposure_until_the_exchange_confirms(governo
     assert governor.exposure(TICKER) == 0
 
 
+def test_each_market_and_the_global_total_follow_every_write_to_the_ledger(governor):
+    other = "KXOTHER-26DEC31-T1"
+    resting_order(governor, "c1", "bid", "0.40", 10)
+    resting_order(governor, "c2", "bid", "0.30", 10, ticker=other)
+    before = (governor.exposure(TICKER), governor.exposure(other), governor.global_exposure())
+
+    governor.apply(fill("bid", "0.30", 4, order_id="ex-c2", client_order_id="c2", ticker=other))
+    shrink = amend("ex-c1", "c1", "0.40", 5)
+    governor.admit(shrink)
+    governor.apply(amended(shrink))
+
+    assert before == (D("4.00"), D("3.00"), D("7.00"))
+    assert governor.exposure(other) == D("3.00")  # 4 held + 6 resting, all at 0.30
+    assert governor.exposure(TICKER) == D("2.00")
+    assert governor.global_exposure() == D("5.00")
+
+
 def test_an_order_sent_but_not_yet_accepted_already_counts(governor):
     governor.admit(place("c1", "bid", "0.50", 10))
 
