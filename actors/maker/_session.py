@@ -253,6 +253,7 @@ class MakerSession:
         self._warm_until_ns: int | None = None
         self._now_ns: int | None = None
         self.last_check_ns: int | None = None  # the last periodic check, run or caught up (`catch_up`)
+        self._standing_still = False  # as `next_check_ns` last found: the checks may be skipped
         # market_book() memo: (book, now, orders.version) -> book less our orders. Hazard:
         # rebuilding it costs more than the whole quoting model and a pass asks ~5 times.
         self._market_key: tuple | None = None
@@ -526,12 +527,14 @@ class MakerSession:
         judgement (`SigmaEstimator.quiet_until`). The checks in between are not run; the
         next input or check first carries them out (`catch_up`): they sample sigma and
         count the throttles' runs, and change nothing else."""
+        self._standing_still = False
         if not self._stands_still():
             return now_ns
         market = self.market_book()
         steady = self.throttles.steady_checks(market)
         if steady == 0:
             return now_ns
+        self._standing_still = True
         checked = self.last_check_ns
         assert checked is not None
         cfg = self.config.guardrails
@@ -581,8 +584,8 @@ class MakerSession:
         last one, up to until_ns: what each did, in order (sample sigma, count the
         throttles' runs, judge the guardrails)."""
         last = self.last_check_ns
-        if last is None:
-            return
+        if last is None or not self._standing_still:
+            return  # (live: a check merely late is not one to skip)
         interval = seconds(self.config.requote_interval_s)
         checks = (until_ns - last) // interval
         if checks <= 0:
