@@ -40,14 +40,17 @@ class KeyedTimers:
         change, and a change that needs it sooner pulls it back, always onto the same grid:
         the instant, and among timers due at that instant the turn, of the tick it replaces.
         Hazard: an instant on the grid equal to now may already have had its turn (a timer
-        that sorts after this one is being delivered): the tick then is the next one."""
+        that sorts after this one is being delivered): the tick then is the next one. The
+        tick armed under `key`, if any, must be one of this grid's."""
+        current = self.deadline(key)
+        if current is not None and not_before_ns > current - interval_ns:
+            return current  # the tick armed is already the first one at or after not_before
         not_before_ns = max(not_before_ns, self._clock.now_ns())
         k = max(1, -((anchor_ns - not_before_ns) // interval_ns))  # ceil((not_before - anchor) / interval)
         deadline = anchor_ns + k * interval_ns
         passed = getattr(self._clock, "turn_passed", None)
         while passed(deadline, message) if passed is not None else deadline < self._clock.now_ns():
             deadline += interval_ns
-        current = self.deadline(key)
         if current is None or deadline < current:
             self.arm_at(key, deadline, message)
             return deadline

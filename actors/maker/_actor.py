@@ -349,8 +349,8 @@ class MakerActor(MmdActor):
         if anchor is None:
             anchor = self._first_check_from
         armed = self.timers.deadline(_REQUOTE)
-        if armed is not None and due >= armed:
-            return
+        if armed is not None and due > armed - self._check_ns:
+            return  # the check armed is the first at or after `due`
         self.timers.arm_on_grid(
             _REQUOTE, anchor_ns=anchor, interval_ns=self._check_ns, not_before_ns=due,
             message=RequoteDue(ticker=self.ticker, ts=now),

@@ -123,18 +123,22 @@ class ScannerActor(MmdActor):
     def _pull_heartbeat(self, now: int) -> None:
         """The regime heartbeat ticks on its grid (publish_interval_s apart from where it
         started) while regimes are published, but only at the ticks where it may do
-        something (ScannerCore.next_heartbeat_ns); an input that needs it sooner pulls it
-        back onto the same grid."""
+        something (ScannerCore.next_heartbeat_ns), moved on the same grid, sooner or later,
+        as each input changes that."""
         armed = self.timers.deadline(REGIME)
         if armed is None:
             if not self.core.regime_tickers(now):
                 return  # nothing published: the heartbeat stops (it starts afresh on news)
             self._regime_anchor = now
         due = self.core.next_heartbeat_ns(now)
-        if armed is not None and due >= armed:
-            return
+        interval = seconds(self.config.regimes.publish_interval_s)
+        if armed is not None:
+            if armed - interval < due <= armed:
+                return  # the tick armed is the first at or after `due`
+            if due > armed:  # fresher data: that tick would find nothing to do
+                self.timers.cancel(REGIME)
         self.timers.arm_on_grid(
-            REGIME, anchor_ns=self._regime_anchor, interval_ns=seconds(self.config.regimes.publish_interval_s),
+            REGIME, anchor_ns=self._regime_anchor, interval_ns=interval,
             not_before_ns=due, message=ScannerRegimeHeartbeatDue(ts=now),
         )
 
