@@ -24,7 +24,7 @@ from kernel.bus import post
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MS = 1_000_000
 
-__all__ = ["Clock", "LiveClock", "ReplayClock", "TimerHandle", "NS_PER_SECOND", "NS_PER_MS", "seconds"]
+__all__ = ["Clock", "LiveClock", "ReplayClock", "TimerHandle", "NS_PER_SECOND", "NS_PER_MS", "seconds", "timer_tie"]
 
 
 # float config values recur on every tick: converted once each. Floats only: a Decimal or
@@ -56,6 +56,12 @@ class TimerHandle:
     fired: bool = field(default=False, compare=False)  # popped for delivery: cancelling it is too late
 
 
+def timer_tie(message: Any) -> tuple[str, str]:
+    """How timers due at the same instant are ordered: by what is due (message type name),
+    then its ticker (or `what`), then scheduling order."""
+    return (type(message).__name__, str(getattr(message, "ticker", "") or getattr(message, "what", "")))
+
+
 class Clock(Protocol):
     def now_ns(self) -> int: ...
 
@@ -83,7 +89,7 @@ class _TimerHeap:
     def push(self, due_key: int, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
         # Hazard: two actors scheduling in the same replay step race for the counter, so
         # ties break on what the timer is for first; the counter only orders one actor's.
-        tie = (type(message).__name__, str(getattr(message, "ticker", "") or getattr(message, "what", "")))
+        tie = timer_tie(message)
         order = next(self._order)
         handle = TimerHandle(due_key, tie, order, deadline_ns, target, message)
         heapq.heappush(self._heap, (due_key, tie, order, handle))
@@ -134,6 +140,7 @@ class ReplayClock:
         self._timers = _TimerHeap()
         self._lock = threading.Lock()  # actors schedule from their own threads
         self.tracker = tracker
+        self._firing: tuple[int, tuple[str, str]] | None = None  # (deadline, tie) of the last timer fired
 
     def now_ns(self) -> int:
         return self._now
@@ -168,8 +175,20 @@ class ReplayClock:
         if handle is None:
             return False
         self._now = max(self._now, handle.deadline_ns)
+        self._firing = (handle.due_key, handle.tie)
         _deliver(handle, self.tracker)
         return True
+
+    def turn_passed(self, deadline_ns: int, message: Any) -> bool:
+        """Whether a timer for `message` due at `deadline_ns` would have been delivered by
+        now: its deadline is past, or it is now and a timer that sorts after it (or it
+        itself) is already being delivered. A lazily armed tick (kernel.timers.arm_on_grid)
+        uses it to land where the tick it skipped to would have been."""
+        now = self._now
+        if deadline_ns != now:
+            return deadline_ns < now
+        firing = self._firing
+        return firing is not None and firing[0] == now and firing[1] >= timer_tie(message)
 
 
 class LiveClock:
@@ -189,6 +208,9 @@ class LiveClock:
 
     def now_ns(self) -> int:
         return time.time_ns()
+
+    def turn_passed(self, deadline_ns: int, message: Any) -> bool:
+        return deadline_ns < time.time_ns()
 
     def call_at(self, deadline_ns: int, target: Any, message: Any) -> TimerHandle:
         return self.call_later(deadline_ns - time.time_ns(), target, message)

@@ -68,7 +68,7 @@ def maker_reader(session_id: str) -> str:
 
 # keys of self.timers; the messages carry the ticker, so equal deadlines of several makers
 # are delivered in ticker order
-_REQUOTE = "requote"  # the periodic check (RequoteDue)
+_REQUOTE = "requote"  # the periodic check (RequoteDue), on its grid; not stepped while it has nothing to do
 _WARMUP = "warmup"  # RequoteWarmupOverDue
 _WAKE = "wake"  # RequoteOnDeadlineDue: a hold's cooldown or an exit phase ends
 _FILLS_PATH = "/portfolio/fills"
@@ -119,6 +119,9 @@ class MakerActor(MmdActor):
         self._awaited_read: str | None = None  # the session-end fill read the finish waits for
         self._awaited_fills: set[str] = set()  # its fills published, not yet back in the ledger's view
         self.fills_reconciled = 0
+        self._checking = False  # the periodic checks run (from the warm-up's end until DONE)
+        self._first_check_from = 0  # the checks' grid before the first one ran: the warm-up's end
+        self._check_ns = seconds(config.requote_interval_s)
 
     def on_start(self) -> None:
         now = self.clock.now_ns()
@@ -127,8 +130,9 @@ class MakerActor(MmdActor):
         self._after(now)
 
     def on_stop(self) -> None:
-        self.timers.cancel_all()
         now = self.clock.now_ns()
+        self._catch_up(now)
+        self.timers.cancel_all()
         self._send_all(self.session.shutdown(now, "maker stopped"))
         self._publish_outcomes(now)
         if not self._finished_sent:  # stopped before DONE: say what it leaves behind
@@ -140,6 +144,7 @@ class MakerActor(MmdActor):
         if not self.timers.fired(_WARMUP, message):
             return
         now = self.clock.now_ns()
+        self._catch_up(now)
         if self.session.state != MakerState.DONE:
             self._send_all(self.session.warmup_elapsed(now))
             self._schedule_requote(now)
@@ -150,6 +155,7 @@ class MakerActor(MmdActor):
         if not self.timers.fired(_WAKE, message):
             return
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.requote(now))
         self._after(now)
 
@@ -158,6 +164,7 @@ class MakerActor(MmdActor):
         if not self.timers.fired(_REQUOTE, message) or self.session.state == MakerState.DONE:
             return
         now = self.clock.now_ns()
+        self.session.catch_up(now - self._check_ns)  # the checks skipped before this one
         self._send_all(self.session.check(now))
         self._schedule_requote(now)
         self._after(now)
@@ -165,18 +172,21 @@ class MakerActor(MmdActor):
     @handles(BookUpdated)
     def _on_book(self, message: BookUpdated) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.on_book(message.book, now))
         self._after(now)
 
     @handles(TradePrinted)
     def _on_trade(self, message: TradePrinted) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.on_trade(message, now))
         self._after(now)
 
     @handles(TradingStateChanged)
     def _on_trading_state(self, message: TradingStateChanged) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.on_trading_state(message, now))
         cause = message.cause
         if self._awaited_fills and isinstance(cause, OrderFilled) and cause.fill_id in self._awaited_fills:
@@ -188,24 +198,28 @@ class MakerActor(MmdActor):
     @handles(MarketLifecycleChanged)
     def _on_lifecycle(self, message: MarketLifecycleChanged) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.on_lifecycle(message, now))
         self._after(now)
 
     @handles(RiskDirective)
     def _on_risk_directive(self, message: RiskDirective) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.on_risk_directive(message, now))
         self._after(now)
 
     @handles(KillSwitchEngaged, KillSwitchReleased)
     def _on_kill_switch(self, message: Any) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.on_kill_switch(isinstance(message, KillSwitchEngaged), message.reason, now))
         self._after(now)
 
     @handles(FeedHealthChanged)
     def _on_feed_health(self, message: FeedHealthChanged) -> None:
         now = self.clock.now_ns()
+        self._catch_up(now)
         commands, reconcile = self.session.on_feed_health(message.healthy, now)
         self._send_all(commands)
         if reconcile:
@@ -226,6 +240,7 @@ class MakerActor(MmdActor):
         and finishes once the orders are confirmed gone (at most exit.cancel_confirm_s);
         the session-end fill read is awaited at most exit.fills_reconcile_timeout_s."""
         now = self.clock.now_ns()
+        self._catch_up(now)
         self._send_all(self.session.stop(now, message.reason, message.urgency))
         if self.session.state != MakerState.DONE and self._awaited_read is None:
             self._awaited_read = self.reconcile_fills("session end")
@@ -239,6 +254,7 @@ class MakerActor(MmdActor):
         counts them in the ledger, and analytics records them). The session-end read's
         finish waits until the ledger's view shows them counted."""
         now = self.clock.now_ns()
+        self._catch_up(now)
         awaited = message.request_id == self._awaited_read
         published: list[str] = []
         if message.status != 200 or not isinstance(message.body, Mapping):
@@ -274,6 +290,7 @@ class MakerActor(MmdActor):
 
     # -- queries (the composition layer asks for the daemon's status; actors never ask) --
     def get_status(self) -> dict:
+        self._catch_up(self.clock.now_ns())
         status = self.session.status()
         status["fills_reconciled"] = self.fills_reconciled
         return status
@@ -303,7 +320,41 @@ class MakerActor(MmdActor):
         return request_id
 
     def _schedule_requote(self, now: int) -> None:
-        self.timers.arm_in(_REQUOTE, seconds(self.config.requote_interval_s), RequoteDue(ticker=self.ticker, ts=now))
+        """The periodic checks run from now on, every requote_interval_s from now (armed
+        by `_after`, where a check may do something)."""
+        self._checking = True
+        self._first_check_from = now
+
+    def _catch_up(self, now: int) -> None:
+        """Before an input: the periodic checks skipped before it (`MakerSession.next_check_ns`)
+        are carried out, each as it would have run; the one due now too when its turn
+        came before this input (kernel.clock.ReplayClock.turn_passed)."""
+        last = self.session.last_check_ns
+        if not self._checking or last is None or now - last < self._check_ns or self.session.state == MakerState.DONE:
+            return
+        until = now
+        if (now - last) % self._check_ns == 0:
+            passed = getattr(self.clock, "turn_passed", None)
+            if passed is not None and not passed(now, RequoteDue(ticker=self.ticker, ts=now)):
+                until = now - self._check_ns
+        self.session.catch_up(until)
+
+    def _arm_check(self, now: int) -> None:
+        """The next periodic check on the grid, at the first instant it may do something
+        (an earlier one armed stays); none while it has nothing to do before an input."""
+        due = self.session.next_check_ns(now)
+        if due is None:
+            return
+        anchor = self.session.last_check_ns
+        if anchor is None:
+            anchor = self._first_check_from
+        armed = self.timers.deadline(_REQUOTE)
+        if armed is not None and due > armed - self._check_ns:
+            return  # the check armed is the first at or after `due`
+        self.timers.arm_on_grid(
+            _REQUOTE, anchor_ns=anchor, interval_ns=self._check_ns, not_before_ns=due,
+            message=RequoteDue(ticker=self.ticker, ts=now),
+        )
 
     def _after(self, now: int) -> None:
         """After every input: publish what changed, and wake up when a cooldown ends."""
@@ -316,6 +367,8 @@ class MakerActor(MmdActor):
         deadline = self.session.next_deadline_ns(now)
         if deadline is not None and deadline != self.timers.deadline(_WAKE):
             self.timers.arm_at(_WAKE, deadline, RequoteOnDeadlineDue(ticker=self.ticker, ts=deadline))
+        if self._checking:
+            self._arm_check(now)
 
     def _publish_outcomes(self, now: int) -> None:
         session = self.session

@@ -252,6 +252,8 @@ class MakerSession:
         self._fills_due_ns: int | None = None  # the finish waits for a REST fill read until then
         self._warm_until_ns: int | None = None
         self._now_ns: int | None = None
+        self.last_check_ns: int | None = None  # the last periodic check, run or caught up (`catch_up`)
+        self._standing_still = False  # as `next_check_ns` last found: the checks may be skipped
         # market_book() memo: (book, now, orders.version) -> book less our orders. Hazard:
         # rebuilding it costs more than the whole quoting model and a pass asks ~5 times.
         self._market_key: tuple | None = None
@@ -495,6 +497,7 @@ class MakerSession:
         """The periodic check (each requote tick): throttles, guardrails, exit progress,
         then a requote that also refreshes orders older than `refresh_after_s`."""
         self._now_ns = now_ns
+        self.last_check_ns = now_ns
         market = self.market_book()
         self.sigma.sample(now_ns, market.mid if market is not None else None)
         if self.state in (MakerState.QUOTING, MakerState.PAUSED):
@@ -512,6 +515,95 @@ class MakerSession:
             if self.guardrail.end:
                 self.begin_exit(now_ns, self.guardrail.end, ExitUrgency.PASSIVE)
         return self.requote(now_ns, refresh=True)
+
+    # -- idle checks ----------------------------------------------------------------------
+    def next_check_ns(self, now_ns: int) -> int | None:
+        """The earliest instant a periodic check may do more than sample (None: not before an
+        input): now (the next check) unless the session is paused with nothing working and
+        stands still, that is: no order, ghost or command in flight, no exit, no warm-up;
+        the throttles settled on the book last checked; then the first of: a hold's end,
+        the feed's staleness thresholds, a throttle's shock clearing, and, where the guardrail's freeze is what the
+        pause shows, the close window, the no-trade freeze and a change of the sigma
+        judgement (`SigmaEstimator.quiet_until`). The checks in between are not run; the
+        next input or check first carries them out (`catch_up`): they sample sigma and
+        count the throttles' runs, and change nothing else."""
+        self._standing_still = False
+        if not self._stands_still():
+            return now_ns
+        market = self.market_book()
+        steady = self.throttles.steady_checks(market)
+        if steady == 0:
+            return now_ns
+        self._standing_still = True
+        checked = self.last_check_ns
+        assert checked is not None
+        cfg = self.config.guardrails
+        deadlines = [self.holds.next_deadline_ns()]
+        if steady is not None:  # the check after those may engage or release a throttle
+            deadlines.append(checked + (steady + 1) * seconds(self.config.requote_interval_s))
+        since = self.feed_unhealthy_since_ns
+        if since is not None:  # judged "more than": the instant after
+            deadlines += [since + seconds(cfg.stale_freeze_s) + 1, since + seconds(cfg.stale_stop_s) + 1]
+        if self._guardrail_shown(now_ns):
+            if self.close_ns is not None:
+                deadlines.append(self.close_ns - seconds(cfg.stop_before_close_s))
+            last_trade = self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or now_ns
+            deadlines.append(last_trade + seconds(cfg.no_trade_freeze_s))
+            mid = market.mid if market is not None else None
+            deadlines.append(self.sigma.quiet_until(checked, mid, self.last_sigma, cfg.min_sigma))
+        # a deadline after the last check is still to be judged, even one already past
+        due = [d for d in deadlines if d is not None and d > checked]
+        return min(due) if due else None
+
+    def _stands_still(self) -> bool:
+        orders = self.orders
+        return (
+            self.state == MakerState.PAUSED
+            and self.exit is None
+            and self._fills_due_ns is None
+            and not self.warming_up
+            and self.last_check_ns is not None
+            and orders.order_count == 0
+            and not orders.has_ghosts
+            and not orders.in_flight()
+        )
+
+    def _guardrail_shown(self, now_ns: int) -> bool:
+        """Whether the guardrail's freeze is what the pause shows (nothing before it in
+        `_update_state` holds the session)."""
+        return not (
+            self.fair_value_feed_problem
+            or self._problem_of[0] is not self.book
+            or self._problem_of[1] is not None
+            or self._only_our_orders()
+            or self.holds.active(now_ns)
+        )
+
+    def catch_up(self, until_ns: int) -> None:
+        """Carry out the periodic checks skipped (`next_check_ns`) on the grid after the
+        last one, up to until_ns: what each did, in order (sample sigma, count the
+        throttles' runs, judge the guardrails)."""
+        last = self.last_check_ns
+        if last is None or not self._standing_still:
+            return  # (live: a check merely late is not one to skip)
+        interval = seconds(self.config.requote_interval_s)
+        checks = (until_ns - last) // interval
+        if checks <= 0:
+            return
+        final = last + checks * interval
+        market = self.market_book()
+        self.sigma.catch_up(range(last + interval, final + 1, interval), market.mid if market is not None else None)
+        self.throttles.skip(checks)
+        self._now_ns = self.last_check_ns = final
+        self.last_sigma = self.sigma.sigma(final)
+        self.guardrail = check_guardrails(
+            self.config.guardrails,
+            now_ns=final,
+            close_ns=self.close_ns,
+            last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or final,
+            feed_unhealthy_since_ns=self.feed_unhealthy_since_ns,
+            sigma=self.last_sigma,
+        )
 
     # -- decisions ------------------------------------------------------------------
     def requote(self, now_ns: int, *, force: bool = False, refresh: bool = False) -> list[Command]:

@@ -67,6 +67,19 @@ class Hysteresis:
                 self.engaged = False
         return self.engaged
 
+    def settled(self, bad: bool) -> bool:
+        """Whether more checks that are all `bad` (or all good) change nothing but the run."""
+        return self.engaged == bad
+
+    def skip(self, bad: bool, checks: int) -> None:
+        """`checks` checks of a settled gate (see `settled`): only the run grows."""
+        if bad:
+            self._bad_run += checks
+            self._good_run = 0
+        else:
+            self._good_run += checks
+            self._bad_run = 0
+
 
 @dataclass(frozen=True, slots=True)
 class ThrottleVerdict:
@@ -104,6 +117,11 @@ class AdverseSelectionMonitor:
         for fill in self._fills:
             if fill.wrong_side is None and now_ns - fill.ts_ns >= self.markout_ns:
                 fill.wrong_side = mid < fill.price if fill.side == "bid" else mid > fill.price
+
+    @property
+    def pending(self) -> bool:
+        """Whether a fill is in the window (it will be judged, or leave, as time passes)."""
+        return bool(self._fills)
 
     def share(self) -> tuple[Decimal, int]:
         """(share of judged fills on the wrong side, number judged) in the window."""
@@ -143,15 +161,10 @@ class Throttles:
     def on_fill(self, ts_ns: int, side: str, price: Decimal) -> None:
         self.adverse.on_fill(ts_ns, side, price)
 
-    def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
-        """One check against the market's book (others' orders only)."""
+    def _bad(self, spread: Decimal | None, depth: Decimal | None) -> dict[str, bool]:
         cfg = self.config
-        if self._measured[0] is not book:  # books are immutable: measured once each
-            self._measured = (book, *_measures(book))
-        _book, spread, mid, depth = self._measured
-        self.adverse.judge(now_ns, mid)
         share, judged = self.adverse.share()
-        bad = {
+        return {
             "spread_shock": spread is not None
             and self._spread_baseline is not None
             and spread - self._spread_baseline > cfg.spread_shock,
@@ -159,10 +172,25 @@ class Throttles:
             "thin_book": depth is not None and depth < cfg.thin_depth,
             "adverse_selection": judged >= cfg.adverse_min_fills and share >= cfg.adverse_share,
         }
-        if spread is not None:  # the baseline follows the spread, so a lasting change stops being a shock
-            alpha = Decimal(repr(cfg.spread_baseline_alpha))
+
+    def _next_baseline(self, spread: Decimal | None, base: Decimal | None = None) -> Decimal | None:
+        # the baseline follows the spread, so a lasting change stops being a shock
+        if base is None:
             base = self._spread_baseline
-            self._spread_baseline = spread if base is None else base + alpha * (spread - base)
+        if spread is None:
+            return base
+        alpha = Decimal(repr(self.config.spread_baseline_alpha))
+        return spread if base is None else base + alpha * (spread - base)
+
+    def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
+        """One check against the market's book (others' orders only)."""
+        cfg = self.config
+        if self._measured[0] is not book:  # books are immutable: measured once each
+            self._measured = (book, *_measures(book))
+        _book, spread, mid, depth = self._measured
+        self.adverse.judge(now_ns, mid)
+        bad = self._bad(spread, depth)
+        self._spread_baseline = self._next_baseline(spread)
         engaged = tuple(name for name in self.NAMES if self._gates[name].check(bad[name]))
         widen = 0
         if "wide_spread" in engaged:
@@ -176,6 +204,44 @@ class Throttles:
             widen_ticks=widen, freeze=freeze, adverse_selection="adverse_selection" in engaged, engaged=engaged
         )
         return self.verdict
+
+
+    def steady_checks(self, book: BookView | None) -> int | None:
+        """How many more checks against this same book (the one last checked) change
+        nothing but the gates' runs and the spread baseline (None: any number): no fill
+        waits to be judged or to leave the window, and every gate already shows its
+        verdict. The one flag that moves with no new book is the spread shock, as the
+        baseline closes in on the spread: it only ever clears (the gap shrinks), so a
+        shock flagged now lasts as many checks as the baseline takes to close it."""
+        if self._measured[0] is not book or self.adverse.pending:
+            return 0
+        _book, spread, _mid, depth = self._measured
+        bad = self._bad(spread, depth)
+        if not all(self._gates[name].settled(bad[name]) for name in self.NAMES):
+            return 0
+        if not bad["spread_shock"]:
+            return None
+        assert spread is not None and self._spread_baseline is not None
+        base, checks = self._spread_baseline, 0
+        while spread - base > self.config.spread_shock and checks < 100_000:
+            base = self._next_baseline(spread, base)
+            checks += 1
+        return checks
+
+    def skip(self, checks: int) -> None:
+        """`checks` steady checks (see `steady_checks`) at once: the gates' runs grow and
+        the baseline moves as each check would have moved it; the verdict stays."""
+        _book, spread, _mid, depth = self._measured
+        bad = self._bad(spread, depth)
+        for name in self.NAMES:
+            self._gates[name].skip(bad[name], checks)
+        base = self._spread_baseline
+        for _ in range(checks):
+            moved = self._next_baseline(spread, base)
+            if moved == base and str(moved) == str(base):
+                break  # settled: every further check leaves it as it is
+            base = moved
+        self._spread_baseline = base
 
 
 class VolumeSpikeDetector:
@@ -252,6 +318,38 @@ class SigmaEstimator:
         while mids and mids[0][0] < now_ns - self.window_ns:
             mids.popleft()
             self._sigma_fresh = False
+
+    def catch_up(self, ticks: range, mid: Decimal | None) -> None:
+        """The samples of checks skipped while the mid stood still (see `quiet_until`)."""
+        for now_ns in ticks:
+            self.sample(now_ns, mid)
+
+    def quiet_until(
+        self, check_ns: int, mid: Decimal | None, judged: Decimal | None, min_sigma: Decimal
+    ) -> int | None:
+        """While the mid stands at `mid` (sampled by the check at check_ns, which judged
+        sigma `judged`), the first instant the guardrail's judgement of sigma ("below
+        min_sigma", or not) may differ; None: never (until the mid moves). Hazard: sigma
+        changes as old mids leave the window, even with the mid still, and is judged
+        exactly only at a check, so this answers "never" only when no window the mids can
+        still make reaches min_sigma: such windows hold only mids already in it and `mid`,
+        whose standard deviation is at most half their range (Popoviciu); else it answers
+        check_ns + 1 (the next check)."""
+        if mid is None:
+            return check_ns + 1
+        if not self.covers_window(check_ns):
+            assert self._first_ns is not None
+            return self._first_ns + self.window_ns  # judged from then on
+        if judged is None or not judged < min_sigma:
+            return check_ns + 1
+        lo = hi = mid
+        for _t, m in self._mids:
+            if m < lo:
+                lo = m
+            elif m > hi:
+                hi = m
+        # a margin far above Decimal's rounding of the standard deviation
+        return None if (hi - lo) < 2 * min_sigma * Decimal("0.999999") else check_ns + 1
 
     def covers_window(self, now_ns: int) -> bool:
         return self._first_ns is not None and now_ns - self._first_ns >= self.window_ns

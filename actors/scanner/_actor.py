@@ -73,6 +73,7 @@ class ScannerActor(MmdActor):
             config, Budgets(per_market=risk_config.per_market_budget_dollars, global_budget=risk_config.global_budget_dollars)
         )
         self._retries = 0
+        self._regime_anchor = 0  # the heartbeat's grid: its last tick, or where it started
 
     # -- lifecycle ------------------------------------------------------------------
     def on_start(self) -> None:
@@ -114,12 +115,32 @@ class ScannerActor(MmdActor):
                 self._retries += 1
                 retry = ScannerDiscoveryRetryDue(retry=self._retries, ts=now)
                 self.timers.arm_in(f"{RETRY}{retry.retry}", seconds(self.config.retry_after_s), retry)
-        if not self.timers.armed(REGIME) and self.core.regime_tickers(now):
-            interval = seconds(self.config.regimes.publish_interval_s)
-            self.timers.arm_in(REGIME, interval, ScannerRegimeHeartbeatDue(ts=now))
+        self._pull_heartbeat(now)
         due = self.core.next_pump_ns()
         if due is not None and not self.timers.armed(QUEUED_READS):
             self.timers.arm_at(QUEUED_READS, max(due, now), ScannerQueuedReadsDue(ts=now))
+
+    def _pull_heartbeat(self, now: int) -> None:
+        """The regime heartbeat ticks on its grid (publish_interval_s apart from where it
+        started) while regimes are published, but only at the ticks where it may do
+        something (ScannerCore.next_heartbeat_ns), moved on the same grid, sooner or later,
+        as each input changes that."""
+        armed = self.timers.deadline(REGIME)
+        if armed is None:
+            if not self.core.regime_tickers(now):
+                return  # nothing published: the heartbeat stops (it starts afresh on news)
+            self._regime_anchor = now
+        due = self.core.next_heartbeat_ns(now)
+        interval = seconds(self.config.regimes.publish_interval_s)
+        if armed is not None:
+            if armed - interval < due <= armed:
+                return  # the tick armed is the first at or after `due`
+            if due > armed:  # fresher data: that tick would find nothing to do
+                self.timers.cancel(REGIME)
+        self.timers.arm_on_grid(
+            REGIME, anchor_ns=self._regime_anchor, interval_ns=interval,
+            not_before_ns=due, message=ScannerRegimeHeartbeatDue(ts=now),
+        )
 
     # -- inputs ---------------------------------------------------------------------
     @handles(RestReadCompleted)
@@ -154,13 +175,16 @@ class ScannerActor(MmdActor):
 
     @handles(SessionStarted)
     def on_session_started(self, message: SessionStarted) -> None:
-        self.core.on_session_started(message.ticker, message.session_id)
+        # a volatility session's regime is judged on every heartbeat; any other's is news only
+        self.core.on_session_started(message.ticker, message.session_id, heartbeat=bool(message.event_id))
         now = self.clock.now_ns()
         self._route(self.core.regime_updates(now))  # the supervisor hears a regime at once (and the timer runs)
 
     @handles(SessionStopped)
     def on_session_stopped(self, message: SessionStopped) -> None:
-        self.core.on_session_stopped(message.ticker, message.session_id, self.clock.now_ns())
+        now = self.clock.now_ns()
+        self.core.on_session_stopped(message.ticker, message.session_id, now)
+        self._pull_heartbeat(now)  # none left: the next tick ends the heartbeat
 
     # -- timers ---------------------------------------------------------------------
     @handles(ScannerSweepDue)
@@ -194,12 +218,12 @@ class ScannerActor(MmdActor):
         if not self.timers.fired(REGIME, due):
             return
         now = self.clock.now_ns()
-        # heartbeat only while someone depends on it (a session or a waiting event);
-        # _route sets the next timer while regime_tickers is not empty
-        self._route(self.core.regime_updates(now))
-        # a published market whose WS book is quiet is read over REST, so its regime
-        # data (RegimeUpdated.data_ts) stays within a sample interval of now
-        self._route(self.core.poll_regime_markets(now))
+        # heartbeat only while someone depends on it (a session or a waiting event); a
+        # published market whose WS book is quiet is read over REST, so its regime data
+        # (RegimeUpdated.data_ts) stays within a sample interval of now. _route sets the
+        # next tick while regime_tickers is not empty
+        updates = self.core.regime_heartbeat(now)
+        self._route([*updates, *self.core.poll_regime_markets(now)])
 
     # -- queries --------------------------------------------------------------------
     def get_status(self) -> dict:

@@ -81,6 +81,14 @@ class _MarketState:
     reading_decimals: tuple = (None, None, None, None)
 
 
+def _content(update: RegimeUpdated) -> tuple:
+    """What a RegimeUpdated says, whenever it is said."""
+    return (
+        update.regime, update.candidate, update.stable, update.sigma, update.drift_z, update.mr_score,
+        update.gamma_multiplier, update.k_multiplier, update.data_ts,
+    )
+
+
 class ScannerCore:
     def __init__(self, config: ScannerConfig, budgets: Budgets) -> None:
         self.config = config
@@ -94,6 +102,10 @@ class ScannerCore:
         self.states: dict[str, _MarketState] = {}
         self.tracked: list[str] = []
         self.sessions: dict[str, str] = {}  # ticker -> session id
+        # sessions whose regime is published on news only (a pinned or discovery session:
+        # the supervisor keeps the view, judges nothing on it), and what each was last told
+        self.news_only: set[str] = set()
+        self.published: dict[str, tuple] = {}  # ticker -> content of its last RegimeUpdated
         self.active_events: dict[str, str] = {}  # ticker -> event id
         self.event_regimes_until: dict[str, int] = {}  # ticker -> publish RegimeUpdated until (no session yet)
         self.rearm_at: dict[str, int] = {}  # ticker -> no new event before this (after an event's session or lapse)
@@ -527,8 +539,14 @@ class ScannerCore:
         return [VolatilityEnded(event_id=event_id, ticker=ticker, reason=reason, ts=now_ns)]
 
     # -- sessions -------------------------------------------------------------------
-    def on_session_started(self, ticker: str, session_id: str) -> None:
+    def on_session_started(self, ticker: str, session_id: str, *, heartbeat: bool = True) -> None:
+        """heartbeat False: the session's regime is published on news only (the supervisor
+        judges a volatility session's regime on every update; any other it only keeps)."""
         self.sessions[ticker] = session_id
+        if heartbeat:
+            self.news_only.discard(ticker)
+        else:
+            self.news_only.add(ticker)
         self.event_regimes_until.pop(ticker, None)  # from here on the session keeps it published
         self._state(ticker)
 
@@ -537,6 +555,8 @@ class ScannerCore:
         after volatility.rearm_cooldown_s, so a market that stays volatile is not lost."""
         if self.sessions.get(ticker) == session_id:
             del self.sessions[ticker]
+            self.news_only.discard(ticker)
+            self.published.pop(ticker, None)
             self.polled_ns.pop(ticker, None)
             self._rearm(ticker, now_ns)
             if ticker not in self.tracked:
@@ -635,8 +655,49 @@ class ScannerCore:
         )
 
     def regime_updates(self, now_ns: int) -> list[RegimeUpdated]:
-        """RegimeUpdated for every market in `regime_tickers` (heartbeat as well as news)."""
-        return [self._regime_update(ticker, now_ns) for ticker in self.regime_tickers(now_ns)]
+        """RegimeUpdated for every market in `regime_tickers` (news: all of them)."""
+        return [self._told(self._regime_update(ticker, now_ns)) for ticker in self.regime_tickers(now_ns)]
+
+    def regime_heartbeat(self, now_ns: int) -> list[RegimeUpdated]:
+        """The heartbeat's RegimeUpdated: every market in `regime_tickers`, but a news-only
+        session's only when it says something new (anything but `ts`)."""
+        out = []
+        for ticker in self.regime_tickers(now_ns):
+            update = self._regime_update(ticker, now_ns)
+            if ticker in self.news_only and self.published.get(ticker) == _content(update):
+                continue
+            out.append(self._told(update))
+        return out
+
+    def _told(self, update: RegimeUpdated) -> RegimeUpdated:
+        if update.ticker in self.news_only:
+            self.published[update.ticker] = _content(update)
+        return update
+
+    def next_heartbeat_ns(self, now_ns: int) -> int:
+        """The earliest instant a regime heartbeat may do something, as things stand (each
+        input asks again; none can make it earlier but a new market to publish):
+        - every tick while reads are queued, an event's regime is published, a session's
+          is judged on every update, or none is published any more (that tick ends the
+          heartbeat);
+        - otherwise (news-only sessions) when a session's market gets quiet enough to be
+          polled (`poll_regime_markets`; data only ever gets newer, so never sooner). A
+          news-only session's new regime is told at whatever tick runs next: the
+          supervisor keeps it and judges nothing on it."""
+        if self.queue or self.event_regimes_until or not self.sessions or len(self.news_only) < len(self.sessions):
+            return now_ns
+        sample_ns = seconds(self.config.volatility.sample_interval_s)
+        due: int | None = None
+        for ticker in self.sessions:
+            state = self.states.get(ticker)
+            latest = state.history.latest if state is not None else None
+            # polled at a tick t when latest < t - sample and polled <= t - sample
+            at = now_ns if latest is None else latest.ts_ns + sample_ns + 1
+            polled = self.polled_ns.get(ticker)
+            if polled is not None:
+                at = max(at, polled + sample_ns)
+            due = at if due is None else min(due, at)
+        return now_ns if due is None else due
 
     def status(self, now_ns: int) -> dict:
         return {

@@ -84,7 +84,7 @@ from messages import (
 
 from . import _rules as rules
 from ._admission import DROP, NO_EXPOSURE, START, Admission, RegimeView, exposure_view_of
-from ._crash import MakerCrashed
+from ._crash import MakerCrashed, MakerStartFailed
 from ._sessions import ACTIVE, STOPPING, Session, SessionBook, SessionKind
 from ._timers import (
     MONITOR_KEY,
@@ -97,7 +97,7 @@ from ._timers import (
     SupervisorSessionTtlDue,
 )
 
-__all__ = ["SupervisorCore", "StartMaker", "TellMaker", "StopMaker", "RestRead", "FEED", "ORDER_GATEWAY"]
+__all__ = ["SupervisorCore", "StartMaker", "TellMaker", "StopMaker", "RestRead", "WakeMonitor", "FEED", "ORDER_GATEWAY"]
 
 log = logging.getLogger("mmd.SessionSupervisorActor")
 
@@ -140,6 +140,18 @@ class StopMaker:
 
 
 @dataclass(frozen=True, slots=True)
+class WakeMonitor:
+    """Keep the monitor timer armed no later than its first tick at or after
+    `not_before_ns` on the grid anchor_ns + k * interval_ns (k >= 1), whose turn has not
+    passed (kernel.timers.KeyedTimers.arm_on_grid); an earlier tick already armed stays."""
+
+    anchor_ns: int
+    interval_ns: int
+    not_before_ns: int
+    message: SupervisorMonitorDue
+
+
+@dataclass(frozen=True, slots=True)
 class RestRead:
     """GET `path` from the REST client; the RestReadCompleted comes back to `on_rest_read`."""
 
@@ -156,6 +168,7 @@ class SupervisorCore:
     SUBSCRIBED = (
         MarketSelected, VolatilityDetected, VolatilityEnded, RegimeUpdated, MakerStatus, MakerFinished, RiskDirective,
         KillSwitchEngaged, KillSwitchReleased, DiscoveryCompleted, MakerCrashed, MarketLifecycleChanged, ExposureChanged,
+        MakerStartFailed,
     )
     INPUTS = (*SUBSCRIBED, RestReadCompleted, StopSession)
 
@@ -182,7 +195,13 @@ class SupervisorCore:
         self.regimes: dict[str, RegimeView] = {}
         self.exposure = NO_EXPOSURE  # the risk governor's latest ExposureChanged
         self.dropped: list[dict] = []  # recent refused events, for status
-        self._monitor_armed = False
+        # the monitor ticks on the grid anchor + k * monitor_interval_s while sessions run or
+        # events wait, but only where a tick may do something (_monitor_horizon): a tick
+        # that would find nothing to do is not stepped
+        self._monitor_armed = False  # the grid runs (its timer may be armed further on)
+        self._monitor_anchor_ns = 0  # the grid: its last tick, or when it started
+        self._monitor_wanted_ns: int | None = None  # the not_before of the tick armed (None: none armed)
+        self._maker_start_failed = False  # a maker died starting: the next tick finds it dead
         self._balance_requests = 0
         self._balance_in_flight = False
         self._out: list = []  # effects of the message being handled
@@ -195,6 +214,7 @@ class SupervisorCore:
             MakerStatus: self._on_maker_status,
             MakerFinished: self._on_maker_finished,
             MakerCrashed: self._on_maker_crashed,
+            MakerStartFailed: self._on_maker_start_failed,
             RiskDirective: self._on_risk_directive,
             KillSwitchEngaged: self._on_kill_switch,
             KillSwitchReleased: self._on_kill_switch_released,
@@ -208,6 +228,7 @@ class SupervisorCore:
     def handle(self, message: Any, now_ns: int) -> list:
         with self._effects() as out:
             self._inputs[type(message)](message, now_ns)
+            self._pull_monitor(now_ns)
         return out
 
     def on_due(self, due: Any, now_ns: int, *, dead_makers: frozenset[str] = frozenset()) -> list:
@@ -216,6 +237,7 @@ class SupervisorCore:
         with self._effects() as out:
             if isinstance(due, SupervisorMonitorDue):
                 self._monitor_armed = False
+                self._maker_start_failed = False
                 self._monitor(now_ns, dead_makers)
             elif isinstance(due, SupervisorAdmissionDue):
                 self._admit_waiting(now_ns)
@@ -238,6 +260,7 @@ class SupervisorCore:
                         session.session_id, session.ticker, self.config.exit_timeout_s,
                     )
                     self._close(session, now_ns, sweep=True)
+            self._pull_monitor(now_ns)
         return out
 
     def stop_all_sessions(self, reason: str, now_ns: int, tickers: tuple[str, ...] | None = None) -> tuple[int, list]:
@@ -253,6 +276,7 @@ class SupervisorCore:
                 for s in list(self.sessions.active.values())
                 if tickers is None or s.ticker in tickers
             )
+            self._pull_monitor(now_ns)
         return told, out
 
     def open_session_tickers(self) -> list[str]:
@@ -281,7 +305,7 @@ class SupervisorCore:
         session = self.sessions.by_session_id(session_id)
         if session is not None:
             self.sessions.active.pop(session.ticker, None)
-        if any(isinstance(e, ArmTimer) and e.key == MONITOR_KEY for e in skipped):
+        if any(isinstance(e, WakeMonitor) for e in skipped):
             self._monitor_armed = False
 
     def maker_gone(self, session_id: str, now_ns: int) -> list:
@@ -290,6 +314,7 @@ class SupervisorCore:
             session = self.sessions.by_session_id(session_id)
             if session is not None:
                 self._close(session, now_ns, sweep=True, reason=rules.CRASHED)
+            self._pull_monitor(now_ns)
         return out
 
     def open_session_count(self) -> int:
@@ -634,10 +659,49 @@ class SupervisorCore:
 
     # -- the monitor ----------------------------------------------------------------------
     def _ensure_monitor(self, now: int) -> None:
+        """Start the monitor's grid (ticks at now + k * monitor_interval_s) when sessions
+        run or events wait."""
         if not self._monitor_armed and (self.sessions.active or self.admission.pending):
             self._monitor_armed = True
-            due = SupervisorMonitorDue(ts=now)
-            self._emit(ArmTimer(due.key, now + seconds(self.config.monitor_interval_s), due))
+            self._monitor_anchor_ns = now
+            self._monitor_wanted_ns = None
+            self._pull_monitor(now)
+
+    def _pull_monitor(self, now: int) -> None:
+        """After any change: the monitor ticks no later than the first tick of its grid where
+        it may do something (the grid itself never moves, so each tick that runs falls
+        where it always did)."""
+        if not self._monitor_armed:
+            return
+        horizon = self._monitor_horizon(now)
+        wanted = self._monitor_wanted_ns
+        if horizon is None or (wanted is not None and horizon >= wanted):
+            return
+        self._monitor_wanted_ns = horizon
+        interval = seconds(self.config.monitor_interval_s)
+        self._emit(WakeMonitor(self._monitor_anchor_ns, interval, horizon, SupervisorMonitorDue(ts=now)))
+
+    def _monitor_horizon(self, now: int) -> int | None:
+        """The earliest instant a monitor tick may do something, as things stand (None: not
+        before some input changes them; every input asks again, see `_pull_monitor`):
+        - every tick while an event waits, a volatility session runs (its regime may go
+          stale), a maker died starting, or nothing runs any more (that tick ends the grid);
+        - otherwise (pinned or discovery sessions only) when the balance gets old, or never
+          while a read of it is under way (its reply asks again).
+        Hazard: a maker that dies without a word (no MakerCrashed, no MakerStartFailed) is
+        then found at the next tick that runs, not within monitor_interval_s."""
+        if self.admission.pending or not self.sessions.active or self._maker_start_failed:
+            return now
+        if any(s.kind == SessionKind.VOLATILITY for s in self.sessions.active.values()):
+            return now
+        if self._balance_in_flight:
+            return None
+        updated = self.admission.balance.updated_ns
+        return now if updated is None else updated + seconds(self.config.balance_poll_interval_s)
+
+    def _on_maker_start_failed(self, failed: MakerStartFailed, now: int) -> None:
+        # the monitor's next tick finds the maker dead (the shell looks) and closes the session
+        self._maker_start_failed = True
 
     def _monitor(self, now: int, dead_makers: frozenset[str]) -> None:
         """Runs every monitor_interval_s while sessions run or events wait: crashed

@@ -12,6 +12,10 @@ A maker has crashed when any of its handlers raises:
   risk) and stops the maker. Other actors keep MmdActor's behaviour: only the wrapped
   maker class reports. One report per maker.
 
+A maker whose on_start raises never handles a message: Pykka stops it at once. The hook
+publishes MakerStartFailed, so the supervisor's monitor (which skips ticks with nothing to
+do) ticks at its next turn, finds the maker dead and closes the session as it always did.
+
 Hazard: MmdActor marks the message done before the exception reaches Pykka, so the
 in-flight count could read zero (a replay step "quiet") between the crash and any later
 report. The wrapper holds one extra count across the handler and releases it only after
@@ -26,7 +30,7 @@ from functools import lru_cache
 
 from messages import Message, message
 
-__all__ = ["MakerCrashed", "crash_reporting"]
+__all__ = ["MakerCrashed", "MakerStartFailed", "crash_reporting"]
 
 _HANDLER_ERROR = "handler:"  # MmdActor's key prefix for a swallowed handler exception
 
@@ -34,6 +38,16 @@ _HANDLER_ERROR = "handler:"  # MmdActor's key prefix for a swallowed handler exc
 @message
 class MakerCrashed(Message):
     """A maker's handler failed and Pykka is stopping it (supervisor-internal event)."""
+
+    session_id: str
+    ticker: str
+    error: str
+    ts: int
+
+
+@message
+class MakerStartFailed(Message):
+    """A maker's on_start raised: Pykka stopped it (supervisor-internal event)."""
 
     session_id: str
     ticker: str
@@ -64,6 +78,18 @@ def crash_reporting(maker_class: type) -> type:
             super().__init__(*args, **kwargs)
             self.log = logging.getLogger(f"mmd.{maker_class.__name__}")  # logs under the maker's own name
             self._crash_reported = False
+
+        def on_start(self) -> None:
+            try:
+                super().on_start()
+            except BaseException as exc:
+                self.bus.publish(
+                    MakerStartFailed(
+                        session_id=_session_id_of(self), ticker=str(getattr(self, "ticker", "")),
+                        error=f"{type(exc).__name__}: {exc}", ts=self.clock.now_ns(),
+                    )
+                )
+                raise
 
         def on_receive(self, incoming):
             tracker = self.tracker

@@ -96,9 +96,9 @@ def test_discovery_runs_through_the_rest_actor_and_subscribes_the_tracked_market
     assert paths == ["/markets", "/events/EV-1"]
 
 
-def test_regime_heartbeat_every_second_while_a_session_lives():
+def test_regime_heartbeat_every_second_while_a_volatility_session_lives():
     clock, bus, tracker, listener, rest, feed, scanner = rig()
-    bus.publish(SessionStarted(session_id="s1", ticker="KX-A", reason="t", ts=clock.now_ns()))
+    bus.publish(SessionStarted(session_id="s1", ticker="KX-A", reason="t", ts=clock.now_ns(), event_id="ev-1"))
     tracker.wait_quiet()
     for i in range(24):  # a market oscillating on the WS ticker channel, a price every sample (5 s):
         mid = D("0.47") if i % 2 else D("0.53")  # no REST poll is needed for fresh regime data
@@ -121,6 +121,25 @@ def test_regime_heartbeat_every_second_while_a_session_lives():
     assert after - before <= 1  # at most the already-scheduled tick, then silence
     status = scanner.proxy().get_status().get()
     assert status["sessions"] == {} and status["mode"] == "volatility"
+
+
+def test_a_pinned_sessions_regime_is_told_on_news_only_and_its_quiet_market_still_polled_every_sample():
+    """The supervisor judges nothing on a pinned session's regime (it keeps the view): no
+    tick that would repeat it is stepped. A quiet market is still read over REST once
+    per sample, at the heartbeat ticks it always was (START + k s)."""
+    clock, bus, tracker, listener, rest, feed, scanner = rig()
+    bus.publish(SessionStarted(session_id="s1", ticker="KX-A", reason="configured", ts=clock.now_ns()))
+    tracker.wait_quiet()
+    reads_before = len(rest.proxy().get_got().get())
+    fire_until(clock, tracker, START + seconds(60))
+    updates = [m for m in listener.proxy().get_got().get() if isinstance(m, RegimeUpdated)]
+    assert updates[0].ts == START  # at once on SessionStarted
+    contents = [(u.regime, u.candidate, u.stable, u.sigma, u.data_ts) for u in updates]
+    assert all(a != b for a, b in zip(contents, contents[1:]))  # each one says something new
+    polls = [r for r in rest.proxy().get_got().get()[reads_before:] if dict(r.query).get("tickers") == "KX-A"]
+    stamps = [r.ts for r in polls]
+    assert stamps and all((t - START) % seconds(1) == 0 for t in stamps)
+    assert max(b - a for a, b in zip(stamps, stamps[1:])) <= seconds(6)  # one sample (5 s), on the 1 s grid
 
 
 def publish_touch(bus, clock, ticker, mid):

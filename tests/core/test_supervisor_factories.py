@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import replace
 from decimal import Decimal
 
-from actors.supervisor import RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker
+from actors.supervisor import RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker, WakeMonitor
 from config import load_config
 from kernel.clock import seconds
 from kernel.effects import ArmTimer, CancelTimer, Publish, Send
@@ -127,6 +127,7 @@ class CoreHarness:
         self.refuse_to_start = False  # the maker factory raises
         self.carried: list = []  # every effect carried out, in order
         self.inbox: deque = deque()
+        self._firing: tuple | None = None  # (deadline, type name, ticker) of the timer being fired
 
     # -- in -------------------------------------------------------------------------------
     def feed(self, message) -> list:
@@ -156,6 +157,7 @@ class CoreHarness:
                 break
             key, (deadline, _, message) = due
             del self.timers[key]
+            self._firing = (deadline, type(message).__name__, getattr(message, "ticker", ""))
             self.now = max(self.now, deadline)
             dead = frozenset(self.gone & self.makers)
             self._carry(self.core.on_due(message, self.now, dead_makers=dead))
@@ -185,6 +187,8 @@ class CoreHarness:
             if isinstance(effect, ArmTimer):
                 self._armed += 1
                 self.timers[effect.key] = (max(effect.deadline_ns, self.now), self._armed, effect.message)
+            elif isinstance(effect, WakeMonitor):
+                self._wake_on_grid(effect)
             elif isinstance(effect, CancelTimer):
                 self.timers.pop(effect.key, None)
             elif isinstance(effect, StartMaker):
@@ -202,6 +206,21 @@ class CoreHarness:
                 self.makers.discard(effect.session_id)
             elif isinstance(effect, RestRead):
                 self.inbox.append(self._answer(effect))
+
+    def _wake_on_grid(self, wake: WakeMonitor) -> None:
+        """What KeyedTimers.arm_on_grid does on the replay clock: the first tick of the grid
+        at or after not_before whose turn has not passed; an earlier one armed stays."""
+        message = wake.message
+        not_before = max(wake.not_before_ns, self.now)
+        k = max(1, -((wake.anchor_ns - not_before) // wake.interval_ns))
+        deadline = wake.anchor_ns + k * wake.interval_ns
+        turn = (type(message).__name__, getattr(message, "ticker", ""))
+        while deadline < self.now or (deadline == self.now and self._firing is not None and self._firing >= (deadline, *turn)):
+            deadline += wake.interval_ns
+        current = self.timers.get(message.key)
+        if current is None or deadline < current[0]:
+            self._armed += 1
+            self.timers[message.key] = (deadline, self._armed, message)
 
     def _finished(self, session_id: str, stop: StopSession) -> MakerFinished:
         return MakerFinished(
