@@ -18,7 +18,9 @@ Live hazards (both off by default, as in a replay, where calls run inline at onc
   so a request sent the instant ours can pay it arrives short whenever it travelled faster
   than the one before it (a few ms of jitter: a 429 we caused). `headroom_s` keeps that
   many seconds of refill in each bucket unspent;
-- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after);
+- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after),
+  and an attempt that timed out may be acted on, and charged, even after its retry
+  (charged once more after, per attempt left unanswered);
 - a call started while every HTTP worker is busy waits for one, already charged here but
   not yet at the exchange, for as long as a slow answer holds the workers; then the queue
   arrives at once. With `max_in_flight` (the worker count) a call starts, and is charged,
