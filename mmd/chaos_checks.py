@@ -105,6 +105,7 @@ class PhaseResult:
     daemon_429_routes: dict[str, int] = field(default_factory=dict)  # of those, by request (route)
     injected_429: int = 0  # of those, the ones a burst_429 fault made
     harness_429: int = 0  # 429 answers to the harness's own reads (they share the account's budget)
+    limiter_429: int | None = None  # the exchange's own count of its rate limiter's 429s (daemon and harness)
     failures: list[str] = field(default_factory=list)
 
     @property

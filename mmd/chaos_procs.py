@@ -103,6 +103,10 @@ class FaultAdmin:
     def clear(self) -> list[dict]:
         return _json_request(self.url, "DELETE")["active"]
 
+    def rate_limited(self) -> int:
+        """429s the exchange's own rate limiter gave, every account (injected ones not included)."""
+        return sum(n for kinds in _json_request(self.url)["rate_limited"].values() for n in kinds.values())
+
 
 class _CountingTransport:
     """The harness's own REST calls, with their answers counted by status."""

@@ -147,6 +147,11 @@ class PhaseRun:
                 self.relay.write_timeline(self.dir / "rest-answers.tsv")
             if self.account is not None:
                 self.result.harness_429 = self.account.too_many_requests
+            if self.admin is not None and self.sim is not None and self.sim.poll() is None:
+                try:
+                    self.result.limiter_429 = self.admin.rate_limited()
+                except (OSError, ValueError, KeyError) as exc:  # an exchange too old or gone: not counted
+                    self.say(f"[{self.phase.name}] could not read the exchange's rate-limit count: {exc}")
             end_process(self.sim)
         if self.result.duplicates:
             (self.dir / "duplicates.txt").write_text("\n".join(self.result.duplicates) + "\n")
@@ -388,6 +393,9 @@ def report(results: list[PhaseResult]) -> str:
             lines.append(f"{r.name}: 429s to the daemon by request (injected ones included): {routes}")
         if r.harness_429:
             lines.append(f"{r.name}: the harness's own reads got {r.harness_429} 429(s) (same account budget)")
+        if r.limiter_429:
+            lines.append(f"{r.name}: the exchange's own rate limiter gave {r.limiter_429} 429(s) "
+                         f"(the daemon's {r.caused_429} caused included; the harness's too)")
         for failure in r.failures:
             lines.append(f"FAIL {r.name}: {failure}")
     lines.append("all checks passed" if all(r.ok for r in results) else "some checks FAILED")

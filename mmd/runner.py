@@ -157,7 +157,8 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
         backoff_cap_s=cfg.rest.backoff_cap_s,
         sleep=time.sleep,  # worker threads only, never an actor thread
     )
-    executor = ThreadPoolExecutor(cfg.rest.workers, thread_name_prefix="mmd-rest")
+    # one thread more than rest.workers: the cancel lane's own (actors/rest/_scheduler.py)
+    executor = ThreadPoolExecutor(cfg.rest.workers + 1, thread_name_prefix="mmd-rest")
 
     def connector_factory(ws_ref: Any) -> Any:
         return LiveConnector(endpoint.ws_url, signer, clock, ws_ref, tracker, cfg.ws.ping_interval_s)

@@ -36,6 +36,7 @@ shrinks.
 from __future__ import annotations
 
 import heapq
+import logging
 from bisect import bisect_left, insort
 from contextlib import contextmanager
 from decimal import Decimal
@@ -71,6 +72,8 @@ from ._rest import API_PREFIX, RestApi, parse_json_body
 from ._ws import WsHub, WsSession
 
 __all__ = ["Exchange", "FEE_TYPES", "taker_fee"]
+
+log = logging.getLogger(__name__)
 
 FEE_TYPES = ("quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat")
 TAKER_FEE_RATE = Decimal("0.07")
@@ -125,6 +128,7 @@ class Exchange:
         self.fills: list[Fill] = []
         self.settlements: list[Settlement] = []
         self._limiters: dict[str | None, RateLimiter] = {}
+        self._rate_limited: dict[str, dict[str, int]] = {}  # account -> bucket kind -> 429s given
         self._rate_limit_tier: str | None = None
         self.rate_limit_tier = rate_limit_tier
         self._counters: dict[str, int] = {}
@@ -339,7 +343,21 @@ class Exchange:
             return True
         sub = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
         kind, cost = request_cost(method, sub, body)
-        return self.limiter(account_id).admit(kind, cost, self.now())
+        limiter = self.limiter(account_id)
+        if limiter.admit(kind, cost, self.now()):
+            return True
+        # Hazard: a 429 of our own limiter is otherwise seen only by the client that got it
+        account = account_id or "unsigned"
+        refused = self._rate_limited.setdefault(account, {})
+        refused[kind] = refused.get(kind, 0) + 1
+        log.info("simex: 429 (rate limit) to %s: %s %s costs %d, the %s bucket holds %d", account, method, sub,
+                 cost, kind, limiter.buckets[kind].level(self.now()))
+        return False
+
+    def rate_limited(self) -> dict[str, dict[str, int]]:
+        """The 429s the rate limiter gave (not injected ones: `faults_of(ex).injected`), by
+        account and bucket kind, e.g. {"alice": {"write": 2}}; accounts with none left out."""
+        return {account: dict(kinds) for account, kinds in self._rate_limited.items()}
 
     def register_account(self, account_id: str, balance_cents: int, keep_history: bool = True) -> Account:
         """keep_history=False (background participants) bounds memory in long paper sessions:

@@ -28,7 +28,9 @@ endpoint). `active()` lists the markets paused or closed early through these met
 
 Admin HTTP endpoint (SimServer with `admin=True`, the default; loopback clients only):
 
-    GET    /_admin/faults     -> 200 {"active": [{"fault": "burst_429", "remaining": 3, ...}, ...]}
+    GET    /_admin/faults     -> 200 {"active": [{"fault": "burst_429", "remaining": 3, ...}, ...],
+                                      "injected": {"burst_429": 5, ...},  # fault -> times it hit a client
+                                      "rate_limited": {"paper-key": {"write": 1}}}  # the limiter's own 429s
     POST   /_admin/faults     body: one fault or a list of them, e.g.
                               {"fault": "burst_429", "count": 5}
                               [{"fault": "skip_seq", "n": 2}, {"fault": "drop_ws_connections"}]

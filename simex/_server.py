@@ -238,7 +238,8 @@ class SimServer:
         if request.remote not in LOOPBACK_ADDRESSES:
             return web.json_response(error_body("forbidden", "admin is loopback only"), status=403)
         if request.method == "GET":
-            return web.json_response({"active": self.faults.active()}, dumps=_dumps)
+            return web.json_response({"active": self.faults.active(), "injected": dict(self.faults.injected),
+                                      "rate_limited": self.exchange.rate_limited()}, dumps=_dumps)
         if request.method == "DELETE":
             self.faults.clear()
             return web.json_response({"active": self.faults.active()}, dumps=_dumps)

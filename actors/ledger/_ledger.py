@@ -397,7 +397,7 @@ class TradingLedger:
             return last
         order.view = OrderView(
             key=key,
-            owner=owner_of_client_order_id(key),
+            owner=order.owner,
             ticker=order.ticker,
             side=order.side,
             client_order_id=order.client_order_id,
@@ -458,7 +458,7 @@ class TradingLedger:
         """Remember whose order an exchange id is: a fill may name only that id."""
         if not order.order_id or order.order_id in self._owners:
             return
-        owner = owner_of_client_order_id(order.key or order.client_order_id)
+        owner = order.owner
         if not owner:
             return
         self._owners[order.order_id] = owner
@@ -494,7 +494,7 @@ class TradingLedger:
             count=unseen,
             order_id=order.order_id,
             client_order_id=order.client_order_id,
-            owner=owner_of_client_order_id(order.key or order.client_order_id),
+            owner=order.owner,
         )
         self._unseen.setdefault(order.ticker, []).append(carried)
 

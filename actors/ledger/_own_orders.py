@@ -53,6 +53,7 @@ from messages import (
     OrderRejected,
     OrderUpdated,
     OrderView,
+    owner_of_client_order_id,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ ORDER_GONE_CODES = frozenset({"not_found", "order_not_found"})
 # API notes: widen this when seen). Kept strict on purpose: taking a refusal for "gone"
 # while the order still rests would drop it from risk exposure.
 _NO_LONGER_RESTING = re.compile(r"\border is (executed|canceled|cancelled)\b", re.IGNORECASE)
+_KEY_EXCHANGE_ID = "@"  # a key `client id@exchange id`: a second order under one client id (see `_adopt`)
 _REMEMBER_CLOSED = 50_000  # ids of confirmed-gone orders kept to refuse stale adoptions
 
 
@@ -124,6 +126,13 @@ class OwnOrder:
     key: str = ""  # stable while tracked: the client id it was first tracked by (set by `add`)
     # the ledger's last view of it (TradingLedger._order_view), reused while it still matches
     view: OrderView | None = field(default=None, repr=False)
+
+    @property
+    def owner(self) -> str:
+        """The session whose order this is, named by the client id it was first tracked by.
+        Hazard: a second order under one client id is keyed `client id@exchange id`, whose
+        tail is no sequence number: the owner is read from the client id before the `@`."""
+        return owner_of_client_order_id((self.key or self.client_order_id).partition(_KEY_EXCHANGE_ID)[0])
 
     @property
     def filled(self) -> Decimal:
@@ -368,7 +377,7 @@ class OwnOrders:
             # the client id an order we track was first tracked by, which an amend has renamed
             # since: a create retried under it landed late and made a second order. Readers
             # key orders by `key`: the same key would hide one of the two
-            order.key = f"{event.client_order_id}@{event.order_id}"
+            order.key = f"{event.client_order_id}{_KEY_EXCHANGE_ID}{event.order_id}"
         self._identify(order, event.order_id)  # fills of it may have reached us already
         self.adoptions += 1
         return self.add(order)

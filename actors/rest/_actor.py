@@ -102,7 +102,7 @@ class RestClientActor(MmdActor):
         if self.tracker is not None:
             self.tracker.done()  # the call itself was in flight (counted in _start_call)
         now_ns = self.clock.now_ns()
-        self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, now_ns, retried=done.retried))
+        self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, now_ns, recharges=done.recharges))
 
     # -- effects out ----------------------------------------------------------------
     def route(self, name: str) -> Any:
@@ -135,8 +135,8 @@ class RestClientActor(MmdActor):
             # and the order of published outcomes would depend on thread timing.
             self.on_rest_call_finished(finished_call(call, start.job_id))
             return
-        retries = self._client.retries_on_this_thread  # asked on the worker, after the call
-        self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker, retries)
+        recharges = self._client.recharges_on_this_thread  # asked on the worker, after the call
+        self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker, recharges)
 
     # -- status (ask / proxy) ---------------------------------------------------------
     def get_status(self) -> dict[str, Any]:

@@ -46,27 +46,28 @@ class RestCallFinished(Message):
     job_id: int
     result: Any = None
     error: BaseException | None = None
-    retried: bool = False  # the client sent it again (a 429, 5xx or timeout): spent again at the exchange
+    recharges: int = 0  # times the exchange may charge it beyond its start (KalshiRestClient.recharges_on_this_thread)
 
 
-def _no_retries() -> int:
+def _no_recharges() -> int:
     return 0
 
 
-def finished_call(call: Callable[[], Any], job_id: int, retries: Callable[[], int] = _no_retries) -> RestCallFinished:
-    """Run the call; `retries` (on this thread, after it) says whether the client retried it."""
+def finished_call(call: Callable[[], Any], job_id: int, recharges: Callable[[], int] = _no_recharges) -> RestCallFinished:
+    """Run the call; `recharges` (on this thread, after it) says how often the exchange may
+    charge it again (retries, attempts left unanswered)."""
     try:
         result = call()
     except Exception as exc:  # every failure goes back to the actor as data
-        return RestCallFinished(job_id=job_id, error=exc, retried=retries() > 0)
-    return RestCallFinished(job_id=job_id, result=result, retried=retries() > 0)
+        return RestCallFinished(job_id=job_id, error=exc, recharges=recharges())
+    return RestCallFinished(job_id=job_id, result=result, recharges=recharges())
 
 
 def run_on_worker(
-    call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any, retries: Callable[[], int] = _no_retries
+    call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any, recharges: Callable[[], int] = _no_recharges
 ) -> None:
     """Worker thread body: do the blocking call, post the outcome. Touches no actor state."""
-    post(actor_ref, finished_call(call, job_id, retries), tracker)
+    post(actor_ref, finished_call(call, job_id, recharges), tracker)
 
 
 def query_dict(pairs: tuple[tuple[str, str], ...]) -> dict[str, str | list[str]]:

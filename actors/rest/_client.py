@@ -260,7 +260,8 @@ class KalshiRestClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
-        self._this_thread = threading.local()  # .retries: attempts sent again on this thread
+        # .retries: attempts sent again on this thread; .unanswered: attempts it lost (transport)
+        self._this_thread = threading.local()
 
     # -- plumbing -------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -271,6 +272,16 @@ class KalshiRestClient:
         with self._lock:
             self._retries += 1
         self._this_thread.retries = self.retries_on_this_thread(reset=False) + 1
+
+    def recharges_on_this_thread(self) -> int:
+        """How often the exchange may charge this thread's last call beyond what the caller's
+        budget charged when it started it (asked once, after the call, on its worker): once
+        if it was sent again (a refused attempt costs nothing there, the one that went
+        through does), and once more per attempt left unanswered. Hazard: an attempt that
+        timed out may be acted on, and charged, after its retry, long after it left."""
+        unanswered = getattr(self._this_thread, "unanswered", 0)
+        self._this_thread.unanswered = 0
+        return (1 if self.retries_on_this_thread() else 0) + unanswered
 
     def retries_on_this_thread(self, *, reset: bool = True) -> int:
         """Attempts this thread sent again since it last asked (reset): what the caller's
@@ -299,6 +310,7 @@ class KalshiRestClient:
                 status, payload = self._transport.request(method, path, query, body)
             except TransportError:
                 tally.any_unknown = True
+                self._this_thread.unanswered = getattr(self._this_thread, "unanswered", 0) + 1
                 raise
             if 200 <= status < 300:  # create documents 201, 200 has been seen live
                 return payload

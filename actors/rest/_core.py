@@ -98,13 +98,14 @@ class RestCore:
         return self.scheduler.is_running(job_id)
 
     def on_call_finished(
-        self, job_id: int, result: Any, error: BaseException | None, now_ns: int, *, retried: bool = False
+        self, job_id: int, result: Any, error: BaseException | None, now_ns: int, *, recharges: int = 0
     ) -> list:
-        """retried: the client sent the call again (see RestScheduler.charge_retry)."""
+        """recharges: how often the exchange may charge the call beyond its start, as its
+        client tells (a retry; an attempt left unanswered): see RestScheduler.charge_retry."""
         job = self.scheduler.finish(job_id)
         if job is None:
             return []
-        if retried:
+        for _ in range(recharges):
             self.scheduler.charge_retry(job, now_ns)
         self.completed += 1
         effects = outcome_effects(job.command, result, error, now_ns)

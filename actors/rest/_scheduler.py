@@ -18,12 +18,17 @@ Live hazards (both off by default, as in a replay, where calls run inline at onc
   so a request sent the instant ours can pay it arrives short whenever it travelled faster
   than the one before it (a few ms of jitter: a 429 we caused). `headroom_s` keeps that
   many seconds of refill in each bucket unspent;
-- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after);
+- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after),
+  and an attempt that timed out may be acted on, and charged, even after its retry
+  (charged once more after, per attempt left unanswered);
 - a call started while every HTTP worker is busy waits for one, already charged here but
   not yet at the exchange, for as long as a slow answer holds the workers; then the queue
   arrives at once. With `max_in_flight` (the worker count) a call starts, and is charged,
   only when a worker is free; the lanes' priority then also holds for calls waiting on a
-  worker (a cancel goes before queued creates).
+  worker (a cancel goes before queued creates);
+- slow answers can hold every worker for the whole REST timeout: the cancel lane has one
+  worker more (`max_in_flight + 1` calls at once when one is a cancel; the executor has as
+  many threads), so pulling a quote never waits for a slow place or amend.
 """
 
 from __future__ import annotations
@@ -140,8 +145,10 @@ class RestScheduler:
         """A call came back (after `finish`): with `max_in_flight`, a waiting call may start."""
         return self._pump(now_ns) if self.max_in_flight is not None else []
 
-    def _worker_free(self) -> bool:
-        return self.max_in_flight is None or len(self._running) < self.max_in_flight
+    def _worker_free(self, lane: str) -> bool:
+        if self.max_in_flight is None:
+            return True
+        return len(self._running) < self.max_in_flight + (1 if lane == CANCEL_LANE else 0)
 
     def _pump(self, now_ns: int) -> list:
         """Send what the budget (and the workers) allow, lanes in priority order, FIFO within
@@ -150,14 +157,13 @@ class RestScheduler:
         effects: list = []
         for lane in LANES:
             queue, bucket, keep = self._queues[lane], self._buckets[lane], self._keep[lane]
-            while queue and self._worker_free() and bucket.try_take(queue[0].cost, now_ns, keep):
+            while queue and self._worker_free(lane) and bucket.try_take(queue[0].cost, now_ns, keep):
                 job = queue.popleft()
                 self._running[job.job_id] = job
                 self.sent += 1
                 effects.append(StartCall(job.job_id, job.command))
-        if not self._worker_free():
-            return effects
-        waits = [self._buckets[lane].ns_until(q[0].cost, now_ns, self._keep[lane]) for lane, q in self._queues.items() if q]
+        waits = [self._buckets[lane].ns_until(q[0].cost, now_ns, self._keep[lane])
+                 for lane, q in self._queues.items() if q and self._worker_free(lane)]
         if not waits:
             return effects
         deadline = now_ns + max(1, min(waits))

@@ -31,7 +31,7 @@ from actors.rest import (
     text_field,
     yes_leg_book,
 )
-from kalshi.shapes import OUTCOME_TO_BOOK, optional_text, parse_yes_price
+from kalshi.shapes import OUTCOME_TO_BOOK, optional_text, parse_yes_price, writable_text
 from messages import (
     BookDelta,
     BookSnapshot,
@@ -214,7 +214,8 @@ class FeedDecoder:
                 raise WireFormatError("error without msg")
             return DecodedFrame(
                 type=kind, sid=sid, seq=seq, command_id=command_id,
-                error_code=_optional_int(msg, "code"), error_text=str(msg.get("msg") or ""),
+                # only shown and logged: a lone surrogate is escaped (it could not be written as UTF-8)
+                error_code=_optional_int(msg, "code"), error_text=writable_text(msg.get("msg") or ""),
             )  # fmt: skip
         tickers = msg.get("market_tickers") if isinstance(msg, dict) else None
         if tickers is not None and not (isinstance(tickers, list) and all(isinstance(t, str) for t in tickers)):

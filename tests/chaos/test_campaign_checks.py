@@ -16,6 +16,7 @@ from mmd.chaos_checks import (
     percentile,
     resting_violations,
 )
+from mmd.chaos_run import report
 
 
 def order(client_id: str, ticker: str = "KXA", side: str = "bid", order_id: str | None = None) -> ExchangeOrder:
@@ -78,3 +79,9 @@ def test_the_table_shows_each_phase_with_429s_the_daemon_caused_itself():
     assert row[7:12] == ["0.50", "0.70", "1", "2", "5"]
     assert result.caused_429 == 2 and result.ok
     assert "ws_drop" in format_recoveries([result])
+
+
+def test_the_report_shows_the_exchanges_own_count_of_its_rate_limiters_429s():
+    result = PhaseResult("storms", faults=1, daemon_429=167, injected_429=165, limiter_429=2)
+    assert "storms: the exchange's own rate limiter gave 2 429(s) (the daemon's 2 caused included" in report([result])
+    assert "rate limiter gave" not in report([PhaseResult("drops", faults=1, limiter_429=0)])

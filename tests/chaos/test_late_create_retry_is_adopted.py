@@ -7,17 +7,22 @@ beside the side's ladder (4 bids where 3 are allowed) until it filled, 45 s late
 What must happen: an order of ours the exchange reports resting under an exchange id we never
 closed is a new order, even when its client id belongs to a closed one; it is adopted (and the
 maker then cancels it as an adopted stray). A stale event about the closed order itself (same
-exchange id) must still not adopt it back.
+exchange id) must still not adopt it back. When an amend has renamed the first order, the
+second is tracked beside it and is still the session's: its maker cancels it.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from actors.ledger._own_orders import OwnOrders
-from messages import OrderAccepted, OrderAmended, OrderCancelled, OrderUpdated
+from actors.maker import OrderManager
+from messages import CancelOrder, OrderAccepted, OrderAmended, OrderCancelled, OrderUpdated
+from tests.trading.factories import T0, book_view, updated
+from tests.trading.factories import TICKER as MARKET
+from tests.trading.factories import accepted as accepted_place
+from tests.trading.factories import amended as amend_acknowledged
+from tests.trading.ledger_desk import deliver, ledger_of
 
 TICKER = "KXFED-26DEC-T4.00"
 CLIENT_ID = "mmd-run-1-s1-79"
@@ -80,3 +85,26 @@ def test_a_second_order_landing_after_the_first_was_renamed_by_an_amend_is_track
     assert second is not None and second.adopted and second is not first
     assert {o.order_id for o in book.of_ticker(TICKER)} == {"first", "second"}
     assert first.key != second.key
+
+
+def test_the_maker_cancels_a_second_order_that_landed_after_an_amend_renamed_the_first():
+    # Found by the full storms phase: the ledger tracked the late second order beside the first
+    # (key `client id@exchange id`), but read its session from that key, whose tail is no
+    # sequence number: the order belonged to no session, so no maker saw it and it rested
+    # untracked until shutdown (5 asks where 3 are allowed, 67 samples).
+    manager = OrderManager(ticker=MARKET, session_id="mmd-run-1-s1", keep_within=Decimal("0.01"),
+                           retry_after_ns=1_000_000_000)
+    book = book_view(bids=(("0.45", 10),), asks=(("0.55", 10),))
+    want = {"bid": (Decimal("0.49"), Decimal(5)), "ask": None}
+    [place] = manager.reconcile(want, book, T0)
+    deliver(manager, accepted_place(place, "first"), T0)
+    [amend] = manager.reconcile({"bid": (Decimal("0.46"), Decimal(5)), "ask": None}, book, T0)
+    deliver(manager, amend_acknowledged(amend), T0)
+
+    deliver(manager, updated("second", place.client_order_id, price="0.49"), T0)  # the late create retry
+
+    (second,) = [v for v in ledger_of(manager).changed(MARKET, None, None, T0).orders if v.order_id == "second"]
+    assert second.owner == "mmd-run-1-s1"
+    commands = manager.reconcile({"bid": (Decimal("0.46"), Decimal(5)), "ask": None}, book, T0)
+    assert [(type(c), c.order_id) for c in commands] == [(CancelOrder, "second")]
+    assert manager.order("bid").order_id == "first"

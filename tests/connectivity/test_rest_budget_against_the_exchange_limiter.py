@@ -86,7 +86,7 @@ class Venue:
     """The REST actor's scheduler, its workers and the exchange's limiter, in virtual time."""
 
     scheduler: RestScheduler
-    workers: int = 4
+    workers: int = 4 + 1  # rest.workers, and the cancel lane's own (the live executor's threads)
     latency_ns: tuple[int, int] = (2 * MS, 20 * MS)  # a request's trip, drawn in this range (seeded)
     slow_answers: int = 0  # the next calls this many are answered only after SLOW_ANSWER (a REST storm)
     refuse_next: int = 0  # the exchange answers the next this many requests 429 whatever its bucket holds

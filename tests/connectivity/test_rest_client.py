@@ -75,6 +75,22 @@ def test_the_retries_a_thread_made_are_told_to_it_once_so_the_rest_budget_can_ch
     assert client.retries_on_this_thread() == 0
 
 
+def test_a_call_is_told_as_charged_again_once_if_retried_and_once_more_per_attempt_left_unanswered():
+    # Found by the full storms phase: an attempt answered past the timeout can be acted on (and
+    # charged) by the exchange after its retry, long after our budget charged it when it left
+    # (a 429 of ours to the late attempt). A refused attempt (429, 5xx) costs nothing there.
+    client = make_client(FakeTransport({("POST", ORDERS_PATH): [TransportError("timed out"), CREATED]}))
+    place(client)
+    assert client.recharges_on_this_thread() == 2  # the retry, and the timed-out attempt
+    assert client.recharges_on_this_thread() == 0  # told once
+    client = make_client(FakeTransport({("POST", ORDERS_PATH): [(429, {"error": "too many requests"}), SERVER_ERROR, CREATED]}))
+    place(client)
+    assert client.recharges_on_this_thread() == 1
+    client = make_client(FakeTransport({("POST", ORDERS_PATH): [CREATED]}))
+    place(client)
+    assert client.recharges_on_this_thread() == 0
+
+
 def test_every_retry_reuses_the_same_client_order_id():
     transport = FakeTransport({("POST", ORDERS_PATH): [SERVER_ERROR, TransportError("reset"), CREATED]})
     place(make_client(transport))

@@ -108,6 +108,14 @@ def test_finished_calls_become_outcomes_and_count_completions_and_rejections():
     assert (status["sent"], status["completed"], status["rejected"], status["in_flight"]) == (2, 2, 1, 0)
 
 
+def test_a_finished_call_is_charged_again_as_often_as_its_client_says_the_exchange_may_charge_it():
+    core = basic_tier()
+    (call,) = starts(core.on_command(places(1, batch=False)[0], T0))
+    assert core.status(T0)["tokens"]["write"] == 90
+    core.on_call_finished(call.job_id, placed("ord-1"), None, T0, recharges=2)
+    assert core.status(T0)["tokens"]["write"] == 70
+
+
 def test_a_result_for_an_unknown_call_is_ignored():
     core = basic_tier()
     assert not core.knows_job(7)

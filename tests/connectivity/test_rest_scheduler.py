@@ -178,3 +178,15 @@ def test_a_cost_above_a_buckets_capacity_is_refused_at_construction():
         basic_tier(write_capacity=5)
     with pytest.raises(ValueError):
         basic_tier(write_capacity=10, cancel_cost=11, default_cost=10)
+
+
+def test_a_cancel_has_a_worker_of_its_own_when_slow_writes_hold_every_other():
+    # Found by the full storms phase: four slow answers (past the REST timeout) held all four
+    # workers; the cancels of orders resting beyond the ladder waited 5 s for a worker.
+    scheduler = basic_tier(max_in_flight=2)
+    assert started(scheduler.submit(amend(1), T0) + scheduler.submit(amend(2), T0)) == [amend(1), amend(2)]
+
+    assert started(scheduler.submit(place(3), T0)) == []  # every worker busy: waits
+    assert started(scheduler.submit(cancel(4), T0)) == [cancel(4)]  # the cancel lane's own worker
+    assert started(scheduler.submit(cancel(5), T0)) == []  # one of its own, not more
+    assert started(scheduler.submit(read(6), T0)) == []

@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from messages import BookSnapshot, SubscribeMarkets
+from messages import BookSnapshot, FeedHealthChanged, SubscribeMarkets
 
 from .checks import LogWatch, contract_violations, raised_at
 from .mutations import WS_KINDS
@@ -155,6 +155,20 @@ def test_a_text_field_with_a_lone_surrogate_is_refused_as_malformed(rig, frame_t
     frame = seed_of(rig, frame_type)
     frame["msg"][field] = "@"
     assert feed(rig, json.dumps(frame).replace('"@"', '"\\ud800KX"')) == REFUSED
+
+
+def test_an_error_frames_text_with_a_lone_surrogate_is_shown_escaped_not_published_raw(rig):
+    # Found by the full campaign (1,000,000 frames): an error ending a subscription carried a
+    # lone surrogate in its text, which went raw into FeedHealthChanged.reason (a status line
+    # and a log record that cannot be written as UTF-8). Its text is only shown: escaped.
+    frame = seed_of(rig, "error")
+    frame["sid"], frame["msg"]["code"] = rig.sid_of["ticker"], 17  # ends the live ticker subscription
+    frame["msg"]["msg"] = "@"
+    outcome = feed(rig, json.dumps(frame).replace('"@"', '"\\ud83dInternal error"'))
+
+    assert (outcome["frames"], outcome["malformed"], outcome["mistyped"], outcome["exceptions"]) == (1, 0, [], [])
+    reasons = [m.reason for m in rig.published if isinstance(m, FeedHealthChanged)]
+    assert any("\\ud83dInternal error" in reason for reason in reasons)
 
 
 def test_a_gap_on_the_loopback_exchange_is_recovered_by_a_fresh_snapshot(rig):

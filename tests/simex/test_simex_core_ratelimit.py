@@ -95,3 +95,22 @@ def test_endpoint_costs_endpoint_lists_the_non_default_prices(ex):
     status, body = rest(ex, "GET", "/account/endpoint_costs", account=None)
     assert status == 200 and body["default_cost"] == 10
     assert {"method": "DELETE", "path": "/portfolio/events/orders/{order_id}", "cost": 2} in body["endpoint_costs"]
+
+
+def test_the_exchange_counts_and_logs_every_429_its_own_limiter_gives(clock, caplog):
+    """Not only injected 429s (faults_of(ex).injected) are counted: a client that overruns its
+    budget must be visible on the exchange's side, with the shortfall that caused it."""
+    ex = Exchange(now_ns=clock, rate_limit_tier="basic")
+    ex.add_market(MarketSpec(ticker=TICKER, event_ticker="KXTEST-26DEC31", series_ticker="KXTEST"))
+    ex.register_account("alice", 100_000)
+    assert ex.rate_limited() == {}
+    caplog.set_level("INFO", logger="simex")
+    statuses = [rest(ex, "POST", "/portfolio/events/orders", order_body(price=f"0.{10 + i}"))[0] for i in range(12)]
+    assert rest(ex, "GET", "/portfolio/balance")[0] == 200
+
+    assert statuses == [201] * 10 + [429] * 2
+    assert ex.rate_limited() == {"alice": {"write": 2}}
+    refusals = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
+    assert len(refusals) == 2
+    assert "alice" in refusals[0] and "POST /portfolio/events/orders costs 10" in refusals[0]
+    assert "write bucket holds 0" in refusals[0]

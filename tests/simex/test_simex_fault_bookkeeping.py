@@ -67,3 +67,24 @@ def test_the_admin_endpoint_answers_400_above_the_maximum(ex):
 def test_the_maximum_itself_is_accepted(ex):
     faults_of(ex).apply({"fault": "burst_429", "count": MAX_FAULT_COUNT})
     assert faults_of(ex).active() == [{"fault": "burst_429", "remaining": MAX_FAULT_COUNT}]
+
+
+def test_the_admin_endpoint_shows_what_hit_clients_injected_faults_and_rate_limit_429s(clock):
+    from simex import Exchange, MarketSpec
+    from simex_testkit import order_body, rest
+
+    ex = Exchange(now_ns=clock, rate_limit_tier="basic")
+    ex.add_market(MarketSpec(ticker=TICKER, event_ticker="KXTEST-26DEC31", series_ticker="KXTEST"))
+    ex.register_account("alice", 100_000)
+    faults_of(ex).burst_429(count=1)
+    ex.limiter("alice").drain("write", clock.ns)
+    assert rest(ex, "POST", "/portfolio/events/orders", order_body())[0] == 429  # the limiter's
+    server = SimServer(ex, ping_interval_s=0).start_in_thread()
+    try:
+        reply = requests.get(f"http://127.0.0.1:{server.port}/trade-api/v2/markets", timeout=5)  # the fault's
+        shown = requests.get(f"http://127.0.0.1:{server.port}/_admin/faults", timeout=5).json()
+    finally:
+        server.stop()
+    assert reply.status_code == 429
+    assert shown["rate_limited"] == {"alice": {"write": 1}}
+    assert shown["injected"] == {"burst_429": 1}

@@ -224,8 +224,8 @@ def test_close_market_early(server, signer):
 # ----- the admin endpoint -----
 def test_admin_lists_and_clears_pending_faults(server):
     admin(server, body=[{"fault": "burst_429", "count": 3}, {"fault": "skip_seq", "n": 2}])
-    assert admin(server, "GET").json() == {"active": [{"fault": "burst_429", "remaining": 3},
-                                                      {"fault": "skip_seq", "remaining": 2}]}
+    assert admin(server, "GET").json()["active"] == [{"fault": "burst_429", "remaining": 3},
+                                                     {"fault": "skip_seq", "remaining": 2}]
     assert admin(server, "DELETE").json() == {"active": []}
     assert requests.get(server.base_url + "/exchange/status", timeout=5).status_code == 200
 
@@ -243,7 +243,7 @@ def test_admin_rejects_bad_faults_with_a_clear_error(server, body, complaint):
     reply = admin(server, body=body)
     assert reply.status_code in (400, 404)
     assert complaint in json.dumps(reply.json())
-    assert admin(server, "GET").json() == {"active": []}
+    assert admin(server, "GET").json()["active"] == []
 
 
 def test_admin_endpoint_can_be_switched_off(signer_and_public):
