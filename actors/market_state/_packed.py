@@ -28,6 +28,10 @@ __all__ = ["PackedRing", "IntColumn", "FloatColumn", "DecimalColumn", "TextColum
 
 _EXACT = Context(prec=60)  # scaleb of a <= 19-digit coefficient never rounds under it
 _INT64 = (-(2**63), 2**63 - 1)
+# (coefficient, exponent) -> Decimal: prices sit on a grid, so a few thousand values are
+# most reads (Decimals are immutable: sharing one is safe, even across actor threads)
+_DECODED: dict[tuple[int, int], Decimal] = {}
+_DECODED_MAX = 8_192
 
 
 class IntColumn:
@@ -77,7 +81,14 @@ class DecimalColumn:
     def get(self, slot: int) -> Decimal | None:
         if self._whole and slot in self._whole:
             return self._whole[slot]
-        return Decimal(self._coefficients[slot]).scaleb(self._exponents[slot], _EXACT)
+        key = (self._coefficients[slot], self._exponents[slot])
+        value = _DECODED.get(key)
+        if value is None:
+            value = Decimal(key[0]).scaleb(key[1], _EXACT)
+            if len(_DECODED) >= _DECODED_MAX:
+                _DECODED.clear()
+            _DECODED[key] = value
+        return value
 
 
 class FloatColumn:
@@ -205,6 +216,18 @@ class PackedRing:
         slot = self._slot(-1)
         for column, value in zip(self.columns, row):
             column.put(slot, value)
+
+    def first_index_at_least(self, column: int, value: Any) -> int:
+        """The first index whose field is >= value, for a column in ascending order (times
+        appended in order); len(self) when there is none."""
+        get, lo, hi = self.columns[column].get, 0, self._size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if get((self._start + mid) % self.capacity) < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def value(self, index: int, column: int) -> Any:
         """One field of one row (index as in a list: 0 oldest, -1 newest)."""

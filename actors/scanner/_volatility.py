@@ -83,13 +83,13 @@ class PriceHistory:
 
     def _first_from(self, start_ns: int) -> int:
         """Index of the first point at or after start_ns (points are in time order)."""
-        for index, ts_ns in enumerate(self._rows.values(0)):
-            if ts_ns >= start_ns:
-                return index
-        return len(self._rows)
+        return self._rows.first_index_at_least(0, start_ns)
 
     def since(self, start_ns: int) -> list[PricePoint]:
         return [PricePoint(ts_ns, mid, spread, depth) for ts_ns, mid, spread, depth, _ in self._rows.rows(self._first_from(start_ns))]
+
+    def decimal_mids_since(self, start_ns: int) -> list[Decimal]:
+        return list(self._rows.values(1, self._first_from(start_ns)))
 
     def mids_since(self, start_ns: int) -> list[float]:
         return list(self._rows.values(4, self._first_from(start_ns)))
@@ -127,15 +127,19 @@ class VolatilityCheck:
 
 
 def _excursion(points: list[PricePoint]) -> tuple[Decimal, Decimal]:
+    return _mid_excursion([p.mid for p in points])
+
+
+def _mid_excursion(mids: list[Decimal]) -> tuple[Decimal, Decimal]:
     """(jump, move): max − min signed by the extreme farther from the first mid, and that
     extreme's offset from the first mid (module docstring)."""
-    if not points:
+    if not mids:
         return ZERO, ZERO
-    hi = max(range(len(points)), key=lambda i: (points[i].mid, i))  # latest maximum
-    lo = min(range(len(points)), key=lambda i: (points[i].mid, -i))  # latest minimum
-    first = points[0].mid
-    up, down = points[hi].mid - first, points[lo].mid - first  # up >= 0 >= down
-    size = points[hi].mid - points[lo].mid
+    hi = max(range(len(mids)), key=lambda i: (mids[i], i))  # latest maximum
+    lo = min(range(len(mids)), key=lambda i: (mids[i], -i))  # latest minimum
+    first = mids[0]
+    up, down = mids[hi] - first, mids[lo] - first  # up >= 0 >= down
+    size = mids[hi] - mids[lo]
     if up > -down or (up == -down and hi > lo):
         return size, up
     return -size, down
@@ -152,12 +156,11 @@ def strength(jump: Decimal, sigma: Decimal, config: VolatilityScanConfig) -> Dec
 
 
 def _measures(history: PriceHistory, now_ns: int, config: VolatilityScanConfig):
-    jump_points = history.since(now_ns - seconds(config.jump_window_s))
-    jump, move = _excursion(jump_points)
+    jump, move = _mid_excursion(history.decimal_mids_since(now_ns - seconds(config.jump_window_s)))
     current = history.latest.mid if history.latest else ZERO
     sigma = to_decimal(realised_sigma(history.mids_since(now_ns - seconds(config.sigma_window_s))))
-    recent = history.since(now_ns - seconds(config.mean_window_s))
-    mean = sum((p.mid for p in recent), ZERO) / len(recent) if recent else current
+    recent = history.decimal_mids_since(now_ns - seconds(config.mean_window_s))
+    mean = sum(recent, ZERO) / len(recent) if recent else current
     return jump, move, sigma, abs(current - mean)
 
 
