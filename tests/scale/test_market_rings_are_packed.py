@@ -20,9 +20,10 @@ import pytest
 from actors.analytics._sampling import SnapshotSampler
 from actors.market_state import DecimalColumn, IdColumn, IntColumn, MarketStore, PackedRing, TextColumn
 from actors.scanner import PricePoint, PriceHistory
+from actors.supervisor import SupervisorCore
 from actors.ws._silence import SilenceWatch
 from config import load_config
-from messages import BookDelta, BookSnapshot, TradePrinted
+from messages import BookDelta, BookSnapshot, RegimeUpdated, TradePrinted
 
 TICKER = "KXSCALE-26DEC-T4.00"
 T0 = 1_795_000_000 * 1_000_000_000
@@ -191,3 +192,23 @@ def test_the_snapshot_sampler_forgets_tickers_sampled_long_ago():
     assert len(sampler._last) <= 1_024
     assert sampler.should_sample("KXM19999", T0 + 20_000 * SECOND) is False  # still inside its interval
     assert sampler.should_sample("KXM5", T0 + 20_000 * SECOND) is True
+
+
+def regime_update(ticker: str, ts: int) -> RegimeUpdated:
+    return RegimeUpdated(
+        ticker=ticker, regime="QUIET", candidate="QUIET", stable=True, sigma=D("0.01"), drift_z=D("0.01"),
+        mr_score=D("0.7"), gamma_multiplier=D("1.0"), k_multiplier=D("1.0"), ts=ts, data_ts=ts,
+    )
+
+
+def test_the_supervisor_forgets_regime_views_gone_stale():
+    # a regime is published for every market with an event or a session: a paper day has
+    # hundreds of them, each on a market of its own
+    config = load_config()
+    core = SupervisorCore(config.supervisor, run_id="run-scale",
+                          regime_sample_interval_s=config.scanner.volatility.sample_interval_s, style="volatility")
+    for n in range(5_000):  # a new market's regime every 10 s
+        core.handle(regime_update(f"KXM{n}", T0 + n * 10 * SECOND), T0 + n * 10 * SECOND)
+
+    assert len(core.regimes) <= 512
+    assert "KXM4999" in core.regimes  # the fresh ones stay: admission reads them
