@@ -49,7 +49,9 @@ class TradeRing:
 
     def __init__(self, ticker: str, capacity: int) -> None:
         self.ticker = ticker
-        self._rows = PackedRing(capacity, IdColumn(), DecimalColumn(), DecimalColumn(), TextColumn(), IntColumn(), IntColumn())
+        self._rows = PackedRing(
+            capacity, IdColumn(), DecimalColumn(narrow=True), DecimalColumn(narrow=True), TextColumn(), IntColumn(), IntColumn()
+        )
 
     def append(self, trade: TradePrinted) -> None:
         self._rows.append((trade.trade_id, trade.price, trade.count, trade.taker_side, trade.ts_event, trade.ts_recv))
@@ -69,7 +71,7 @@ class HistoryRing:
     __slots__ = ("_rows",)
 
     def __init__(self, capacity: int) -> None:
-        self._rows = PackedRing(capacity, IntColumn(), DecimalColumn(), DecimalColumn())
+        self._rows = PackedRing(capacity, IntColumn(), DecimalColumn(narrow=True), DecimalColumn(narrow=True))
 
     def append(self, point: HistoryPoint) -> None:
         self._rows.append((point.ts, point.mid, point.spread))

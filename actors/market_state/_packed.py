@@ -27,7 +27,6 @@ from typing import Any
 __all__ = ["PackedRing", "IntColumn", "FloatColumn", "DecimalColumn", "TextColumn", "IdColumn"]
 
 _EXACT = Context(prec=60)  # scaleb of a <= 19-digit coefficient never rounds under it
-_INT64 = (-(2**63), 2**63 - 1)
 # (coefficient, exponent) -> Decimal: prices sit on a grid, so a few thousand values are
 # most reads (Decimals are immutable: sharing one is safe, even across actor threads)
 _DECODED: dict[tuple[int, int], Decimal] = {}
@@ -51,10 +50,15 @@ class IntColumn:
 
 
 class DecimalColumn:
-    __slots__ = ("_coefficients", "_exponents", "_whole")
+    """`narrow`: 4-byte coefficients, for prices and counts (a value past +-2,147,483,647
+    units of its last digit is kept whole); otherwise 8 bytes (dollar amounts)."""
 
-    def __init__(self) -> None:
-        self._coefficients = array("q")
+    __slots__ = ("_coefficients", "_exponents", "_whole", "_bounds")
+
+    def __init__(self, *, narrow: bool = False) -> None:
+        self._coefficients = array("i" if narrow else "q")
+        bits = self._coefficients.itemsize * 8
+        self._bounds = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
         self._exponents = array("b")
         self._whole: dict[int, Decimal | None] = {}  # slot -> None or a value that does not pack, kept as is
 
@@ -65,7 +69,7 @@ class DecimalColumn:
         packs = isinstance(exponent, int) and -128 <= exponent <= 127
         if packs:
             coefficient = int(value.scaleb(-exponent, _EXACT))
-            packs = _INT64[0] <= coefficient <= _INT64[1] and not (sign and coefficient == 0)
+            packs = self._bounds[0] <= coefficient <= self._bounds[1] and not (sign and coefficient == 0)
         if packs:
             self._whole.pop(slot, None)
         else:

@@ -77,8 +77,8 @@ class _MarketState:
     last_ws_ns: int | None = None
     liquidity: Decimal = ZERO
     active: bool = True
-    # (ts_ns, dollars) of the last 1,000 trades, packed: ~20 bytes a trade, not a ~200-byte tuple
-    trades: PackedRing = field(default_factory=lambda: PackedRing(1000, IntColumn(), DecimalColumn()))
+    # (ts_ns, dollars) of the last 1,000 trades, packed: ~13 bytes a trade, not a ~200-byte tuple
+    trades: PackedRing = field(default_factory=lambda: PackedRing(1000, IntColumn(), DecimalColumn(narrow=True)))
     # the regime's last reading as message Decimals (sigma, drift_z, mr_score): readings are
     # immutable, and the heartbeat publishes the same one every second between samples
     reading_decimals: tuple = (None, None, None, None)

@@ -51,7 +51,9 @@ class PriceHistory:
         self._window_ns = seconds(window_s)
         # ts_ns, mid, spread, depth and float(mid): the regime classifier reads the whole
         # window as floats on every sample
-        self._rows = PackedRing(max_points, IntColumn(), DecimalColumn(), DecimalColumn(), DecimalColumn(), FloatColumn())
+        self._rows = PackedRing(
+            max_points, IntColumn(), DecimalColumn(narrow=True), DecimalColumn(narrow=True), DecimalColumn(), FloatColumn()
+        )
         self._latest: PricePoint | None = None
 
     def add(self, point: PricePoint) -> bool:

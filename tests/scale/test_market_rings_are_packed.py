@@ -65,12 +65,21 @@ def test_a_packed_decimal_reads_back_with_the_same_exponent(value):
 
 
 @pytest.mark.parametrize("value", ["-0", "NaN", "Infinity", "123456789012345678901234567", "1E-200"])
-def test_a_decimal_that_does_not_pack_is_kept_whole(value):
-    column = DecimalColumn()
+@pytest.mark.parametrize("narrow", [False, True])
+def test_a_decimal_that_does_not_pack_is_kept_whole(value, narrow):
+    column = DecimalColumn(narrow=narrow)
     column.put(0, D(value))
     column.put(0, D(value))  # and overwriting a slot keeps it right
 
     assert str(column.get(0)) == str(D(value))
+
+
+def test_a_narrow_column_keeps_whole_what_passes_four_bytes():
+    column = DecimalColumn(narrow=True)
+    for slot, value in enumerate(["21474836.47", "21474836.48", "-21474836.48", "-21474836.49"]):
+        column.put(slot, D(value))
+
+    assert [str(column.get(slot)) for slot in range(4)] == ["21474836.47", "21474836.48", "-21474836.48", "-21474836.49"]
 
 
 def test_a_packed_slot_overwritten_by_an_unpackable_value_and_back_reads_the_newest():
