@@ -3,9 +3,9 @@
 everything else equal; RSS per market by difference.
 
     .venv/bin/python bench/bench_memory.py [--warmup-s 300] [--minutes 120] [--every-min 30]
-                                           [--tracemalloc [--traced-minutes 30]] [--live SECONDS]
+                                           [--tracemalloc [--traced-minutes 30]] [--live SECONDS] [--no-replay]
 
-Replay (always): `ReplayHarness` on the deterministic runtime, the in-process simulated
+Replay (unless `--no-replay`): `ReplayHarness` on the deterministic runtime, the in-process simulated
 exchange, virtual time. The 50-market run replays the first 50 markets of scale_200.yaml
 (same name, seed and random streams: 24 event markets and 26 background ones), the
 200-market run all of them. RSS is VmRSS from /proc/self/status, read (after gc.collect())
@@ -340,6 +340,7 @@ def main() -> None:
     parser.add_argument("--traced-minutes", type=float, default=30.0,
                         help="virtual minutes after the warm-up of the traced runs")
     parser.add_argument("--live", type=float, metavar="SECONDS", help="also run the paper daemon this long")
+    parser.add_argument("--no-replay", action="store_true", help="skip the untraced replays (with --live or --tracemalloc)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -347,7 +348,8 @@ def main() -> None:
         print(_RESULT + json.dumps(result), flush=True)
         return
     common = ["--warmup-s", str(args.warmup_s), "--minutes", str(args.minutes), "--every-min", str(args.every_min)]
-    report_replay(run_child("replay", str(SMALL), *common), run_child("replay", str(LARGE), *common))
+    if not args.no_replay:
+        report_replay(run_child("replay", str(SMALL), *common), run_child("replay", str(LARGE), *common))
     if args.tracemalloc:
         traced = ["--warmup-s", str(args.warmup_s), "--minutes", str(args.traced_minutes),
                   "--every-min", str(args.traced_minutes), "--tracemalloc"]

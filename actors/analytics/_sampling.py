@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["SnapshotSampler"]
 
+_MIN_PRUNE = 512  # tickers remembered before the first prune
+
 
 class SnapshotSampler:
     """At most one snapshot per ticker per interval of clock time.
@@ -18,6 +20,7 @@ class SnapshotSampler:
             raise ValueError(f"snapshot interval must be > 0 ns, got {interval_ns}")
         self.interval_ns = interval_ns
         self._last: dict[str, int] = {}
+        self._prune_above = _MIN_PRUNE  # _last's size that triggers the next prune
         self.sampled = 0
         self.skipped = 0
 
@@ -28,4 +31,15 @@ class SnapshotSampler:
             return False
         self._last[ticker] = ts_ns
         self.sampled += 1
+        if len(self._last) > self._prune_above:
+            self._forget_before(ts_ns - 2 * self.interval_ns)
         return True
+
+    def _forget_before(self, horizon_ns: int) -> None:
+        """A ticker last sampled more than an interval ago samples its next update whether
+        remembered or not: forget those (twice the interval, for updates a little out of
+        order), or every market that ever printed a book stays for the life of the process.
+        Amortised: pruned again once the map has doubled."""
+        for ticker in [t for t, last in self._last.items() if last < horizon_ns]:
+            del self._last[ticker]
+        self._prune_above = max(_MIN_PRUNE, 2 * len(self._last))

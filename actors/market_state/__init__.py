@@ -2,5 +2,7 @@
 
 from ._actor import MarketStateActor
 from ._book import HistoryPoint, MarketBook, MarketStore
+from ._packed import DecimalColumn, FloatColumn, IdColumn, IntColumn, PackedRing, TextColumn
 
-__all__ = ["MarketStateActor", "MarketStore", "MarketBook", "HistoryPoint"]
+__all__ = ["MarketStateActor", "MarketStore", "MarketBook", "HistoryPoint", "PackedRing", "IntColumn", "FloatColumn", "DecimalColumn",
+           "TextColumn", "IdColumn"]

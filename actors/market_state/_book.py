@@ -9,7 +9,7 @@ Time is always the caller's injected now.
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,7 +26,9 @@ from messages import (
 )
 from kernel.clock import seconds
 
-__all__ = ["HistoryPoint", "MarketBook", "MarketStore"]
+from ._packed import DecimalColumn, IdColumn, IntColumn, PackedRing, TextColumn
+
+__all__ = ["HistoryPoint", "MarketBook", "MarketStore", "TradeRing", "HistoryRing"]
 
 # Lifecycle events after which a market will never trade again: its data is dropped.
 _FINISHED_EVENTS = frozenset({"settled", "determined"})
@@ -37,6 +39,55 @@ class HistoryPoint:
     ts: int
     mid: Decimal
     spread: Decimal
+
+
+class TradeRing:
+    """The market's last `capacity` trades, packed (see _packed.py): ~50 bytes a trade
+    instead of a TradePrinted of ~450. Iterates as equal TradePrinted, oldest first."""
+
+    __slots__ = ("ticker", "_rows")
+
+    def __init__(self, ticker: str, capacity: int) -> None:
+        self.ticker = ticker
+        self._rows = PackedRing(
+            capacity, IdColumn(), DecimalColumn(narrow=True), DecimalColumn(narrow=True), TextColumn(), IntColumn(), IntColumn()
+        )
+
+    def append(self, trade: TradePrinted) -> None:
+        self._rows.append((trade.trade_id, trade.price, trade.count, trade.taker_side, trade.ts_event, trade.ts_recv))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[TradePrinted]:
+        for trade_id, price, count, taker_side, ts_event, ts_recv in self._rows:
+            yield TradePrinted(ticker=self.ticker, trade_id=trade_id, price=price, count=count,
+                               taker_side=taker_side, ts_event=ts_event, ts_recv=ts_recv)
+
+
+class HistoryRing:
+    """Mid/spread points, packed (see _packed.py), oldest first; reads as HistoryPoints."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, capacity: int) -> None:
+        self._rows = PackedRing(capacity, IntColumn(), DecimalColumn(narrow=True), DecimalColumn(narrow=True))
+
+    def append(self, point: HistoryPoint) -> None:
+        self._rows.append((point.ts, point.mid, point.spread))
+
+    def popleft(self) -> None:
+        self._rows.popleft()
+
+    def ts(self, index: int) -> int:
+        return self._rows.value(index, 0)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[HistoryPoint]:
+        for ts, mid, spread in self._rows:
+            yield HistoryPoint(ts, mid, spread)
 
 
 class MarketBook:
@@ -51,8 +102,8 @@ class MarketBook:
         self._ts_recv: int | None = None
         self._view: BookView | None = None  # cached until the book changes
         self._ticker: TickerUpdated | None = None
-        self.trades: deque[TradePrinted] = deque(maxlen=config.trade_buffer)
-        self.history: deque[HistoryPoint] = deque(maxlen=config.history_max_points)
+        self.trades = TradeRing(ticker, config.trade_buffer)
+        self.history = HistoryRing(config.history_max_points)
         # Sample the history no faster than window / max_points, so the bounded buffer
         # still spans the whole window on a busy market.
         self._history_step_ns = seconds(config.history_window_s) // config.history_max_points
@@ -118,14 +169,14 @@ class MarketBook:
         best_ask = min(self._asks) if self._asks else None
         if best_bid is None or best_ask is None:
             return
-        if self.history and ts_recv - self.history[-1].ts < self._history_step_ns:
+        if self.history and ts_recv - self.history.ts(-1) < self._history_step_ns:
             return
         self.history.append(HistoryPoint(ts_recv, (best_bid + best_ask) / 2, best_ask - best_bid))
         self._expire_history(ts_recv)
 
     def _expire_history(self, now_ns: int) -> None:
         horizon = now_ns - seconds(self.config.history_window_s)
-        while self.history and self.history[0].ts < horizon:
+        while self.history and self.history.ts(0) < horizon:
             self.history.popleft()
 
     def history_since(self, now_ns: int) -> tuple[HistoryPoint, ...]:

@@ -17,12 +17,13 @@ Definitions used by the event rules (all prices YES-leg mids, dollars):
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
 from config import VolatilityScanConfig
 from kernel.clock import seconds
+
+from ..market_state import DecimalColumn, FloatColumn, IntColumn, PackedRing
 
 from ._profiles import in_categories
 from ._regimes import realised_sigma, to_decimal
@@ -42,43 +43,58 @@ class PricePoint:
 
 
 class PriceHistory:
+    """Points packed into arrays (~60 bytes a point, not a ~430-byte PricePoint), read back
+    as equal PricePoints; the newest is kept as the object (it is read on every sample)."""
+
     def __init__(self, sample_interval_s: float, window_s: float, max_points: int) -> None:
         self._bucket_ns = max(1, seconds(sample_interval_s))
         self._window_ns = seconds(window_s)
-        self.points: deque[PricePoint] = deque(maxlen=max_points)
-        # float(point.mid) of each point, in step with `points`: the regime classifier reads
-        # the whole window as floats on every sample
-        self._mids: deque[float] = deque(maxlen=max_points)
+        # ts_ns, mid, spread, depth and float(mid): the regime classifier reads the whole
+        # window as floats on every sample
+        self._rows = PackedRing(
+            max_points, IntColumn(), DecimalColumn(narrow=True), DecimalColumn(narrow=True), DecimalColumn(), FloatColumn()
+        )
+        self._latest: PricePoint | None = None
 
     def add(self, point: PricePoint) -> bool:
         """Record an observation; True when it opened a new bucket (a new sample)."""
-        points = self.points
-        if points and point.ts_ns < points[-1].ts_ns:
+        rows, latest = self._rows, self._latest
+        row = (point.ts_ns, point.mid, point.spread, point.depth, float(point.mid))
+        if latest is not None and point.ts_ns < latest.ts_ns:
             return False  # out of order: never rewrite the past
-        if points and point.ts_ns // self._bucket_ns == points[-1].ts_ns // self._bucket_ns:
-            points[-1] = point
-            self._mids[-1] = float(point.mid)
+        self._latest = point
+        if latest is not None and point.ts_ns // self._bucket_ns == latest.ts_ns // self._bucket_ns:
+            rows.replace_last(row)
             return False
-        points.append(point)
-        self._mids.append(float(point.mid))
+        rows.append(row)
         cutoff = point.ts_ns - self._window_ns
-        while points and points[0].ts_ns < cutoff:
-            points.popleft()
-            self._mids.popleft()
+        while rows and rows.value(0, 0) < cutoff:
+            rows.popleft()
         return True
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     @property
     def latest(self) -> PricePoint | None:
-        return self.points[-1] if self.points else None
+        return self._latest
+
+    @property
+    def points(self) -> list[PricePoint]:
+        return self.since(-(2**63))
+
+    def _first_from(self, start_ns: int) -> int:
+        """Index of the first point at or after start_ns (points are in time order)."""
+        return self._rows.first_index_at_least(0, start_ns)
 
     def since(self, start_ns: int) -> list[PricePoint]:
-        return [p for p in self.points if p.ts_ns >= start_ns]
+        return [PricePoint(ts_ns, mid, spread, depth) for ts_ns, mid, spread, depth, _ in self._rows.rows(self._first_from(start_ns))]
+
+    def decimal_mids_since(self, start_ns: int) -> list[Decimal]:
+        return list(self._rows.values(1, self._first_from(start_ns)))
 
     def mids_since(self, start_ns: int) -> list[float]:
-        points = self.points
-        if not points or points[0].ts_ns >= start_ns:
-            return list(self._mids)
-        return [mid for p, mid in zip(points, self._mids) if p.ts_ns >= start_ns]
+        return list(self._rows.values(4, self._first_from(start_ns)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +129,19 @@ class VolatilityCheck:
 
 
 def _excursion(points: list[PricePoint]) -> tuple[Decimal, Decimal]:
+    return _mid_excursion([p.mid for p in points])
+
+
+def _mid_excursion(mids: list[Decimal]) -> tuple[Decimal, Decimal]:
     """(jump, move): max − min signed by the extreme farther from the first mid, and that
     extreme's offset from the first mid (module docstring)."""
-    if not points:
+    if not mids:
         return ZERO, ZERO
-    hi = max(range(len(points)), key=lambda i: (points[i].mid, i))  # latest maximum
-    lo = min(range(len(points)), key=lambda i: (points[i].mid, -i))  # latest minimum
-    first = points[0].mid
-    up, down = points[hi].mid - first, points[lo].mid - first  # up >= 0 >= down
-    size = points[hi].mid - points[lo].mid
+    hi = max(range(len(mids)), key=lambda i: (mids[i], i))  # latest maximum
+    lo = min(range(len(mids)), key=lambda i: (mids[i], -i))  # latest minimum
+    first = mids[0]
+    up, down = mids[hi] - first, mids[lo] - first  # up >= 0 >= down
+    size = mids[hi] - mids[lo]
     if up > -down or (up == -down and hi > lo):
         return size, up
     return -size, down
@@ -138,12 +158,11 @@ def strength(jump: Decimal, sigma: Decimal, config: VolatilityScanConfig) -> Dec
 
 
 def _measures(history: PriceHistory, now_ns: int, config: VolatilityScanConfig):
-    jump_points = history.since(now_ns - seconds(config.jump_window_s))
-    jump, move = _excursion(jump_points)
+    jump, move = _mid_excursion(history.decimal_mids_since(now_ns - seconds(config.jump_window_s)))
     current = history.latest.mid if history.latest else ZERO
     sigma = to_decimal(realised_sigma(history.mids_since(now_ns - seconds(config.sigma_window_s))))
-    recent = history.since(now_ns - seconds(config.mean_window_s))
-    mean = sum((p.mid for p in recent), ZERO) / len(recent) if recent else current
+    recent = history.decimal_mids_since(now_ns - seconds(config.mean_window_s))
+    mean = sum(recent, ZERO) / len(recent) if recent else current
     return jump, move, sigma, abs(current - mean)
 
 
@@ -151,7 +170,7 @@ def check_event(history: PriceHistory, now_ns: int, facts: MarketFacts, config: 
     """Every condition of SPEC 6; the check lists each one that failed, by name."""
     jump, move, sigma, mean_gap = _measures(history, now_ns, config)
     failed: list[str] = []
-    if len(history.points) < config.min_points:
+    if len(history) < config.min_points:
         failed.append("warmup")
     if not facts.category_known:
         failed.append("category_unknown")

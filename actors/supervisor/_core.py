@@ -110,6 +110,7 @@ LEFT_TRACKED_SET = "left_tracked_set"  # VolatilityEnded.reason: the scanner sto
 # lifecycle events (kalshi-api.md market_lifecycle_v2) after which a market takes no new
 # session; its close itself is the close-time rule's, from close_date_updated
 _MARKET_OVER = frozenset({"determined", "settled"})
+_REGIMES_PRUNE_MIN = 256  # markets with a regime view before stale views are first forgotten
 
 
 # -- the shell's own effects ----------------------------------------------------------------
@@ -193,6 +194,7 @@ class SupervisorCore:
         self.halted_reason = ""  # kill switch engaged: no new sessions until released
         self.markets_over: set[str] = set()  # closed, determined or settled: no new session
         self.regimes: dict[str, RegimeView] = {}
+        self._regimes_prune_above = _REGIMES_PRUNE_MIN  # regimes' size that triggers the next prune
         self.exposure = NO_EXPOSURE  # the risk governor's latest ExposureChanged
         self.dropped: list[dict] = []  # recent refused events, for status
         # the monitor ticks on the grid anchor + k * monitor_interval_s while sessions run or
@@ -328,6 +330,14 @@ class SupervisorCore:
     def _emit(self, effect: Any) -> None:
         self._out.append(effect)
 
+    def _forget_stale_regimes(self, now: int) -> None:
+        """A stale view never turns fresh again (judged on its data_ts) and admission reads
+        a stale one as none: forget them, or every market that ever had an event stays for
+        the life of the process. Amortised: pruned again once the map has doubled."""
+        for ticker in [t for t, view in self.regimes.items() if not self.admission.regime_is_fresh(view, now)]:
+            del self.regimes[ticker]
+        self._regimes_prune_above = max(_REGIMES_PRUNE_MIN, 2 * len(self.regimes))
+
     # -- starting sessions --------------------------------------------------------------
     def _on_market_selected(self, event: MarketSelected, now: int) -> None:
         if self.style == "discovery":
@@ -454,6 +464,8 @@ class SupervisorCore:
 
     def _on_regime_updated(self, update: RegimeUpdated, now: int) -> None:
         self.regimes[update.ticker] = RegimeView(update, now)
+        if len(self.regimes) > self._regimes_prune_above:
+            self._forget_stale_regimes(now)
         session = self.sessions.get(update.ticker)
         if session is not None and session.kind == SessionKind.VOLATILITY and session.state in (ACTIVE, STOPPING):
             session.last_regime_ns = max(session.last_regime_ns, update.data_ts)

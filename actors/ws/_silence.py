@@ -17,6 +17,8 @@ from __future__ import annotations
 
 __all__ = ["SilenceWatch"]
 
+_MIN_PRUNE = 512  # (channel, market) pairs heard before the first prune
+
 
 class SilenceWatch:
     def __init__(self, window_ns: int) -> None:
@@ -24,10 +26,22 @@ class SilenceWatch:
         self._heard: dict[tuple[str, str], int] = {}  # (channel, market) -> last frame
         self._confirmed: dict[str, int] = {}  # channel -> when its subscription was confirmed
         self._expected: dict[tuple[str, str], int] = {}  # (channel, market) -> earliest unanswered evidence
+        self._prune_above = _MIN_PRUNE  # _heard's size that triggers the next prune
 
     def heard(self, channel: str, market: str, ts_ns: int) -> None:
         self._heard[(channel, market)] = ts_ns
         self._expected.pop((channel, market), None)
+        if len(self._heard) > self._prune_above:
+            self._forget_heard_before(ts_ns - 2 * self.window_ns)
+
+    def _forget_heard_before(self, horizon_ns: int) -> None:
+        """A frame heard before `now - window` answers no evidence from now on (evidence at T
+        needs a frame from T - window): forget those (twice the window, for a clock that
+        steps back a little), or one connection would remember every market it ever carried.
+        Amortised: pruned again once the map has doubled."""
+        for key in [k for k, ts in self._heard.items() if ts < horizon_ns]:
+            del self._heard[key]
+        self._prune_above = max(_MIN_PRUNE, 2 * len(self._heard))
 
     def confirmed(self, channel: str, ts_ns: int) -> None:
         """A (re)confirmed subscription: what was expected of the old one is void."""
