@@ -4,10 +4,15 @@ The trading ledger (`_ledger`) keeps our orders with it; makers read them from i
 Hazards it names:
 - the exchange reports one execution twice: `user_order` (OrderUpdated, a running total
   of the order's filled contracts) and `fill` (OrderFilled, one fill's contracts), in
-  either order, and a REST place/amend reply (OrderAccepted/OrderAmended, running totals
-  again) may overtake or trail both. Adding the two would count the same contracts twice,
+  either order, and a REST place reply (OrderAccepted, running totals again) may overtake
+  or trail both. Adding the two would count the same contracts twice,
   so an order's `filled` is the larger of the highest running total seen and the sum of
   its distinct fills (by fill id); either source alone can only lag, never overcount;
+- an amend's REST reply is no running total: its fill_count counts only the contracts the
+  amend itself filled (crossing the book), so the order's total after it is the amend's
+  count, never the reply's filled + remaining (which would take a partly filled order
+  moved by an amend for executed, and drop it while it still rests); what of that count
+  does not rest had filled, whether or not those fills have reached us;
 - running totals may arrive stale: `filled` never decreases, and an OrderUpdated's price
   and count are not taken while an amend is in flight (the amend's ack brings them) nor
   when it names an earlier client id of the order (a snapshot the amend's reply overtook);
@@ -278,7 +283,14 @@ class OwnOrders:
             if order is None:
                 return None
             order.client_order_id = event.client_order_id
-            order.take_running_totals(event.filled, event.remaining, event.price, terms=True)
+            # Hazard: the reply's fill_count counts only what the amend itself filled, not
+            # the order's running total: filled + remaining is no total (an order 4 of 5
+            # filled, moved, replies 0 + 1). Its total is the amend's count, and what of it
+            # does not rest had filled, seen or not (the reply can overtake those fills).
+            # Exact unless the exchange capped the amend (reduce-only: the maker never
+            # amends those, its exit orders are immediate-or-cancel).
+            order.reported_filled = max(order.reported_filled, event.filled, event.count - event.remaining)
+            order.price, order.count = event.price, event.count
             if order.pending == "amending":
                 order.pending = None
             order.amend_to = None

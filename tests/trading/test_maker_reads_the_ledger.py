@@ -3,6 +3,7 @@ ledger's views (TradingStateChanged, the risk governor's word after each change)
 keeps only its own decisions: commands risk has not recorded yet, which order works which
 side, and how the exchange answered them."""
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from actors.maker import MakerSession, MakerState, OrderManager
 from messages import AmendOrder, MarketLifecycleChanged, OrderRejected, PlaceOrder
 
-from .factories import T0, TICKER, accepted, book_view, fill, rejected, updated
+from .factories import T0, TICKER, accepted, amended, book_view, fill, rejected, updated
 from .ledger_desk import deliver, ledger_of, record_in_flight
 
 SECOND = 1_000_000_000
@@ -115,3 +116,22 @@ def test_a_settlement_reaches_the_session_through_the_ledger_which_settles_its_p
     assert session.orders.open_orders() == []  # the exchange removed them with the market
     assert session.state == MakerState.DONE
     assert not any(isinstance(c, PlaceOrder) for c in session.requote(NOW))
+
+
+def test_a_partly_filled_order_moved_by_an_amend_keeps_working_its_side_and_no_second_order_is_placed():
+    # the chaos campaign's two resting bids: a bid of 5, 4 filled, moved with 1 left; the
+    # amend's reply counts only what the amend filled (none) and the 1 resting
+    manager = OrderManager(ticker=TICKER, session_id="s", keep_within=D(0), retry_after_ns=SECOND)
+    [bid] = manager.reconcile({"bid": (D("0.45"), D(5)), "ask": None}, book_view(), NOW)
+    deliver(manager, accepted(bid, "ex-1"), NOW)
+    deliver(manager, fill("bid", "0.45", 4, fill_id="f1", order_id="ex-1", client_order_id=bid.client_order_id), NOW)
+    moved = {"bid": (D("0.44"), D(1)), "ask": None}
+    [amend] = manager.reconcile(moved, book_view(), NOW)
+    assert (type(amend), amend.count) == (AmendOrder, D(5))  # 4 filled + 1 more
+
+    deliver(manager, replace(amended(amend, filled="0"), remaining=D(1)), NOW)
+
+    working = manager.order("bid")
+    assert working is not None and working.order_id == "ex-1"
+    assert (working.price, working.count, working.filled, working.remaining) == (D("0.44"), D(5), D(4), D(1))
+    assert manager.reconcile(moved, book_view(), NOW + SECOND) == []

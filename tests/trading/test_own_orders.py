@@ -1,6 +1,7 @@
 """OwnOrders: the one rule the trading ledger keeps our orders by (what an order has filled
 and whether it still rests), whatever order the exchange's reports arrive in."""
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -214,6 +215,64 @@ def test_a_resting_report_with_contracts_left_keeps_the_order_whatever_our_count
     orders.apply(updated("ex-1", "s-1", filled="5", remaining="2"))
 
     assert not order.gone and orders.find(TICKER, "ex-1") is order
+
+
+def amend_reply(amend_command, caused_fills="0", remaining=None):
+    """The exchange's reply to an amend (amend-order-v2.md): `fill_count` counts only the
+    contracts the amend itself filled (crossing the book), `remaining_count` what rests."""
+    reply = amended(amend_command, filled=caused_fills)
+    return replace(reply, remaining=D(remaining)) if remaining is not None else reply
+
+
+@pytest.mark.parametrize("fill_seen", ["before the amend", "after the reply"])
+def test_an_amend_of_a_partly_filled_order_keeps_its_total_whatever_the_reply_counts(fill_seen):
+    # a bid of 5, 4 filled; the maker keeps 1 resting and moves it: amend to a total of 5
+    # at 0.39. The reply counts no fill (the amend crossed nothing) and 1 remaining: the
+    # order's total is still 5, not 0 + 1 (which the 4 filled would make "executed")
+    orders, order = tracked(count="5", price="0.41")
+    move = amend("s-1", "s-7", "0.39", "5")
+    if fill_seen == "before the amend":
+        orders.apply(fill("bid", "0.41", 4, fill_id="a"))
+    order.start_amend(move.price, move.count, move.updated_client_order_id)
+
+    orders.apply(amend_reply(move, caused_fills="0", remaining="1"))
+    if fill_seen == "after the reply":
+        orders.apply(fill("bid", "0.41", 4, fill_id="a"))
+
+    assert not order.gone and orders.find(TICKER, "ex-1") is order
+    assert (order.client_order_id, order.price, order.count, order.filled, order.remaining) == (
+        "s-7", D("0.39"), D(5), D(4), D(1)
+    )
+
+
+def test_an_amend_reply_counts_as_filled_what_of_its_total_does_not_rest_before_the_fills_arrive():
+    # the fills of the order (4 of 5) have not reached us when the amend's reply does: the
+    # order is not taken for 5 resting (the maker would amend it to a total below its fills)
+    orders, order = tracked(count="5", price="0.41")
+    move = amend("s-1", "s-7", "0.39", "5")
+    order.start_amend(move.price, move.count, move.updated_client_order_id)
+
+    orders.apply(amend_reply(move, caused_fills="0", remaining="1"))
+    before_the_fills = (order.filled, order.remaining)
+    orders.apply(fill("bid", "0.41", 4, fill_id="a"))
+
+    assert before_the_fills == (D(4), D(1))
+    assert (order.filled, order.remaining) == (D(4), D(1)) and not order.gone
+
+
+def test_an_amend_reply_after_the_update_showing_it_applied_keeps_the_order():
+    # the chaos campaign's sequence: fill, the user_order naming the amend's new client id
+    # (terms taken), then the amend's REST reply counting no fill of its own
+    orders, order = tracked(count="5", price="0.41")
+    orders.apply(fill("bid", "0.41", 4, fill_id="a"))
+    move = amend("s-1", "s-7", "0.39", "5")
+    order.start_amend(move.price, move.count, move.updated_client_order_id)
+
+    orders.apply(updated("ex-1", "s-7", price="0.39", filled="4", remaining="1"))
+    orders.apply(amend_reply(move, caused_fills="0", remaining="1"))
+
+    assert not order.gone and len(orders) == 1
+    assert (order.count, order.filled, order.remaining) == (D(5), D(4), D(1))
 
 
 # -- what the exchange reports before the REST reply ----------------------------------------
