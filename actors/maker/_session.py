@@ -503,15 +503,7 @@ class MakerSession:
         if self.state in (MakerState.QUOTING, MakerState.PAUSED):
             self.throttles.check(market, now_ns)
         if self.exit is None and self.state not in (MakerState.INIT, MakerState.DONE) and not self.warming_up:
-            self.last_sigma = self.sigma.sigma(now_ns)
-            self.guardrail = check_guardrails(
-                self.config.guardrails,
-                now_ns=now_ns,
-                close_ns=self.close_ns,
-                last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or now_ns,
-                feed_unhealthy_since_ns=self.feed_unhealthy_since_ns,
-                sigma=self.last_sigma,
-            )
+            self._judge_guardrails(now_ns)
             if self.guardrail.end:
                 self.begin_exit(now_ns, self.guardrail.end, ExitUrgency.PASSIVE)
         return self.requote(now_ns, refresh=True)
@@ -595,12 +587,16 @@ class MakerSession:
         self.sigma.catch_up(range(last + interval, final + 1, interval), market.mid if market is not None else None)
         self.throttles.skip(checks)
         self._now_ns = self.last_check_ns = final
-        self.last_sigma = self.sigma.sigma(final)
+        self._judge_guardrails(final)
+
+    def _judge_guardrails(self, now_ns: int) -> None:
+        """Sigma and the guardrail verdict as of `now_ns` (a check, or the last skipped one)."""
+        self.last_sigma = self.sigma.sigma(now_ns)
         self.guardrail = check_guardrails(
             self.config.guardrails,
-            now_ns=final,
+            now_ns=now_ns,
             close_ns=self.close_ns,
-            last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or final,
+            last_trade_ns=self.last_trade_ns if self.last_trade_ns is not None else self._start_ns or now_ns,
             feed_unhealthy_since_ns=self.feed_unhealthy_since_ns,
             sigma=self.last_sigma,
         )

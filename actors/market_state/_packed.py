@@ -33,20 +33,28 @@ _DECODED: dict[tuple[int, int], Decimal] = {}
 _DECODED_MAX = 8_192
 
 
-class IntColumn:
+class _ArrayColumn:
+    """One machine number a slot, in an `array` of `_TYPECODE`."""
+
     __slots__ = ("_values",)
+    _TYPECODE = "q"
 
     def __init__(self) -> None:
-        self._values = array("q")
+        self._values = array(self._TYPECODE)
 
-    def put(self, slot: int, value: int) -> None:
+    def put(self, slot: int, value: Any) -> None:
         if slot == len(self._values):
             self._values.append(value)
         else:
             self._values[slot] = value
 
-    def get(self, slot: int) -> int:
+    def get(self, slot: int) -> Any:
         return self._values[slot]
+
+
+class IntColumn(_ArrayColumn):
+    __slots__ = ()
+    _TYPECODE = "q"  # 8-byte signed: nanosecond times, counts
 
 
 class DecimalColumn:
@@ -95,20 +103,9 @@ class DecimalColumn:
         return value
 
 
-class FloatColumn:
-    __slots__ = ("_values",)
-
-    def __init__(self) -> None:
-        self._values = array("d")
-
-    def put(self, slot: int, value: float) -> None:
-        if slot == len(self._values):
-            self._values.append(value)
-        else:
-            self._values[slot] = value
-
-    def get(self, slot: int) -> float:
-        return self._values[slot]
+class FloatColumn(_ArrayColumn):
+    __slots__ = ()
+    _TYPECODE = "d"
 
 
 class TextColumn:
