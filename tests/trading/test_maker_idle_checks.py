@@ -80,12 +80,18 @@ def test_a_paused_maker_with_nothing_working_schedules_its_next_check_at_the_ear
     assert session.next_check_ns(now + 15 * SECOND) is None
 
 
-def test_sigma_throttles_and_guardrails_after_a_skipped_stretch_equal_those_checked_every_second(maker_config):
+def twin_quiet_sessions_after_one_check(maker_config):
+    """Two equal quiet sessions checked once: one to check every second, one allowed to skip."""
     every_second, now = quiet_session(maker_config)
     skipped, _ = quiet_session(maker_config)
     for session in (every_second, skipped):
         session.check(now + SECOND)
     assert skipped.next_check_ns(now + SECOND) > now + 2 * SECOND  # it may skip
+    return every_second, skipped, now
+
+
+def test_sigma_throttles_and_guardrails_after_a_skipped_stretch_equal_those_checked_every_second(maker_config):
+    every_second, skipped, now = twin_quiet_sessions_after_one_check(maker_config)
     later = now + 700 * SECOND  # past the whole sigma window: every mid in it was sampled while skipped
     for second in range(2, 701):
         assert every_second.check(now + second * SECOND) == []
@@ -94,11 +100,7 @@ def test_sigma_throttles_and_guardrails_after_a_skipped_stretch_equal_those_chec
 
 
 def test_a_catch_up_stops_before_the_tick_still_to_come(maker_config):
-    every_second, now = quiet_session(maker_config)
-    skipped, _ = quiet_session(maker_config)
-    for session in (every_second, skipped):
-        session.check(now + SECOND)
-    assert skipped.next_check_ns(now + SECOND) > now + 2 * SECOND  # it may skip
+    every_second, skipped, now = twin_quiet_sessions_after_one_check(maker_config)
     for second in range(2, 40):
         every_second.check(now + second * SECOND)
     skipped.catch_up(now + 39 * SECOND + SECOND // 2)  # an input between two ticks
