@@ -244,6 +244,19 @@ class PackedRing:
         for index in range(start, self._size):
             yield get((self._start + index) % self.capacity)
 
+    def number_values(self, column: int, start: int = 0) -> list:
+        """`list(values(column, start))` for an int or float column, sliced straight out of
+        its array (no per-row call: a regime window is read on every sample)."""
+        numbers = self.columns[column]._values
+        begin, end = self._start + max(0, start), self._start + self._size
+        if begin >= end:
+            return []
+        if end <= self.capacity:
+            return numbers[begin:end].tolist()
+        if begin >= self.capacity:
+            return numbers[begin - self.capacity : end - self.capacity].tolist()
+        return numbers[begin : self.capacity].tolist() + numbers[: end - self.capacity].tolist()
+
     def rows(self, start: int = 0) -> Iterator[tuple]:
         """Every row from index `start` on, oldest first."""
         columns = self.columns

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
@@ -91,24 +92,40 @@ def to_decimal(value: float) -> Decimal:
 
 
 def _steps(prices: Sequence[float]) -> list[float]:
-    return [b - a for a, b in zip(prices, prices[1:])]
+    return list(map(operator.sub, prices[1:], prices))  # p_i - p_(i-1)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values)
 
 
 def realised_sigma(prices: Sequence[float]) -> float:
     if len(prices) < 2:
         return 0.0
-    mean = math.fsum(prices) / len(prices)
-    return math.sqrt(math.fsum((p - mean) ** 2 for p in prices) / len(prices))
+    return _dispersion(prices, _mean(prices))
 
 
-def _slope(prices: Sequence[float]) -> float:
-    """Least-squares slope of p_i against i (dollars per observation); 0 under two points."""
+def _dispersion(values: Sequence[float], mean: float) -> float:
+    """Population std of `values` around their `mean` (fsum: exact whatever the order)."""
+    return math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / len(values))
+
+
+def _slope(prices: Sequence[float], p_mean: float | None = None) -> float:
+    """Least-squares slope of p_i against i (dollars per observation); 0 under two points.
+    p_mean: the mean of `prices` when the caller has it already."""
     n = len(prices)
     if n < 2:
         return 0.0
+    if p_mean is None:
+        p_mean = _mean(prices)
+    return math.fsum(map(operator.mul, _index_offsets(n), [p - p_mean for p in prices])) / _index_spread(n)
+
+
+@functools.lru_cache(maxsize=1024)
+def _index_offsets(n: int) -> tuple[float, ...]:
+    """i - mean(i) for i in range(n): a function of n alone, asked on every sample."""
     x_mean = (n - 1) / 2
-    p_mean = math.fsum(prices) / n
-    return math.fsum((i - x_mean) * (p - p_mean) for i, p in enumerate(prices)) / _index_spread(n)
+    return tuple(i - x_mean for i in range(n))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -119,34 +136,40 @@ def _index_spread(n: int) -> float:
 
 
 def _std(values: Sequence[float]) -> float:
-    mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+    return _dispersion(values, _mean(values))
 
 
 def drift_z(prices: Sequence[float], min_sigma: float) -> float:
-    steps = _steps(prices)
+    return _drift_z(prices, _steps(prices), min_sigma)
+
+
+def _drift_z(prices: Sequence[float], steps: list[float], min_sigma: float, p_mean: float | None = None) -> float:
     if not steps:
         return 0.0
-    return _slope(prices) / max(_std(steps), min_sigma)
+    return _slope(prices, p_mean) / max(_std(steps), min_sigma)
 
 
 def regime_drift_z(prices: Sequence[float], min_sigma: float, jump_step: float, jump_retrace: float) -> float:
     """drift_z with a reverting jump taken out (module docstring, "regime drift")."""
-    steps = _steps(prices)
+    return _regime_drift_z(prices, _steps(prices), min_sigma, jump_step, jump_retrace)
+
+
+def _regime_drift_z(
+    prices: Sequence[float], steps: list[float], min_sigma: float, jump_step: float, jump_retrace: float,
+    p_mean: float | None = None,
+) -> float:
     if not steps:
         return 0.0
-    k, largest = 0, -1.0  # the largest step, latest on ties
-    for i, step in enumerate(steps):
-        size = abs(step)
-        if size >= largest:
-            k, largest = i, size
+    sizes = list(map(abs, steps))
+    largest = max(sizes)
+    k = len(sizes) - 1 - sizes[::-1].index(largest)  # the largest step, latest on ties
     jump = steps[k]
     if abs(jump) < jump_step:
-        return drift_z(prices, min_sigma)
+        return _drift_z(prices, steps, min_sigma, p_mean)
     direction = 1.0 if jump > 0 else -1.0
     at = k + 1  # prices[at] is the first price after the jump
     if direction * (prices[-1] - prices[at]) > -jump_retrace * abs(jump):
-        return drift_z(prices, min_sigma)  # the jump stays: a level shift is directional
+        return _drift_z(prices, steps, min_sigma, p_mean)  # the jump stays: a level shift is directional
     others = steps[:k] + steps[k + 1 :]
     noise = max(_std(others), min_sigma) if others else min_sigma
     share = 1.0 / len(steps)
@@ -158,13 +181,16 @@ def regime_drift_z(prices: Sequence[float], min_sigma: float, jump_step: float, 
 
 
 def mean_reversion_score(prices: Sequence[float], lag: int) -> float:
-    steps = _steps(prices)
-    energy = math.fsum(d * d for d in steps)
+    return _mean_reversion_score(prices, _steps(prices), lag)
+
+
+def _mean_reversion_score(prices: Sequence[float], steps: list[float], lag: int) -> float:
+    energy = math.fsum([d * d for d in steps])
     q = min(lag, len(steps))
     if q < 2 or energy == 0.0:
         return 0.5
     one_step = energy / len(steps)
-    q_step = math.fsum((prices[i + q] - prices[i]) ** 2 for i in range(len(prices) - q)) / (len(prices) - q)
+    q_step = math.fsum([(b - a) ** 2 for a, b in zip(prices, prices[q:])]) / (len(prices) - q)
     ratio = q_step / (q * one_step)
     return min(1.0, max(0.0, 1.0 - ratio / 2.0))
 
@@ -184,9 +210,15 @@ def classify(
     drift_threshold: Decimal,
     config: RegimeConfig,
 ) -> RegimeReading:
-    sigma = realised_sigma(prices)
-    z = regime_drift_z(prices, float(config.drift_min_sigma), float(config.jump_step), float(config.jump_retrace))
-    score = mean_reversion_score(prices, config.mean_reversion_lag)
+    # the three estimators share the window's steps and mean (computed once: this runs on
+    # every sample of every market)
+    steps = _steps(prices)
+    p_mean = _mean(prices) if len(prices) >= 2 else None
+    sigma = _dispersion(prices, p_mean) if p_mean is not None else 0.0
+    z = _regime_drift_z(
+        prices, steps, float(config.drift_min_sigma), float(config.jump_step), float(config.jump_retrace), p_mean
+    )
+    score = _mean_reversion_score(prices, steps, config.mean_reversion_lag)
 
     def reading(candidate: str) -> RegimeReading:
         return RegimeReading(candidate, sigma, z, score)

@@ -94,7 +94,7 @@ class PriceHistory:
         return list(self._rows.values(1, self._first_from(start_ns)))
 
     def mids_since(self, start_ns: int) -> list[float]:
-        return list(self._rows.values(4, self._first_from(start_ns)))
+        return self._rows.number_values(4, self._first_from(start_ns))
 
 
 @dataclass(frozen=True, slots=True)

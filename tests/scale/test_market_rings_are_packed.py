@@ -18,7 +18,7 @@ from decimal import Decimal as D
 import pytest
 
 from actors.analytics._sampling import SnapshotSampler
-from actors.market_state import DecimalColumn, IdColumn, IntColumn, MarketStore, PackedRing, TextColumn
+from actors.market_state import DecimalColumn, FloatColumn, IdColumn, IntColumn, MarketStore, PackedRing, TextColumn
 from actors.scanner import PricePoint, PriceHistory
 from actors.supervisor import SupervisorCore
 from actors.ws._silence import SilenceWatch
@@ -111,6 +111,17 @@ def test_a_packed_ring_is_a_bounded_deque():
     ring.append((5, "bid"))
     assert list(ring) == [(3, "bid"), (40, "bid"), (5, "bid")]
     assert ring.value(0, 0) == 3 and ring.value(-1, 0) == 5 and list(ring.values(0, 1)) == [40, 5]
+
+
+def test_a_number_columns_values_read_as_one_list_equal_their_row_by_row_reading():
+    ring = PackedRing(5, IntColumn(), FloatColumn())
+    for n in range(23):  # grows, fills, wraps round the slots, shrinks from the left
+        ring.append((n, n / 7))
+        if n % 4 == 3:
+            ring.popleft()
+        for column in (0, 1):
+            for start in range(len(ring) + 2):
+                assert ring.number_values(column, start) == list(ring.values(column, start))
 
 
 # -- market state -----------------------------------------------------------------------
