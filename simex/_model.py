@@ -191,8 +191,27 @@ class Market:
         return self.last_price
 
     def to_json(self, now_ns: int | None = None) -> dict:
-        """now_ns: the exchange clock, for the rolling `volume_24h_fp` (None: the last update)."""
+        """now_ns: the exchange clock, for the rolling `volume_24h_fp` (None: the last update).
+
+        The body is built again only when something it shows changed (a scanner polls a
+        quiet market every few seconds); each caller gets its own copy."""
         t = self.touch()
+        volume_24h = self.volume_24h(self.updated_ns if now_ns is None else now_ns)
+        # everything the body is made of; Decimals by sign too (-0 == 0 but prints "-0.00")
+        shown = (
+            t["bid"], t["ask"], t["bid_size"], t["ask_size"], self.last_price, self.volume, volume_24h,
+            self.open_interest, self.status, self.result, self.created_ns, self.updated_ns, self.close_ns,
+            self.settled_ns, self.spec,
+        )
+        signs = tuple(value.is_signed() for value in shown[:8] if value is not None)
+        cached = self.__dict__.get("_json_cache")
+        if cached is None or cached[0] != shown or cached[1] != signs:
+            cached = self.__dict__["_json_cache"] = (shown, signs, self._build_json(t, volume_24h))
+        body = dict(cached[2])
+        body["price_ranges"] = [dict(band) for band in body["price_ranges"]]
+        return body
+
+    def _build_json(self, t: dict[str, Decimal | None], volume_24h: Decimal) -> dict:
         bid = t["bid"] if t["bid"] is not None else ZERO
         ask = t["ask"] if t["ask"] is not None else ONE
         close = _time(self.close_ns)
@@ -222,7 +241,7 @@ class Market:
             "previous_yes_ask_dollars": format_price(ZERO),
             "previous_price_dollars": format_price(ZERO),
             "volume_fp": format_count(self.volume),
-            "volume_24h_fp": format_count(self.volume_24h(self.updated_ns if now_ns is None else now_ns)),
+            "volume_24h_fp": format_count(volume_24h),
             "open_interest_fp": format_count(self.open_interest),
             "result": self.result,
             "can_close_early": self.spec.can_close_early,
