@@ -21,6 +21,7 @@ from ._profiles import by_category, in_categories
 __all__ = [
     "MarketListing",
     "parse_market",
+    "LISTING_FIELDS",
     "prefilter",
     "track_filter",
     "ScoredCandidate",
@@ -108,6 +109,14 @@ def _price(market: Mapping[str, object], key: str) -> Decimal | None:
 def _count(market: Mapping[str, object], key: str) -> Decimal:
     value = market.get(key)
     return ZERO if value in (None, "") else parse_count(value, key)
+
+
+# every field parse_market reads: a listing is a function of these alone
+LISTING_FIELDS = (
+    "ticker", "event_ticker", "series_ticker", "title", "yes_sub_title", "status", "market_type", "open_time",
+    "created_time", "close_time", "yes_bid_dollars", "yes_ask_dollars", "yes_bid_size_fp", "yes_ask_size_fp",
+    "last_price_dollars", "volume_fp", "volume_24h_fp", "notional_value_dollars",
+)
 
 
 def parse_market(market: object) -> MarketListing:

@@ -32,7 +32,7 @@ from kernel.clock import NS_PER_SECOND, seconds
 
 from ..market_state import DecimalColumn, IntColumn, PackedRing
 
-from ._discovery import DAY_NS, MarketListing, parse_market, prefilter, score_markets, track_filter
+from ._discovery import DAY_NS, LISTING_FIELDS, MarketListing, parse_market, prefilter, score_markets, track_filter
 from ._market_config import Budgets, build_market_config
 from ._profiles import CategoryProfiles, normalise_category
 from ._regimes import RegimeTracker, classify, to_decimal
@@ -46,6 +46,7 @@ HOUR_NS = 3_600 * NS_PER_SECOND
 _INACTIVE_LIFECYCLE = frozenset({"deactivated", "closed", "determined", "settled"})
 _ACTIVE_LIFECYCLE = frozenset({"activated"})  # a paused market resumed
 _LIVE_STATUSES = ("active", "open")
+_POLLED_LISTINGS = 512  # the last listing of each polled market, kept to spot a repeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class ScannerCore:
         self.listing_stats = (0, 0)
         self.discovering = False
         self.cursor = 0
+        self.parsed: dict[str, tuple[tuple, MarketListing]] = {}  # ticker -> (its fields' texts, listing)
         self.counters = {"discoveries": 0, "events": 0, "ended": 0, "requests": 0, "bad_markets": 0, "sweeps": 0}
         self.last_error = ""
         self._seq = 0
@@ -200,14 +202,34 @@ class ScannerCore:
         )
         return self._pump(now_ns)
 
-    def _parse_all(self, items: Any) -> list[MarketListing]:
+    def _parse_all(self, items: Any, *, polled: bool = False) -> list[MarketListing]:
+        """polled: a sweep or poll of markets the scanner follows (their listings repeat)."""
         listings = []
+        parse = self._parse_polled if polled else parse_market
         for item in items if isinstance(items, tuple) else ():  # JSON arrays arrive frozen as tuples
             try:
-                listings.append(parse_market(item))
+                listings.append(parse(item))
             except ValueError:  # bad entries are skipped and counted, never fatal
                 self.counters["bad_markets"] += 1
         return listings
+
+    def _parse_polled(self, item: Any) -> MarketListing:
+        """parse_market, reusing the ticker's last listing when every field it reads is the
+        same text (a poll of a quiet market repeats itself; only all-text entries are
+        reused: 1 == 1.0 == True would match entries that parse differently)."""
+        if not isinstance(item, Mapping):
+            return parse_market(item)
+        shown = tuple(map(item.get, LISTING_FIELDS))
+        ticker = shown[0]
+        last = self.parsed.get(ticker) if type(ticker) is str else None
+        if last is not None and last[0] == shown:
+            return last[1]
+        listing = parse_market(item)
+        if all(type(value) is str or value is None for value in shown):
+            if len(self.parsed) >= _POLLED_LISTINGS and ticker not in self.parsed:
+                self.parsed.clear()  # memory stays bounded whatever is polled
+            self.parsed[ticker] = (shown, listing)
+        return listing
 
     def _remember_volume(self, market: MarketListing, now_ns: int) -> None:
         marks = self.volume_marks.setdefault(market.ticker, deque(maxlen=64))
@@ -425,7 +447,7 @@ class ScannerCore:
             self.last_error = f"sweep failed: {reply.status} {reply.error}"
             return []
         out: list[Any] = []
-        for m in self._parse_all(reply.body.get("markets", ())):
+        for m in self._parse_all(reply.body.get("markets", ()), polled=True):
             if m.ticker not in self.states:
                 continue
             self.markets[m.ticker] = m

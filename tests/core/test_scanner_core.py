@@ -266,3 +266,17 @@ def test_categories_match_case_insensitively_in_every_config_lookup():
     discovery = replace(BASE.discovery, excluded_categories=("Long-Tail-Politics",))
     market = parse_market(listing("KX-P", "EV-P"))
     assert "category_excluded" in prefilter(market, "long-tail-politics", NOW, 0, discovery, BASE.market_config)
+
+
+def test_a_sweep_reads_each_polled_listing_as_it_is_now():
+    core = ScannerCore(BASE, BUDGETS)
+    discover(core, markets=[listing("KX-000", "EV-ECO")])
+    sweep = RestRead(request_id="scanner-sweep-900", path="/markets", query=(("tickers", "KX-000"),))
+    for n, (bid, volume_24h) in enumerate((("0.45", "20000"), ("0.45", "20000"), ("0.40", "20000"), ("0.40", "30000"))):
+        core.on_reply(reply(sweep, {"markets": [listing("KX-000", "EV-ECO", bid=bid, volume_24h=volume_24h)]}), NOW + n)
+        assert (core.markets["KX-000"].yes_bid, core.markets["KX-000"].volume_24h) == (D(bid), D(volume_24h))
+    # an entry with a number for a text is parsed afresh, and so is the next one
+    core.on_reply(reply(sweep, {"markets": [{**listing("KX-000", "EV-ECO", bid="0.40"), "volume_24h_fp": 35000}]}), NOW + 9)
+    assert core.markets["KX-000"].volume_24h == D(35000)
+    core.on_reply(reply(sweep, {"markets": [listing("KX-000", "EV-ECO", bid="0.40", volume_24h="30000")]}), NOW + 10)
+    assert core.markets["KX-000"].volume_24h == D(30000)

@@ -4,6 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from actors.scanner._discovery import LISTING_FIELDS
 from actors.scanner import parse_market, prefilter, score_markets, time_penalty, volume_band
 from config import load_config
 from kernel.clock import seconds
@@ -125,3 +126,17 @@ def test_equal_features_normalise_to_one_half_and_ties_break_by_ticker():
     scored = score_markets([parse_market(market("KX-B")), parse_market(market("KX-A"))], {}, NOW, DISC)
     assert [s.market.ticker for s in scored] == ["KX-A", "KX-B"]
     assert scored[0].score == pytest.approx(0.5 * (0.30 + 0.25 + 0.20 - 0.15) - 0.10 * time_penalty(10.0, DISC))
+
+
+def test_a_listing_is_a_function_of_the_fields_named_in_listing_fields():
+    """The scanner reuses a polled market's listing while these fields repeat: parse_market
+    must read nothing else."""
+    read: list[str] = []
+
+    class Recording(dict):
+        def get(self, key, default=None):
+            read.append(key)
+            return super().get(key, default)
+
+    parse_market(Recording(market(title="T", created_time=rfc3339_from_ns(NOW))))
+    assert set(read) <= set(LISTING_FIELDS)
