@@ -107,3 +107,19 @@ def test_frozen_json_reads_like_the_decoded_json():
     assert frozen.get("b")["c"] == () and len(frozen) == 2 and list(frozen) == ["a", "b"]
     assert freeze_json(None) is None and freeze_json("x") == "x" and freeze_json([]) == ()
     assert freeze_json(frozen) == frozen  # freezing frozen JSON changes nothing
+
+
+@pytest.mark.parametrize("depth", [1, 49, 50, 51, 2_000])
+def test_frozen_json_is_read_only_copies_at_any_depth(depth):
+    decoded: object = {"leaf": ["x", 1]}
+    for _ in range(depth):
+        decoded = {"k": [decoded, 2], "s": "t"}
+    frozen = freeze_json(decoded)
+    node, source = frozen, decoded
+    for _ in range(depth):
+        assert isinstance(node, MappingProxyType) and isinstance(node["k"], tuple) and node["s"] == "t"
+        assert node == {"k": (node["k"][0], 2), "s": "t"} and node["k"][0] is not source["k"][0]
+        node, source = node["k"][0], source["k"][0]
+    assert node == {"leaf": ("x", 1)}
+    source["leaf"].append("changed later")
+    assert node["leaf"] == ("x", 1)  # a copy: the decoded JSON may change, the frozen does not
