@@ -203,7 +203,7 @@ class Market:
             self.open_interest, self.status, self.result, self.created_ns, self.updated_ns, self.close_ns,
             self.settled_ns, self.spec,
         )
-        signs = tuple(value.is_signed() for value in shown[:8] if value is not None)
+        signs = [value.is_signed() for value in shown[:8] if value is not None]
         cached = self.__dict__.get("_json_cache")
         if cached is None or cached[0] != shown or cached[1] != signs:
             cached = self.__dict__["_json_cache"] = (shown, signs, self._build_json(t, volume_24h))

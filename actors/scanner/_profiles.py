@@ -53,9 +53,15 @@ class CategoryProfiles:
     def __init__(self, config: ScannerConfig) -> None:
         self._profiles = config.profiles
         self._mapping = config.categories
+        self._names: dict[str, str] = {}  # category -> profile name (asked on every sample)
 
     def profile_name(self, category: str) -> str:
-        return by_category(self._mapping, category)
+        name = self._names.get(category)
+        if name is None:
+            if len(self._names) >= 4096:
+                self._names.clear()  # categories are few; memory stays bounded whatever comes
+            name = self._names[category] = by_category(self._mapping, category)
+        return name
 
     def effective(self, category: str, regime: str | None) -> EffectiveProfile:
         """The category's profile with the regime's overrides applied (None: no regime
