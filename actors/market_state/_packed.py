@@ -71,15 +71,11 @@ class DecimalColumn:
         self._whole: dict[int, Decimal | None] = {}  # slot -> None or a value that does not pack, kept as is
 
     def put(self, slot: int, value: Decimal | None) -> None:
-        sign, exponent, coefficient = 0, None, 0
-        if value is not None:
-            sign, _digits, exponent = value.as_tuple()
-        packs = isinstance(exponent, int) and -128 <= exponent <= 127
-        if packs:
-            coefficient = int(value.scaleb(-exponent, _EXACT))
-            packs = self._bounds[0] <= coefficient <= self._bounds[1] and not (sign and coefficient == 0)
-        if packs:
-            self._whole.pop(slot, None)
+        packed = _encoded(value) if value is not None else None
+        if packed is not None and self._bounds[0] <= packed[0] <= self._bounds[1]:
+            coefficient, exponent = packed
+            if self._whole:
+                self._whole.pop(slot, None)
         else:
             coefficient, exponent = 0, 0
             self._whole[slot] = value
@@ -101,6 +97,31 @@ class DecimalColumn:
                 _DECODED.clear()
             _DECODED[key] = value
         return value
+
+
+# str(Decimal) -> (coefficient, exponent), or None when it does not pack: a Decimal's text
+# names its sign, digits and exponent exactly (0.5 and 0.50 differ, unlike their hashes), and
+# is far cheaper than as_tuple + scaleb; prices and counts repeat, so most puts are a lookup
+_ENCODED: dict[str, tuple[int, int] | None] = {}
+_ENCODED_MAX = 8_192
+
+
+def _encoded(value: Decimal) -> tuple[int, int] | None:
+    text = str(value)
+    try:
+        return _ENCODED[text]
+    except KeyError:
+        pass
+    sign, _digits, exponent = value.as_tuple()
+    packed = None
+    if isinstance(exponent, int) and -128 <= exponent <= 127:  # not NaN or infinite
+        coefficient = int(value.scaleb(-exponent, _EXACT))
+        if not (sign and coefficient == 0):  # -0 does not pack: it would read back as 0
+            packed = (coefficient, exponent)
+    if len(_ENCODED) >= _ENCODED_MAX:
+        _ENCODED.clear()
+    _ENCODED[text] = packed
+    return packed
 
 
 class FloatColumn(_ArrayColumn):

@@ -74,6 +74,18 @@ def test_a_decimal_that_does_not_pack_is_kept_whole(value, narrow):
     assert str(column.get(0)) == str(D(value))
 
 
+def test_equal_decimals_written_differently_each_read_back_as_written():
+    values = ["0.5", "0.50", "0.500", "0", "-0", "0.00", "5E-1", "21474836.48", "21474836.48"]
+    wide, narrow = DecimalColumn(), DecimalColumn(narrow=True)
+    for slot, value in enumerate(values):  # the same texts in both widths, in either order
+        for column in (wide, narrow) if slot % 2 else (narrow, wide):
+            column.put(slot, D(value))
+
+    written = [D(value).as_tuple() for value in values]  # sign, digits and exponent
+    assert [wide.get(slot).as_tuple() for slot in range(len(values))] == written
+    assert [narrow.get(slot).as_tuple() for slot in range(len(values))] == written
+
+
 def test_a_narrow_column_keeps_whole_what_passes_four_bytes():
     column = DecimalColumn(narrow=True)
     for slot, value in enumerate(["21474836.47", "21474836.48", "-21474836.48", "-21474836.49"]):
