@@ -186,7 +186,8 @@ class FeedDecoder:
         except WireFormatError as exc:
             raise FrameDecodeError(f"{kind}: {exc}") from None
         known = _KNOWN_FIELDS.get(kind)
-        unknown = () if not known else tuple(sorted(f"{kind}.{key}" for key in msg.keys() - known))
+        extra = msg.keys() - known if known else None
+        unknown = tuple(sorted(f"{kind}.{key}" for key in extra)) if extra else ()
         return DecodedFrame(
             type=kind,
             sid=sid,
