@@ -70,6 +70,7 @@ class MmdActor(pykka.ThreadingActor):
         self.tracker = tracker
         self.log = logging.getLogger(f"mmd.{type(self).__name__}")
         self.errors: Counter[str] = Counter()
+        self.handler_failures = 0  # handler exceptions swallowed (errors["handler:..."] summed)
         self.timers = KeyedTimers(clock, self.actor_ref)
 
     def _actor_loop_setup(self) -> None:
@@ -146,18 +147,26 @@ class MmdActor(pykka.ThreadingActor):
     # -- receiving ------------------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
         try:
-            name = self._dispatch.get(type(message))
-            if name is None:
-                self.errors["unknown_message"] += 1
-                self.log.warning("ignored unknown message %s", type(message).__name__)
-                return None
+            return self.handle_message(message)
+        finally:
+            # done only after the handling and whatever a subclass reports about it
+            if self.tracker is not None and isinstance(message, Message):
+                self.tracker.done()
+
+    def handle_message(self, message: Any) -> Any:
+        """Dispatch to the handler; a handler's exception (not FatalActorError) is logged,
+        counted (errors["handler:<type>"], handler_failures) and swallowed."""
+        name = self._dispatch.get(type(message))
+        if name is None:
+            self.errors["unknown_message"] += 1
+            self.log.warning("ignored unknown message %s", type(message).__name__)
+            return None
+        try:
             return getattr(self, name)(message)
         except FatalActorError:
             raise
         except Exception:  # one bad message must not kill a trading actor
+            self.handler_failures += 1
             self.errors[f"handler:{type(message).__name__}"] += 1
             self.log.exception("error handling %s", type(message).__name__)
             return None
-        finally:
-            if isinstance(message, Message) and self.tracker is not None:
-                self.tracker.done()

@@ -27,7 +27,7 @@ class InFlightTracker:
 
     def __init__(self) -> None:
         self._count = 0
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())  # never re-entered: a plain lock is cheaper
         self.underflows = 0
 
     def sent(self, n: int = 1) -> None:
@@ -110,11 +110,17 @@ class Bus:
 
     def publish(self, message: Any) -> int:
         """Deliver to every subscriber; dead ones are dropped. Returns deliveries made."""
-        delivered = 0
+        refs = self._subscribers(type(message), getattr(message, "ticker", None))
         tracker = self.tracker
-        for ref in self._subscribers(type(message), getattr(message, "ticker", None)):
-            if post(ref, message, tracker):
+        if tracker is not None and refs:
+            tracker.sent(len(refs))  # counted at once (one lock, not one per subscriber), before any can be handled
+        delivered = 0
+        for ref in refs:
+            try:
+                ref.tell(message)
                 delivered += 1
-            else:
+            except pykka.ActorDeadError:
+                if tracker is not None:
+                    tracker.done()
                 self.unsubscribe_all(ref)
         return delivered

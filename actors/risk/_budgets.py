@@ -26,6 +26,7 @@ class Budgets:
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
         self._markets: OrderedDict[str, tuple[str, Decimal | None]] = OrderedDict()  # ticker -> (category, cap)
+        self.revision = 0  # moves with every market learnt or forgotten (readers keep sums per revision)
 
     def learn(self, ticker: str, market_config: Any) -> None:
         """Take a session's MarketConfig (None or malformed: nothing learnt)."""
@@ -38,6 +39,7 @@ class Budgets:
         if not category and cap is None:
             return
         self._markets[ticker] = (category.lower(), cap)
+        self.revision += 1
         self._markets.move_to_end(ticker)
         while len(self._markets) > _REMEMBER_MARKETS:
             self._markets.popitem(last=False)

@@ -337,12 +337,22 @@ class RiskCore:
 
     def exposure_changed(self, now_ns: int) -> ExposureChanged:
         """The exposure as ExposureChanged carries it (what exposure_snapshot reports)."""
+        return self._exposure_message(self._exposure_content(), now_ns)
+
+    def _exposure_content(self) -> tuple:
+        """What ExposureChanged says, ts and budgets left out: (markets, resting order
+        value, global exposure, state)."""
         markets = self.governor.market_exposures()
+        resting_order_value = sum((m.resting_order_value for m in markets), Decimal(0))
+        return markets, resting_order_value, self.governor.global_exposure(), self.governor.state
+
+    def _exposure_message(self, content: tuple, now_ns: int) -> ExposureChanged:
+        markets, resting_order_value, global_exposure, state = content
         return ExposureChanged(
             markets=markets,
-            resting_order_value=sum((m.resting_order_value for m in markets), Decimal(0)),
-            global_exposure=self.governor.global_exposure(),
-            state=self.governor.state,
+            resting_order_value=resting_order_value,
+            global_exposure=global_exposure,
+            state=state,
             ts=now_ns,
             **self._budgets(),
         )
@@ -410,23 +420,14 @@ class RiskCore:
         Without `recount` only the state is looked at again: counting every market's
         exposure after each book update cost as much as the rest of risk's work."""
         if recount or self._published is None:
-            current = self.exposure_changed(self._now)
+            content = self._exposure_content()
         elif self._published[3] == self.governor.state:
             return  # only the state could have changed, and it did not
         else:
-            markets, resting_order_value, global_exposure, _ = self._published
-            current = ExposureChanged(
-                markets=markets,
-                resting_order_value=resting_order_value,
-                global_exposure=global_exposure,
-                state=self.governor.state,
-                ts=self._now,
-                **self._budgets(),
-            )
-        content = (current.markets, current.resting_order_value, current.global_exposure, current.state)
-        if content != self._published:
+            content = (*self._published[:3], self.governor.state)
+        if content != self._published:  # the message is built only when it goes out
             self._published = content
-            self._out.append(Publish(current))
+            self._out.append(Publish(self._exposure_message(content, self._now)))
 
     def _send(self, command: Any) -> None:
         self._out.append(Send(GATEWAY, command))

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from config import RiskConfig
 from messages import (
@@ -123,10 +123,13 @@ class RiskGovernor:
         # levels, ExposureChanged), and every market's for the global total. Per market:
         # (its ledger version, figure -> value); the market list and the global total
         # while the ledger's version is unchanged.
-        self._derived: dict[str, tuple[tuple[int, int], dict[str, Decimal]]] = {}
+        self._derived: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._derived_at = -1
         self._tickers: list[str] = []
         self._global_exposure: Decimal | None = None
+        # category -> its markets' summed exposure, while the ledger's version and the
+        # categories learnt are unchanged (every market of the run is looked at to find them)
+        self._category_exposure: dict[tuple[str, int], Decimal] = {}
 
     @property
     def settled(self) -> dict[str, Decimal]:
@@ -229,8 +232,9 @@ class RiskGovernor:
             self._derived_at = self.ledger.version
             self._tickers = []
             self._global_exposure = None
+            self._category_exposure = {}
 
-    def _figures(self, ticker: str) -> dict[str, Decimal]:
+    def _figures(self, ticker: str) -> dict[str, Any]:
         """The figures derived for `ticker`, dropped when its part of the ledger changed."""
         version = self.ledger.market_version(ticker)
         kept = self._derived.get(ticker)
@@ -248,7 +252,14 @@ class RiskGovernor:
         return total
 
     def category_exposure(self, category: str) -> Decimal:
-        return sum((self.exposure(t) for t in self.budgets.in_category(category, self.tickers())), _ZERO)
+        tickers = self.tickers()  # drops the kept totals when the ledger changed
+        key = (category, self.budgets.revision)
+        used = self._category_exposure.get(key)
+        if used is None:
+            used = self._category_exposure[key] = sum(
+                (self.exposure(t) for t in self.budgets.in_category(category, tickers)), _ZERO
+            )
+        return used
 
     def resting_value(self, ticker: str) -> Decimal:
         """What the resting orders lock, each on its own (no netting against the position)."""
@@ -545,14 +556,18 @@ class RiskGovernor:
         ticker; a market with nothing left (flat, nothing resting, no exposure) is absent."""
         markets = []
         for ticker in self.tickers():
-            market = MarketExposure(
-                ticker=ticker,
-                position=self.position(ticker),
-                resting_orders=len(self._resting(ticker)),
-                resting_order_value=self.resting_value(ticker),
-                exposure=self.exposure(ticker),
-                category=self.budgets.category_of(ticker),
-            )
+            category = self.budgets.category_of(ticker)
+            figures = self._figures(ticker)
+            market = figures.get("market_exposure")  # kept while the market and its category are unchanged
+            if market is None or market.category != category:
+                market = figures["market_exposure"] = MarketExposure(
+                    ticker=ticker,
+                    position=self.position(ticker),
+                    resting_orders=len(self._resting(ticker)),
+                    resting_order_value=self.resting_value(ticker),
+                    exposure=self.exposure(ticker),
+                    category=category,
+                )
             if market.position or market.resting_orders or market.resting_order_value or market.exposure:
                 markets.append(market)
         return tuple(markets)

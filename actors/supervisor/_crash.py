@@ -16,10 +16,9 @@ A maker whose on_start raises never handles a message: Pykka stops it at once. T
 publishes MakerStartFailed, so the supervisor's monitor (which skips ticks with nothing to
 do) ticks at its next turn, finds the maker dead and closes the session as it always did.
 
-Hazard: MmdActor marks the message done before the exception reaches Pykka, so the
-in-flight count could read zero (a replay step "quiet") between the crash and any later
-report. The wrapper holds one extra count across the handler and releases it only after
-MakerCrashed is published.
+Hazard: the in-flight count could read zero (a replay step "quiet") between the crash
+and a later report. The hook wraps MmdActor.handle_message, inside on_receive, which
+marks the message done only after MakerCrashed is published.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ from functools import lru_cache
 from messages import Message, message
 
 __all__ = ["MakerCrashed", "MakerStartFailed", "crash_reporting"]
-
-_HANDLER_ERROR = "handler:"  # MmdActor's key prefix for a swallowed handler exception
 
 
 @message
@@ -60,14 +57,6 @@ def _session_id_of(maker) -> str:
     return str(getattr(maker, "session_id", "") or getattr(session, "session_id", "") or "")
 
 
-def _handler_failures(actor) -> int:
-    """Handler exceptions MmdActor has swallowed so far (its errors["handler:<type>"])."""
-    errors = getattr(actor, "errors", None)
-    if not errors:
-        return 0
-    return sum(count for key, count in errors.items() if key.startswith(_HANDLER_ERROR))
-
-
 @lru_cache(maxsize=None)
 @functools.cache  # one subclass per maker class, not one per session
 def crash_reporting(maker_class: type) -> type:
@@ -91,22 +80,18 @@ def crash_reporting(maker_class: type) -> type:
                 )
                 raise
 
-        def on_receive(self, incoming):
-            tracker = self.tracker
-            if tracker is not None:
-                tracker.sent()  # held until a crash is reported (see the module hazard)
-            failures_before = _handler_failures(self)
+        def handle_message(self, incoming):
+            # MmdActor.on_receive marks the message done only after this returns or
+            # raises: the report goes out while the message still counts in flight
+            failures_before = self.handler_failures
             try:
-                result = super().on_receive(incoming)
-                if _handler_failures(self) > failures_before:  # logged and swallowed by MmdActor
-                    self._report_crash(f"{type(incoming).__name__} handler failed (logged above)")
-                return result
+                result = super().handle_message(incoming)
             except BaseException as exc:
                 self._report_crash(f"{type(exc).__name__}: {exc}")
                 raise
-            finally:
-                if tracker is not None:
-                    tracker.done()
+            if self.handler_failures > failures_before:  # logged and swallowed by MmdActor
+                self._report_crash(f"{type(incoming).__name__} handler failed (logged above)")
+            return result
 
         def _report_crash(self, error: str) -> None:
             if self._crash_reported:

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 import pytest
 
@@ -136,6 +137,21 @@ def test_each_market_and_the_global_total_follow_every_write_to_the_ledger(gover
     assert governor.exposure(other) == D("3.00")  # 4 held + 6 resting, all at 0.30
     assert governor.exposure(TICKER) == D("2.00")
     assert governor.global_exposure() == D("5.00")
+
+
+def test_a_category_total_follows_the_ledger_and_every_market_learnt_in_it(governor):
+    other = "KXOTHER-26DEC31-T1"
+    resting_order(governor, "c1", "bid", "0.40", 10)
+    resting_order(governor, "c2", "bid", "0.30", 10, ticker=other)
+    governor.budgets.learn(TICKER, SimpleNamespace(category="Sports", max_exposure=None))
+    alone = governor.category_exposure("sports")
+
+    governor.budgets.learn(other, SimpleNamespace(category="sports", max_exposure=None))
+    both = governor.category_exposure("sports")
+    resting_order(governor, "c3", "bid", "0.10", 10, ticker=other)
+
+    assert (alone, both) == (D("4.00"), D("7.00"))
+    assert governor.category_exposure("sports") == D("8.00")
 
 
 def test_an_order_sent_but_not_yet_accepted_already_counts(governor):
