@@ -200,6 +200,8 @@ class MakerSession:
         # the market's tick when the session's config knows it, else the default grid
         self.tick = market_config.tick if market_config is not None and market_config.tick is not None else config.tick
         self.model = build_quoting_model(config)
+        cfg = self.quoting_config  # (sigma, gamma, k) as the model reads them: fixed for the session
+        self._model_parameters = (_to_decimal(cfg.sigma), _to_decimal(cfg.gamma), _to_decimal(cfg.kappa))
         try:
             self.fair_source = build_fair_value(config, ticker=ticker)
         except ValueError as exc:  # a model price without its strike: quote around the book
@@ -259,6 +261,10 @@ class MakerSession:
         self._market_key: tuple | None = None
         self._market: BookView | None = None
         self._problem_of: tuple[BookView | None, str | None] = (None, "no book yet")  # (book, _book_problem(book))
+        # _desired() memo: ((book less our orders, exposure view), the other inputs, the desire).
+        # Hazard: a quote computed in full on every check and order event was the maker's
+        # largest cost, and it changes only with these (the clock through the model's phase)
+        self._desired_memo: tuple | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
@@ -742,14 +748,15 @@ class MakerSession:
 
     def _context(self, fair: Decimal, market: BookView | None, now_ns: int) -> QuoteContext:
         cfg, market_config = self.quoting_config, self.market_config
+        sigma, gamma, k = self._model_parameters
         return QuoteContext(
             fair=fair,
             book=market,
             position=self.inventory.position,
             max_position=cfg.max_position,
-            sigma=_to_decimal(cfg.sigma),
-            gamma=_to_decimal(cfg.gamma),
-            k=_to_decimal(cfg.kappa),
+            sigma=sigma,
+            gamma=gamma,
+            k=k,
             now_ns=now_ns,
             session_start_ns=self._start_ns if self._start_ns is not None else now_ns,
             session_end_ns=None,
@@ -771,6 +778,44 @@ class MakerSession:
         position = self.inventory.position
         market = self.market_book()
         ctx = self._context(fair_value, market, now_ns)
+        shown, inputs = (market, self.exposure_view), self._desired_inputs(ctx)
+        memo = self._desired_memo
+        if memo is not None and memo[0][0] is shown[0] and memo[0][1] is shown[1] and memo[1] == inputs:
+            # nothing it reads changed: the same quote, notes and desire (last_quote, the
+            # notes and quote_updates stay as that pass left them)
+            return {side: list(want) if isinstance(want, list) else want for side, want in memo[2].items()}
+        desired = self._desire(ctx, position, market)
+        if self.state == MakerState.QUOTING:  # (not a forced exit's desire)
+            self._desired_memo = (shown, inputs, desired)
+            return {side: list(want) if isinstance(want, list) else want for side, want in desired.items()}
+        self._desired_memo = None
+        return desired
+
+    def _desired_inputs(self, ctx: QuoteContext) -> tuple:
+        """What a desire reads besides the book less our orders and the risk governor's
+        exposure view (both immutable, compared by identity), as exact values: a Decimal
+        by its text, since equal values may print differently (0.5, 0.50) and a quote
+        built from either must not pass for the other."""
+        orders = self.orders
+        return (
+            str(ctx.fair),
+            str(ctx.position),
+            ctx.extra_widen_ticks,
+            ctx.market_close_ns,
+            ctx.session_start_ns,
+            self.model.time_phase(ctx),
+            self.reduce_only,
+            tuple((str(layer.qty), str(layer.price)) for layer in self.inventory.layers),
+            tuple((side, str(price), str(count)) for side, price, count in orders.unseen_fills()),
+            tuple(
+                (side, tuple(map(str, prices)), str(count))
+                for side in SIDES
+                for prices, count in orders.risk_terms(side)
+            ),
+        )
+
+    def _desire(self, ctx: QuoteContext, position: Decimal, market: BookView | None) -> Desired:
+        fair_value, now_ns = ctx.fair, ctx.now_ns
         plan = self.model.plan(ctx)
         self.plan_note = plan.why_empty
         if plan.force_exit:
