@@ -261,7 +261,7 @@ class MakerSession:
         self._market_key: tuple | None = None
         self._market: BookView | None = None
         self._problem_of: tuple[BookView | None, str | None] = (None, "no book yet")  # (book, _book_problem(book))
-        # _desired() memo: ((book less our orders, exposure view), the other inputs, the desire).
+        # _desired() memo: (what it read, the desire).
         # Hazard: a quote computed in full on every check and order event was the maker's
         # largest cost, and it changes only with these (the clock through the model's phase)
         self._desired_memo: tuple | None = None
@@ -778,25 +778,26 @@ class MakerSession:
         position = self.inventory.position
         market = self.market_book()
         ctx = self._context(fair_value, market, now_ns)
-        shown, inputs = (market, self.exposure_view), self._desired_inputs(ctx)
+        cap = self._budget_cap()
+        inputs = self._desired_inputs(ctx, cap)
         memo = self._desired_memo
-        if memo is not None and memo[0][0] is shown[0] and memo[0][1] is shown[1] and memo[1] == inputs:
+        if memo is not None and memo[0] == inputs:
             # nothing it reads changed: the same quote, notes and desire (last_quote, the
             # notes and quote_updates stay as that pass left them)
-            return {side: list(want) if isinstance(want, list) else want for side, want in memo[2].items()}
-        desired = self._desire(ctx, position, market)
+            return {side: list(want) if isinstance(want, list) else want for side, want in memo[1].items()}
+        desired = self._desire(ctx, position, market, cap)
         if self.state == MakerState.QUOTING:  # (not a forced exit's desire)
-            self._desired_memo = (shown, inputs, desired)
+            self._desired_memo = (inputs, desired)
             return {side: list(want) if isinstance(want, list) else want for side, want in desired.items()}
         self._desired_memo = None
         return desired
 
-    def _desired_inputs(self, ctx: QuoteContext) -> tuple:
-        """What a desire reads besides the book less our orders and the risk governor's
-        exposure view (both immutable, compared by identity), as exact values: a Decimal
-        by its text, since equal values may print differently (0.5, 0.50) and a quote
-        built from either must not pass for the other."""
-        orders = self.orders
+    def _desired_inputs(self, ctx: QuoteContext, cap: tuple[Decimal | None, str]) -> tuple:
+        """Everything a desire reads, as exact values: a Decimal by its text, since equal
+        values may print differently (0.5, 0.50) and a quote built from either must not
+        pass for the other. Of the book less our orders: its touch (where the quote is
+        kept inside) and what the quoting model reads of it."""
+        orders, market = self.orders, ctx.book
         return (
             str(ctx.fair),
             str(ctx.position),
@@ -804,7 +805,10 @@ class MakerSession:
             ctx.market_close_ns,
             ctx.session_start_ns,
             self.model.time_phase(ctx),
+            None if market is None else (str(market.best_bid), str(market.best_ask), str(self.model.book_reads(market))),
             self.reduce_only,
+            str(cap[0]),
+            cap[1],
             tuple((str(layer.qty), str(layer.price)) for layer in self.inventory.layers),
             tuple((side, str(price), str(count)) for side, price, count in orders.unseen_fills()),
             tuple(
@@ -814,7 +818,9 @@ class MakerSession:
             ),
         )
 
-    def _desire(self, ctx: QuoteContext, position: Decimal, market: BookView | None) -> Desired:
+    def _desire(
+        self, ctx: QuoteContext, position: Decimal, market: BookView | None, cap: tuple[Decimal | None, str]
+    ) -> Desired:
         fair_value, now_ns = ctx.fair, ctx.now_ns
         plan = self.model.plan(ctx)
         self.plan_note = plan.why_empty
@@ -847,7 +853,7 @@ class MakerSession:
             side: self._ladder_side(side, snapped[side], market) if self._may_quote(side, position) else []
             for side in SIDES
         }
-        wanted = self._within_budget(wanted)
+        wanted = self._within_budget(wanted, cap)
         desired: Desired = {}
         for side in SIDES:
             levels = wanted[side]
@@ -897,16 +903,22 @@ class MakerSession:
         room it leaves in the budgets shared with other markets (no requote now)."""
         self.exposure_view = view
 
-    def _within_budget(self, wanted: dict[str, list]) -> dict[str, list]:
-        """Cut both sides so the market's worst-case exposure stays in budget (`_budget`):
-        the position as the governor counts it, fills reported but not yet seen included;
-        the budget is the market's own, or its room in the category and global budgets
-        beside the other markets' exposure when that is smaller."""
-        self.budget_note = ""
+    def _budget_cap(self) -> tuple[Decimal | None, str]:
+        """(the cap the market's worst-case exposure is sized to, the budget it is): the
+        market's own, or its room in the category and global budgets beside the other
+        markets' exposure when that is smaller; None: no cap known."""
         cap, label = self.budget, "market budget"
         shared = shared_room(self.exposure_view, ticker=self.ticker, category=self.category)
         if shared is not None and (cap is None or shared.cap < cap):
             cap, label = shared.cap, shared.budget
+        return cap, label
+
+    def _within_budget(self, wanted: dict[str, list], budget: tuple[Decimal | None, str]) -> dict[str, list]:
+        """Cut both sides so the market's worst-case exposure stays in `budget` (`_budget`,
+        `_budget_cap`): the position as the governor counts it, fills reported but not
+        yet seen included."""
+        self.budget_note = ""
+        cap, label = budget
         if cap is None:
             return wanted
         position, held = position_exposure(self.inventory.layers, self.orders.unseen_fills())

@@ -41,13 +41,13 @@ def trade(now):
                         ts_event=now, ts_recv=now)
 
 
-def quoting_session(maker_config, close_ns=None):
+def quoting_session(maker_config, close_ns=None, book=None):
     """A session quoting since its warm-up ended at 5 s, checked once since (its first
     orders now work: the next desire sees them in flight)."""
     session = MakerSession(ticker=TICKER, session_id="s", config=maker_config)
     session.close_ns = close_ns
     session.start(T0)
-    session.on_book(deep_book(), T0)
+    session.on_book(book or deep_book(), T0)
     session.warmup_elapsed(T0 + 5 * SECOND)
     session.check(T0 + 6 * SECOND)
     assert session.state == MakerState.QUOTING
@@ -69,6 +69,17 @@ def test_a_new_book_computes_the_quote_again(maker_config):
     plans = counting_plans(session)
     session.on_book(deep_book(bid="0.46"), T0 + 7 * SECOND)
     assert plans == [T0 + 7 * SECOND]
+
+
+def test_a_new_book_that_moves_neither_the_touch_nor_the_depth_the_model_reads_reuses_the_quote(maker_config):
+    five = (("0.45", 200), ("0.40", 1), ("0.39", 1), ("0.38", 1), ("0.37", 1))
+    session = quoting_session(maker_config, book=book_view(bids=five, asks=(("0.55", 200),)))
+    plans = counting_plans(session)
+    quote = session.last_quote
+    six = book_view(bids=(*five, ("0.36", 1)), asks=(("0.55", 200),))
+    session.on_book(six, T0 + 7 * SECOND)  # a sixth bid level: beyond the depth sizing reads
+    assert plans == []
+    assert session.last_quote == quote
 
 
 def test_the_clock_computes_the_quote_again_only_where_time_decay_moves_on(maker_config):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from config import MakerConfig, QuoteModelConfig, model_config_problems
-from messages import QuoteSides
+from messages import BookView, QuoteSides
 
 from ._avellaneda_stoikov import AvellanedaStoikovModel
 from ._core import CoreQuote
@@ -86,6 +86,11 @@ class QuotePipeline:
         base = getattr(self.base, "time_phase", None)
         base_phase = base(ctx) if base is not None else ctx.now_ns
         return base_phase, decay_phase(self.cfg, ctx) if self.cfg.time_decay else None
+
+    def book_reads(self, book: BookView) -> Decimal:
+        """What the plan reads of the book (ctx.book): the visible depth sizing caps a
+        level by. No base model or other stage reads the book."""
+        return book.depth(self.cfg.size_depth_levels)
 
     def core(self, ctx: QuoteContext) -> CoreQuote:
         """Centre and half spread after every price stage (before ladder and sizing)."""
