@@ -265,6 +265,7 @@ class MakerSession:
         # Hazard: a quote computed in full on every check and order event was the maker's
         # largest cost, and it changes only with these (the clock through the model's phase)
         self._desired_memo: tuple | None = None
+        self._cap_of: tuple = (None, (None, ""))  # (exposure view, _budget_cap() under it)
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
@@ -619,7 +620,8 @@ class MakerSession:
             desired = {side: None for side in SIDES}
         refresh_before = now_ns - seconds(self.config.refresh_after_s) if refresh else None
         commands = self.orders.reconcile(desired, self.book, now_ns, force=force, refresh_before_ns=refresh_before)
-        self._update_state(now_ns)  # an exit with nothing left to do is over now
+        if self.exit is not None:  # an exit with nothing left to do is over now (without
+            self._update_state(now_ns)  # one the state reads nothing the reconcile changed)
         return commands
 
     def _update_state(self, now_ns: int) -> None:
@@ -907,10 +909,14 @@ class MakerSession:
         """(the cap the market's worst-case exposure is sized to, the budget it is): the
         market's own, or its room in the category and global budgets beside the other
         markets' exposure when that is smaller; None: no cap known."""
+        view = self.exposure_view
+        if self._cap_of[0] is view and view is not None:  # views are immutable: judged once each
+            return self._cap_of[1]
         cap, label = self.budget, "market budget"
-        shared = shared_room(self.exposure_view, ticker=self.ticker, category=self.category)
+        shared = shared_room(view, ticker=self.ticker, category=self.category)
         if shared is not None and (cap is None or shared.cap < cap):
             cap, label = shared.cap, shared.budget
+        self._cap_of = (view, (cap, label))
         return cap, label
 
     def _within_budget(self, wanted: dict[str, list], budget: tuple[Decimal | None, str]) -> dict[str, list]:

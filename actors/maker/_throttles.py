@@ -372,5 +372,5 @@ class SigmaEstimator:
         if n < 2:
             return None
         mean = sum(mids, _ZERO) / n
-        variance = sum(((m - mean) ** 2 for m in mids), _ZERO) / n
+        variance = sum([(m - mean) ** 2 for m in mids], _ZERO) / n  # (a list: no generator to resume 120 times)
         return variance.sqrt()
