@@ -155,6 +155,7 @@ class Throttles:
             window_ns=seconds(config.adverse_window_s), markout_ns=seconds(config.adverse_markout_s)
         )
         self._spread_baseline: Decimal | None = None
+        self._alpha = Decimal(repr(config.spread_baseline_alpha))  # the baseline's step, as a Decimal
         self.verdict = ThrottleVerdict()
         self._measured: tuple = (None, None, None, None)  # (book, spread, mid, depth of 5 levels)
 
@@ -179,8 +180,7 @@ class Throttles:
             base = self._spread_baseline
         if spread is None:
             return base
-        alpha = Decimal(repr(self.config.spread_baseline_alpha))
-        return spread if base is None else base + alpha * (spread - base)
+        return spread if base is None else base + self._alpha * (spread - base)
 
     def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
         """One check against the market's book (others' orders only)."""
