@@ -200,6 +200,8 @@ class MakerSession:
         # the market's tick when the session's config knows it, else the default grid
         self.tick = market_config.tick if market_config is not None and market_config.tick is not None else config.tick
         self.model = build_quoting_model(config)
+        cfg = self.quoting_config  # (sigma, gamma, k) as the model reads them: fixed for the session
+        self._model_parameters = (_to_decimal(cfg.sigma), _to_decimal(cfg.gamma), _to_decimal(cfg.kappa))
         try:
             self.fair_source = build_fair_value(config, ticker=ticker)
         except ValueError as exc:  # a model price without its strike: quote around the book
@@ -259,6 +261,11 @@ class MakerSession:
         self._market_key: tuple | None = None
         self._market: BookView | None = None
         self._problem_of: tuple[BookView | None, str | None] = (None, "no book yet")  # (book, _book_problem(book))
+        # _desired() memo: (what it read, the desire).
+        # Hazard: a quote computed in full on every check and order event was the maker's
+        # largest cost, and it changes only with these (the clock through the model's phase)
+        self._desired_memo: tuple | None = None
+        self._cap_of: tuple = (None, (None, ""))  # (exposure view, _budget_cap() under it)
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self, now_ns: int) -> None:
@@ -613,7 +620,8 @@ class MakerSession:
             desired = {side: None for side in SIDES}
         refresh_before = now_ns - seconds(self.config.refresh_after_s) if refresh else None
         commands = self.orders.reconcile(desired, self.book, now_ns, force=force, refresh_before_ns=refresh_before)
-        self._update_state(now_ns)  # an exit with nothing left to do is over now
+        if self.exit is not None:  # an exit with nothing left to do is over now (without
+            self._update_state(now_ns)  # one the state reads nothing the reconcile changed)
         return commands
 
     def _update_state(self, now_ns: int) -> None:
@@ -742,14 +750,15 @@ class MakerSession:
 
     def _context(self, fair: Decimal, market: BookView | None, now_ns: int) -> QuoteContext:
         cfg, market_config = self.quoting_config, self.market_config
+        sigma, gamma, k = self._model_parameters
         return QuoteContext(
             fair=fair,
             book=market,
             position=self.inventory.position,
             max_position=cfg.max_position,
-            sigma=_to_decimal(cfg.sigma),
-            gamma=_to_decimal(cfg.gamma),
-            k=_to_decimal(cfg.kappa),
+            sigma=sigma,
+            gamma=gamma,
+            k=k,
             now_ns=now_ns,
             session_start_ns=self._start_ns if self._start_ns is not None else now_ns,
             session_end_ns=None,
@@ -771,6 +780,50 @@ class MakerSession:
         position = self.inventory.position
         market = self.market_book()
         ctx = self._context(fair_value, market, now_ns)
+        cap = self._budget_cap()
+        inputs = self._desired_inputs(ctx, cap)
+        memo = self._desired_memo
+        if memo is not None and memo[0] == inputs:
+            # nothing it reads changed: the same quote, notes and desire (last_quote, the
+            # notes and quote_updates stay as that pass left them)
+            return {side: list(want) if isinstance(want, list) else want for side, want in memo[1].items()}
+        desired = self._desire(ctx, position, market, cap)
+        if self.state == MakerState.QUOTING:  # (not a forced exit's desire)
+            self._desired_memo = (inputs, desired)
+            return {side: list(want) if isinstance(want, list) else want for side, want in desired.items()}
+        self._desired_memo = None
+        return desired
+
+    def _desired_inputs(self, ctx: QuoteContext, cap: tuple[Decimal | None, str]) -> tuple:
+        """Everything a desire reads, as exact values: a Decimal by its text, since equal
+        values may print differently (0.5, 0.50) and a quote built from either must not
+        pass for the other. Of the book less our orders: its touch (where the quote is
+        kept inside) and what the quoting model reads of it."""
+        orders, market = self.orders, ctx.book
+        return (
+            str(ctx.fair),
+            str(ctx.position),
+            ctx.extra_widen_ticks,
+            ctx.market_close_ns,
+            ctx.session_start_ns,
+            self.model.time_phase(ctx),
+            None if market is None else (str(market.best_bid), str(market.best_ask), str(self.model.book_reads(market))),
+            self.reduce_only,
+            str(cap[0]),
+            cap[1],
+            tuple((str(layer.qty), str(layer.price)) for layer in self.inventory.layers),
+            tuple((side, str(price), str(count)) for side, price, count in orders.unseen_fills()),
+            tuple(
+                (side, tuple(map(str, prices)), str(count))
+                for side in SIDES
+                for prices, count in orders.risk_terms(side)
+            ),
+        )
+
+    def _desire(
+        self, ctx: QuoteContext, position: Decimal, market: BookView | None, cap: tuple[Decimal | None, str]
+    ) -> Desired:
+        fair_value, now_ns = ctx.fair, ctx.now_ns
         plan = self.model.plan(ctx)
         self.plan_note = plan.why_empty
         if plan.force_exit:
@@ -802,7 +855,7 @@ class MakerSession:
             side: self._ladder_side(side, snapped[side], market) if self._may_quote(side, position) else []
             for side in SIDES
         }
-        wanted = self._within_budget(wanted)
+        wanted = self._within_budget(wanted, cap)
         desired: Desired = {}
         for side in SIDES:
             levels = wanted[side]
@@ -852,16 +905,26 @@ class MakerSession:
         room it leaves in the budgets shared with other markets (no requote now)."""
         self.exposure_view = view
 
-    def _within_budget(self, wanted: dict[str, list]) -> dict[str, list]:
-        """Cut both sides so the market's worst-case exposure stays in budget (`_budget`):
-        the position as the governor counts it, fills reported but not yet seen included;
-        the budget is the market's own, or its room in the category and global budgets
-        beside the other markets' exposure when that is smaller."""
-        self.budget_note = ""
+    def _budget_cap(self) -> tuple[Decimal | None, str]:
+        """(the cap the market's worst-case exposure is sized to, the budget it is): the
+        market's own, or its room in the category and global budgets beside the other
+        markets' exposure when that is smaller; None: no cap known."""
+        view = self.exposure_view
+        if self._cap_of[0] is view and view is not None:  # views are immutable: judged once each
+            return self._cap_of[1]
         cap, label = self.budget, "market budget"
-        shared = shared_room(self.exposure_view, ticker=self.ticker, category=self.category)
+        shared = shared_room(view, ticker=self.ticker, category=self.category)
         if shared is not None and (cap is None or shared.cap < cap):
             cap, label = shared.cap, shared.budget
+        self._cap_of = (view, (cap, label))
+        return cap, label
+
+    def _within_budget(self, wanted: dict[str, list], budget: tuple[Decimal | None, str]) -> dict[str, list]:
+        """Cut both sides so the market's worst-case exposure stays in `budget` (`_budget`,
+        `_budget_cap`): the position as the governor counts it, fills reported but not
+        yet seen included."""
+        self.budget_note = ""
+        cap, label = budget
         if cap is None:
             return wanted
         position, held = position_exposure(self.inventory.layers, self.orders.unseen_fills())

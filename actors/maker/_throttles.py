@@ -155,6 +155,7 @@ class Throttles:
             window_ns=seconds(config.adverse_window_s), markout_ns=seconds(config.adverse_markout_s)
         )
         self._spread_baseline: Decimal | None = None
+        self._alpha = Decimal(repr(config.spread_baseline_alpha))  # the baseline's step, as a Decimal
         self.verdict = ThrottleVerdict()
         self._measured: tuple = (None, None, None, None)  # (book, spread, mid, depth of 5 levels)
 
@@ -179,8 +180,7 @@ class Throttles:
             base = self._spread_baseline
         if spread is None:
             return base
-        alpha = Decimal(repr(self.config.spread_baseline_alpha))
-        return spread if base is None else base + alpha * (spread - base)
+        return spread if base is None else base + self._alpha * (spread - base)
 
     def check(self, book: BookView | None, now_ns: int) -> ThrottleVerdict:
         """One check against the market's book (others' orders only)."""
@@ -329,19 +329,23 @@ class SigmaEstimator:
     ) -> int | None:
         """While the mid stands at `mid` (sampled by the check at check_ns, which judged
         sigma `judged`), the first instant the guardrail's judgement of sigma ("below
-        min_sigma", or not) may differ; None: never (until the mid moves). Hazard: sigma
-        changes as old mids leave the window, even with the mid still, and is judged
-        exactly only at a check, so this answers "never" only when no window the mids can
-        still make reaches min_sigma: such windows hold only mids already in it and `mid`,
-        whose standard deviation is at most half their range (Popoviciu); else it answers
-        check_ns + 1 (the next check)."""
-        if mid is None:
+        min_sigma", or not) may differ; None: never (until the mid moves). Sigma is a
+        function of the mids in the window alone, so it stays as judged until they change
+        (`next_window_change`). Hazard: they change as old mids leave the window and a new
+        bucket takes the standing mid, even with the mid still; the judgement is "never"
+        only when no window the mids can still make reaches min_sigma: such windows hold
+        only mids already in it and `mid`, whose standard deviation is at most half their
+        range (Popoviciu)."""
+        if mid is None or not self._mids:
+            return check_ns + 1
+        last = self._mids[-1][1]
+        if last != mid or str(last) != str(mid):  # not the mid sampled last: the next sample changes them
             return check_ns + 1
         if not self.covers_window(check_ns):
             assert self._first_ns is not None
             return self._first_ns + self.window_ns  # judged from then on
         if judged is None or not judged < min_sigma:
-            return check_ns + 1
+            return self.next_window_change(check_ns)
         lo = hi = mid
         for _t, m in self._mids:
             if m < lo:
@@ -349,7 +353,15 @@ class SigmaEstimator:
             elif m > hi:
                 hi = m
         # a margin far above Decimal's rounding of the standard deviation
-        return None if (hi - lo) < 2 * min_sigma * Decimal("0.999999") else check_ns + 1
+        return None if (hi - lo) < 2 * min_sigma * Decimal("0.999999") else self.next_window_change(check_ns)
+
+    def next_window_change(self, check_ns: int) -> int:
+        """After a sample at check_ns, the first instant a sample of the same mid changes
+        the mids in the window: the next bucket's start (the mid enters again) or the
+        instant the oldest mid is out of it (sampling pops it then; a sample in the same
+        bucket only moves the last mid's time, later or never earlier)."""
+        next_bucket = (check_ns // self.bucket_ns + 1) * self.bucket_ns
+        return min(next_bucket, self._mids[0][0] + self.window_ns + 1)
 
     def covers_window(self, now_ns: int) -> bool:
         return self._first_ns is not None and now_ns - self._first_ns >= self.window_ns
@@ -372,5 +384,5 @@ class SigmaEstimator:
         if n < 2:
             return None
         mean = sum(mids, _ZERO) / n
-        variance = sum(((m - mean) ** 2 for m in mids), _ZERO) / n
+        variance = sum([(m - mean) ** 2 for m in mids], _ZERO) / n  # (a list: no generator to resume 120 times)
         return variance.sqrt()

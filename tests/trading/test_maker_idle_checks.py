@@ -122,9 +122,29 @@ def test_sigma_is_called_quiet_for_good_only_when_no_window_the_mids_can_make_re
     still, now, judged = estimator(["0.50"] * 11)
     assert judged == 0 and still.quiet_until(now, D("0.50"), judged, floor) is None
     # one mid three cents off, still in the window: sigma is under the floor now, but as
-    # the equal mids leave the window it may not stay there, so every check counts
+    # the equal mids leave the window it may not stay there, so each change of the
+    # window's mids counts: the oldest leaves 1 ns after this check
     jumped, now, judged = estimator(["0.50"] * 5 + ["0.53"] + ["0.50"] * 5)
     assert judged < floor and jumped.quiet_until(now, D("0.50"), judged, floor) == now + 1
     # not judged before the mids cover the window: nothing changes before they do
     young, now, judged = estimator(["0.50"] * 4)
     assert judged is None and young.quiet_until(now, D("0.50"), judged, floor) == T0 + 10 * SECOND
+
+
+def test_sigma_judged_at_or_above_the_floor_stands_until_the_mids_in_its_window_change():
+    # 5-s buckets: with the mid still, only a new bucket (the mid enters again) or the
+    # oldest mid leaving the window changes them, and so sigma
+    floor = D("0.01")
+    sigma = SigmaEstimator(window_ns=10 * SECOND, bucket_ns=5 * SECOND)
+    for second, mid in ((0, "0.40"), (5, "0.60"), (10, "0.40"), (17, "0.60")):
+        sigma.sample(T0 + second * SECOND, D(mid))
+    now = T0 + 17 * SECOND  # the window holds 0.40 (10 s) and 0.60 (17 s)
+    judged = sigma.sigma(now)
+    assert judged == D("0.1")
+    assert sigma.quiet_until(now, D("0.60"), judged, floor) == T0 + 20 * SECOND  # the next bucket
+    now = T0 + 20 * SECOND
+    sigma.sample(now, D("0.60"))
+    judged = sigma.sigma(now)
+    assert sigma.quiet_until(now, D("0.60"), judged, floor) == T0 + 20 * SECOND + 1  # 0.40 of 10 s leaves
+    # a mid other than the one sampled last changes them at the next sample
+    assert sigma.quiet_until(now, D("0.55"), judged, floor) == now + 1

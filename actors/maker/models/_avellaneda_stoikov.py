@@ -55,6 +55,10 @@ class AvellanedaStoikovModel:
             return gamma0
         return gamma0 * math.exp(-abs(float(ctx.position)) / ctx.max_position)
 
+    def time_phase(self, ctx: QuoteContext) -> float | None:
+        """What the quote reads from the clock: tau (None: the fixed horizon never moves)."""
+        return None if self.cfg.horizon_mode == "fixed" else horizon_fraction(self.cfg, ctx)
+
     def core(self, ctx: QuoteContext) -> CoreQuote:
         if ctx.k <= 0 or ctx.sigma < 0:
             raise ValueError(f"need k > 0 and sigma >= 0, got k={ctx.k} sigma={ctx.sigma}")

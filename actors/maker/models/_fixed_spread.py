@@ -26,6 +26,15 @@ class FixedSpreadModel:
     def __init__(self, cfg: QuoteModelConfig) -> None:
         self.cfg = cfg
 
+    def time_phase(self, ctx: QuoteContext) -> tuple | None:
+        """What the quote reads from the clock: whether resolution is near, and the time to
+        it once a forced exit may name it (None: no close known)."""
+        to_close = seconds_left(ctx.market_close_ns, ctx.now_ns)
+        if to_close is None:
+            return None
+        forcing = to_close < Decimal(str(self.cfg.fixed_force_exit_s))
+        return to_close < Decimal(str(self.cfg.fixed_near_resolution_s)), to_close if forcing else None
+
     def core(self, ctx: QuoteContext) -> CoreQuote:
         cfg = self.cfg
         notes: list[str] = []

@@ -46,6 +46,10 @@ class GlftModel:
         w = math.sqrt(sigma * sigma * g / (2.0 * k * a) * math.exp((1.0 + k / g) * math.log1p(g / k)))
         return liquidity_half * unit, w * unit
 
+    def time_phase(self, ctx: QuoteContext) -> None:
+        """The quote reads nothing from the clock."""
+        return None
+
     def core(self, ctx: QuoteContext) -> CoreQuote:
         liquidity_half, w = self.terms(ctx)
         skew = to_decimal(float(ctx.position) * w)

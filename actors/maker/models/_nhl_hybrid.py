@@ -41,6 +41,10 @@ class NhlHybridModel:
         beyond = (abs(net) - threshold) / threshold
         return self.cfg.nhl_quote_offset * (_ONE + self.cfg.nhl_exit_widen * beyond)
 
+    def time_phase(self, ctx: QuoteContext) -> None:
+        """The quote reads nothing from the clock."""
+        return None
+
     def core(self, ctx: QuoteContext) -> CoreQuote:
         net = ctx.position
         threshold = self.cfg.nhl_one_sided_above

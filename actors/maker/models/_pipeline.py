@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from config import MakerConfig, QuoteModelConfig, model_config_problems
-from messages import QuoteSides
+from messages import BookView, QuoteSides
 
 from ._avellaneda_stoikov import AvellanedaStoikovModel
 from ._core import CoreQuote
@@ -22,7 +22,7 @@ from ._ladder import ladder
 from ._nhl_hybrid import NhlHybridModel
 from ._numeric import clamp
 from ._sizing import size_levels
-from ._time_decay import apply_time_decay
+from ._time_decay import apply_time_decay, decay_phase
 from ._types import QuoteContext, QuotePlan
 
 __all__ = ["QuotePipeline", "build_quoting_model", "model_config_problems", "BASE_MODELS", "apply_spread_bounds", "apply_fee_floor"]
@@ -78,6 +78,19 @@ class QuotePipeline:
     @property
     def name(self) -> str:
         return self.base.name
+
+    def time_phase(self, ctx: QuoteContext) -> tuple:
+        """Everything the plan reads from the clock (ctx.now_ns), as a value: two contexts
+        that differ only in now_ns and share a phase get the same plan. A base model that
+        does not say what it reads gets the instant itself (no two instants alike)."""
+        base = getattr(self.base, "time_phase", None)
+        base_phase = base(ctx) if base is not None else ctx.now_ns
+        return base_phase, decay_phase(self.cfg, ctx) if self.cfg.time_decay else None
+
+    def book_reads(self, book: BookView) -> Decimal:
+        """What the plan reads of the book (ctx.book): the visible depth sizing caps a
+        level by. No base model or other stage reads the book."""
+        return book.depth(self.cfg.size_depth_levels)
 
     def core(self, ctx: QuoteContext) -> CoreQuote:
         """Centre and half spread after every price stage (before ladder and sizing)."""
