@@ -4,8 +4,8 @@ to the REST client and the feed), and the scanner's timers decided without an ac
 from dataclasses import replace
 from decimal import Decimal as D
 
-from actors.scanner import Budgets, RetryDiscovery, ScannerCore
-from actors.scanner._plan import FEED, REST, ScannerPlan, WakeHeartbeat
+from actors.scanner import Budgets, RestRead, RetryDiscovery, ScannerCore
+from actors.scanner._plan import REST, ScannerPlan, WakeHeartbeat
 from actors.scanner._timers import (
     ScannerDiscoveryRetryDue,
     ScannerQueuedReadsDue,
@@ -16,7 +16,7 @@ from actors.scanner._timers import (
 from config import load_config
 from kernel.clock import seconds
 from kernel.effects import ArmTimer, CancelTimer, Publish, Send
-from messages import MarketSelected, RestReadCompleted, RestReadRequested, SessionStarted, SessionStopped
+from messages import MarketSelected, RestReadCompleted, RestReadRequested, SessionStarted, SessionStopped, TradePrinted
 
 BASE = load_config().scanner
 BUDGETS = Budgets(per_market=D(8), global_budget=D(60))
@@ -27,9 +27,13 @@ def plan_for(**changes) -> ScannerPlan:
     return ScannerPlan(ScannerCore(replace(BASE, **changes), BUDGETS))
 
 
-def failed(send: Send, now=NOW) -> RestReadCompleted:
+def failed(send: Send) -> RestReadCompleted:
     read = send.message
-    return RestReadCompleted(request_id=read.request_id, path=read.path, status=500, body=None, error="boom", ts_recv=now)
+    return RestReadCompleted(request_id=read.request_id, path=read.path, status=500, body=None, error="boom", ts_recv=NOW)
+
+
+def _read(name: str) -> RestRead:
+    return RestRead(request_id=f"test-{name}", path=f"/x/{name}", query=())
 
 
 def test_a_volatility_scanner_starts_by_reading_the_listing_then_arms_rediscovery_then_the_sweep():
@@ -74,12 +78,6 @@ def test_reads_held_back_by_the_budget_arm_one_timer_until_it_fires():
     assert isinstance(read, Send) and read.to == REST and read.message.path == "/x/a"
 
 
-def _read(name):
-    from actors.scanner import RestRead
-
-    return RestRead(request_id=f"test-{name}", path=f"/x/{name}", query=())
-
-
 def test_a_session_starts_the_heartbeat_on_a_grid_anchored_where_it_started():
     plan = plan_for(tickers=("KX-A",))
     plan.start(NOW)
@@ -106,8 +104,6 @@ def test_a_heartbeat_tick_that_finds_nobody_ends_the_heartbeat():
 
 
 def test_a_trade_print_is_remembered_with_no_effect():
-    from messages import TradePrinted
-
     plan = plan_for(tickers=("KX-A",))
     plan.start(NOW)
     trade = TradePrinted(ticker="KX-A", trade_id="t1", price=D("0.5"), count=D(3), taker_side="bid", ts_event=NOW, ts_recv=NOW)
