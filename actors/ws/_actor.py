@@ -1,6 +1,6 @@
 """The WS connection actor: one authenticated Kalshi WebSocket. A thin shell around WsCore
-(subscriptions, sequence checking, liveness, reconnects): it owns the connector, decodes
-frames and carries out the core's effects.
+(decoding, subscriptions, sequence checking, liveness, reconnects): it owns the
+connector, routes every message and timer into the core and carries out its effects.
 
 Direction: SubscribeMarkets comes *down* as a tell; market data and our order/fill/
 position events go *up* on the bus, with FeedHealthChanged and BookUntrusted. The socket
@@ -16,35 +16,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from messages import (
-    FeedConnected,
-    FeedDisconnected,
-    FrameReceived,
-    HeartbeatCheckDue,
-    OrderAccepted,
-    OrderAmended,
-    OrderCancelled,
-    SubscribeMarkets,
-)
 from kernel.clock import seconds
+from messages import FeedConnected, OrderAccepted, OrderAmended, OrderCancelled
 
 from actors._base import MmdActor, handles
 
 from ._connector import WebSocketConnector
-from ._core import (
-    HEARTBEAT_TIMER,
-    RECONNECT_TIMER,
-    RESUBSCRIBE_TIMER,
-    SILENCE_TIMER,
-    CloseSocket,
-    Connect,
-    SendCommand,
-    WsCore,
-    WsReconnectDue,
-    WsResubscribeDue,
-    WsSilenceCheckDue,
-)
-from ._decoder import FeedDecoder, FrameDecodeError
+from ._core import CloseSocket, Connect, SendCommand, WsCore
 
 __all__ = ["WsConnectionActor"]
 
@@ -68,7 +46,6 @@ class WsConnectionActor(MmdActor):
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self._connector_factory = connector_factory
         self._connector: WebSocketConnector | None = None
-        self._decoder = FeedDecoder(no_prices_in_yes_leg=use_yes_price)
         self.core = WsCore(
             reconnect_base_ns=seconds(reconnect_base_s),
             reconnect_cap_ns=seconds(reconnect_cap_s),
@@ -90,54 +67,14 @@ class WsConnectionActor(MmdActor):
             self._connector.close()
 
     # -- inputs -----------------------------------------------------------------------
-    @handles(FeedConnected)
-    def on_feed_connected(self, msg: FeedConnected) -> None:
-        self.carry_out(self.core.on_connected(msg, self.clock.now_ns()))
+    @handles(*WsCore.INPUTS)
+    def on_input(self, msg: Any) -> None:
+        self.carry_out(self.core.handle(msg, self.clock.now_ns()))
 
-    @handles(FeedDisconnected)
-    def on_feed_disconnected(self, msg: FeedDisconnected) -> None:
-        self.carry_out(self.core.on_disconnected(msg, self.clock.now_ns()))
-
-    @handles(WsReconnectDue)
-    def on_reconnect_due(self, msg: WsReconnectDue) -> None:
-        if self.timers.fired(RECONNECT_TIMER, msg):
-            self.carry_out(self.core.on_reconnect_due(self.clock.now_ns()))
-
-    @handles(HeartbeatCheckDue)
-    def on_heartbeat_check_due(self, msg: HeartbeatCheckDue) -> None:
-        if self.timers.fired(HEARTBEAT_TIMER, msg) and self._connector is not None:
-            self.carry_out(self.core.on_liveness_check(self.clock.now_ns(), self._connector.last_heartbeat_ns))
-
-    @handles(WsResubscribeDue)
-    def on_resubscribe_due(self, msg: WsResubscribeDue) -> None:
-        if self.timers.fired(RESUBSCRIBE_TIMER + msg.channel, msg):
-            self.carry_out(self.core.on_resubscribe_due(msg.channel, self.clock.now_ns()))
-
-    @handles(WsSilenceCheckDue)
-    def on_silence_check_due(self, msg: WsSilenceCheckDue) -> None:
-        if self.timers.fired(SILENCE_TIMER, msg):
-            self.carry_out(self.core.on_silence_check(self.clock.now_ns()))
-
-    @handles(OrderAccepted, OrderAmended)
-    def on_order_placed_or_amended(self, msg: OrderAccepted | OrderAmended) -> None:
-        self.carry_out(self.core.on_order_action(msg.ticker, msg.filled > 0 or msg.remaining > 0, self.clock.now_ns()))
-
-    @handles(OrderCancelled)
-    def on_order_cancelled(self, msg: OrderCancelled) -> None:
-        self.carry_out(self.core.on_order_action(msg.ticker, msg.reduced_by > 0, self.clock.now_ns()))
-
-    @handles(SubscribeMarkets)
-    def on_subscribe_markets(self, msg: SubscribeMarkets) -> None:
-        self.carry_out(self.core.on_subscribe_markets(msg))
-
-    @handles(FrameReceived)
-    def on_frame_received(self, msg: FrameReceived) -> None:
-        try:
-            frame = self._decoder.decode(msg.text, msg.ts_recv)
-        except FrameDecodeError as exc:
-            self.carry_out(self.core.on_malformed_frame(msg.text, exc, msg.ts_recv))
-            return
-        self.carry_out(self.core.on_frame(frame, msg.ts_recv, self.clock.now_ns()))
+    @handles(*WsCore.DUES)
+    def on_due(self, due: Any) -> None:
+        if self.timers.fired(self.core.timer_key(due), due) and self._connector is not None:
+            self.carry_out(self.core.on_due(due, self.clock.now_ns(), self._connector.last_heartbeat_ns))
 
     # -- the socket (effects the base does not know) ----------------------------------
     def on_effect(self, effect: Any) -> None:

@@ -49,8 +49,12 @@ from messages import (
     FeedConnected,
     FeedDisconnected,
     FeedHealthChanged,
+    FrameReceived,
     HeartbeatCheckDue,
     Message,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
     OrderFilled,
     SubscribeMarkets,
     TickerUpdated,
@@ -58,7 +62,7 @@ from messages import (
     message,
 )
 
-from ._decoder import BOOK_TYPES, CONTROL_TYPES, DecodedFrame
+from ._decoder import BOOK_TYPES, CONTROL_TYPES, DecodedFrame, FeedDecoder, FrameDecodeError
 from ._sequence import SequenceTracker
 from ._silence import SilenceWatch
 
@@ -163,6 +167,11 @@ def _is_power_of_two(n: int) -> bool:
 
 
 class WsCore:
+    # what the shell routes in: told (frames and the socket's news, subscribe requests)
+    # or heard on the bus (our own order actions: evidence, see the module docstring)
+    INPUTS = (FrameReceived, FeedConnected, FeedDisconnected, SubscribeMarkets, OrderAccepted, OrderAmended, OrderCancelled)
+    DUES = (WsReconnectDue, HeartbeatCheckDue, WsResubscribeDue, WsSilenceCheckDue)
+
     def __init__(
         self,
         *,
@@ -178,6 +187,7 @@ class WsCore:
         self._liveness_ns = liveness_ns
         self._use_yes_price = use_yes_price
         self.log = log or logging.getLogger("mmd.WsConnectionActor")
+        self._decoder = FeedDecoder(no_prices_in_yes_leg=use_yes_price)
         self._sequence = SequenceTracker()
         self._silence = SilenceWatch(silence_ns)
         self._silence_check_ns: int | None = None  # the armed silence check
@@ -202,6 +212,51 @@ class WsCore:
         self._restored = 0  # subscriptions restored after the server ended them or they fell silent
         self._silent = 0  # subscriptions found silent
         self.errors: Counter[str] = Counter()
+
+    # -- routing: one entry for every input, one for every timer ----------------------
+    def handle(self, msg: Any, now_ns: int) -> list[Any]:
+        if isinstance(msg, FrameReceived):
+            return self.on_frame_text(msg.text, msg.ts_recv, now_ns)
+        if isinstance(msg, (OrderAccepted, OrderAmended)):
+            return self.on_order_action(msg.ticker, msg.filled > 0 or msg.remaining > 0, now_ns)
+        if isinstance(msg, OrderCancelled):
+            return self.on_order_action(msg.ticker, msg.reduced_by > 0, now_ns)
+        if isinstance(msg, SubscribeMarkets):
+            return self.on_subscribe_markets(msg)
+        if isinstance(msg, FeedConnected):
+            return self.on_connected(msg, now_ns)
+        if isinstance(msg, FeedDisconnected):
+            return self.on_disconnected(msg, now_ns)
+        raise TypeError(f"the WS connection does not handle {type(msg).__name__}")
+
+    @staticmethod
+    def timer_key(due: Any) -> str:
+        if isinstance(due, WsResubscribeDue):
+            return RESUBSCRIBE_TIMER + due.channel
+        return {WsReconnectDue: RECONNECT_TIMER, HeartbeatCheckDue: HEARTBEAT_TIMER, WsSilenceCheckDue: SILENCE_TIMER}[
+            type(due)
+        ]
+
+    def on_due(self, due: Any, now_ns: int, last_heartbeat_ns: int | None) -> list[Any]:
+        """A timer fired (the shell checked it is the one armed under `timer_key(due)`).
+        `last_heartbeat_ns`: the socket's, for the liveness check (`on_liveness_check`)."""
+        if isinstance(due, WsReconnectDue):
+            return self.on_reconnect_due(now_ns)
+        if isinstance(due, HeartbeatCheckDue):
+            return self.on_liveness_check(now_ns, last_heartbeat_ns)
+        if isinstance(due, WsResubscribeDue):
+            return self.on_resubscribe_due(due.channel, now_ns)
+        if isinstance(due, WsSilenceCheckDue):
+            return self.on_silence_check(now_ns)
+        raise TypeError(f"the WS connection has no timer {type(due).__name__}")
+
+    def on_frame_text(self, text: str, ts_recv: int, now_ns: int) -> list[Any]:
+        """A frame as the socket read it: decoded here, then `on_frame` (or counted as malformed)."""
+        try:
+            frame = self._decoder.decode(text, ts_recv)
+        except FrameDecodeError as exc:
+            return self.on_malformed_frame(text, exc, ts_recv)
+        return self.on_frame(frame, ts_recv, now_ns)
 
     # -- connection -------------------------------------------------------------------
     def start(self, now_ns: int) -> list[Any]:

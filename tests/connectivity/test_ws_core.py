@@ -7,10 +7,13 @@ from actors.ws import (
     RECONNECT_TIMER,
     CloseSocket,
     Connect,
-    FeedDecoder,
+    RESUBSCRIBE_TIMER,
+    SILENCE_TIMER,
     SendCommand,
     WsCore,
     WsReconnectDue,
+    WsResubscribeDue,
+    WsSilenceCheckDue,
 )
 from kernel.clock import NS_PER_SECOND
 from kernel.effects import ArmTimer, CancelTimer, Publish
@@ -21,6 +24,7 @@ from messages import (
     FeedConnected,
     FeedDisconnected,
     FeedHealthChanged,
+    FrameReceived,
     HeartbeatCheckDue,
     SubscribeMarkets,
     TickerUpdated,
@@ -36,29 +40,25 @@ S = NS_PER_SECOND
 
 
 class Feed:
-    """Drives a WsCore the way the shell does, on a hand-moved clock."""
+    """Drives a WsCore the way the shell does (every message through `handle`), on a
+    hand-moved clock."""
 
     def __init__(self, liveness_s: float = 30.0) -> None:
         self.now = START
         self.core = WsCore(reconnect_base_ns=S // 2, reconnect_cap_ns=5 * S, liveness_ns=int(liveness_s * S))
-        self.decoder = FeedDecoder()
 
     def connect(self) -> list:
-        return self.core.on_connected(FeedConnected(ts_recv=self.now), self.now)
+        return self.core.handle(FeedConnected(ts_recv=self.now), self.now)
 
     def lose(self, reason: str = "closed: 1006") -> list:
-        return self.core.on_disconnected(FeedDisconnected(reason=reason, ts_recv=self.now), self.now)
+        return self.core.handle(FeedDisconnected(reason=reason, ts_recv=self.now), self.now)
 
     def want(self, *tickers: str, remove: bool = False, snapshot: bool = False) -> list:
-        return self.core.on_subscribe_markets(SubscribeMarkets(tickers=tickers, ts=self.now, remove=remove, snapshot=snapshot))
+        return self.core.handle(SubscribeMarkets(tickers=tickers, ts=self.now, remove=remove, snapshot=snapshot), self.now)
 
     def frame(self, payload) -> list:
         text = payload if isinstance(payload, str) else json.dumps(payload)
-        try:
-            decoded = self.decoder.decode(text, self.now)
-        except Exception as exc:
-            return self.core.on_malformed_frame(text, exc, self.now)
-        return self.core.on_frame(decoded, self.now, self.now)
+        return self.core.handle(FrameReceived(text=text, ts_recv=self.now), self.now)
 
     def subscribed(self, effects: list, channel: str, sid: int) -> list:
         (command,) = [c for c in commands(effects, "subscribe") if channel in c["params"]["channels"]]
@@ -306,6 +306,23 @@ def test_frames_count_as_life_too():
     feed.frame(TICKER)
     feed.now += 20 * S
     assert [type(e) for e in feed.core.on_liveness_check(feed.now, last_heartbeat_ns=START)] == [ArmTimer]
+
+
+def test_each_timer_comes_back_under_its_own_key():
+    core = Feed().core
+    assert core.timer_key(WsReconnectDue(ts=START)) == RECONNECT_TIMER
+    assert core.timer_key(HeartbeatCheckDue(ts=START)) == HEARTBEAT_TIMER
+    assert core.timer_key(WsSilenceCheckDue(ts=START)) == SILENCE_TIMER
+    assert core.timer_key(WsResubscribeDue(channel="ticker", ts=START)) == RESUBSCRIBE_TIMER + "ticker"
+
+
+def test_a_liveness_check_due_judges_the_socket_by_its_last_heartbeat():
+    feed = Feed(liveness_s=10.0)
+    feed.connect()
+    feed.now += 11 * S
+    assert [type(e) for e in feed.core.on_due(HeartbeatCheckDue(ts=START), feed.now, feed.now - S)] == [ArmTimer]
+    effects = feed.core.on_due(HeartbeatCheckDue(ts=START), feed.now, START)  # no ping for 11 s
+    assert effects[0] == CloseSocket() and armed(effects, RECONNECT_TIMER)
 
 
 def test_a_transport_without_keepalive_is_never_timed_out():
