@@ -469,13 +469,18 @@ class KalshiRestClient:
             if order.client_order_id != updated_client_order_id:
                 raise exc
             return self._amended_from(order, updated_client_order_id)
-        if filled is None and remaining is None:  # a thin reply: ask the order itself
+        if remaining is None:
+            # a thin reply, or fill_count alone: that counts only what the amend itself filled
+            # (amend-order-v2.md), not the order's running total, so `count - fill_count` is no
+            # remainder (an order 4 of 7 filled, moved, replies 0). Ask the order itself.
             return self._amended_from(self.get_order(order_id), updated_client_order_id)
         return AmendedOrder(
             order_id=amended_id,
             client_order_id=amended_client_id,
-            filled=filled if filled is not None else count - remaining,  # type: ignore[operator]
-            remaining=remaining if remaining is not None else count - filled,  # type: ignore[operator]
+            # without fill_count: what of the new total does not rest has filled (a running
+            # total, at least the amend's own fills; the ledger takes the larger of both)
+            filled=filled if filled is not None else count - remaining,
+            remaining=remaining,
             ts_event=_ts_event(payload),
         )
 

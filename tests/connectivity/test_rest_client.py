@@ -205,6 +205,30 @@ def test_amend_sends_the_new_total_count_and_both_client_ids():
     assert (amended.client_order_id, amended.filled, amended.remaining) == ("run1-2", D("2"), D("5"))
 
 
+def test_an_amend_reply_with_a_fill_count_but_no_remaining_count_is_settled_by_reading_the_order():
+    # amend-order-v2.md: fill_count counts only what the amend itself filled (crossing the
+    # book), not the order's running total: an order 4 of 7 filled, moved, replies
+    # fill_count 0. `count - fill_count` would say 7 rest when 3 do (the ledger then takes
+    # 7 - 7 = 0 as filled); what rests is only the order's to tell.
+    path = f"{ORDERS_PATH}/ord-1/amend"
+    transport = FakeTransport({
+        ("POST", path): [(200, {"order_id": "ord-1", "client_order_id": "run1-2", "fill_count": "0.00", "ts_ms": 5})],
+        ("GET", "/portfolio/orders/ord-1"): [(200, {"order": order_object(
+            client_order_id="run1-2", yes_price_dollars="0.4300", fill_count_fp="4.00", remaining_count_fp="3.00",
+            initial_count_fp="7.00")})],
+    })  # fmt: skip
+    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("7"), "mmd-run1-1", "run1-2")
+    assert (amended.filled, amended.remaining, amended.read_back) == (D("4"), D("3"), True)
+
+
+def test_an_amend_reply_with_a_remaining_count_alone_says_the_rest_of_the_new_total_filled():
+    path = f"{ORDERS_PATH}/ord-1/amend"
+    transport = FakeTransport({("POST", path): [(200, {"order_id": "ord-1", "client_order_id": "run1-2", "remaining_count": "3.00", "ts_ms": 5})]})
+    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("7"), "mmd-run1-1", "run1-2")
+    assert (amended.filled, amended.remaining, amended.read_back) == (D("4"), D("3"), False)
+    assert transport.calls_to("GET", "/portfolio/orders/ord-1") == []
+
+
 def test_amend_refused_on_a_retry_is_settled_when_the_order_carries_the_new_client_id():
     path = f"{ORDERS_PATH}/ord-1/amend"
     transport = FakeTransport(
