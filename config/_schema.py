@@ -113,6 +113,7 @@ class RestConfig:
     backoff_cap_s: float = check(positive)
     workers: int = check(positive)
     headroom_s: float = check(non_negative)
+    unanswered_hold_s: float = check(non_negative)
     batch_max_items: int = check(positive)
     batch_gather_s: float = check(positive)
 

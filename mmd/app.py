@@ -68,6 +68,7 @@ class Wiring:
     # live only (calls inline in a replay: nothing travels, nothing waits for a worker):
     rest_headroom_s: float = 0.0  # refill left unspent in the REST budget (latency jitter)
     rest_in_flight: int | None = None  # REST calls started at once: the worker count
+    rest_unanswered_hold_s: float = 0.0  # a timed-out request's cost stays held this long (it may arrive late)
 
 
 def _jsonable(value: Any) -> Any:
@@ -134,6 +135,7 @@ class Daemon:
             readers=self.readers,
             headroom_s=w.rest_headroom_s,
             max_in_flight=w.rest_in_flight,
+            unanswered_hold_s=w.rest_unanswered_hold_s,
         )
         self._start("market_state", MarketStateActor, config=cfg.market_state)
         # an engaged kill switch survives a restart (file beside the database); never in

@@ -167,7 +167,8 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
     extras = {"venue_http_url": venue_root, "venue_ws_url": ws_url_for(endpoint.rest_url).split("/trade-api", 1)[0]}
     extras["alert_webhook_url"] = os.environ.get("MMD_ALERT_WEBHOOK_URL", "").strip()  # a secret: never in config
     return Wiring(mode, run_id, clock, tracker, client, executor, connector_factory, extras,
-                  rest_headroom_s=cfg.rest.headroom_s, rest_in_flight=cfg.rest.workers)
+                  rest_headroom_s=cfg.rest.headroom_s, rest_in_flight=cfg.rest.workers,
+                  rest_unanswered_hold_s=cfg.rest.unanswered_hold_s)
 
 
 def rest_client_for(cfg: Config, endpoint: Endpoint) -> KalshiRestClient:

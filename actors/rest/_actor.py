@@ -3,7 +3,8 @@
 Commands come in as tells (nobody asks this actor for anything but get_status()); the
 core's effects go out: StartCall runs the blocking HTTP call on `executor` (a thread pool
 live: the worker posts RestCallFinished back to the inbox; InlineExecutor in replay: the
-result is handled at once), events are published, a read's reply is sent to the reader
+result is handled at once; live, each further request of a running call waits for the
+budget's grant, see WorkerBudget), events are published, a read's reply is sent to the reader
 its request names (`reply_to`, a role name the `readers` directory resolves). A reply
 whose reader has stopped meanwhile (a maker whose session ended) is counted and dropped.
 """
@@ -27,10 +28,19 @@ from messages import (
 )
 
 from ._batches import GATHER_TIMER, BatchCall, BatchGatherDue
-from ._calls import InlineExecutor, RestCallFinished, call_for, finished_call, run_on_worker
+from ._calls import (
+    AttemptAsked,
+    AttemptUnanswered,
+    InlineExecutor,
+    RestCallFinished,
+    WorkerBudget,
+    call_for,
+    finished_call,
+    run_on_worker,
+)
 from ._client import KalshiRestClient
 from ._core import RestCore
-from ._effects import ReportFailure, StartCall
+from ._effects import GrantAttempt, ReportFailure, StartCall
 from ._outcomes import requests_sent
 from ._scheduler import REFILL_TIMER
 
@@ -57,6 +67,7 @@ class RestClientActor(MmdActor):
         readers: Directory | None = None,
         headroom_s: float = 0.0,  # live: see RestScheduler
         max_in_flight: int | None = None,  # live: the executor's worker count
+        unanswered_hold_s: float = 0.0,  # live: see RestScheduler
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self._client = client
@@ -73,7 +84,9 @@ class RestClientActor(MmdActor):
             batch_gather_ns=batch_gather_ns,
             headroom_s=headroom_s,
             max_in_flight=max_in_flight,
+            unanswered_hold_s=unanswered_hold_s,
         )
+        self._budgets: dict[int, WorkerBudget] = {}  # live: job id -> its worker's budget
 
     # -- messages in ----------------------------------------------------------------
     @handles(PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders, RestReadRequested)
@@ -101,8 +114,17 @@ class RestClientActor(MmdActor):
             return
         if self.tracker is not None:
             self.tracker.done()  # the call itself was in flight (counted in _start_call)
+        self._budgets.pop(done.job_id, None)
+        self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, self.clock.now_ns()))
+
+    @handles(AttemptAsked)
+    def on_attempt_asked(self, asked: AttemptAsked) -> None:
         now_ns = self.clock.now_ns()
-        self.carry_out(self._core.on_call_finished(done.job_id, done.result, done.error, now_ns, recharges=done.recharges))
+        self.carry_out(self._core.on_attempt_asked(asked.job_id, asked.kind, asked.items, now_ns + asked.backoff_ns, now_ns))
+
+    @handles(AttemptUnanswered)
+    def on_attempt_unanswered(self, unanswered: AttemptUnanswered) -> None:
+        self._core.on_attempt_unanswered(unanswered.kind, unanswered.items, self.clock.now_ns())
 
     # -- effects out ----------------------------------------------------------------
     def route(self, name: str) -> Any:
@@ -116,6 +138,10 @@ class RestClientActor(MmdActor):
     def on_effect(self, effect: Any) -> None:
         if isinstance(effect, StartCall):
             self._start_call(effect)
+        elif isinstance(effect, GrantAttempt):
+            budget = self._budgets.get(effect.job_id)
+            if budget is not None:
+                budget.grant()
         elif isinstance(effect, ReportFailure):
             self.log.error(effect.what, exc_info=effect.error)
         else:
@@ -135,8 +161,11 @@ class RestClientActor(MmdActor):
             # and the order of published outcomes would depend on thread timing.
             self.on_rest_call_finished(finished_call(call, start.job_id))
             return
-        recharges = self._client.recharges_on_this_thread  # asked on the worker, after the call
-        self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker, recharges)
+        scheduler = self._core.scheduler
+        budget = WorkerBudget(start.job_id, scheduler.lane_and_cost(start.command), scheduler.request_lane_cost,
+                              self.actor_ref, self.tracker)
+        self._budgets[start.job_id] = budget
+        self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker, self._client, budget)
 
     # -- status (ask / proxy) ---------------------------------------------------------
     def get_status(self) -> dict[str, Any]:
@@ -148,6 +177,9 @@ class RestClientActor(MmdActor):
 
     def on_stop(self) -> None:
         self.timers.cancel_all()
+        for budget in self._budgets.values():
+            budget.stop()  # a worker waiting for its grant gives up
+        self._budgets.clear()
         in_flight = self._core.scheduler.forget_running()
         if self.tracker is not None and in_flight:
             self.tracker.done(in_flight)  # their results will never be handled

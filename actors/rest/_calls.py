@@ -1,11 +1,14 @@
 """Which blocking client call each command stands for, and where it runs.
 
 The call runs on `executor`: a thread pool live, InlineExecutor in replay. A worker never
-touches actor state: it posts RestCallFinished back to the actor's inbox.
+touches actor state: it posts RestCallFinished back to the actor's inbox; live, each request
+of the call beyond the one its start paid for is asked of the actor's budget (AttemptAsked)
+and waited for (WorkerBudget), and a request that timed out is told (AttemptUnanswered).
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Executor, Future
 from typing import Any, Callable
 
@@ -24,7 +27,12 @@ from messages import (
 from ._batches import BatchCall
 from ._client import CreateItem, KalshiRestClient
 
-__all__ = ["InlineExecutor", "RestCallFinished", "call_for", "finished_call", "run_on_worker", "query_dict"]
+__all__ = [
+    "InlineExecutor", "RestCallFinished", "AttemptAsked", "AttemptUnanswered", "AttemptNotGranted", "WorkerBudget",
+    "call_for", "finished_call", "run_on_worker", "query_dict",
+]  # fmt: skip
+
+GRANT_WAIT_S = 120.0  # longer than any backoff plus any budget wait: past it, the actor is gone or wedged
 
 
 class InlineExecutor(Executor):
@@ -46,28 +54,99 @@ class RestCallFinished(Message):
     job_id: int
     result: Any = None
     error: BaseException | None = None
-    recharges: int = 0  # times the exchange may charge it beyond its start (KalshiRestClient.recharges_on_this_thread)
 
 
-def _no_recharges() -> int:
-    return 0
+@message
+class AttemptAsked(Message):
+    """A running call's worker asks the budget for one more request (internal)."""
+
+    job_id: int
+    kind: str  # "read" | "place" | "cancel" (client.request_kind)
+    items: int
+    backoff_ns: int  # wait this long first (the retry's backoff)
 
 
-def finished_call(call: Callable[[], Any], job_id: int, recharges: Callable[[], int] = _no_recharges) -> RestCallFinished:
-    """Run the call; `recharges` (on this thread, after it) says how often the exchange may
-    charge it again (retries, attempts left unanswered)."""
+@message
+class AttemptUnanswered(Message):
+    """A request of a running call timed out: the exchange may still charge it (internal)."""
+
+    job_id: int
+    kind: str
+    items: int
+
+
+class AttemptNotGranted(Exception):
+    """The REST actor stopped (or never answered) while a call waited for its budget."""
+
+
+class WorkerBudget:
+    """One call's AttemptBudget on its worker thread. Its first request was paid when the
+    call started (StartCall; `prepaid`: that lane and cost) and goes at once if it is the
+    request the start priced; every other request posts AttemptAsked and waits for the
+    actor's GrantAttempt (`grant`, from the actor's thread)."""
+
+    def __init__(self, job_id: int, prepaid: tuple[str, int], lane_cost: Callable[[str, int], tuple[str, int]],
+                 actor_ref: Any, tracker: Any, grant_wait_s: float = GRANT_WAIT_S) -> None:
+        self.job_id = job_id
+        self._prepaid: tuple[str, int] | None = prepaid
+        self._lane_cost = lane_cost  # pure (RestScheduler.request_lane_cost)
+        self._actor_ref = actor_ref
+        self._tracker = tracker
+        self._grant_wait_s = grant_wait_s
+        self._granted = threading.Event()
+        self._stopped = False
+
+    def before(self, kind: str, items: int, backoff_s: float) -> None:
+        prepaid, self._prepaid = self._prepaid, None
+        if prepaid is not None and backoff_s <= 0 and self._lane_cost(kind, items) == prepaid:
+            return
+        if self._stopped:
+            raise AttemptNotGranted("the REST actor stopped")
+        self._granted.clear()  # Hazard: a stop() just now is lost with it: checked again after the wait
+        asked = AttemptAsked(job_id=self.job_id, kind=kind, items=items, backoff_ns=max(0, round(backoff_s * 1e9)))
+        if not post(self._actor_ref, asked, self._tracker):
+            raise AttemptNotGranted("the REST actor is gone")
+        step_s, waited_s = min(0.5, self._grant_wait_s), 0.0
+        while not self._granted.wait(step_s):  # in short steps: a stop() racing the clear above is seen
+            waited_s += step_s
+            if self._stopped or waited_s >= self._grant_wait_s:
+                raise AttemptNotGranted(f"no budget granted for job {self.job_id}")
+        if self._stopped:
+            raise AttemptNotGranted(f"no budget granted for job {self.job_id}")
+
+    def unanswered(self, kind: str, items: int) -> None:
+        post(self._actor_ref, AttemptUnanswered(job_id=self.job_id, kind=kind, items=items), self._tracker)
+
+    # -- from the actor's thread --------------------------------------------------------
+    def grant(self) -> None:
+        self._granted.set()
+
+    def stop(self) -> None:
+        """The actor stops: a request waiting for its grant fails (AttemptNotGranted)."""
+        self._stopped = True
+        self._granted.set()
+
+
+def finished_call(call: Callable[[], Any], job_id: int) -> RestCallFinished:
+    """Run the call; every failure comes back as data."""
     try:
         result = call()
     except Exception as exc:  # every failure goes back to the actor as data
-        return RestCallFinished(job_id=job_id, error=exc, recharges=recharges())
-    return RestCallFinished(job_id=job_id, result=result, recharges=recharges())
+        return RestCallFinished(job_id=job_id, error=exc)
+    return RestCallFinished(job_id=job_id, result=result)
 
 
 def run_on_worker(
-    call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any, recharges: Callable[[], int] = _no_recharges
+    call: Callable[[], Any], job_id: int, actor_ref: Any, tracker: Any, client: Any = None, budget: Any = None
 ) -> None:
-    """Worker thread body: do the blocking call, post the outcome. Touches no actor state."""
-    post(actor_ref, finished_call(call, job_id, recharges), tracker)
+    """Worker thread body: do the blocking call (its requests paid by `budget` through
+    `client`), post the outcome. Touches no actor state."""
+    if budget is None:
+        post(actor_ref, finished_call(call, job_id), tracker)
+        return
+    with client.paid_by(budget):
+        finished = finished_call(call, job_id)
+    post(actor_ref, finished, tracker)
 
 
 def query_dict(pairs: tuple[tuple[str, str], ...]) -> dict[str, str | list[str]]:

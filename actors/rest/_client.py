@@ -8,14 +8,21 @@ transport failures are retried; any other 4xx is final. Order creation is retrie
 with the same client_order_id, so a retry can never place a second order; when the
 outcome stays unknown (connection dropped, 5xx, unreadable success body, or a 409
 `order_already_exists` on a retry) it is settled by reading our orders back.
+
+Every request is paid for by the thread's AttemptBudget (`paid_by`): live, the REST actor's
+budget, which the first request of a call has paid when the call started, and which must
+grant every further one (a retry, a read-back, a further page) before it leaves, after its
+backoff; a request that timed out is reported to it (the exchange may charge it late).
+Without one (replay, tools), a retry only sleeps its backoff.
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 import tenacity
 
@@ -49,6 +56,8 @@ __all__ = [
     "CancelAllResult",
     "OrderBookLevels",
     "CreateItem",
+    "AttemptBudget",
+    "request_kind",
     "rest_error_from",
     "ORDERS_PATH",
 ]
@@ -190,6 +199,40 @@ class OrderBookLevels:
     asks: tuple[BookLevel, ...]  # YES asks (from NO bids), ascending
 
 
+class AttemptBudget(Protocol):
+    """Pays for the requests of one call, on its worker thread. `kind`: "read" (a GET),
+    "cancel" (a DELETE) or "place" (a create or amend); `items`: the orders it carries."""
+
+    def before(self, kind: str, items: int, backoff_s: float) -> None:
+        """Return when the request may leave: `backoff_s` waited, and its cost paid."""
+
+    def unanswered(self, kind: str, items: int) -> None:
+        """The request got no answer (timed out, connection lost): it may still be charged."""
+
+
+class _Unbudgeted:
+    """No budget to ask (replay, tools): a retry only waits its backoff."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._sleep = sleep
+
+    def before(self, kind: str, items: int, backoff_s: float) -> None:
+        if backoff_s > 0:
+            self._sleep(backoff_s)
+
+    def unanswered(self, kind: str, items: int) -> None:
+        pass
+
+
+def request_kind(method: str, body: Mapping[str, Any] | None) -> tuple[str, int]:
+    """(kind, items) of a request as the budget prices it (kalshi-api.md section 8)."""
+    if method == "GET":
+        return "read", 1
+    orders = body.get("orders") if isinstance(body, Mapping) else None
+    items = len(orders) if isinstance(orders, list) and orders else 1
+    return ("cancel" if method == "DELETE" else "place"), items
+
+
 class _Attempts:
     """How many times one logical call hit the transport (to tell a retry's 409), and
     whether any attempt's outcome was unknown: a write that timed out may have happened
@@ -253,43 +296,31 @@ class KalshiRestClient:
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
-        self._sleep = sleep
         self.page_limit = page_limit
         self.batch_cancel_size = batch_cancel_size
         self._wait = tenacity.wait_random_exponential(multiplier=backoff_base_s, max=backoff_cap_s)
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
-        # .retries: attempts sent again on this thread; .unanswered: attempts it lost (transport)
-        self._this_thread = threading.local()
+        self._unbudgeted = _Unbudgeted(sleep)
+        self._this_thread = threading.local()  # .budget: what pays for this thread's requests
 
     # -- plumbing -------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"requests": self._requests, "retries": self._retries}
 
-    def _note_retry(self) -> None:
-        with self._lock:
-            self._retries += 1
-        self._this_thread.retries = self.retries_on_this_thread(reset=False) + 1
+    @contextmanager
+    def paid_by(self, budget: AttemptBudget) -> Iterator[None]:
+        """The calls this thread makes inside pay each request through `budget`."""
+        self._this_thread.budget = budget
+        try:
+            yield
+        finally:
+            self._this_thread.budget = None
 
-    def recharges_on_this_thread(self) -> int:
-        """How often the exchange may charge this thread's last call beyond what the caller's
-        budget charged when it started it (asked once, after the call, on its worker): once
-        if it was sent again (a refused attempt costs nothing there, the one that went
-        through does), and once more per attempt left unanswered. Hazard: an attempt that
-        timed out may be acted on, and charged, after its retry, long after it left."""
-        unanswered = getattr(self._this_thread, "unanswered", 0)
-        self._this_thread.unanswered = 0
-        return (1 if self.retries_on_this_thread() else 0) + unanswered
-
-    def retries_on_this_thread(self, *, reset: bool = True) -> int:
-        """Attempts this thread sent again since it last asked (reset): what the caller's
-        rate budget did not charge (runs on the worker thread that made the calls)."""
-        count = getattr(self._this_thread, "retries", 0)
-        if reset:
-            self._this_thread.retries = 0
-        return count
+    def _budget(self) -> AttemptBudget:
+        return getattr(self._this_thread, "budget", None) or self._unbudgeted
 
     def _call(
         self,
@@ -301,6 +332,8 @@ class KalshiRestClient:
     ) -> dict:
         """One logical request with retries; returns the body of a 2xx answer."""
         tally = attempts if attempts is not None else _Attempts()
+        budget = self._budget()
+        kind, items = request_kind(method, body)
 
         def once() -> dict:
             tally.count += 1
@@ -310,7 +343,7 @@ class KalshiRestClient:
                 status, payload = self._transport.request(method, path, query, body)
             except TransportError:
                 tally.any_unknown = True
-                self._this_thread.unanswered = getattr(self._this_thread, "unanswered", 0) + 1
+                budget.unanswered(kind, items)  # it may have arrived: charged there, late
                 raise
             if 200 <= status < 300:  # create documents 201, 200 has been seen live
                 return payload
@@ -324,18 +357,21 @@ class KalshiRestClient:
         # call cost more than the in-process exchange it called in replays. The wait is
         # still tenacity's own strategy, drawn where tenacity draws it (before the stop
         # check, so also after the last attempt): the random stream is consumed alike.
+        # Every attempt, first or retry, is paid by the budget before it leaves.
         attempt = 1
+        backoff_s = 0.0
         while True:
+            budget.before(kind, items, backoff_s)
             try:
                 return once()
             except BaseException as exc:
                 if not _retryable(exc):
                     raise
-                delay = self._wait(_AttemptNumber(attempt))
+                backoff_s = self._wait(_AttemptNumber(attempt))
                 if attempt >= self.max_attempts:
                     raise
-                self._note_retry()
-                self._sleep(delay)
+                with self._lock:
+                    self._retries += 1
                 attempt += 1
 
     # -- generic reads --------------------------------------------------------------
@@ -433,13 +469,18 @@ class KalshiRestClient:
             if order.client_order_id != updated_client_order_id:
                 raise exc
             return self._amended_from(order, updated_client_order_id)
-        if filled is None and remaining is None:  # a thin reply: ask the order itself
+        if remaining is None:
+            # a thin reply, or fill_count alone: that counts only what the amend itself filled
+            # (amend-order-v2.md), not the order's running total, so `count - fill_count` is no
+            # remainder (an order 4 of 7 filled, moved, replies 0). Ask the order itself.
             return self._amended_from(self.get_order(order_id), updated_client_order_id)
         return AmendedOrder(
             order_id=amended_id,
             client_order_id=amended_client_id,
-            filled=filled if filled is not None else count - remaining,  # type: ignore[operator]
-            remaining=remaining if remaining is not None else count - filled,  # type: ignore[operator]
+            # without fill_count: what of the new total does not rest has filled (a running
+            # total, at least the amend's own fills; the ledger takes the larger of both)
+            filled=filled if filled is not None else count - remaining,
+            remaining=remaining,
             ts_event=_ts_event(payload),
         )
 

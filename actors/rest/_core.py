@@ -39,6 +39,7 @@ class RestCore:
         batch_gather_ns: int = 2_000_000,
         headroom_s: float = 0.0,
         max_in_flight: int | None = None,
+        unanswered_hold_s: float = 0.0,
     ) -> None:
         self.scheduler = RestScheduler(
             read_rate=read_rate,
@@ -49,6 +50,7 @@ class RestCore:
             cancel_cost=cancel_cost,
             headroom_s=headroom_s,
             max_in_flight=max_in_flight,
+            unanswered_hold_s=unanswered_hold_s,
         )
         # the whole batch must fit the write bucket at once, or it could never be sent
         max_items = {
@@ -97,16 +99,21 @@ class RestCore:
     def knows_job(self, job_id: int) -> bool:
         return self.scheduler.is_running(job_id)
 
-    def on_call_finished(
-        self, job_id: int, result: Any, error: BaseException | None, now_ns: int, *, recharges: int = 0
-    ) -> list:
-        """recharges: how often the exchange may charge the call beyond its start, as its
-        client tells (a retry; an attempt left unanswered): see RestScheduler.charge_retry."""
+    def on_attempt_asked(self, job_id: int, kind: str, items: int, not_before_ns: int, now_ns: int) -> list:
+        """A running call needs one more request (see RestScheduler.ask_attempt): it is
+        granted (GrantAttempt) when its backoff has passed and the budget pays for it."""
+        lane, cost = self.scheduler.request_lane_cost(kind, items)
+        return self.scheduler.ask_attempt(job_id, lane, cost, not_before_ns, now_ns)
+
+    def on_attempt_unanswered(self, kind: str, items: int, now_ns: int) -> None:
+        """A request timed out; the exchange may still charge it (RestScheduler.hold_unanswered)."""
+        lane, cost = self.scheduler.request_lane_cost(kind, items)
+        self.scheduler.hold_unanswered(lane, cost, now_ns)
+
+    def on_call_finished(self, job_id: int, result: Any, error: BaseException | None, now_ns: int) -> list:
         job = self.scheduler.finish(job_id)
         if job is None:
             return []
-        for _ in range(recharges):
-            self.scheduler.charge_retry(job, now_ns)
         self.completed += 1
         effects = outcome_effects(job.command, result, error, now_ns)
         self.rejected += sum(1 for e in effects if isinstance(e, Publish) and isinstance(e.message, OrderRejected))

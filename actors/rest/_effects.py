@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["StartCall", "ReportFailure"]
+__all__ = ["StartCall", "GrantAttempt", "ReportFailure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,13 @@ class StartCall:
 
     job_id: int
     command: Any
+
+
+@dataclass(frozen=True, slots=True)
+class GrantAttempt:
+    """Job `job_id`'s call may send the request it asked the budget for (budget taken)."""
+
+    job_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,19 @@ create must never delay pulling a quote. A head that cannot be paid yet stops on
 lane: a later lane still goes if its head can be paid (reads never wait for writes; a
 place may pass a batch cancel that costs more than the bucket holds right now).
 
-Live hazards (both off by default, as in a replay, where calls run inline at once):
+Live hazards (off by default, as in a replay, where calls run inline at once):
 - the exchange charges a request when it arrives; our buckets have its rate and capacity,
   so a request sent the instant ours can pay it arrives short whenever it travelled faster
   than the one before it (a few ms of jitter: a 429 we caused). `headroom_s` keeps that
   many seconds of refill in each bucket unspent;
-- the client retries a 429, 5xx or timeout on its own (`charge_retry` charges it after),
-  and an attempt that timed out may be acted on, and charged, even after its retry
-  (charged once more after, per attempt left unanswered);
+- every request a call makes beyond its first (a retry after a 429, 5xx or timeout, a
+  read-back, a further page) is paid from the same budget before it leaves: its worker asks
+  (`ask_attempt`, with the backoff it must wait first) and goes only when granted
+  (GrantAttempt). Hazard: retried outside the budget, the retries that follow a storm land
+  together with fresh writes and find the exchange's bucket short;
+- a request that timed out may still arrive and be charged, any time after we gave up on
+  it: its cost is held out of the bucket (`hold_unanswered`) for `unanswered_hold_s` after
+  the timeout, so a late charge there never finds the exchange's bucket short of ours;
 - a call started while every HTTP worker is busy waits for one, already charged here but
   not yet at the exchange, for as long as a slow answer holds the workers; then the queue
   arrives at once. With `max_in_flight` (the worker count) a call starts, and is charged,
@@ -43,9 +48,9 @@ from messages import AmendOrder, BudgetRefillDue, CancelAllOrders, CancelOrder, 
 
 from ._batches import BatchCall
 from ._budget import TokenBucket
-from ._effects import StartCall
+from ._effects import GrantAttempt, StartCall
 
-__all__ = ["RestScheduler", "Job", "CANCEL_LANE", "WRITE_LANE", "READ_LANE", "LANES", "REFILL_TIMER"]
+__all__ = ["RestScheduler", "Job", "Ask", "CANCEL_LANE", "WRITE_LANE", "READ_LANE", "LANES", "REFILL_TIMER"]
 
 CANCEL_LANE, WRITE_LANE, READ_LANE = "cancel", "write", "read"
 LANES = (CANCEL_LANE, WRITE_LANE, READ_LANE)
@@ -60,6 +65,16 @@ class Job:
     cost: int
 
 
+@dataclass(slots=True)
+class Ask:
+    """A running call's next request, waiting for its budget (and its backoff)."""
+
+    job_id: int
+    lane: str
+    cost: int
+    not_before_ns: int
+
+
 class RestScheduler:
     def __init__(
         self,
@@ -72,6 +87,7 @@ class RestScheduler:
         cancel_cost: int,
         headroom_s: float = 0.0,
         max_in_flight: int | None = None,
+        unanswered_hold_s: float = 0.0,
     ) -> None:
         if default_cost > min(read_capacity, write_capacity) or cancel_cost > write_capacity:
             raise ValueError("a request cost exceeds a bucket's capacity: it could never be sent")
@@ -86,6 +102,8 @@ class RestScheduler:
         self.default_cost = default_cost
         self.cancel_cost = cancel_cost
         self._queues: dict[str, deque[Job]] = {lane: deque() for lane in LANES}
+        self._asks: dict[str, list[Ask]] = {lane: [] for lane in LANES}  # by not_before, then asking order
+        self._hold_ns = round(unanswered_hold_s * 1_000_000_000)
         self._running: dict[int, Job] = {}
         self._next_job_id = 0
         self._refill_deadline: int | None = None  # the armed BudgetRefillDue, if any
@@ -132,14 +150,32 @@ class RestScheduler:
         self._refill_deadline = None
         return self._pump(now_ns)
 
-    def charge_retry(self, job: Job, now_ns: int) -> None:
-        """The client retried the job's call (a 429, 5xx or timeout), outside this budget:
-        the exchange charged the retry when it went through, after our bucket had refilled
-        what the first attempt cost (a refused attempt costs nothing there). Hazard: left
-        uncharged, the retries that follow a 429 burst arrive together and the writes sent
-        next find the exchange's bucket short. Charged once, now, as debt (the bucket may go
-        below zero): what is sent next waits for it."""
-        self._buckets[job.lane].charge(job.cost, now_ns)
+    def request_lane_cost(self, kind: str, items: int = 1) -> tuple[str, int]:
+        """Lane and cost of one request of `kind` ("read" | "place" | "cancel"; an amend
+        prices as a place) carrying `items` orders. Pure: a worker thread may ask it."""
+        if kind == "read":
+            return READ_LANE, self.default_cost
+        lane = CANCEL_LANE if kind == "cancel" else WRITE_LANE
+        return lane, min(self.item_cost(kind) * max(1, items), self._buckets[lane].capacity_tokens)
+
+    def ask_attempt(self, job_id: int, lane: str, cost: int, not_before_ns: int, now_ns: int) -> list:
+        """A running call needs one more request (a retry, a read-back, a page): it goes
+        (GrantAttempt) once `not_before_ns` (its backoff) has come and the lane's bucket can
+        pay it, ahead of the commands waiting in that lane (the call is older, and already
+        holds its worker)."""
+        if job_id not in self._running:
+            return []
+        cost = min(cost, self._buckets[lane].capacity_tokens)
+        asks = self._asks[lane]
+        asks.append(Ask(job_id, lane, cost, not_before_ns))
+        asks.sort(key=lambda ask: ask.not_before_ns)  # stable: asking order among equals
+        return self._pump(now_ns)
+
+    def hold_unanswered(self, lane: str, cost: int, now_ns: int) -> None:
+        """A request timed out: the exchange may still charge it, any time now. Its cost is
+        held out of the lane's bucket for `unanswered_hold_s` (on top of what it was charged
+        when it left: then the exchange had not seen it yet)."""
+        self._buckets[lane].hold(cost, now_ns, now_ns + max(1, self._hold_ns))
 
     def worker_freed(self, now_ns: int) -> list:
         """A call came back (after `finish`): with `max_in_flight`, a waiting call may start."""
@@ -150,20 +186,40 @@ class RestScheduler:
             return True
         return len(self._running) < self.max_in_flight + (1 if lane == CANCEL_LANE else 0)
 
+    def _ask_blocks(self, lane: str, now_ns: int) -> bool:
+        """The lane's first ask is due and stops the lane until it is paid. Not while a hold
+        keeps the bucket below its cost (a batch after a timeout): the lane's cheaper calls
+        go meanwhile, or nothing would go until the hold ends."""
+        asks = self._asks[lane]
+        return bool(asks) and asks[0].not_before_ns <= now_ns and self._buckets[lane].fits(asks[0].cost, now_ns, self._keep[lane])
+
     def _pump(self, now_ns: int) -> list:
-        """Send what the budget (and the workers) allow, lanes in priority order, FIFO within
-        a lane; wake when the first waiting head can be paid (a timer already armed earlier
-        stays). Waiting for a worker needs no timer: a call coming back pumps again."""
+        """Send what the budget (and the workers) allow, lanes in priority order; within a
+        lane the running calls' due requests first, then FIFO; wake when the first waiting
+        head can be paid or a backoff ends (a timer already armed earlier stays). Waiting
+        for a worker needs no timer: a call coming back pumps again."""
         effects: list = []
         for lane in LANES:
-            queue, bucket, keep = self._queues[lane], self._buckets[lane], self._keep[lane]
+            queue, asks, bucket, keep = self._queues[lane], self._asks[lane], self._buckets[lane], self._keep[lane]
+            while asks and asks[0].not_before_ns <= now_ns and bucket.try_take(asks[0].cost, now_ns, keep):
+                effects.append(GrantAttempt(asks.pop(0).job_id))
+            if self._ask_blocks(lane, now_ns):
+                continue  # a due request of a running call goes before anything newer
             while queue and self._worker_free(lane) and bucket.try_take(queue[0].cost, now_ns, keep):
                 job = queue.popleft()
                 self._running[job.job_id] = job
                 self.sent += 1
                 effects.append(StartCall(job.job_id, job.command))
-        waits = [self._buckets[lane].ns_until(q[0].cost, now_ns, self._keep[lane])
-                 for lane, q in self._queues.items() if q and self._worker_free(lane)]
+        waits: list[int] = []
+        for lane in LANES:
+            queue, asks, bucket, keep = self._queues[lane], self._asks[lane], self._buckets[lane], self._keep[lane]
+            if asks:
+                due_in = asks[0].not_before_ns - now_ns
+                waits.append(due_in if due_in > 0 else bucket.ns_until(asks[0].cost, now_ns, keep))
+                if self._ask_blocks(lane, now_ns):
+                    continue  # the lane waits for it alone
+            if queue and self._worker_free(lane):
+                waits.append(bucket.ns_until(queue[0].cost, now_ns, keep))
         if not waits:
             return effects
         deadline = now_ns + max(1, min(waits))
@@ -195,12 +251,15 @@ class RestScheduler:
 
     def finish(self, job_id: int) -> Job | None:
         """The job whose call came back (None: not one of ours, or already finished)."""
+        for lane, asks in self._asks.items():  # a call that ended asks for nothing more
+            self._asks[lane] = [ask for ask in asks if ask.job_id != job_id]
         return self._running.pop(job_id, None)
 
     def forget_running(self) -> int:
         """Stopping: the calls in flight will never be handled. Returns how many."""
         count = len(self._running)
         self._running.clear()
+        self._asks = {lane: [] for lane in LANES}
         return count
 
     @property

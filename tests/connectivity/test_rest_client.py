@@ -60,35 +60,55 @@ def test_rate_limits_and_server_errors_are_retried_with_capped_jittered_backoff(
     assert 0 <= sleeps[0] <= 0.25 and all(0 <= s <= 1.0 for s in sleeps)
 
 
-def test_the_retries_a_thread_made_are_told_to_it_once_so_the_rest_budget_can_charge_them():
-    transport = FakeTransport({("POST", ORDERS_PATH): [(429, {"error": "too many requests"}), CREATED, CREATED]})
-    client = make_client(transport)
-    place(client)
-    on_another_thread = []
-    worker = threading.Thread(target=lambda: on_another_thread.append(client.retries_on_this_thread()))
-    worker.start()
-    worker.join()
-    assert on_another_thread == [0]  # each worker is told of its own calls' retries
-    assert client.retries_on_this_thread() == 1
-    assert client.retries_on_this_thread() == 0  # told once
-    place(client)
-    assert client.retries_on_this_thread() == 0
+class RecordingBudget:
+    """An AttemptBudget that grants at once and writes down what it was asked."""
+
+    def __init__(self):
+        self.asked = []
+        self.timed_out = []
+
+    def before(self, kind, items, backoff_s):
+        self.asked.append((kind, items, backoff_s > 0))
+
+    def unanswered(self, kind, items):
+        self.timed_out.append((kind, items))
 
 
-def test_a_call_is_told_as_charged_again_once_if_retried_and_once_more_per_attempt_left_unanswered():
+def test_every_attempt_first_or_retry_is_paid_by_the_threads_budget_after_its_backoff_and_none_sleeps():
+    sleeps = []
+    client = make_client(FakeTransport({("POST", ORDERS_PATH): [(429, {"error": "too many requests"}), SERVER_ERROR, CREATED]}), sleeps)
+    budget = RecordingBudget()
+    with client.paid_by(budget):
+        place(client)
+    assert budget.asked == [("place", 1, False), ("place", 1, True), ("place", 1, True)]
+    assert sleeps == [] and budget.timed_out == []  # the budget waits the backoff; a refused attempt got an answer
+    place(client)  # outside: no budget, the backoff slept
+    assert sleeps == []  # (this one went through at once)
+
+
+def test_a_request_that_timed_out_is_told_to_the_budget_and_so_is_the_read_back_that_settles_it():
     # Found by the full storms phase: an attempt answered past the timeout can be acted on (and
     # charged) by the exchange after its retry, long after our budget charged it when it left
-    # (a 429 of ours to the late attempt). A refused attempt (429, 5xx) costs nothing there.
-    client = make_client(FakeTransport({("POST", ORDERS_PATH): [TransportError("timed out"), CREATED]}))
-    place(client)
-    assert client.recharges_on_this_thread() == 2  # the retry, and the timed-out attempt
-    assert client.recharges_on_this_thread() == 0  # told once
-    client = make_client(FakeTransport({("POST", ORDERS_PATH): [(429, {"error": "too many requests"}), SERVER_ERROR, CREATED]}))
-    place(client)
-    assert client.recharges_on_this_thread() == 1
-    client = make_client(FakeTransport({("POST", ORDERS_PATH): [CREATED]}))
-    place(client)
-    assert client.recharges_on_this_thread() == 0
+    # (a 429 of ours to the late attempt).
+    transport = FakeTransport({
+        ("POST", ORDERS_PATH): [TransportError("timed out")] * 4,
+        ("GET", "/portfolio/orders"): [(200, {"orders": [order_object()], "cursor": ""})],
+    })  # fmt: skip
+    client = make_client(transport)
+    budget = RecordingBudget()
+    with client.paid_by(budget):
+        assert place(client).read_back
+    assert budget.timed_out == [("place", 1)] * 4
+    assert budget.asked == [("place", 1, False)] + [("place", 1, True)] * 3 + [("read", 1, False)]
+
+
+def test_a_batch_asks_for_as_many_items_as_it_carries():
+    budget = RecordingBudget()
+    client = make_client(FakeTransport({("DELETE", ORDERS_PATH + "/batched"): [
+        (200, {"orders": [{"order_id": "a", "reduced_by": "5.00"}, {"order_id": "b", "reduced_by": "5.00"}]})]}))
+    with client.paid_by(budget):
+        client.batch_cancel([("a", "KXTEST-26"), ("b", "KXTEST-26")])
+    assert budget.asked == [("cancel", 2, False)]
 
 
 def test_every_retry_reuses_the_same_client_order_id():
@@ -183,6 +203,30 @@ def test_amend_sends_the_new_total_count_and_both_client_ids():
     body = transport.calls[0][3]
     assert (body["count"], body["price"], body["client_order_id"], body["updated_client_order_id"]) == ("7.00", "0.4300", "mmd-run1-1", "run1-2")
     assert (amended.client_order_id, amended.filled, amended.remaining) == ("run1-2", D("2"), D("5"))
+
+
+def test_an_amend_reply_with_a_fill_count_but_no_remaining_count_is_settled_by_reading_the_order():
+    # amend-order-v2.md: fill_count counts only what the amend itself filled (crossing the
+    # book), not the order's running total: an order 4 of 7 filled, moved, replies
+    # fill_count 0. `count - fill_count` would say 7 rest when 3 do (the ledger then takes
+    # 7 - 7 = 0 as filled); what rests is only the order's to tell.
+    path = f"{ORDERS_PATH}/ord-1/amend"
+    transport = FakeTransport({
+        ("POST", path): [(200, {"order_id": "ord-1", "client_order_id": "run1-2", "fill_count": "0.00", "ts_ms": 5})],
+        ("GET", "/portfolio/orders/ord-1"): [(200, {"order": order_object(
+            client_order_id="run1-2", yes_price_dollars="0.4300", fill_count_fp="4.00", remaining_count_fp="3.00",
+            initial_count_fp="7.00")})],
+    })  # fmt: skip
+    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("7"), "mmd-run1-1", "run1-2")
+    assert (amended.filled, amended.remaining, amended.read_back) == (D("4"), D("3"), True)
+
+
+def test_an_amend_reply_with_a_remaining_count_alone_says_the_rest_of_the_new_total_filled():
+    path = f"{ORDERS_PATH}/ord-1/amend"
+    transport = FakeTransport({("POST", path): [(200, {"order_id": "ord-1", "client_order_id": "run1-2", "remaining_count": "3.00", "ts_ms": 5})]})
+    amended = make_client(transport).amend_order("ord-1", "KXTEST-26", "bid", D("0.43"), D("7"), "mmd-run1-1", "run1-2")
+    assert (amended.filled, amended.remaining, amended.read_back) == (D("4"), D("3"), False)
+    assert transport.calls_to("GET", "/portfolio/orders/ord-1") == []
 
 
 def test_amend_refused_on_a_retry_is_settled_when_the_order_carries_the_new_client_id():

@@ -3,7 +3,7 @@
 from decimal import Decimal as D
 
 from actors.rest import BatchCall, PlacedOrder, RestCore, RestError
-from actors.rest._effects import StartCall
+from actors.rest._effects import GrantAttempt, StartCall
 from kernel.effects import ArmTimer, Publish
 from messages import AmendOrder, CancelAllOrders, CancelOrder, OrderAccepted, OrderRejected, PlaceOrder, rejection_of
 
@@ -108,12 +108,30 @@ def test_finished_calls_become_outcomes_and_count_completions_and_rejections():
     assert (status["sent"], status["completed"], status["rejected"], status["in_flight"]) == (2, 2, 1, 0)
 
 
-def test_a_finished_call_is_charged_again_as_often_as_its_client_says_the_exchange_may_charge_it():
+def test_a_retry_of_a_running_call_waits_its_backoff_and_the_budget_then_goes_before_newer_commands():
     core = basic_tier()
     (call,) = starts(core.on_command(places(1, batch=False)[0], T0))
-    assert core.status(T0)["tokens"]["write"] == 90
-    core.on_call_finished(call.job_id, placed("ord-1"), None, T0, recharges=2)
-    assert core.status(T0)["tokens"]["write"] == 70
+    for n in range(9):  # the write bucket emptied by newer places
+        core.on_command(places(10, batch=False)[n + 1], T0)
+    assert core.status(T0)["tokens"]["write"] == 0
+    waiting = places(11, batch=False)[10]
+    assert starts(core.on_command(waiting, T0)) == []  # queued: nothing left until T0 + 100 ms
+    asked = core.on_attempt_asked(call.job_id, "place", 1, T0 + 50_000_000, T0)  # its backoff: 50 ms
+    assert [e for e in asked if isinstance(e, GrantAttempt | StartCall)] == []
+    granted = core.on_refill_due(T0 + 100_000_000)
+    assert [e for e in granted if isinstance(e, GrantAttempt | StartCall)] == [GrantAttempt(call.job_id)]
+    (start,) = starts(core.on_refill_due(T0 + 200_000_000))  # the place, when the next 10 tokens are in
+    assert start.command is waiting
+
+
+def test_a_request_that_timed_out_is_charged_again_and_its_cost_held_out_of_the_refill_until_the_hold_ends():
+    core = basic_tier(unanswered_hold_s=2.0)
+    (call,) = starts(core.on_command(places(1, batch=False)[0], T0))
+    core.on_attempt_unanswered("place", 1, T0 + 5_000_000_000)  # bucket full again by then
+    assert core.status(T0 + 5_000_000_000)["tokens"]["write"] == 90  # it may be charged any time now
+    assert core.status(T0 + 6_000_000_000)["tokens"]["write"] == 90  # and the refill stops short of it
+    assert core.status(T0 + 7_000_000_000)["tokens"]["write"] == 90  # the hold ends: refill resumes
+    assert core.status(T0 + 7_100_000_000)["tokens"]["write"] == 100
 
 
 def test_a_result_for_an_unknown_call_is_ignored():
