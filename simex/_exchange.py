@@ -1052,8 +1052,10 @@ class Exchange:
 
     def _drop_settled_history(self, ticker: str) -> None:
         """A settled market's trades and finished orders leave the live endpoints (the
-        market's own trades are no cursor key of another's: pages go on, see `_paginate`)."""
+        market's own trades are no cursor key of another's: pages go on, see `_paginate`);
+        its 24 h volume is counted by the minute from now on."""
         self.trades = [t for t in self.trades if t.ticker != ticker]
+        self.markets[ticker].count_recent_trades_by_the_minute()  # its 24 h volume goes on
         for order_id in [o.order_id for o in self.orders.values() if o.ticker == ticker and o.status != "resting"]:
             del self.orders[order_id]
 

@@ -156,3 +156,22 @@ def test_a_days_settled_markets_leave_only_what_the_accounts_read_back(clock):
     assert len(live_markets) <= 8  # the cutoff's worth of settled markets, not the day's
     assert {o.ticker for o in ex.orders.values()} <= live_markets
     assert len(ex.fills) == 960  # alice's, every one
+
+
+def test_a_settled_markets_24h_volume_is_kept_by_the_minute_after_the_cutoff(clock):
+    # its trades leave, its 24 h volume (GET /markets) goes on: counted by the minute, a
+    # minute's contracts leave the window with the minute's last trade (late, never early)
+    ex = exchange(clock, settled_history_s=HOUR_S)
+    clock.tick(60 - clock.ns // 1_000_000_000 % 60)  # at the start of a minute
+    first_ns = clock.ns
+    for _ in range(3):  # three trades in one minute, 10 s apart
+        trade(ex, TICKER)
+        clock.tick(10)
+    last_ns = clock.ns - 10 * 1_000_000_000
+    settled(ex, clock, TICKER)
+    later(ex, clock, HOUR_S)
+    market = ex.markets[TICKER]
+
+    assert len(market.recent_trades) == 1 and market.volume_24h(clock.ns) == D(6)
+    assert market.volume_24h(first_ns + 86_400 * 1_000_000_000) == D(6)  # the first trade's own time
+    assert market.volume_24h(last_ns + 86_400 * 1_000_000_000) == D(0)
