@@ -13,8 +13,9 @@ summed; makers come and go), every dict/list/set/deque reachable from the actor 
 our own objects (up to 4 attributes deep), its length at each figure. Those longer at the
 end than at the start are printed with their whole series, so a bounded buffer (flat
 after it fills) reads apart from a history or id set that grows with every event. The
-simulated exchange (in the same process, a simulator that keeps every trade, order and
-fill) is censused apart.
+simulated exchange (in the same process: `bin/mmd start` in paper mode runs it there too)
+is censused apart; it serves a settled market's trades and finished orders for an hour
+after the settlement (simex `settled_history_s`) and keeps the daemon account's fills.
 
 `--tracemalloc`: traced bytes by allocating package (actors/<name>, kernel, messages,
 kalshi, simex, python) at every figure, so the daemon's own slope reads apart from the

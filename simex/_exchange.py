@@ -31,6 +31,14 @@ the account's orders on that side in fill priority (best price, then queue place
 part that would open new exposure locks collateral. Reduce-only orders never lock collateral:
 they are capped together at the position and re-capped or cancelled (`ReduceOnlyCancel`) as it
 shrinks.
+
+History (memory over a day of paper, which runs this core in the daemon's process): like
+Kalshi, whose live endpoints serve data only until a cutoff (older data moves to
+`/historical/...`), a settled market's public trades and its finished orders leave the live
+endpoints `settled_history_s` after the settlement; an account's fills, settlements and
+positions stay (a restarting client reads back every fill since the last one it recorded).
+Background participants keep no history (`keep_history=False`): their emptied positions in
+a settled market go at the settlement.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from ._model import (
     MARKET_RESULTS,
     MAX_PRICE,
     MIN_PRICE,
+    NS_PER_S,
     ZERO,
     Account,
     Fill,
@@ -85,6 +94,7 @@ FEE_STEP = Decimal("0.0001")  # trade fees round up to the centicent
 REBATE = CENT
 MARKET_INACTIVE = "MARKET_INACTIVE"
 CANCELLABLE = ("active", "inactive")  # a trading pause still allows cancels
+SETTLED_HISTORY_S = 3600  # a settled market's trades and finished orders are served this long
 _NEW = float("inf")  # queue priority of an order not yet in the book: behind its price level
 
 
@@ -115,9 +125,12 @@ class Exchange:
     `acting_at` scope (e.g. one tape row), once per market whose summary changed.
     """
 
-    def __init__(self, now_ns: Callable[[], int], seed: int = 0, rate_limit_tier: str | None = None) -> None:
+    def __init__(self, now_ns: Callable[[], int], seed: int = 0, rate_limit_tier: str | None = None,
+                 settled_history_s: int | None = SETTLED_HISTORY_S) -> None:
         """rate_limit_tier: Kalshi usage tier whose token buckets every account gets
-        (e.g. "basic"); None leaves requests unmetered (backtests)."""
+        (e.g. "basic"); None leaves requests unmetered (backtests). settled_history_s: how
+        long after its settlement a market's trades and finished orders are still served
+        (None: for ever; see "History" above)."""
         self._clock = now_ns
         self._acting_ns: int | None = None  # set while a scheduled event or tape row runs
         self.seed = seed
@@ -134,6 +147,8 @@ class Exchange:
         self._counters: dict[str, int] = {}
         self._live_coids: dict[tuple[str, str], str] = {}
         self._expiries: list[tuple[int, str]] = []
+        self.settled_history_s = settled_history_s
+        self._history_cutoffs: list[tuple[int, str]] = []  # (when, ticker): settled markets' history to drop
         self._schedule: list[tuple[int, int, Callable[[int], None]]] = []
         self._schedule_seq = 0
         self._advanced_to = 0
@@ -279,6 +294,11 @@ class Exchange:
             records.append(self._settle_position(market, account, pos, now))
         market.open_interest = ZERO
         market.settled_ns = now
+        for account in self.accounts.values():
+            if not account.keep_history:  # emptied by the settlement, and read by no one
+                account.positions.pop(ticker, None)
+        if self.settled_history_s is not None:
+            heapq.heappush(self._history_cutoffs, (now + self.settled_history_s * NS_PER_S, ticker))
         self._set_status(market, "finalized")
         self.hub.lifecycle(market, "settled", {"settled_ts": now // 10**9})
         return records
@@ -1022,11 +1042,22 @@ class Exchange:
             order = self.orders.get(order_id)  # background accounts' finished orders are dropped
             if order is not None and order.status == "resting" and order.expiration_ns is not None and order.expiration_ns <= now_ns:
                 self._cancel_resting(order, "ExpiryCancel")
+        while self._history_cutoffs and self._history_cutoffs[0][0] <= now_ns:
+            self._drop_settled_history(heapq.heappop(self._history_cutoffs)[1])
         for market in self.markets.values():
             if market.status == "initialized" and market.open_ns <= now_ns:
                 self._set_status(market, "active")
             if market.status in ("initialized", "active", "inactive") and market.close_ns <= now_ns:
                 self._close(market)
+
+    def _drop_settled_history(self, ticker: str) -> None:
+        """A settled market's trades and finished orders leave the live endpoints (the
+        market's own trades are no cursor key of another's: pages go on, see `_paginate`);
+        its 24 h volume is counted by the minute from now on."""
+        self.trades = [t for t in self.trades if t.ticker != ticker]
+        self.markets[ticker].count_recent_trades_by_the_minute()  # its 24 h volume goes on
+        for order_id in [o.order_id for o in self.orders.values() if o.ticker == ticker and o.status != "resting"]:
+            del self.orders[order_id]
 
     def _close(self, market: Market) -> None:
         for order in self._resting_in(market):

@@ -151,6 +151,17 @@ class Market:
             self.recent_volume -= self.recent_trades.popleft()[1]
         return self.recent_volume + (self.volume - self.traded_volume)
 
+    def count_recent_trades_by_the_minute(self) -> None:
+        """Keep the 24 h window's trades as one entry per minute, at the minute's last trade
+        (a market that trades no more, whose trades are history): a minute's contracts then
+        leave the window with its last trade, up to a minute late, never early."""
+        by_minute: dict[int, tuple[int, Decimal]] = {}
+        for ts_ns, count in self.recent_trades:
+            minute = ts_ns // (60 * NS_PER_S)
+            _, total = by_minute.get(minute, (ts_ns, ZERO))
+            by_minute[minute] = (ts_ns, total + count)
+        self.recent_trades = deque(by_minute.values())
+
     @property
     def ticker(self) -> str:
         return self.spec.ticker

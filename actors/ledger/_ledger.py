@@ -51,7 +51,13 @@ Hazards named here (see also `_own_orders`):
   exchange as well, so it is closed at that price as it arrives;
 - the fill ids kept to drop a duplicate report are bounded per market and per session
   book (seen_fill_ids_per_market); a session's REST read-back reports again every fill
-  since the session began, so a fill older than the ids kept counts as seen (`BoundedIds`).
+  since the session began, so a fill older than the ids kept counts as seen (`BoundedIds`);
+- the order ids kept (closed orders, each order's seen fills, whose an order is) are
+  forgotten once nothing late can need them: a market's closed orders and seen fills when
+  it settles (no order of it is tracked or adopted again, and a late fill is closed at the
+  settlement price, de-duplicated by the market's position, which is kept); a session's
+  orders' owner when it ends (a fill of an ended session's order goes to no book, known
+  owner or not). A day of paper lists ~400 markets: the count bounds below are a backstop.
 """
 
 from __future__ import annotations
@@ -165,6 +171,7 @@ class TradingLedger:
         # oldest order first: what of an order has been seen, whether or not the fill
         # could be matched to the tracked order when it arrived
         self._seen_fills: dict[str, dict[str, Decimal]] = {}
+        self._seen_fills_of: dict[str, list[str]] = {}  # ticker -> its order ids in _seen_fills
         # ticker -> settlement price ($1 / $0) of a market that resolved: one per market
         # traded in the run, a few hundred at most
         self.settled: dict[str, Decimal] = {}
@@ -291,6 +298,10 @@ class TradingLedger:
         for order in self.orders.of_ticker(ticker):
             self.orders.remove(order)
         self._unseen.pop(ticker, None)
+        # nothing of the market is tracked or adopted from now on: its ids can go
+        self.orders.forget_market(ticker)
+        for order_id in self._seen_fills_of.pop(ticker, ()):
+            self._seen_fills.pop(order_id, None)
         return True
 
     def hold(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
@@ -348,6 +359,17 @@ class TradingLedger:
         self._ended[session_id] = None
         while len(self._ended) > _REMEMBER_ENDED:
             del self._ended[next(iter(self._ended))]
+        # a fill of its orders goes to no book now, whoever's it is known to be
+        if session_id in self._owners.values():
+            self._owners = {order_id: owner for order_id, owner in self._owners.items() if owner != session_id}
+
+    def remembered_ids(self) -> dict[str, int]:
+        """How many order ids the ledger keeps, by purpose (for memory checks)."""
+        return {
+            "closed order ids": self.orders.closed_ids_remembered(),
+            "order owners": len(self._owners),
+            "orders with seen fills": len(self._seen_fills),
+        }
 
     # -- views --------------------------------------------------------------------------
     def changed(self, ticker: str, cause: object, order: OwnOrder | None, ts: int) -> TradingStateChanged:
@@ -459,7 +481,7 @@ class TradingLedger:
         if not order.order_id or order.order_id in self._owners:
             return
         owner = order.owner
-        if not owner:
+        if not owner or owner in self._ended:  # an ended session's: its fills go to no book
             return
         self._owners[order.order_id] = owner
         while len(self._owners) > _REMEMBER_OWNERS:
@@ -475,6 +497,7 @@ class TradingLedger:
         seen = self._seen_fills.get(fill.order_id)
         if seen is None:
             seen = self._seen_fills[fill.order_id] = {}
+            self._seen_fills_of.setdefault(fill.ticker, []).append(fill.order_id)
             while len(self._seen_fills) > _REMEMBER_FILLED_ORDERS:
                 del self._seen_fills[next(iter(self._seen_fills))]
         seen[fill.fill_id] = fill.count

@@ -29,7 +29,8 @@ Hazards it names:
   reported filled becomes total - reduced_by (unless an amend is unsettled, when the
   total is not known), so an owner carrying unseen fills sees them;
 - an order the exchange confirmed gone may still be reported resting by a stale event:
-  its ids are remembered, so it is not adopted back; but an event with an exchange id we
+  its ids are remembered, so it is not adopted back (until the owner stops adopting on its
+  market: `forget_market`); but an event with an exchange id we
   never closed is a new order even under a closed client id (a late create retry);
 - an order we do not know may rest on the exchange (a place whose outcome was unknown,
   one placed around us): the owner decides by `adopt` whether to take it in; one adopted
@@ -209,7 +210,8 @@ class OwnOrders:
         self._known_fills = known_fills
         self._order_type = order_type
         self._orders: dict[str, list[OwnOrder]] = {}
-        self._closed_ids: dict[str, None] = {}  # ordered set, oldest first
+        # ids of confirmed-gone orders -> their market, oldest first (see `forget_market`)
+        self._closed_ids: dict[str, str] = {}
         self.adoptions = 0
 
     # -- reads ----------------------------------------------------------------------
@@ -243,6 +245,9 @@ class OwnOrders:
             client_order_id and client_order_id in self._closed_ids
         )
 
+    def closed_ids_remembered(self) -> int:
+        return len(self._closed_ids)
+
     # -- writes ---------------------------------------------------------------------
     def add(self, order: OwnOrder) -> OwnOrder:
         order.key = order.key or order.client_order_id
@@ -264,9 +269,16 @@ class OwnOrders:
         if closed:
             for key in (order.order_id, order.client_order_id, alias):
                 if key:
-                    self._closed_ids[key] = None
+                    self._closed_ids[key] = order.ticker
             while len(self._closed_ids) > _REMEMBER_CLOSED:
                 del self._closed_ids[next(iter(self._closed_ids))]
+
+    def forget_market(self, ticker: str) -> None:
+        """Forget the closed orders of a market whose orders can no longer be adopted (the
+        owner's `adopt` refuses the market from now on: it settled). Hazard: forgotten
+        while adoption is still possible, a stale resting echo would adopt a closed order."""
+        if ticker in self._closed_ids.values():
+            self._closed_ids = {key: t for key, t in self._closed_ids.items() if t != ticker}
 
     def apply(self, event: object) -> OwnOrder | None:
         """Apply an exchange event about one order; returns that order (None if not ours)."""

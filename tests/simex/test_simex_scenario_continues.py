@@ -46,6 +46,7 @@ def three_hours():
     """The default scenario run for three hours of virtual time, watched minute by minute."""
     clock = Clock()
     exchange, run = build_scenario_exchange("default", seed=7, now_ns=clock)
+    exchange.settled_history_s = None  # the tests read every trade of the three hours
     regimes: dict[str, set[tuple[int, str]]] = defaultdict(set)  # ticker -> (hour, regime kind)
 
     def watch(t_s: int) -> None:
