@@ -20,7 +20,8 @@ from kernel.effects import Send
 from messages import AmendOrder, BudgetRefillDue, CancelAllOrders, CancelOrder, OrderRejected, PlaceOrder, RestReadRequested
 
 from ._batches import GATHER_TIMER, BatchCall, BatchGatherDue
-from ._calls import AttemptAsked, AttemptUnanswered, InlineExecutor, RestCallFinished, WorkerBudget, call_for, finished_call, run_on_worker
+from ._calls import AttemptAsked, AttemptUnanswered, InlineExecutor, RestCallFinished, WorkerBudget
+from ._calls import call_for, finished_call, run_on_worker
 from ._client import KalshiRestClient
 from ._core import RestCore
 from ._effects import GrantAttempt, ReportFailure, StartCall
