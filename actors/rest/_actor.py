@@ -17,31 +17,14 @@ from typing import Any
 from actors._base import MmdActor, handles
 from kernel.directory import Directory
 from kernel.effects import Send
-from messages import (
-    AmendOrder,
-    BudgetRefillDue,
-    CancelAllOrders,
-    CancelOrder,
-    OrderRejected,
-    PlaceOrder,
-    RestReadRequested,
-)
+from messages import AmendOrder, BudgetRefillDue, CancelAllOrders, CancelOrder, OrderRejected, PlaceOrder, RestReadRequested
 
 from ._batches import GATHER_TIMER, BatchCall, BatchGatherDue
-from ._calls import (
-    AttemptAsked,
-    AttemptUnanswered,
-    InlineExecutor,
-    RestCallFinished,
-    WorkerBudget,
-    call_for,
-    finished_call,
-    run_on_worker,
-)
+from ._calls import AttemptAsked, AttemptUnanswered, InlineExecutor, RestCallFinished, WorkerBudget
+from ._calls import call_for, finished_call, run_on_worker
 from ._client import KalshiRestClient
 from ._core import RestCore
 from ._effects import GrantAttempt, ReportFailure, StartCall
-from ._outcomes import requests_sent
 from ._scheduler import REFILL_TIMER
 
 __all__ = ["RestClientActor", "RestCallFinished", "InlineExecutor", "BatchGatherDue", "BatchCall"]
@@ -56,36 +39,14 @@ class RestClientActor(MmdActor):
         tracker: Any,
         client: KalshiRestClient,
         executor: Executor,
-        read_rate: int,
-        read_capacity: int,
-        write_rate: int,
-        write_capacity: int,
-        default_cost: int = 10,
-        cancel_cost: int = 2,
-        batch_max_items: int = 20,
-        batch_gather_ns: int = 2_000_000,
         readers: Directory | None = None,
-        headroom_s: float = 0.0,  # live: see RestScheduler
-        max_in_flight: int | None = None,  # live: the executor's worker count
-        unanswered_hold_s: float = 0.0,  # live: see RestScheduler
+        **core_terms: Any,  # RestCore's: rates, capacities, costs, batches, the live hazards' terms
     ) -> None:
         super().__init__(clock=clock, bus=bus, tracker=tracker)
         self._client = client
         self._readers = readers if readers is not None else Directory()  # role name -> reader ref
         self._executor = executor
-        self._core = RestCore(
-            read_rate=read_rate,
-            read_capacity=read_capacity,
-            write_rate=write_rate,
-            write_capacity=write_capacity,
-            default_cost=default_cost,
-            cancel_cost=cancel_cost,
-            batch_max_items=batch_max_items,
-            batch_gather_ns=batch_gather_ns,
-            headroom_s=headroom_s,
-            max_in_flight=max_in_flight,
-            unanswered_hold_s=unanswered_hold_s,
-        )
+        self._core = RestCore(**core_terms)
         self._budgets: dict[int, WorkerBudget] = {}  # live: job id -> its worker's budget
 
     # -- messages in ----------------------------------------------------------------
@@ -119,12 +80,11 @@ class RestClientActor(MmdActor):
 
     @handles(AttemptAsked)
     def on_attempt_asked(self, asked: AttemptAsked) -> None:
-        now_ns = self.clock.now_ns()
-        self.carry_out(self._core.on_attempt_asked(asked.job_id, asked.kind, asked.items, now_ns + asked.backoff_ns, now_ns))
+        self.carry_out(self._core.on_attempt_asked(asked, self.clock.now_ns()))
 
     @handles(AttemptUnanswered)
     def on_attempt_unanswered(self, unanswered: AttemptUnanswered) -> None:
-        self._core.on_attempt_unanswered(unanswered.kind, unanswered.items, self.clock.now_ns())
+        self.carry_out(self._core.on_attempt_unanswered(unanswered, self.clock.now_ns()))
 
     # -- effects out ----------------------------------------------------------------
     def route(self, name: str) -> Any:
@@ -153,33 +113,25 @@ class RestClientActor(MmdActor):
             # the HTTP call counts as in flight until its result is handled, so "quiet"
             # also means no request is outstanding (released in on_rest_call_finished)
             self.tracker.sent()
-        for sent in requests_sent(start.command, self.clock.now_ns()):
-            self.publish(sent)  # for the latency metrics (nobody listens in a backtest)
         if isinstance(self._executor, InlineExecutor):
             # Replay: handle the outcome now, on this thread. Posted back to the inbox, it
             # could be overtaken by a message from another actor (e.g. a risk refusal),
             # and the order of published outcomes would depend on thread timing.
             self.on_rest_call_finished(finished_call(call, start.job_id))
             return
-        scheduler = self._core.scheduler
-        budget = WorkerBudget(start.job_id, scheduler.lane_and_cost(start.command), scheduler.request_lane_cost,
-                              self.actor_ref, self.tracker)
+        budget = WorkerBudget(start.job_id, *self._core.worker_pricing(start.command), self.actor_ref, self.tracker)
         self._budgets[start.job_id] = budget
         self._executor.submit(run_on_worker, call, start.job_id, self.actor_ref, self.tracker, self._client, budget)
 
     # -- status (ask / proxy) ---------------------------------------------------------
     def get_status(self) -> dict[str, Any]:
-        core = self._core.status(self.clock.now_ns())
-        client_stats = self._client.stats()
-        first = {key: core.pop(key) for key in ("sent", "completed", "rejected")}
-        retries = {"retried": client_stats["retries"], "http_requests": client_stats["requests"]}
-        return {**first, **retries, **core, "errors": dict(self.errors)}
+        return {**self._core.status(self.clock.now_ns(), self._client.stats()), "errors": dict(self.errors)}
 
     def on_stop(self) -> None:
         self.timers.cancel_all()
         for budget in self._budgets.values():
             budget.stop()  # a worker waiting for its grant gives up
         self._budgets.clear()
-        in_flight = self._core.scheduler.forget_running()
+        in_flight = self._core.stop()
         if self.tracker is not None and in_flight:
             self.tracker.done(in_flight)  # their results will never be handled

@@ -4,8 +4,9 @@ Direction: commands come *down* (maker/risk -> PlaceOrder...; anyone -> RestRead
 outcomes go *up* on the bus (OrderAccepted, OrderRejected, ...), read replies to the
 reader the request names. Given a message and the time, the core returns effects in the
 order they must happen: StartCall (the shell runs the HTTP call and hands the result back
-through `on_call_finished`), Publish, Send (a read's reply, to the role name in its
-`reply_to`), ReportFailure, ArmTimer / CancelTimer.
+through `on_call_finished`; the RequestSent events of its requests are published just before
+it), GrantAttempt (a running call's further request may go), Publish, Send (a read's reply,
+to the role name in its `reply_to`), ReportFailure, ArmTimer / CancelTimer.
 
 It puts together the rate budget (RestScheduler), batch gathering (BatchGatherer) and
 outcome translation (outcome_effects).
@@ -19,7 +20,9 @@ from kernel.effects import Publish
 from messages import CancelAllOrders, CancelOrder, OrderRejected, PlaceOrder
 
 from ._batches import BatchGatherer, DropPlace, SendNow
-from ._outcomes import dropped_by_cancel_all, outcome_effects
+from ._calls import AttemptAsked, AttemptUnanswered
+from ._effects import StartCall
+from ._outcomes import dropped_by_cancel_all, outcome_effects, requests_sent
 from ._scheduler import RestScheduler
 
 __all__ = ["RestCore"]
@@ -65,12 +68,12 @@ class RestCore:
     def on_command(self, command: Any, now_ns: int) -> list:
         """PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders or RestReadRequested."""
         if isinstance(command, CancelAllOrders):
-            return self._cancel_all(command, now_ns)
+            return self._announced(self._cancel_all(command, now_ns), now_ns)
         if isinstance(command, PlaceOrder | CancelOrder):
             action = "place" if isinstance(command, PlaceOrder) else "cancel"
             if self.gatherer.takes(action, command):
-                return self._carry(self.gatherer.gather(action, command, now_ns), now_ns)
-        return self.scheduler.submit(command, now_ns)
+                return self._announced(self._carry(self.gatherer.gather(action, command, now_ns), now_ns), now_ns)
+        return self._announced(self.scheduler.submit(command, now_ns), now_ns)
 
     def _cancel_all(self, command: CancelAllOrders, now_ns: int) -> list:
         # Hazard: a place or amend still waiting for write budget (or gathered) would go
@@ -86,29 +89,40 @@ class RestCore:
         every outcome of a command reaches listeners from one actor (deterministic in
         replay); it goes out at once, maybe ahead of an earlier command's outcome."""
         effects: list = [Publish(refusal)]
-        return effects + self._carry(self.gatherer.refused(refusal.action, refusal.client_order_id), now_ns)
+        return self._announced(effects + self._carry(self.gatherer.refused(refusal.action, refusal.client_order_id), now_ns), now_ns)
 
     # -- timers ---------------------------------------------------------------------
     def on_gather_due(self, now_ns: int) -> list:
-        return self._carry(self.gatherer.due(now_ns), now_ns)
+        return self._announced(self._carry(self.gatherer.due(now_ns), now_ns), now_ns)
 
     def on_refill_due(self, now_ns: int) -> list:
-        return self.scheduler.refill_due(now_ns)
+        return self._announced(self.scheduler.refill_due(now_ns), now_ns)
 
     # -- results --------------------------------------------------------------------
     def knows_job(self, job_id: int) -> bool:
         return self.scheduler.is_running(job_id)
 
-    def on_attempt_asked(self, job_id: int, kind: str, items: int, not_before_ns: int, now_ns: int) -> list:
+    def on_attempt_asked(self, asked: AttemptAsked, now_ns: int) -> list:
         """A running call needs one more request (see RestScheduler.ask_attempt): it is
-        granted (GrantAttempt) when its backoff has passed and the budget pays for it."""
-        lane, cost = self.scheduler.request_lane_cost(kind, items)
-        return self.scheduler.ask_attempt(job_id, lane, cost, not_before_ns, now_ns)
+        granted (GrantAttempt) when its backoff (counted from now) has passed and the
+        budget pays for it."""
+        lane, cost = self.scheduler.request_lane_cost(asked.kind, asked.items)
+        return self._announced(self.scheduler.ask_attempt(asked.job_id, lane, cost, now_ns + asked.backoff_ns, now_ns), now_ns)
 
-    def on_attempt_unanswered(self, kind: str, items: int, now_ns: int) -> None:
+    def on_attempt_unanswered(self, unanswered: AttemptUnanswered, now_ns: int) -> list:
         """A request timed out; the exchange may still charge it (RestScheduler.hold_unanswered)."""
-        lane, cost = self.scheduler.request_lane_cost(kind, items)
+        lane, cost = self.scheduler.request_lane_cost(unanswered.kind, unanswered.items)
         self.scheduler.hold_unanswered(lane, cost, now_ns)
+        return []
+
+    def worker_pricing(self, command: Any) -> tuple[tuple[str, int], Any]:
+        """What a live call's worker needs to price its requests (WorkerBudget): the lane and
+        cost its start paid, and the pure pricing of any request."""
+        return self.scheduler.lane_and_cost(command), self.scheduler.request_lane_cost
+
+    def stop(self) -> int:
+        """The shell stops: the calls in flight will never be handled. Returns how many."""
+        return self.scheduler.forget_running()
 
     def on_call_finished(self, job_id: int, result: Any, error: BaseException | None, now_ns: int) -> list:
         job = self.scheduler.finish(job_id)
@@ -117,7 +131,20 @@ class RestCore:
         self.completed += 1
         effects = outcome_effects(job.command, result, error, now_ns)
         self.rejected += sum(1 for e in effects if isinstance(e, Publish) and isinstance(e.message, OrderRejected))
-        return effects + self.scheduler.worker_freed(now_ns)
+        return self._announced(effects + self.scheduler.worker_freed(now_ns), now_ns)
+
+    @staticmethod
+    def _announced(effects: list, now_ns: int) -> list:
+        """Each StartCall preceded by the RequestSent events of its requests (for the latency
+        metrics; nobody listens in a backtest), published as it starts."""
+        if not any(isinstance(effect, StartCall) for effect in effects):
+            return effects
+        out: list = []
+        for effect in effects:
+            if isinstance(effect, StartCall):
+                out += [Publish(sent) for sent in requests_sent(effect.command, now_ns)]
+            out.append(effect)
+        return out
 
     def _carry(self, outputs: list, now_ns: int, cancel_all_reason: str = "") -> list:
         """The gatherer's outputs as effects: sends go through the budget, in order."""
@@ -132,12 +159,15 @@ class RestCore:
         return effects
 
     # -- status ---------------------------------------------------------------------
-    def status(self, now_ns: int) -> dict[str, Any]:
+    def status(self, now_ns: int, client_stats: dict[str, int] | None = None) -> dict[str, Any]:
+        """What the shell's get_status reports; `client_stats`: the client's request counts."""
         scheduler, gatherer = self.scheduler, self.gatherer
+        retries = {} if client_stats is None else {"retried": client_stats["retries"], "http_requests": client_stats["requests"]}
         return {
             "sent": scheduler.sent,
             "completed": self.completed,
             "rejected": self.rejected,
+            **retries,
             "in_flight": scheduler.in_flight,
             "queued": scheduler.queued(),
             "queued_total": scheduler.queued_total,

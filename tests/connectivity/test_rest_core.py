@@ -3,9 +3,20 @@
 from decimal import Decimal as D
 
 from actors.rest import BatchCall, PlacedOrder, RestCore, RestError
+from actors.rest._calls import AttemptAsked, AttemptUnanswered
 from actors.rest._effects import GrantAttempt, StartCall
 from kernel.effects import ArmTimer, Publish
-from messages import AmendOrder, CancelAllOrders, CancelOrder, OrderAccepted, OrderRejected, PlaceOrder, rejection_of
+from messages import (
+    AmendOrder,
+    BudgetRefillDue,
+    CancelAllOrders,
+    CancelOrder,
+    OrderAccepted,
+    OrderRejected,
+    PlaceOrder,
+    RestReadRequested,
+    rejection_of,
+)
 
 T0 = 1_790_000_000_000_000_000
 TICKER = "KXTEST-26"
@@ -116,7 +127,7 @@ def test_a_retry_of_a_running_call_waits_its_backoff_and_the_budget_then_goes_be
     assert core.status(T0)["tokens"]["write"] == 0
     waiting = places(11, batch=False)[10]
     assert starts(core.on_command(waiting, T0)) == []  # queued: nothing left until T0 + 100 ms
-    asked = core.on_attempt_asked(call.job_id, "place", 1, T0 + 50_000_000, T0)  # its backoff: 50 ms
+    asked = core.on_attempt_asked(AttemptAsked(job_id=call.job_id, kind="place", items=1, backoff_ns=50_000_000), T0)
     assert [e for e in asked if isinstance(e, GrantAttempt | StartCall)] == []
     granted = core.on_refill_due(T0 + 100_000_000)
     assert [e for e in granted if isinstance(e, GrantAttempt | StartCall)] == [GrantAttempt(call.job_id)]
@@ -127,7 +138,7 @@ def test_a_retry_of_a_running_call_waits_its_backoff_and_the_budget_then_goes_be
 def test_a_request_that_timed_out_is_charged_again_and_its_cost_held_out_of_the_refill_until_the_hold_ends():
     core = basic_tier(unanswered_hold_s=2.0)
     (call,) = starts(core.on_command(places(1, batch=False)[0], T0))
-    core.on_attempt_unanswered("place", 1, T0 + 5_000_000_000)  # bucket full again by then
+    core.on_attempt_unanswered(AttemptUnanswered(job_id=call.job_id, kind="place", items=1), T0 + 5_000_000_000)  # full by then
     assert core.status(T0 + 5_000_000_000)["tokens"]["write"] == 90  # it may be charged any time now
     assert core.status(T0 + 6_000_000_000)["tokens"]["write"] == 90  # and the refill stops short of it
     assert core.status(T0 + 7_000_000_000)["tokens"]["write"] == 90  # the hold ends: refill resumes
@@ -152,3 +163,24 @@ def test_status_reports_queues_batches_gathering_and_tokens():
         "batches_sent": 1, "batched_items": 2, "gathering": 1,
         "tokens": {"read": 400, "write": 96},
     }  # fmt: skip
+
+
+def test_a_retry_after_a_server_error_is_granted_the_instant_its_backoff_ends_with_nothing_held():
+    # A 5xx is an answer: only a timeout (AttemptUnanswered) holds a cost. The backoff is
+    # counted once, from when the worker asked, and the wake-up is armed for that instant.
+    core = basic_tier(headroom_s=0.1, unanswered_hold_s=2.0)
+    (call,) = starts(core.on_command(places(1, batch=False)[0], T0))
+    asked = core.on_attempt_asked(AttemptAsked(job_id=call.job_id, kind="place", items=1, backoff_ns=300_000_000), T0)
+    assert asked == [ArmTimer("budget_refill", T0 + 300_000_000, BudgetRefillDue(ts=T0 + 300_000_000))]
+    assert core.on_refill_due(T0 + 300_000_000) == [GrantAttempt(call.job_id)]
+    assert core.status(T0 + 300_000_000)["tokens"]["write"] == 90  # full again by then, less the retry: nothing held
+
+
+def test_a_started_call_is_announced_by_the_order_requests_it_sends_just_before_it_starts():
+    core = basic_tier()
+    effects = core.on_command(places(1, batch=False)[0], T0)
+    assert [type(e).__name__ for e in effects] == ["Publish", "StartCall"]
+    (sent,) = published(effects)
+    assert (type(sent).__name__, sent.action, sent.client_order_id, sent.ts) == ("OrderRequestSent", "place", "s-1", T0)
+    read = RestReadRequested(request_id="r-1", path="/portfolio/balance", query=(), reply_to="reader", ts=T0)
+    assert [type(e).__name__ for e in core.on_command(read, T0)] == ["StartCall"]  # a read sends no order request
