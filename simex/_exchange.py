@@ -38,7 +38,9 @@ Kalshi, whose live endpoints serve data only until a cutoff (older data moves to
 endpoints `settled_history_s` after the settlement; an account's fills, settlements and
 positions stay (a restarting client reads back every fill since the last one it recorded).
 Background participants keep no history (`keep_history=False`): their emptied positions in
-a settled market go at the settlement.
+a settled market go at the settlement. At the cut-off the market's candles leave too, and
+`on_history_dropped` listeners run (a scenario then forgets the listing's driver and its
+participants' accounts, `forget_account`); the market itself stays listed (status reads).
 """
 
 from __future__ import annotations
