@@ -38,7 +38,9 @@ Kalshi, whose live endpoints serve data only until a cutoff (older data moves to
 endpoints `settled_history_s` after the settlement; an account's fills, settlements and
 positions stay (a restarting client reads back every fill since the last one it recorded).
 Background participants keep no history (`keep_history=False`): their emptied positions in
-a settled market go at the settlement.
+a settled market go at the settlement. At the cut-off the market's candles leave too, and
+`on_history_dropped` listeners run (a scenario then forgets the listing's driver and its
+participants' accounts, `forget_account`); the market itself stays listed (status reads).
 """
 
 from __future__ import annotations
@@ -149,6 +151,8 @@ class Exchange:
         self._expiries: list[tuple[int, str]] = []
         self.settled_history_s = settled_history_s
         self._history_cutoffs: list[tuple[int, str]] = []  # (when, ticker): settled markets' history to drop
+        # called with the ticker once its history is dropped (the scenario forgets its driver then)
+        self.on_history_dropped: list[Callable[[str], None]] = []
         self._schedule: list[tuple[int, int, Callable[[int], None]]] = []
         self._schedule_seq = 0
         self._advanced_to = 0
@@ -1055,9 +1059,26 @@ class Exchange:
         market's own trades are no cursor key of another's: pages go on, see `_paginate`);
         its 24 h volume is counted by the minute from now on."""
         self.trades = [t for t in self.trades if t.ticker != ticker]
-        self.markets[ticker].count_recent_trades_by_the_minute()  # its 24 h volume goes on
+        market = self.markets[ticker]
+        market.count_recent_trades_by_the_minute()  # its 24 h volume goes on
         for order_id in [o.order_id for o in self.orders.values() if o.ticker == ticker and o.status != "resting"]:
             del self.orders[order_id]
+        market.bars = None  # its candles leave the live endpoints too (Kalshi: /historical)
+        self._ticker_cache.pop(ticker, None)  # a finalized market's summary changes no more
+        for listener in self.on_history_dropped:
+            listener(ticker)
+
+    def forget_account(self, account_id: str) -> None:
+        """Drop a background account that is done (its market's history was dropped): it
+        must hold no resting order and, having no history kept, nothing a client reads."""
+        account = self.accounts[account_id]
+        if account.keep_history:
+            raise ValueError(f"account {account_id} keeps history: it is never forgotten")
+        if any(o.account_id == account_id and o.status == "resting" for o in self.orders.values()):
+            raise ValueError(f"account {account_id} still has resting orders")
+        del self.accounts[account_id]
+        self._limiters.pop(account_id, None)
+        self._rate_limited.pop(account_id, None)
 
     def _close(self, market: Market) -> None:
         for order in self._resting_in(market):
@@ -1068,6 +1089,8 @@ class Exchange:
         """One `ticker` message per market whose touch, last trade, volume or OI changed."""
         for ticker in sorted(self._touched):
             market = self.markets[ticker]
+            if market.bars is None:  # settled and past its cut-off: its summary changes no more
+                continue
             touch = market.touch()
             state = (touch["bid"], touch["ask"], touch["bid_size"], touch["ask_size"], market.last_price,
                      market.volume, market.open_interest)

@@ -131,7 +131,7 @@ class Market:
     close_override_ns: int | None = None  # set when the market is closed early
     determined_ns: int | None = None
     settled_ns: int | None = None
-    bars: MinuteBars = field(default_factory=MinuteBars)  # candlestick source
+    bars: MinuteBars | None = field(default_factory=MinuteBars)  # candlestick source; None once the history is dropped
     seq: int = 0  # listing order: the stable sort key behind `GET /markets` cursors
     recent_trades: deque = field(default_factory=deque)  # (ts_ns, count) of trades inside the 24 h window
     recent_volume: Decimal = ZERO  # sum of the counts in recent_trades

@@ -326,6 +326,9 @@ class ScenarioMarket:
     def ticker(self) -> str:
         return self.scenario.ticker
 
+    def participant_accounts(self) -> list[str]:
+        return [provider.account_id for provider in self.providers] + [self.taker.account_id]
+
     def regime(self, now_ns: int):
         return self.scenario.regime_at(self.run.elapsed_s(now_ns))
 

@@ -295,6 +295,8 @@ class RestApi:
                 raise ApiError.missing(name)
         if period not in PERIODS_MIN:
             raise ApiError.bad_request("period_interval must be 1, 60 or 1440")
+        if market.bars is None:  # a settled market past its cut-off: no live candles (Kalshi: /historical)
+            return []
         try:
             return market.bars.candles(start, end, period, market.created_ns // NS_PER_S,
                                        self.ex.now() // NS_PER_S)

@@ -663,6 +663,17 @@ class ScenarioRun:
     def elapsed_s(self, now_ns: int | None = None) -> float:
         return ((self.exchange.now() if now_ns is None else now_ns) - self.start_ns) / NS_PER_S
 
+    def forget_market(self, ticker: str) -> None:
+        """A settled market's history was dropped: its driver and its background participants'
+        accounts go (memory over a day of paper). A market the reference venues quote keeps its
+        driver (they read its fair value for ever; the scenario file bounds them)."""
+        driver = self.markets.get(ticker)
+        if driver is None or driver.scenario.reference is not None:
+            return
+        del self.markets[ticker]
+        for account_id in driver.participant_accounts():
+            self.exchange.forget_account(account_id)
+
     def fair_cents(self, ticker: str) -> float:
         return self.markets[ticker].fair_cents
 
@@ -699,6 +710,7 @@ def install_scenario(exchange: Exchange, scenario: Scenario, seed: int | None = 
         exchange.schedule(start + int(fault.at_s * NS_PER_S), lambda _now, f=fault: _fire_fault(run, f))
     if scenario.continuation is not None:
         _Episodes(run, scenario.continuation).schedule_first()
+    exchange.on_history_dropped.append(run.forget_market)
     exchange.scenario_run = run  # the simulator's reference routes find it here (see _reference.py)
     return run
 

@@ -110,6 +110,10 @@ LEFT_TRACKED_SET = "left_tracked_set"  # VolatilityEnded.reason: the scanner sto
 # lifecycle events (kalshi-api.md market_lifecycle_v2) after which a market takes no new
 # session; its close itself is the close-time rule's, from close_date_updated
 _MARKET_OVER = frozenset({"determined", "settled"})
+# Markets over, remembered at most this many, oldest first (memory over a day of paper:
+# ~400 markets settle a day). The guard matters only in the restart delay after a market's
+# end (explicit_restart_s, minutes): a market that ended 2,000 market-ends ago is days old.
+_REMEMBER_MARKETS_OVER = 2_000
 _REGIMES_PRUNE_MIN = 256  # markets with a regime view before stale views are first forgotten
 
 
@@ -192,7 +196,7 @@ class SupervisorCore:
         self.errors: Counter = Counter() if errors is None else errors
         self.accepting = True
         self.halted_reason = ""  # kill switch engaged: no new sessions until released
-        self.markets_over: set[str] = set()  # closed, determined or settled: no new session
+        self.markets_over: dict[str, None] = {}  # determined or settled: no restart (ordered set, oldest first)
         self.regimes: dict[str, RegimeView] = {}
         self._regimes_prune_above = _REGIMES_PRUNE_MIN  # regimes' size that triggers the next prune
         self.exposure = NO_EXPOSURE  # the risk governor's latest ExposureChanged
@@ -475,9 +479,14 @@ class SupervisorCore:
         if update.ticker in self.admission.pending:
             self._admit_waiting(now)
 
+    def _market_over(self, ticker: str) -> None:
+        self.markets_over[ticker] = None
+        while len(self.markets_over) > _REMEMBER_MARKETS_OVER:
+            del self.markets_over[next(iter(self.markets_over))]
+
     def _on_lifecycle(self, event: MarketLifecycleChanged, now: int) -> None:
         if event.event_type in _MARKET_OVER:
-            self.markets_over.add(event.ticker)
+            self._market_over(event.ticker)
             return
         if event.event_type != "close_date_updated" or event.close_ts is None:
             return

@@ -362,6 +362,7 @@ class WsCore:
         for ticker in msg.tickers:
             if msg.remove:
                 self._markets.pop(ticker, None)
+                self._touch.pop(ticker, None)  # its tickers stop; a later re-add starts afresh
             else:
                 self._markets.setdefault(ticker)
         if not self.connected:

@@ -365,3 +365,16 @@ def test_status_reports_health_and_the_time_of_the_last_message():
     assert (feed.core.status()["ws_healthy"], feed.core.status()["last_message_ns"]) == (True, START + 3 * S)
     feed.lose()
     assert feed.core.status()["ws_healthy"] is False
+
+
+def test_a_removed_markets_last_ticker_is_forgotten():
+    # memory over a day of paper: every market ever watched would otherwise keep its touch
+    feed = Feed()
+    feed.connect()
+    market = TICKER["msg"]["market_ticker"]
+    effects = feed.want(market)
+    feed.subscribed(effects, "ticker", 11)
+    feed.frame(TICKER)
+    assert market in feed.core._touch
+    feed.want(market, remove=True)
+    assert market not in feed.core._touch

@@ -52,6 +52,20 @@ def test_a_settled_pinned_market_gets_no_new_session():
     assert len(h.started()) == 1
 
 
+def test_markets_over_are_remembered_up_to_a_bound_the_newest_kept():
+    # memory over a day of paper: ~400 markets end a day; the guard is needed only during a
+    # restart delay, so the oldest ends are forgotten first
+    from actors.supervisor._core import _REMEMBER_MARKETS_OVER
+
+    h = CoreHarness(explicit_session_ttl_s=300, explicit_restart_s=60)
+    for i in range(_REMEMBER_MARKETS_OVER + 5):
+        h.feed(MarketLifecycleChanged(ticker=f"KX-{i}", event_type="determined", result="yes", close_ts=None,
+                                      ts_event=h.now, ts_recv=h.now))
+    over = h.core.markets_over
+    assert len(over) == _REMEMBER_MARKETS_OVER
+    assert "KX-0" not in over and f"KX-{_REMEMBER_MARKETS_OVER + 4}" in over
+
+
 def test_a_pinned_market_ended_by_the_kill_switch_or_at_shutdown_gets_no_new_session():
     for end in (lambda h: h.feed(KillSwitchEngaged(reason="manual", ts=h.now)), lambda h: h.stop_all_sessions()):
         h = CoreHarness(explicit_restart_s=60)

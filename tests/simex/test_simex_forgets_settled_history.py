@@ -175,3 +175,27 @@ def test_a_settled_markets_24h_volume_is_kept_by_the_minute_after_the_cutoff(clo
     assert len(market.recent_trades) == 1 and market.volume_24h(clock.ns) == D(6)
     assert market.volume_24h(first_ns + 86_400 * 1_000_000_000) == D(6)  # the first trade's own time
     assert market.volume_24h(last_ns + 86_400 * 1_000_000_000) == D(0)
+
+
+def test_a_settled_markets_candles_leave_the_candlestick_endpoint_after_the_cutoff(clock):
+    ex = exchange(clock, settled_history_s=HOUR_S)
+    trade(ex, TICKER)
+    later(ex, clock, 120)
+    settled(ex, clock, TICKER)
+    query = {"start_ts": "0", "end_ts": str(clock.ns // 1_000_000_000 + 60), "period_interval": "1"}
+    path = f"/series/KXTEST/markets/{TICKER}/candlesticks"
+    assert rest(ex, "GET", path, query=query)[1]["candlesticks"]  # until the cutoff
+    later(ex, clock, HOUR_S)
+
+    status, body = rest(ex, "GET", path, query=query)
+    assert status == 200 and body["candlesticks"] == []
+
+
+def test_a_done_background_account_is_forgotten_and_one_that_keeps_history_never(clock):
+    import pytest
+
+    ex = exchange(clock, settled_history_s=HOUR_S)
+    ex.forget_account("crowd")
+    assert "crowd" not in ex.accounts
+    with pytest.raises(ValueError):
+        ex.forget_account("alice")

@@ -154,3 +154,24 @@ def test_a_continuation_block_is_validated():
     assert "continue.episode_s" in text and "continue.markets_per_episode" in text and "continue.colour" in text
     parsed = parse_scenario({**base, "continue": {}})
     assert parsed.continuation is not None and parsed.continuation.episode_s == 900
+
+
+def test_a_day_of_episodes_forgets_settled_listings_drivers_and_participant_accounts():
+    # memory over a day of paper: a listing's driver and its three background accounts go
+    # at its settled market's cut-off; the scripted markets' drivers (reference venues read
+    # their fair value) and every account that keeps history stay
+    clock = Clock()
+    exchange, run = build_scenario_exchange("default", seed=7, now_ns=clock)
+    exchange.register_account("daemon", 1_000_000)
+    advance(exchange, clock, 6 * HOUR_S)
+
+    settled_long_ago = [t for t, m in exchange.markets.items()
+                        if m.settled_ns is not None and m.settled_ns + (HOUR_S + 60) * NS <= clock.now]
+    assert settled_long_ago
+    scripted = {m.ticker for m in run.scenario.markets if m.reference is not None}
+    forgotten = [t for t in settled_long_ago if t not in scripted]
+    assert forgotten and not any(t in run.markets for t in forgotten)
+    assert not any(a.endswith(":" + t) for t in forgotten for a in exchange.accounts)
+    assert scripted <= set(run.markets) and "daemon" in exchange.accounts
+    live = [t for t, m in exchange.markets.items() if m.settled_ns is None]
+    assert all(t in run.markets for t in live)
