@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar
 import pykka
 
 from kernel.bus import Bus, InFlightTracker, post
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from kernel.timers import KeyedTimers
 from messages import Message
 
@@ -112,8 +112,18 @@ class MmdActor(pykka.ThreadingActor):
                 self.timers.arm_at(effect.key, effect.deadline_ns, effect.message)
             elif isinstance(effect, CancelTimer):
                 self.timers.cancel(effect.key)
+            elif isinstance(effect, ArmOnGrid):
+                deadline = self.timers.arm_on_grid(
+                    effect.key, anchor_ns=effect.anchor_ns, interval_ns=effect.interval_ns,
+                    not_before_ns=effect.not_before_ns, message=effect.message,
+                )
+                self.on_grid_armed(effect, deadline)
             else:
                 self.on_effect(effect)
+
+    def on_grid_armed(self, effect: ArmOnGrid, deadline_ns: int) -> None:
+        """The tick an ArmOnGrid settled on; a shell whose core keeps its own copy of the
+        deadline overrides it to hand the deadline back."""
 
     def on_undelivered(self, effect: Send) -> None:
         """A Send whose collaborator `route` did not know (None) or that has stopped.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Publish", "Send", "ArmTimer", "CancelTimer", "Effect"]
+__all__ = ["Publish", "Send", "ArmTimer", "ArmOnGrid", "CancelTimer", "Effect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +43,23 @@ class ArmTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmOnGrid:
+    """Keep the periodic timer `key` armed no later than its first tick at or after
+    `not_before_ns` on the grid anchor_ns + k * interval_ns (k >= 1) whose turn has not
+    passed (kernel.timers.KeyedTimers.arm_on_grid; an earlier tick armed stays). Only the
+    shell's clock can tell whether an instant's turn has passed, so the shell hands the
+    deadline it settled on back to the core (MmdActor.on_grid_armed)."""
+
+    key: str
+    anchor_ns: int
+    interval_ns: int
+    not_before_ns: int
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
 class CancelTimer:
     key: str
 
 
-Effect = Publish | Send | ArmTimer | CancelTimer
+Effect = Publish | Send | ArmTimer | ArmOnGrid | CancelTimer

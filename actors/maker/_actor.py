@@ -19,6 +19,7 @@ from typing import Any
 from config import MakerConfig
 from kernel.bus import Bus, InFlightTracker
 from kernel.directory import Directory
+from kernel.effects import ArmOnGrid
 from messages import (
     BookUpdated,
     ExposureChanged,
@@ -35,7 +36,7 @@ from messages import (
 )
 
 from .._base import MmdActor, handles
-from ._plan import ORDERS, REQUOTE, REST, LogNote, MakerPlan, WakeCheck
+from ._plan import ORDERS, REST, LogNote, MakerPlan
 from ._session import MakerSession
 
 __all__ = ["MakerActor", "maker_reader"]
@@ -108,14 +109,11 @@ class MakerActor(MmdActor):
     def route(self, name: str) -> Any:
         return {ORDERS: self.order_sink, REST: self.rest}[name]
 
+    def on_grid_armed(self, effect: ArmOnGrid, deadline_ns: int) -> None:
+        self.plan.check_armed_at(deadline_ns)
+
     def on_effect(self, effect: Any) -> None:
-        if isinstance(effect, WakeCheck):
-            deadline = self.timers.arm_on_grid(
-                REQUOTE, anchor_ns=effect.anchor_ns, interval_ns=effect.interval_ns,
-                not_before_ns=effect.not_before_ns, message=effect.message,
-            )
-            self.plan.check_armed_at(deadline)
-        elif isinstance(effect, LogNote):
+        if isinstance(effect, LogNote):
             if effect.error:
                 self.errors[effect.error] += 1
             self.log.log(effect.level, "%s", effect.text)

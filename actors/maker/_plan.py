@@ -12,7 +12,7 @@ message and `now_ns` and carries out what it returns, in order.
   A session-end read's finish waits until the ledger's view shows those fills counted.
 - Timers (keys below) are mirrored here: this object arms them all and hears of each that
   fires (`on_due`, called only for a timer `KeyedTimers.fired` accepts). The periodic check
-  is armed on a grid whose deadline the shell's clock settles (`WakeCheck`); the shell
+  is armed on a grid whose deadline the shell's clock settles (`ArmOnGrid`); the shell
   reports the deadline back (`check_armed_at`).
 
 Hazard, order: the effects of one input come out in the order the shell always carried
@@ -29,7 +29,7 @@ from typing import Any
 
 from actors.rest import order_filled_from, parse_fill
 from kernel.clock import seconds
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from messages import (
     BookUpdated,
     ExposureChanged,
@@ -56,7 +56,7 @@ from messages import (
 
 from ._session import MakerSession, MakerState
 
-__all__ = ["MakerPlan", "WakeCheck", "LogNote", "ORDERS", "REST"]
+__all__ = ["MakerPlan", "LogNote", "ORDERS", "REST"]
 
 ORDERS, REST = "orders", "rest"  # the collaborators a Send goes to
 
@@ -66,18 +66,6 @@ REQUOTE = "requote"  # the periodic check (RequoteDue), on its grid; not stepped
 WARMUP = "warmup"  # RequoteWarmupOverDue
 WAKE = "wake"  # RequoteOnDeadlineDue: a hold's cooldown or an exit phase ends
 _FILLS_PATH = "/portfolio/fills"
-
-
-@dataclass(frozen=True, slots=True)
-class WakeCheck:
-    """Keep the periodic check armed no later than its first tick at or after
-    `not_before_ns` on the grid anchor_ns + k * interval_ns (k >= 1) whose turn has not
-    passed (kernel.timers.KeyedTimers.arm_on_grid); the shell reports the deadline armed."""
-
-    anchor_ns: int
-    interval_ns: int
-    not_before_ns: int
-    message: RequoteDue
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +269,7 @@ class MakerPlan:
         return out
 
     def check_armed_at(self, deadline_ns: int) -> None:
-        """The shell armed a WakeCheck: the tick it settled on."""
+        """The shell armed the check's ArmOnGrid: the tick it settled on."""
         self._check_armed_ns = deadline_ns
 
     # -- queries --------------------------------------------------------------------
@@ -334,7 +322,7 @@ class MakerPlan:
         armed = self._check_armed_ns
         if armed is not None and due > armed - self._check_ns:
             return  # the check armed is the first at or after `due`
-        out.append(WakeCheck(anchor, self._check_ns, due, RequoteDue(ticker=self.ticker, ts=now_ns)))
+        out.append(ArmOnGrid(REQUOTE, anchor, self._check_ns, due, RequoteDue(ticker=self.ticker, ts=now_ns)))
 
     def _cancel_timers(self) -> list[Any]:
         self._wake_ns = self._check_armed_ns = None

@@ -12,10 +12,11 @@ from typing import Any
 from actors._base import MmdActor, handles
 from config import RiskConfig, ScannerConfig
 from kernel.directory import Directory
+from kernel.effects import ArmOnGrid
 from messages import BookUpdated, MarketLifecycleChanged, SessionStarted, SessionStopped, TickerUpdated, TradePrinted
 
 from ._market_config import Budgets
-from ._plan import FEED, REGIME, REST, SCANNER_READER, ScannerPlan, WakeHeartbeat
+from ._plan import FEED, REST, SCANNER_READER, ScannerPlan
 from ._scanner import RetryDiscovery, ScannerCore
 
 __all__ = ["ScannerActor", "SCANNER_READER"]
@@ -70,14 +71,11 @@ class ScannerActor(MmdActor):
     def route(self, name: str) -> Any:
         return {REST: self.rest, FEED: self.feed}[name]
 
+    def on_grid_armed(self, effect: ArmOnGrid, deadline_ns: int) -> None:
+        self.plan.heartbeat_armed_at(deadline_ns)
+
     def on_effect(self, effect: Any) -> None:
-        if isinstance(effect, WakeHeartbeat):
-            deadline = self.timers.arm_on_grid(
-                REGIME, anchor_ns=effect.anchor_ns, interval_ns=effect.interval_ns,
-                not_before_ns=effect.not_before_ns, message=effect.message,
-            )
-            self.plan.heartbeat_armed_at(deadline)
-        elif isinstance(effect, RetryDiscovery):
+        if isinstance(effect, RetryDiscovery):
             self.log.warning("%s; retrying in %.0f s", effect.reason, self.config.retry_after_s)
         else:
             super().on_effect(effect)

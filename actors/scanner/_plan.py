@@ -6,7 +6,7 @@ and carries out what it returns, in order.
 Timers (keys below) are mirrored here exactly: this object arms them all, and hears of
 each that fires (`on_due`, called only for a timer that `KeyedTimers.fired` accepts).
 The regime heartbeat is armed on a grid whose deadline the shell's clock settles
-(`WakeHeartbeat`); the shell reports it back (`heartbeat_armed_at`).
+(`ArmOnGrid`); the shell reports it back (`heartbeat_armed_at`).
 
 Hazard, order: the effects of one input come out as the shell always carried them out
 (outputs in order, then the heartbeat, then the queued-reads timer); timers due at one
@@ -20,7 +20,7 @@ from typing import Any
 
 from config import ScannerConfig
 from kernel.clock import seconds
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from messages import (
     BookUpdated,
     MarketLifecycleChanged,
@@ -43,7 +43,7 @@ from ._timers import (
     ScannerSweepDue,
 )
 
-__all__ = ["ScannerPlan", "WakeHeartbeat", "REST", "FEED", "SCANNER_READER"]
+__all__ = ["ScannerPlan", "REST", "FEED", "SCANNER_READER"]
 
 SCANNER_READER = "scanner"  # the name REST replies to the scanner are addressed to
 REST, FEED = "rest", "feed"  # the collaborators a Send goes to
@@ -51,18 +51,6 @@ REST, FEED = "rest", "feed"  # the collaborators a Send goes to
 # timer keys
 SWEEP, REDISCOVER, REGIME, QUEUED_READS = "sweep", "rediscover", "regime", "queued-reads"
 RETRY = "retry:"  # + a count: every failed discovery is retried on its own timer
-
-
-@dataclass(frozen=True, slots=True)
-class WakeHeartbeat:
-    """Keep the regime heartbeat armed no later than its first tick at or after
-    `not_before_ns` on the grid anchor_ns + k * interval_ns (k >= 1) whose turn has not
-    passed (kernel.timers.KeyedTimers.arm_on_grid); the shell reports the deadline armed."""
-
-    anchor_ns: int
-    interval_ns: int
-    not_before_ns: int
-    message: ScannerRegimeHeartbeatDue
 
 
 class ScannerPlan:
@@ -149,7 +137,7 @@ class ScannerPlan:
         raise TypeError(f"the scanner has no timer {type(due).__name__}")
 
     def heartbeat_armed_at(self, deadline_ns: int) -> None:
-        """The shell armed a WakeHeartbeat: the tick it settled on."""
+        """The shell armed the heartbeat's ArmOnGrid: the tick it settled on."""
         self._heartbeat_ns = deadline_ns
 
     def _sweep_timer(self, now_ns: int) -> ArmTimer:
@@ -204,5 +192,5 @@ class ScannerPlan:
             if due > armed:  # fresher data: that tick would find nothing to do
                 self._heartbeat_ns = None
                 out.append(CancelTimer(REGIME))
-        out.append(WakeHeartbeat(self._regime_anchor, interval, due, ScannerRegimeHeartbeatDue(ts=now_ns)))
+        out.append(ArmOnGrid(REGIME, self._regime_anchor, interval, due, ScannerRegimeHeartbeatDue(ts=now_ns)))
         return out

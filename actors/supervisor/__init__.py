@@ -2,7 +2,7 @@
 
 from ._actor import MakerFactory, SessionSupervisorActor
 from ._admission import NO_EXPOSURE, Admission, BalanceGate, ExposureView, RestingValueGate, exposure_view_of
-from ._core import RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker, WakeMonitor
+from ._core import RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker
 from ._crash import MakerCrashed, MakerStartFailed, crash_reporting
 from ._rules import EndDecision, close_deadline_ns, regime_end, regime_is_stale, risk_end
 from ._sessions import Session, SessionBook, SessionKind
@@ -24,7 +24,6 @@ __all__ = [
     "TellMaker",
     "StopMaker",
     "RestRead",
-    "WakeMonitor",
     "SupervisorAdmissionDue",
     "SupervisorCloseReadRetryDue",
     "SupervisorCloseWindowDue",

@@ -20,7 +20,7 @@ from config import SupervisorConfig
 from kernel.directory import Directory
 from messages import MarketConfig, RestReadRequested
 
-from ._core import FEED, ORDER_GATEWAY, RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker, WakeMonitor
+from ._core import FEED, ORDER_GATEWAY, RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker
 from ._timers import SUPERVISOR_TIMERS, SupervisorMonitorDue
 
 __all__ = ["SessionSupervisorActor", "MakerFactory", "SUPERVISOR_READER"]
@@ -99,11 +99,6 @@ class SessionSupervisorActor(MmdActor):
             maker = self.makers.pop(effect.session_id, None)
             if maker is not None:
                 maker.stop(block=False)
-        elif isinstance(effect, WakeMonitor):
-            self.timers.arm_on_grid(
-                effect.message.key, anchor_ns=effect.anchor_ns, interval_ns=effect.interval_ns,
-                not_before_ns=effect.not_before_ns, message=effect.message,
-            )
         elif isinstance(effect, RestRead):
             if self.rest is not None:
                 request = RestReadRequested(

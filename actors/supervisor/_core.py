@@ -57,7 +57,7 @@ from typing import Any, Callable
 from config import SupervisorConfig
 from kalshi.wire import ns_from_rfc3339
 from kernel.clock import NS_PER_SECOND, seconds
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from messages import (
     BalanceRead,
     CancelAllOrders,
@@ -97,7 +97,7 @@ from ._timers import (
     SupervisorSessionTtlDue,
 )
 
-__all__ = ["SupervisorCore", "StartMaker", "TellMaker", "StopMaker", "RestRead", "WakeMonitor", "FEED", "ORDER_GATEWAY"]
+__all__ = ["SupervisorCore", "StartMaker", "TellMaker", "StopMaker", "RestRead", "FEED", "ORDER_GATEWAY"]
 
 log = logging.getLogger("mmd.SessionSupervisorActor")
 
@@ -142,18 +142,6 @@ class StopMaker:
     """Stop the session's maker actor (its session is over)."""
 
     session_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class WakeMonitor:
-    """Keep the monitor timer armed no later than its first tick at or after
-    `not_before_ns` on the grid anchor_ns + k * interval_ns (k >= 1), whose turn has not
-    passed (kernel.timers.KeyedTimers.arm_on_grid); an earlier tick already armed stays."""
-
-    anchor_ns: int
-    interval_ns: int
-    not_before_ns: int
-    message: SupervisorMonitorDue
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +299,7 @@ class SupervisorCore:
         session = self.sessions.by_session_id(session_id)
         if session is not None:
             self.sessions.active.pop(session.ticker, None)
-        if any(isinstance(e, WakeMonitor) for e in skipped):
+        if any(isinstance(e, ArmOnGrid) for e in skipped):
             self._monitor_armed = False
 
     def maker_gone(self, session_id: str, now_ns: int) -> list:
@@ -700,7 +688,8 @@ class SupervisorCore:
             return
         self._monitor_wanted_ns = horizon
         interval = seconds(self.config.monitor_interval_s)
-        self._emit(WakeMonitor(self._monitor_anchor_ns, interval, horizon, SupervisorMonitorDue(ts=now)))
+        due = SupervisorMonitorDue(ts=now)
+        self._emit(ArmOnGrid(due.key, self._monitor_anchor_ns, interval, horizon, due))
 
     def _monitor_horizon(self, now: int) -> int | None:
         """The earliest instant a monitor tick may do something, as things stand (None: not

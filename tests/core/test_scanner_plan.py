@@ -5,7 +5,7 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 from actors.scanner import Budgets, RestRead, RetryDiscovery, ScannerCore
-from actors.scanner._plan import REST, ScannerPlan, WakeHeartbeat
+from actors.scanner._plan import REST, ScannerPlan
 from actors.scanner._timers import (
     ScannerDiscoveryRetryDue,
     ScannerQueuedReadsDue,
@@ -15,7 +15,7 @@ from actors.scanner._timers import (
 )
 from config import load_config
 from kernel.clock import seconds
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from messages import MarketSelected, RestReadCompleted, RestReadRequested, SessionStarted, SessionStopped, TradePrinted
 
 BASE = load_config().scanner
@@ -83,14 +83,14 @@ def test_a_session_starts_the_heartbeat_on_a_grid_anchored_where_it_started():
     plan.start(NOW)
     started = SessionStarted(session_id="s1", ticker="KX-A", reason="pinned", ts=NOW)
     effects = plan.handle(started, NOW)
-    assert [type(e) for e in effects] == [Publish, WakeHeartbeat]
+    assert [type(e) for e in effects] == [Publish, ArmOnGrid]
     wake = effects[1]
     interval = seconds(BASE.regimes.publish_interval_s)
     assert (wake.anchor_ns, wake.interval_ns, wake.not_before_ns) == (NOW, interval, NOW)
     plan.heartbeat_armed_at(NOW + interval)
     later = NOW + interval // 2
     again = plan.handle(replace(started, ts=later), later)
-    assert not [e for e in again if isinstance(e, (WakeHeartbeat, CancelTimer))]  # the tick armed is the first due
+    assert not [e for e in again if isinstance(e, (ArmOnGrid, CancelTimer))]  # the tick armed is the first due
 
 
 def test_a_heartbeat_tick_that_finds_nobody_ends_the_heartbeat():

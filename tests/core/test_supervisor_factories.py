@@ -7,10 +7,10 @@ from collections import deque
 from dataclasses import replace
 from decimal import Decimal
 
-from actors.supervisor import RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker, WakeMonitor
+from actors.supervisor import RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker
 from config import load_config
 from kernel.clock import seconds
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from messages import (
     ExposureChanged,
     MakerFinished,
@@ -187,7 +187,7 @@ class CoreHarness:
             if isinstance(effect, ArmTimer):
                 self._armed += 1
                 self.timers[effect.key] = (max(effect.deadline_ns, self.now), self._armed, effect.message)
-            elif isinstance(effect, WakeMonitor):
+            elif isinstance(effect, ArmOnGrid):
                 self._wake_on_grid(effect)
             elif isinstance(effect, CancelTimer):
                 self.timers.pop(effect.key, None)
@@ -207,7 +207,7 @@ class CoreHarness:
             elif isinstance(effect, RestRead):
                 self.inbox.append(self._answer(effect))
 
-    def _wake_on_grid(self, wake: WakeMonitor) -> None:
+    def _wake_on_grid(self, wake: ArmOnGrid) -> None:
         """What KeyedTimers.arm_on_grid does on the replay clock: the first tick of the grid
         at or after not_before whose turn has not passed; an earlier one armed stays."""
         message = wake.message

@@ -8,9 +8,9 @@ import logging
 from decimal import Decimal as D
 
 from actors.maker import MakerPlan, MakerSession, MakerState
-from actors.maker._plan import ORDERS, REQUOTE, REST, WAKE, WARMUP, LogNote, WakeCheck
+from actors.maker._plan import ORDERS, REQUOTE, REST, WAKE, WARMUP, LogNote
 from kernel.clock import seconds
-from kernel.effects import ArmTimer, CancelTimer, Publish, Send
+from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from messages import (
     BookUpdated,
     ExposureChanged,
@@ -88,7 +88,7 @@ def test_starting_arms_the_end_of_the_warm_up_and_publishes_the_first_status(mak
     assert plan.timer_key(warmup.message) == WARMUP
     (status,) = published(effects, MakerStatus)
     assert status.state == plan.session.state
-    assert not [e for e in effects if isinstance(e, WakeCheck)]  # no periodic check before the warm-up ends
+    assert not [e for e in effects if isinstance(e, ArmOnGrid)]  # no periodic check before the warm-up ends
 
 
 def test_the_periodic_checks_start_on_a_grid_from_the_end_of_the_warm_up(maker_config):
@@ -100,7 +100,7 @@ def test_the_periodic_checks_start_on_a_grid_from_the_end_of_the_warm_up(maker_c
     effects = plan.on_due(RequoteWarmupOverDue(ticker=TICKER, ts=T0), warm)
 
     assert any(isinstance(c, PlaceOrder) for c in sent(effects, ORDERS))  # the first quote goes to risk
-    (check,) = [e for e in effects if isinstance(e, WakeCheck)]
+    (check,) = [e for e in effects if isinstance(e, ArmOnGrid)]
     assert (check.anchor_ns, check.interval_ns) == (warm, seconds(maker_config.requote_interval_s))
     assert plan.timer_key(check.message) == REQUOTE
 
@@ -112,7 +112,7 @@ def test_a_check_already_armed_early_enough_is_not_armed_again(maker_config):
 
     effects = plan.handle(book(now), now)
 
-    assert not [e for e in effects if isinstance(e, WakeCheck)]
+    assert not [e for e in effects if isinstance(e, ArmOnGrid)]
 
 
 def test_a_status_that_did_not_change_is_not_published_again(maker_config):
