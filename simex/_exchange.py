@@ -293,14 +293,12 @@ class Exchange:
         records = []
         for account in self.accounts.values():  # registration order: deterministic
             pos = account.positions.get(ticker)
-            if pos is None or not pos.position:
-                continue
-            records.append(self._settle_position(market, account, pos, now))
-        market.open_interest = ZERO
-        market.settled_ns = now
-        for account in self.accounts.values():
+            if pos is not None and pos.position:
+                records.append(self._settle_position(market, account, pos, now))
             if not account.keep_history:  # emptied by the settlement, and read by no one
                 account.positions.pop(ticker, None)
+        market.open_interest = ZERO
+        market.settled_ns = now
         if self.settled_history_s is not None:
             heapq.heappush(self._history_cutoffs, (now + self.settled_history_s * NS_PER_S, ticker))
         self._set_status(market, "finalized")

@@ -171,7 +171,7 @@ class TradingLedger:
         # oldest order first: what of an order has been seen, whether or not the fill
         # could be matched to the tracked order when it arrived
         self._seen_fills: dict[str, dict[str, Decimal]] = {}
-        self._seen_fills_of: dict[str, list[str]] = {}  # ticker -> its order ids in _seen_fills
+        self._seen_fill_market: dict[str, str] = {}  # order id -> its ticker, for every id in _seen_fills
         # ticker -> settlement price ($1 / $0) of a market that resolved: one per market
         # traded in the run, a few hundred at most
         self.settled: dict[str, Decimal] = {}
@@ -300,7 +300,8 @@ class TradingLedger:
         self._unseen.pop(ticker, None)
         # nothing of the market is tracked or adopted from now on: its ids can go
         self.orders.forget_market(ticker)
-        for order_id in self._seen_fills_of.pop(ticker, ()):
+        for order_id in [o for o, market in self._seen_fill_market.items() if market == ticker]:
+            del self._seen_fill_market[order_id]
             self._seen_fills.pop(order_id, None)
         return True
 
@@ -497,9 +498,11 @@ class TradingLedger:
         seen = self._seen_fills.get(fill.order_id)
         if seen is None:
             seen = self._seen_fills[fill.order_id] = {}
-            self._seen_fills_of.setdefault(fill.ticker, []).append(fill.order_id)
+            self._seen_fill_market[fill.order_id] = fill.ticker
             while len(self._seen_fills) > _REMEMBER_FILLED_ORDERS:
-                del self._seen_fills[next(iter(self._seen_fills))]
+                oldest = next(iter(self._seen_fills))
+                del self._seen_fills[oldest]
+                self._seen_fill_market.pop(oldest, None)
         seen[fill.fill_id] = fill.count
 
     def _carry_unseen_fills(self, order: OwnOrder) -> None:

@@ -123,14 +123,3 @@ class MakerActor(MmdActor):
     # -- queries (the composition layer asks for the daemon's status; actors never ask) --
     def get_status(self) -> dict:
         return self.plan.status(self.clock.now_ns())
-
-    def reconcile_fills(self, why: str) -> str | None:
-        """Read our fills on this market since the session began from REST; returns the
-        read's request id (None: no REST client)."""
-        request_id, effects = self.plan.reconcile_fills(why, self.clock.now_ns())
-        self.carry_out(effects)
-        return request_id
-
-    @property
-    def fills_reconciled(self) -> int:
-        return self.plan.fills_reconciled

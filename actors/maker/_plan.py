@@ -262,7 +262,6 @@ class MakerPlan:
                 return []
             session.catch_up(now_ns - self._check_ns)  # the checks skipped before this one
             out += self._orders(session.check(now_ns))
-            self._first_check_from = now_ns
         else:
             raise TypeError(f"the maker has no timer {type(due).__name__}")
         self._after(now_ns, out)

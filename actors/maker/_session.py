@@ -783,16 +783,15 @@ class MakerSession:
         cap = self._budget_cap()
         inputs = self._desired_inputs(ctx, cap)
         memo = self._desired_memo
-        if memo is not None and memo[0] == inputs:
-            # nothing it reads changed: the same quote, notes and desire (last_quote, the
-            # notes and quote_updates stay as that pass left them)
-            return {side: list(want) if isinstance(want, list) else want for side, want in memo[1].items()}
-        desired = self._desire(ctx, position, market, cap)
-        if self.state == MakerState.QUOTING:  # (not a forced exit's desire)
-            self._desired_memo = (inputs, desired)
-            return {side: list(want) if isinstance(want, list) else want for side, want in desired.items()}
-        self._desired_memo = None
-        return desired
+        # nothing it reads changed: the same quote, notes and desire (last_quote, the notes
+        # and quote_updates stay as that pass left them)
+        if memo is None or memo[0] != inputs:
+            desired = self._desire(ctx, position, market, cap)
+            if self.state != MakerState.QUOTING:  # a forced exit's desire is not kept
+                self._desired_memo = None
+                return desired
+            memo = self._desired_memo = (inputs, desired)
+        return {side: list(want) if isinstance(want, list) else want for side, want in memo[1].items()}
 
     def _desired_inputs(self, ctx: QuoteContext, cap: tuple[Decimal | None, str]) -> tuple:
         """Everything a desire reads, as exact values: a Decimal by its text, since equal

@@ -7,7 +7,7 @@ so refill at any rate is exact and replays are identical.
 
 A hold (`hold`) stands for a charge the exchange may make at some unknown time before a
 deadline (a request that timed out may still arrive and be charged): the tokens are spent
-now (as debt, like `charge`) and the bucket cannot refill past `capacity - held` until the
+now (as debt: the level may go below zero) and the bucket cannot refill past `capacity - held` until the
 deadline. Whenever the charge lands there, the exchange's bucket still holds at least what
 ours does plus the held tokens: it never finds itself short of what we spend meanwhile.
 """
@@ -51,6 +51,8 @@ class TokenBucket:
         self._last_ns = now_ns
 
     def _cap_scaled(self) -> int:
+        if not self._holds:  # the common case (always, in replay): no sum on every refill
+            return self.capacity_tokens * _SCALE
         return max(0, self.capacity_tokens - self._held()) * _SCALE
 
     def _check_cost(self, cost: int) -> None:
@@ -73,13 +75,6 @@ class TokenBucket:
             return False
         self._scaled -= cost * _SCALE
         return True
-
-    def charge(self, cost: int, now_ns: int) -> None:
-        """Spend `cost` that went out anyway (a retry): the bucket may go below zero, and
-        nothing can be taken until it has refilled past the debt."""
-        self._check_cost(cost)
-        self._refill(now_ns)
-        self._scaled -= cost * _SCALE
 
     def fits(self, cost: int, now_ns: int, keep: int = 0) -> bool:
         """Whether refill alone can pay `cost` and leave `keep` (no hold keeps the level below)."""

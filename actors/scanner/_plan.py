@@ -15,7 +15,6 @@ instant are delivered in the order they were armed, so reordering moves a replay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from config import ScannerConfig

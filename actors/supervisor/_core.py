@@ -704,10 +704,7 @@ class SupervisorCore:
             return now
         if any(s.kind == SessionKind.VOLATILITY for s in self.sessions.active.values()):
             return now
-        if self._balance_in_flight:
-            return None
-        updated = self.admission.balance.updated_ns
-        return now if updated is None else updated + seconds(self.config.balance_poll_interval_s)
+        return self._balance_due_ns(now)
 
     def _on_maker_start_failed(self, failed: MakerStartFailed, now: int) -> None:
         # the monitor's next tick finds the maker dead (the shell looks) and closes the session
@@ -736,11 +733,16 @@ class SupervisorCore:
         # kept for the next decision; a change alone decides nothing (the monitor re-decides)
         self.exposure = exposure_view_of(changed)
 
-    def _request_balance_if_old(self, now: int) -> None:
+    def _balance_due_ns(self, now: int) -> int | None:
+        """When the balance should next be read (None: a read is under way)."""
         if self._balance_in_flight:
-            return
+            return None
         updated = self.admission.balance.updated_ns
-        if updated is not None and now - updated < seconds(self.config.balance_poll_interval_s):
+        return now if updated is None else updated + seconds(self.config.balance_poll_interval_s)
+
+    def _request_balance_if_old(self, now: int) -> None:
+        due = self._balance_due_ns(now)
+        if due is None or now < due:
             return
         self._balance_requests += 1
         self._balance_in_flight = True

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from functools import lru_cache
 
 from messages import Message, message
 
@@ -57,7 +56,6 @@ def _session_id_of(maker) -> str:
     return str(getattr(maker, "session_id", "") or getattr(session, "session_id", "") or "")
 
 
-@lru_cache(maxsize=None)
 @functools.cache  # one subclass per maker class, not one per session
 def crash_reporting(maker_class: type) -> type:
     """A subclass of `maker_class` that publishes MakerCrashed when a handler fails."""

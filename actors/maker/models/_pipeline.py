@@ -81,11 +81,8 @@ class QuotePipeline:
 
     def time_phase(self, ctx: QuoteContext) -> tuple:
         """Everything the plan reads from the clock (ctx.now_ns), as a value: two contexts
-        that differ only in now_ns and share a phase get the same plan. A base model that
-        does not say what it reads gets the instant itself (no two instants alike)."""
-        base = getattr(self.base, "time_phase", None)
-        base_phase = base(ctx) if base is not None else ctx.now_ns
-        return base_phase, decay_phase(self.cfg, ctx) if self.cfg.time_decay else None
+        that differ only in now_ns and share a phase get the same plan."""
+        return self.base.time_phase(ctx), decay_phase(self.cfg, ctx) if self.cfg.time_decay else None
 
     def book_reads(self, book: BookView) -> Decimal:
         """What the plan reads of the book (ctx.book): the visible depth sizing caps a
