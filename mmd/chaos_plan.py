@@ -12,9 +12,9 @@ Fault kinds and how recovery is judged:
 | seq_skip | `skip_seq` on one of our markets | feed: the gap seen, healthy |
 | malformed | `malformed_frames` | feed: the frames counted, healthy |
 | channel_error | `channel_error` 10 / 17 / 25 | feed: subscriptions restored, healthy |
-| burst_429 | `burst_429` (a count) | order: first order placed or amended after the burst is used up |
-| burst_5xx | `burst_5xx` 500/502/503/504 (a count) | order: likewise |
-| slow_rest | `slow_responses` beyond `rest.timeout_s` (a count) | order: likewise |
+| burst_429 | `burst_429` (a count) | rest: from the burst's end to the first order after it, when one waited |
+| burst_5xx | `burst_5xx` 500/502/503/504 (a count) | rest: likewise |
+| slow_rest | `slow_responses` beyond `rest.timeout_s` (a count) | rest: likewise |
 | kill9 | SIGKILL of the daemon, restarted at once | order: first order of the new run |
 | pause_market | `pause_market`, held, then `resume_market` | order: first order on that market after the resume |
 | close_market | `close_market_early` (always last: a close cannot be undone) | order: first order on another market |
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "FEED",
     "ORDER",
+    "REST",
     "FEED_KINDS",
     "REST_KINDS",
     "Fault",
@@ -39,6 +40,7 @@ __all__ = [
 
 FEED = "feed healthy again"
 ORDER = "first new order"
+REST = "burst end to next order (one waiting)"  # how: mmd/chaos_checks.py, "a REST burst's recovery"
 FEED_KINDS = ("ws_drop", "seq_skip", "malformed", "channel_error")
 REST_KINDS = ("burst_429", "burst_5xx", "slow_rest")
 CHANNEL_ERROR_CODES = (10, 17, 25)
@@ -58,7 +60,7 @@ class Fault:
 
     @property
     def basis(self) -> str:
-        return FEED if self.kind in FEED_KINDS else ORDER
+        return FEED if self.kind in FEED_KINDS else REST if self.kind in REST_KINDS else ORDER
 
     @property
     def is_rest_burst(self) -> bool:

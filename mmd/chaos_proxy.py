@@ -22,6 +22,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from .chaos_checks import RestAnswer
+
 __all__ = ["CountingRelay", "route_of"]
 
 _HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "upgrade", "content-length",
@@ -78,6 +80,12 @@ class CountingRelay:
         """Answers with `status` by route (`route_of`)."""
         with self._lock:
             return Counter({route: n for (route, code), n in self._routes.items() if code == status})
+
+    def answers_since(self, received_s: float) -> list[RestAnswer]:
+        """The answers (of the latest kept) to requests received at or after `received_s`."""
+        with self._lock:
+            rows = [row for row in self._timeline if row[0] >= received_s]
+        return [RestAnswer(received, answered, route, status) for received, answered, route, status, _ in rows]
 
     def _count(self, route: str, status: int, received: float = 0.0, tokens: int = 0) -> None:
         with self._lock:

@@ -6,15 +6,23 @@ from decimal import Decimal
 
 from kalshi.shapes import ExchangeOrder
 from mmd.chaos_checks import (
+    BURST_NOT_SEEN,
+    NO_ORDER_WAITING,
     PhaseResult,
     Recovery,
+    RestAnswer,
+    burst_answers,
+    burst_end_s,
     compare_fills,
     feed_healthy,
     feed_progress,
+    first_order_after_s,
     format_recoveries,
     format_table,
     percentile,
+    places_order,
     resting_violations,
+    why_untimed,
 )
 from mmd.chaos_run import report
 
@@ -85,3 +93,69 @@ def test_the_report_shows_the_exchanges_own_count_of_its_rate_limiters_429s():
     result = PhaseResult("storms", faults=1, daemon_429=167, injected_429=165, limiter_429=2)
     assert "storms: the exchange's own rate limiter gave 2 429(s) (the daemon's 2 caused included" in report([result])
     assert "rate limiter gave" not in report([PhaseResult("drops", faults=1, limiter_429=0)])
+
+
+# ----- a REST burst's recovery: from its end to the first order after it, when one waited -----
+AMEND = "POST /portfolio/events/orders/{id}/amend"
+CREATE = "POST /portfolio/events/orders"
+BATCH = "POST /portfolio/events/orders/batched"
+BALANCE = "GET /portfolio/balance"
+CANCEL = "DELETE /portfolio/events/orders/{id}"
+
+
+def answer(received: float, route: str, status: int = 200, took: float = 0.01) -> RestAnswer:
+    return RestAnswer(received, received + took, route, status)
+
+
+def test_order_placements_are_creates_batch_creates_and_amends_not_cancels_or_reads():
+    assert [route for route in (CREATE, BATCH, AMEND, CANCEL, BALANCE, "POST /portfolio/orders") if places_order(route)] \
+        == [CREATE, BATCH, AMEND, "POST /portfolio/orders"]
+
+
+def test_a_bursts_answers_are_the_first_count_with_its_mark_received_while_it_was_live():
+    answers = [answer(9.0, AMEND, 503), answer(10.1, AMEND, 503), answer(10.2, BALANCE, 200),
+               answer(10.3, CREATE, 503), answer(10.4, BATCH, 500), answer(10.5, AMEND, 503), answer(12.0, AMEND, 503)]
+    spec = {"fault": "burst_5xx", "count": 2, "status": 503}
+    assert burst_answers(answers, spec, injected_s=10.0, used_up_s=11.0) == [answers[1], answers[3]]
+    assert burst_answers(answers, {"fault": "burst_429", "count": 3}, 10.0, 11.0) == []
+
+
+def test_a_slow_answer_is_one_answered_at_least_its_delay_after_it_was_received():
+    answers = [answer(10.0, BALANCE, took=0.02), answer(10.1, AMEND, took=6.2), answer(10.2, CREATE, 400, took=6.0)]
+    spec = {"fault": "slow_responses", "delay_s": 6.0, "count": 4}
+    assert burst_answers(answers, spec, 10.0, 10.5) == answers[1:]
+
+
+def test_a_burst_ends_at_its_last_faulted_answer_or_for_a_slow_one_at_the_daemons_rest_timeout():
+    assert burst_end_s([answer(10.0, AMEND, 429), answer(10.5, CREATE, 429, took=0.25)], rest_timeout_s=5.0) == 10.75
+    slow = [answer(10.0, AMEND, took=6.5), answer(11.0, BALANCE, took=6.5)]
+    assert burst_end_s(slow, rest_timeout_s=5.0) == 16.0  # the daemon gave up on the second at 11 + 5
+
+
+def test_the_first_order_after_a_burst_is_the_earlier_of_one_sent_and_accepted_and_one_confirmed():
+    answers = [answer(11.0, AMEND, 200), answer(12.0, CANCEL, 200), answer(12.5, CREATE, 429),
+               answer(13.0, BATCH, 201), answer(14.0, AMEND, 200)]
+    assert first_order_after_s(answers, end_s=11.5, confirmed_s=None) == 13.0  # the cancel and the refused create do not count
+    assert first_order_after_s(answers, end_s=11.5, confirmed_s=12.2) == 12.2  # a timed-out create read back
+    assert first_order_after_s(answers, end_s=11.5, confirmed_s=11.0) == 13.0  # confirmed before the end: not after it
+    assert first_order_after_s(answers[:3], end_s=11.5, confirmed_s=None) is None
+    end = burst_end_s([answer(10.0, AMEND, 503)], 5.0)
+    assert round(first_order_after_s(answers, end, None) - end, 2) == 0.99  # the recovery: 11.0 - 10.01
+
+
+def test_a_burst_is_timed_only_when_one_of_its_faulted_requests_placed_an_order():
+    assert why_untimed([answer(10.0, BALANCE, 429), answer(10.1, AMEND, 429)]) == ""
+    assert why_untimed([answer(10.0, BALANCE, 429), answer(10.1, CANCEL, 429)]) == NO_ORDER_WAITING
+    assert why_untimed([]) == BURST_NOT_SEEN
+
+
+def test_an_untimed_recovery_is_neither_a_time_nor_a_failure():
+    result = PhaseResult("storms", faults=3)
+    result.recoveries += [Recovery("burst_5xx()", "burst_5xx", "rest", 0.4),
+                          Recovery("burst_5xx()", "burst_5xx", "rest", None, NO_ORDER_WAITING),
+                          Recovery("burst_5xx()", "burst_5xx", "rest", None)]
+    assert result.recovery_seconds() == [0.4]
+    assert [r.failed for r in result.recoveries] == [False, False, True]
+    row = format_recoveries([result]).splitlines()[2].split()
+    assert row[:7] == ["burst_5xx", "3", "1", "0.40", "0.40", "0.40", "1"]
+    assert "burst end to next order" in report([result])

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from mmd.chaos_plan import CHANNEL_ERROR_CODES, FEED, ORDER, REST_KINDS, plan_campaign
+from mmd.chaos_plan import CHANNEL_ERROR_CODES, FEED, ORDER, REST, REST_KINDS, plan_campaign
 
 TICKERS = ["KXA-1", "KXB-1", "KXC-1"]
 
@@ -63,9 +63,17 @@ def test_slow_answers_outlast_the_daemons_rest_timeout():
     assert slow and all(f.admin[0]["delay_s"] > timeout for f in slow)
 
 
-def test_recovery_is_judged_on_the_feed_for_websocket_faults_and_on_orders_otherwise():
+def test_recovery_is_judged_on_the_feed_for_websocket_faults_from_a_bursts_end_for_rest_and_on_orders_otherwise():
     for fault in plan_campaign("short", 1, TICKERS).phases[0].faults:
-        assert fault.basis == (FEED if fault.kind in ("ws_drop", "seq_skip", "malformed", "channel_error") else ORDER)
+        expected = (FEED if fault.kind in ("ws_drop", "seq_skip", "malformed", "channel_error")
+                    else REST if fault.kind in REST_KINDS else ORDER)
+        assert fault.basis == expected
+
+
+def test_the_daemon_runs_with_the_rest_timeout_a_bursts_end_is_computed_with():
+    from mmd.chaos_run import DAEMON_REST_TIMEOUT_S, daemon_config
+
+    assert f"timeout_s: {DAEMON_REST_TIMEOUT_S}" in daemon_config(TICKERS, 3)
 
 
 def test_only_a_burst_429_counts_as_injected_429s():
