@@ -70,7 +70,6 @@ class Ask:
     """A running call's next request, waiting for its budget (and its backoff)."""
 
     job_id: int
-    lane: str
     cost: int
     not_before_ns: int
 
@@ -120,18 +119,35 @@ class RestScheduler:
         return self.default_cost if action == "place" else self.cancel_cost
 
     def lane_and_cost(self, command: Any) -> tuple[str, int]:
+        """Lane and cost of a command's call: its first request, priced as any request is
+        (`request_lane_cost`), so a worker sees that the request its start paid for is this one."""
+        return self.request_lane_cost(*self._request_of(command))
+
+    @staticmethod
+    def _request_of(command: Any) -> tuple[str, int]:
+        """(kind, items) of the request a command's call starts with, as a worker names it
+        (client.request_kind)."""
         if isinstance(command, CancelOrder | CancelAllOrders):
             # a cancel-all is the emergency path and must not starve: charged as one cancel
             # (its reads and per-order cancels are not pre-charged; a 429 there is retried)
-            return CANCEL_LANE, self.cancel_cost
+            return "cancel", 1
         if isinstance(command, PlaceOrder | AmendOrder):
-            return WRITE_LANE, self.default_cost
+            return "place", 1  # an amend prices as a place
         if isinstance(command, RestReadRequested):
-            return READ_LANE, self.default_cost
+            return "read", 1
         if isinstance(command, BatchCall):
-            lane = WRITE_LANE if command.action == "place" else CANCEL_LANE
-            return lane, self.item_cost(command.action) * len(command.commands)
+            return command.action, len(command.commands)
         raise TypeError(f"no budget rule for {type(command).__name__}")
+
+    def request_lane_cost(self, kind: str, items: int = 1) -> tuple[str, int]:
+        """Lane and cost of one request of `kind` ("read" | "place" | "cancel"; an amend
+        prices as a place) carrying `items` orders: the one pricing rule. A batch never costs
+        more than its bucket holds (the gatherer caps batches so; a retry is clamped alike).
+        Pure: a worker thread may ask it."""
+        if kind == "read":
+            return READ_LANE, self.default_cost
+        lane = CANCEL_LANE if kind == "cancel" else WRITE_LANE
+        return lane, min(self.item_cost(kind) * max(1, items), self._buckets[lane].capacity_tokens)
 
     # -- scheduling -----------------------------------------------------------------
     def submit(self, command: Any, now_ns: int) -> list:
@@ -150,14 +166,6 @@ class RestScheduler:
         self._refill_deadline = None
         return self._pump(now_ns)
 
-    def request_lane_cost(self, kind: str, items: int = 1) -> tuple[str, int]:
-        """Lane and cost of one request of `kind` ("read" | "place" | "cancel"; an amend
-        prices as a place) carrying `items` orders. Pure: a worker thread may ask it."""
-        if kind == "read":
-            return READ_LANE, self.default_cost
-        lane = CANCEL_LANE if kind == "cancel" else WRITE_LANE
-        return lane, min(self.item_cost(kind) * max(1, items), self._buckets[lane].capacity_tokens)
-
     def ask_attempt(self, job_id: int, lane: str, cost: int, not_before_ns: int, now_ns: int) -> list:
         """A running call needs one more request (a retry, a read-back, a page): it goes
         (GrantAttempt) once `not_before_ns` (its backoff) has come and the lane's bucket can
@@ -167,7 +175,7 @@ class RestScheduler:
             return []
         cost = min(cost, self._buckets[lane].capacity_tokens)
         asks = self._asks[lane]
-        asks.append(Ask(job_id, lane, cost, not_before_ns))
+        asks.append(Ask(job_id, cost, not_before_ns))
         asks.sort(key=lambda ask: ask.not_before_ns)  # stable: asking order among equals
         return self._pump(now_ns)
 
