@@ -100,18 +100,13 @@ class WorkerBudget:
         prepaid, self._prepaid = self._prepaid, None
         if prepaid is not None and backoff_s <= 0 and self._lane_cost(kind, items) == prepaid:
             return
-        if self._stopped:
+        self._granted.clear()
+        if self._stopped:  # checked after the clear: a stop() just before it set the event cleared
             raise AttemptNotGranted("the REST actor stopped")
-        self._granted.clear()  # Hazard: a stop() just now is lost with it: checked again after the wait
         asked = AttemptAsked(job_id=self.job_id, kind=kind, items=items, backoff_ns=max(0, round(backoff_s * 1e9)))
         if not post(self._actor_ref, asked, self._tracker):
             raise AttemptNotGranted("the REST actor is gone")
-        step_s, waited_s = min(0.5, self._grant_wait_s), 0.0
-        while not self._granted.wait(step_s):  # in short steps: a stop() racing the clear above is seen
-            waited_s += step_s
-            if self._stopped or waited_s >= self._grant_wait_s:
-                raise AttemptNotGranted(f"no budget granted for job {self.job_id}")
-        if self._stopped:
+        if not self._granted.wait(self._grant_wait_s) or self._stopped:  # a stop() from now on sets it
             raise AttemptNotGranted(f"no budget granted for job {self.job_id}")
 
     def unanswered(self, kind: str, items: int) -> None:
