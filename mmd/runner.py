@@ -22,7 +22,7 @@ from typing import Any
 import pykka
 
 from actors.analytics import AnalyticsStore
-from actors.rest import HttpTransport, KalshiRestClient, order_filled_from
+from actors.rest import HttpTransport, KalshiRestClient, order_filled_from, worker_threads
 from actors.ws import LiveConnector
 from config import Config
 from mmd import systemd
@@ -157,8 +157,7 @@ def live_wiring(cfg: Config, mode: str, endpoint: Endpoint, run_id: str) -> Wiri
         backoff_cap_s=cfg.rest.backoff_cap_s,
         sleep=time.sleep,  # worker threads only, never an actor thread
     )
-    # one thread more than rest.workers: the cancel lane's own (actors/rest/_scheduler.py)
-    executor = ThreadPoolExecutor(cfg.rest.workers + 1, thread_name_prefix="mmd-rest")
+    executor = ThreadPoolExecutor(worker_threads(cfg.rest.workers), thread_name_prefix="mmd-rest")
 
     def connector_factory(ws_ref: Any) -> Any:
         return LiveConnector(endpoint.ws_url, signer, clock, ws_ref, tracker, cfg.ws.ping_interval_s)

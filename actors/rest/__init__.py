@@ -5,7 +5,7 @@ from ._batches import BatchCall, BatchGatherDue, BatchGatherer
 from ._budget import TokenBucket
 from ._calls import InlineExecutor, RestCallFinished
 from ._core import RestCore
-from ._scheduler import RestScheduler
+from ._scheduler import RestScheduler, worker_threads
 from ._client import (
     ORDERS_PATH,
     AmendedOrder,
@@ -45,6 +45,7 @@ __all__ = [
     "InlineExecutor",
     "RestCore",
     "RestScheduler",
+    "worker_threads",
     "BatchGatherer",
     "BatchCall",
     "BatchGatherDue",

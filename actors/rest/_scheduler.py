@@ -33,7 +33,7 @@ Live hazards (off by default, as in a replay, where calls run inline at once):
   worker (a cancel goes before queued creates);
 - slow answers can hold every worker for the whole REST timeout: the cancel lane has one
   worker more (`max_in_flight + 1` calls at once when one is a cancel; the executor has as
-  many threads), so pulling a quote never waits for a slow place or amend.
+  many threads: `worker_threads`), so pulling a quote never waits for a slow place or amend.
 """
 
 from __future__ import annotations
@@ -50,11 +50,20 @@ from ._batches import BatchCall
 from ._budget import TokenBucket
 from ._effects import GrantAttempt, StartCall
 
-__all__ = ["RestScheduler", "Job", "Ask", "CANCEL_LANE", "WRITE_LANE", "READ_LANE", "LANES", "REFILL_TIMER"]
+__all__ = [
+    "RestScheduler", "Job", "Ask", "CANCEL_LANE", "WRITE_LANE", "READ_LANE", "LANES", "REFILL_TIMER", "worker_threads",
+]  # fmt: skip
 
 CANCEL_LANE, WRITE_LANE, READ_LANE = "cancel", "write", "read"
 LANES = (CANCEL_LANE, WRITE_LANE, READ_LANE)
 REFILL_TIMER = "budget_refill"
+CANCEL_SPARE_WORKERS = 1  # the cancel lane's own worker, beyond max_in_flight (see the module's hazards)
+
+
+def worker_threads(max_in_flight: int) -> int:
+    """HTTP worker threads the executor needs for `max_in_flight` (rest.workers): as many
+    calls as may run at once, the cancel lane's spare included."""
+    return max_in_flight + CANCEL_SPARE_WORKERS
 
 
 @dataclass(slots=True)
@@ -192,7 +201,7 @@ class RestScheduler:
     def _worker_free(self, lane: str) -> bool:
         if self.max_in_flight is None:
             return True
-        return len(self._running) < self.max_in_flight + (1 if lane == CANCEL_LANE else 0)
+        return len(self._running) < self.max_in_flight + (CANCEL_SPARE_WORKERS if lane == CANCEL_LANE else 0)
 
     def _ask_blocks(self, lane: str, now_ns: int) -> bool:
         """The lane's first ask is due and stops the lane until it is paid. Not while a hold

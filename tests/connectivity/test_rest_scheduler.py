@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from actors.rest import BatchCall, RestScheduler
+from actors.rest import BatchCall, RestScheduler, worker_threads
 from actors.rest._effects import StartCall
 from actors.rest._scheduler import REFILL_TIMER
 from kernel.effects import ArmTimer
@@ -190,3 +190,10 @@ def test_a_cancel_has_a_worker_of_its_own_when_slow_writes_hold_every_other():
     assert started(scheduler.submit(cancel(4), T0)) == [cancel(4)]  # the cancel lane's own worker
     assert started(scheduler.submit(cancel(5), T0)) == []  # one of its own, not more
     assert started(scheduler.submit(read(6), T0)) == []
+
+
+def test_the_executor_has_a_thread_for_every_call_the_scheduler_may_run_at_once():
+    scheduler = basic_tier(max_in_flight=2)
+    running = started(scheduler.submit(amend(1), T0) + scheduler.submit(amend(2), T0) + scheduler.submit(cancel(3), T0)
+                      + scheduler.submit(cancel(4), T0) + scheduler.submit(read(5), T0))
+    assert len(running) == scheduler.in_flight == worker_threads(2) == 3
