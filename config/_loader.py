@@ -196,6 +196,16 @@ def cross_checks(cfg: Config) -> list[str]:
                 f"rest.{name}: {cost} tokens exceeds a bucket's capacity "
                 f"(read {read_capacity:g}, write {write_capacity:g}): no request could ever be sent"
             )
+    maker_exit = cfg.maker.exit
+    stuck_after_s = maker_exit.mean_reversion_wait_s + maker_exit.soft_max_s + maker_exit.hard_max_s
+    if cfg.supervisor.exit_timeout_s <= stuck_after_s:
+        # Hazard: cut sooner, a passive exit's hard phase is stopped and swept before the maker
+        # could say it is stuck (status, WARNING), and hard_max_s means nothing
+        errors.append(
+            f"supervisor.exit_timeout_s: {cfg.supervisor.exit_timeout_s:g} s must exceed the maker's passive exit "
+            f"before it reports itself stuck (maker.exit mean_reversion_wait_s + soft_max_s + hard_max_s "
+            f"= {stuck_after_s:g} s)"
+        )
     errors.extend(_scanner_checks(cfg.scanner))
     errors.extend(model_config_problems(cfg.maker.model))
     errors.extend(fair_value_config_problems(cfg.maker.fair_value))

@@ -32,7 +32,7 @@ scanner said left its tracked set (VolatilityEnded left_tracked_set; the scanner
 session's ticker subscribed past that and never removes it afterwards). A ticker the
 scanner still tracks stays subscribed: the scanner only subscribes newly tracked tickers,
 so removing one it tracks would blind it. This relies on scanner.volatility.
-rediscover_interval_s (600 s) exceeding exit_timeout_s (60 s): a ticker cannot rejoin the
+rediscover_interval_s (600 s) exceeding exit_timeout_s (120 s): a ticker cannot rejoin the
 tracked set between leaving it and its session's end. Discovery-style sessions keep their
 subscription (the supervisor cannot tell whether the scanner tracks the ticker). Nothing
 is removed at shutdown (stop_all_sessions, shut_down): the connection closes anyway.
@@ -250,8 +250,10 @@ class SupervisorCore:
                 session = self.sessions.by_session_id(due.session_id)
                 if session is not None and session.state == STOPPING and session.stop_requested_ns == due.ts:
                     log.warning(
-                        "session %s on %s: maker did not finish its exit in %.0f s; stopping it",
-                        session.session_id, session.ticker, self.config.exit_timeout_s,
+                        "session %s on %s: maker did not finish its %s exit (%s) within supervisor.exit_timeout_s "
+                        "(%.0f s): stopped, its orders swept, any position left as it stands",
+                        session.session_id, session.ticker, session.end_urgency, session.end_reason,
+                        self.config.exit_timeout_s,
                     )
                     self._close(session, now_ns, sweep=True)
             self._pull_monitor(now_ns)

@@ -123,6 +123,18 @@ def test_a_request_cost_no_bucket_can_hold_is_refused():
     assert caught.value.errors[0].startswith("rest.default_cost: 10 tokens exceeds a bucket's capacity")
 
 
+def test_the_supervisors_exit_deadline_outlasts_a_passive_exit_until_the_maker_reports_it_stuck():
+    cfg = load_config()
+    maker_exit = cfg.maker.exit
+    assert cfg.supervisor.exit_timeout_s > maker_exit.mean_reversion_wait_s + maker_exit.soft_max_s + maker_exit.hard_max_s
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides={"supervisor": {"exit_timeout_s": 60.0}})  # 15 + 20 + 60 = 95 s
+    assert caught.value.errors == [
+        "supervisor.exit_timeout_s: 60 s must exceed the maker's passive exit before it reports itself stuck "
+        "(maker.exit mean_reversion_wait_s + soft_max_s + hard_max_s = 95 s)"
+    ]
+
+
 def test_model_cross_field_rules_are_reported_at_load(tmp_path):
     from config import ConfigError, load_config
 

@@ -20,6 +20,8 @@ from messages import (
 from kernel.bus import Bus, InFlightTracker
 from kernel.clock import ReplayClock, seconds
 
+EXIT_TIMEOUT_S = load_config().supervisor.exit_timeout_s  # a maker still exiting is stopped then
+
 
 def market(ticker, volume_24h="100.00", last="0.5000", status="active", market_type="binary"):
     return {
@@ -144,7 +146,7 @@ def test_ttl_tells_the_maker_to_exit_and_a_maker_that_never_finishes_is_stopped_
     (told,) = supervisor.maker_messages["mmd-run-t-s1"]
     assert isinstance(told, StopSession) and (told.reason, told.urgency) == ("ttl", "passive")
     assert maker.is_alive() and events.proxy().get_got().get() == []  # exiting: not ended yet
-    run_timers_until(clock, tracker, clock.now_ns() + seconds(60))  # the exit deadline
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(EXIT_TIMEOUT_S))  # the exit deadline
     maker.actor_stopped.wait(5)
     assert not maker.is_alive()
     (stopped,) = events.proxy().get_got().get()
@@ -154,9 +156,9 @@ def test_ttl_tells_the_maker_to_exit_and_a_maker_that_never_finishes_is_stopped_
 
 
 def end_pinned_session_on_ttl(clock, tracker, makers, ttl_s=300):
-    """TTL, then the stand-in maker never finishes: closed at the 60 s exit deadline."""
+    """TTL, then the stand-in maker never finishes: closed at the exit deadline."""
     run_timers_until(clock, tracker, clock.now_ns() + seconds(ttl_s))
-    run_timers_until(clock, tracker, clock.now_ns() + seconds(60))
+    run_timers_until(clock, tracker, clock.now_ns() + seconds(EXIT_TIMEOUT_S))
     makers["mmd-run-t-s1"].actor_stopped.wait(5)
 
 

@@ -260,7 +260,7 @@ def test_a_maker_that_does_not_finish_its_exit_is_stopped_at_the_deadline_and_it
     start_one(r)
     maker, _ = r.maker_for("KX-A")
     r.publish(RiskDirective(ticker="KX-A", action="end_session", reason="daily_loss", ts=r.clock.now_ns()))
-    r.run_until(r.clock.now_ns() + seconds(60), regimes=("KX-A",))
+    r.run_until(r.clock.now_ns() + seconds(supervisor_config().exit_timeout_s), regimes=("KX-A",))
     assert r.stopped() == [("KX-A", "risk:daily_loss", None)]
     assert maker.actor_stopped.wait(5)
     (sweep,) = r.gateway.proxy().get_got().get()

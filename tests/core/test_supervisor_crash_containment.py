@@ -48,7 +48,7 @@ def test_a_late_crash_report_of_an_old_maker_does_not_close_the_newer_session_on
     h.start_one()
     old = h.started()[0]
     h.feed(VolatilityEnded(event_id=old.event_id, ticker="KX-A", reason="sigma_below_threshold", ts=0))
-    h.run_until(h.now + seconds(61), regimes=("KX-A",))  # exit deadline: the old session closes
+    h.run_until(h.now + seconds(h.config.exit_timeout_s + 1), regimes=("KX-A",))  # exit deadline: the old session closes
     h.start_one(event_id="ev-2")
     new = h.started()[-1]
     h.feed(MakerCrashed(session_id=old.session_id, ticker="KX-A", error="late", ts=h.now))

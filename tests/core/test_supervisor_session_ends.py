@@ -150,17 +150,20 @@ def test_shutting_down_stops_and_records_makers_still_exiting():
 
 
 # -- exits under way ---------------------------------------------------------------------
-def test_a_maker_that_does_not_finish_its_exit_is_stopped_at_the_deadline_and_its_ticker_swept():
+def test_a_maker_that_does_not_finish_its_exit_is_stopped_at_the_deadline_and_its_ticker_swept(caplog):
     h = CoreHarness(finishes=False)
     h.start_one()
     h.feed(status(h, "KX-A", "-0.05", "1"))
     h.feed(VolatilityEnded(event_id=h.started()[0].event_id, ticker="KX-A", reason="sigma_below_threshold", ts=h.now))
-    h.run_until(h.now + seconds(60) - 1, regimes=("KX-A",))
+    h.run_until(h.now + seconds(h.config.exit_timeout_s) - 1, regimes=("KX-A",))
     assert h.stopped() == []  # still exiting
-    h.run_until(h.now + 1, regimes=("KX-A",))
+    with caplog.at_level("WARNING", logger="mmd.SessionSupervisorActor"):
+        h.run_until(h.now + 1, regimes=("KX-A",))
     assert h.stopped() == [("KX-A", "volatility_ended", Decimal("-0.05"))]  # the last MakerStatus's pnl
     (sweep,) = h.sent(CancelAllOrders, to="order_gateway")
     assert sweep.ticker == "KX-A" and h.makers == set()
+    (line,) = [r.getMessage() for r in caplog.records if "did not finish" in r.getMessage()]
+    assert "its passive exit (volatility_ended) within supervisor.exit_timeout_s (120 s)" in line
 
 
 def test_a_passive_exit_is_escalated_by_chaotic_then_cancelled_by_the_kill_switch_and_records_the_last_reason():
@@ -178,7 +181,7 @@ def test_a_passive_exit_is_escalated_by_chaotic_then_cancelled_by_the_kill_switc
     ]
     (active,) = h.status()["active"]
     assert (active["state"], active["end_reason"]) == ("STOPPING", "kill_switch")
-    h.run_until(h.now + seconds(60), regimes=("KX-A",))  # the deadline runs from the first stop
+    h.run_until(h.now + seconds(h.config.exit_timeout_s), regimes=("KX-A",))  # the deadline runs from the first stop
     assert h.stopped() == [("KX-A", "kill_switch", None)]
 
 
@@ -221,7 +224,7 @@ def test_a_final_report_after_the_exit_deadline_corrects_the_recorded_pnl():
     h.start_one()
     sid = h.session_id("KX-A")
     h.feed(status(h, "KX-A", "-0.05", "1"))
-    h.run_until(h.now + seconds(300 + 60), regimes=("KX-A",))  # TTL, then the exit deadline
+    h.run_until(h.now + seconds(300 + h.config.exit_timeout_s), regimes=("KX-A",))  # TTL, then the exit deadline
     ended_ns = h.now
     # the maker, stopped before it finished, reports from its on_stop
     h.feed(MakerFinished(session_id=sid, ticker="KX-A", reason="maker stopped", position=Decimal("2"),
