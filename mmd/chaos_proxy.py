@@ -83,9 +83,14 @@ class CountingRelay:
 
     def answers_since(self, received_s: float) -> list[RestAnswer]:
         """The answers (of the latest kept) to requests received at or after `received_s`."""
+        rows = []
         with self._lock:
-            rows = [row for row in self._timeline if row[0] >= received_s]
-        return [RestAnswer(received, answered, route, status) for received, answered, route, status, _ in rows]
+            for row in reversed(self._timeline):  # in answer order: none answered before received_s was received after it
+                if row[1] < received_s:
+                    break
+                if row[0] >= received_s:
+                    rows.append(row)
+        return [RestAnswer(received, answered, route, status) for received, answered, route, status, _ in reversed(rows)]
 
     def _count(self, route: str, status: int, received: float = 0.0, tokens: int = 0) -> None:
         with self._lock:

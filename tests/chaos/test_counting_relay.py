@@ -124,6 +124,23 @@ def test_answers_are_also_counted_by_endpoint_with_ids_folded():
     assert route_of("GET", "/trade-api/v2/markets/KXFED-26DEC-T4.00/orderbook") == "GET /markets/{id}/orderbook"
 
 
+def test_the_answers_to_requests_received_since_a_time_come_in_answer_order():
+    import time
+
+    relay = CountingRelay(1)  # not started: answers told to it directly
+    now = time.time()
+    relay._count("GET /portfolio/balance", 200, received=now - 10)
+    relay._count("POST /portfolio/events/orders", 429, received=now - 2)
+    relay._count("POST /portfolio/events/orders/{id}/amend", 200, received=now - 7)  # a slow one, answered late
+    relay._count("GET /markets", 200, received=now - 1)
+    since = relay.answers_since(now - 7)
+    assert [(a.route, a.status) for a in since] == [
+        ("POST /portfolio/events/orders", 429), ("POST /portfolio/events/orders/{id}/amend", 200), ("GET /markets", 200),
+    ]
+    assert since[1].received_s == now - 7 and since[1].answered_s >= now
+    assert relay.answers_since(now + 60) == []
+
+
 def test_429s_by_endpoint(exchange_behind_relay, signer):
     server, relay = exchange_behind_relay
     admin(server, {"fault": "burst_429", "count": 1})
