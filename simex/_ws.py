@@ -538,6 +538,12 @@ class WsHub:
     def private(self, account_id: str, channel: str, ticker: str, msg_type: str, msg: dict) -> None:
         self._publish(channel, ticker, msg_type, msg, account_id)
 
+    def listens(self, account_id: str | None) -> bool:
+        """Whether any open session is the account's: a private message nobody could receive
+        need not be built (the tape's and a scenario's background accounts have no session)."""
+        sessions = self.sessions
+        return any(session.account_id == account_id for session in self._open_order if session in sessions)
+
     def order_group_update(self, account_id: str, msg: dict) -> None:
         """`order_group_updates` (sequenced): msg has event_type, order_group_id, ts_ms, [contracts_limit_fp]."""
         self._publish("order_group_updates", None, "order_group_updates", msg, account_id)
