@@ -34,6 +34,10 @@ from kalshi.wire import ONE, format_count, format_price, rfc3339_from_ns
 
 from ._book import ASK, BID
 
+# json.dumps(frame, separators=(",", ":")) builds a JSONEncoder per call (every frame): one,
+# shared (it keeps no state between calls)
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
 if TYPE_CHECKING:
     from ._exchange import Exchange
     from ._faults import Faults
@@ -368,7 +372,7 @@ class WsSession:
 
     def emit(self, frame: dict) -> None:
         if not self.closed:
-            self._send(json.dumps(frame, separators=(",", ":")))
+            self._send(_compact_json(frame))
 
     def emit_raw(self, text: str) -> None:
         """Send text as is (fault injection: malformed frames)."""
