@@ -896,7 +896,8 @@ class Exchange:
     def _order_update(self, order: Order, reason: str) -> None:
         order.updated_ns = self.now()
         order.last_update_reason = reason
-        self.hub.private(order.account_id, "user_orders", order.ticker, "user_order", order.ws_json())
+        if self.hub.listens(order.account_id):
+            self.hub.private(order.account_id, "user_orders", order.ticker, "user_order", order.ws_json())
 
     # ----- internals: executions -----
     def _apply_match(self, market: Market, taker: Order, result: MatchResult) -> Decimal:
@@ -958,6 +959,8 @@ class Exchange:
         if taker.remaining > ZERO:  # a fully filled taker gets its final update from _execute_and_rest
             self._order_update(taker, "Trade")
         for fill in (maker_fill, taker_fill):
+            if not self.hub.listens(fill.account_id):
+                continue  # a background account: nothing to build
             self.hub.private(fill.account_id, "fill", market.ticker, "fill", fill.ws_json())
             position = self.accounts[fill.account_id].positions[market.ticker]
             self.hub.private(fill.account_id, "market_positions", market.ticker, "market_position",

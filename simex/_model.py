@@ -6,6 +6,7 @@ Money and counts are Decimal dollars / contracts. Renderers emit `_dollars` (4 d
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ ZERO = Decimal(0)
 MIN_PRICE = CENT
 MAX_PRICE = ONE - CENT
 _ID_NAMESPACE = uuid.UUID("6f1d4c1e-3b7a-5d2e-9c44-5e1a2b7c9d10")
+_ID_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 NS_PER_S = 1_000_000_000
 VOLUME_WINDOW_NS = 86_400 * NS_PER_S  # `volume_24h_fp`: trades of the last 24 h on the exchange clock
 GTC = "good_till_canceled"
@@ -54,8 +56,14 @@ MARKET_RESULTS = ("yes", "no")
 
 
 def stable_id(kind: str, n: int | str) -> str:
-    """A UUID-shaped id derived from a counter: identical across replays (never uuid4)."""
-    return str(uuid.uuid5(_ID_NAMESPACE, f"{kind}-{n}"))
+    """A UUID-shaped id derived from a counter: identical across replays (never uuid4).
+    Exactly str(uuid.uuid5(_ID_NAMESPACE, f"{kind}-{n}")), without building the UUID object
+    (every order, fill and trade takes one)."""
+    digest = bytearray(hashlib.sha1(_ID_NAMESPACE_BYTES + f"{kind}-{n}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def unit_cost(side: str, yes_price: Decimal) -> Decimal:

@@ -34,6 +34,10 @@ from kalshi.wire import ONE, format_count, format_price, rfc3339_from_ns
 
 from ._book import ASK, BID
 
+# json.dumps(frame, separators=(",", ":")) builds a JSONEncoder per call (every frame): one,
+# shared (it keeps no state between calls)
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
 if TYPE_CHECKING:
     from ._exchange import Exchange
     from ._faults import Faults
@@ -368,7 +372,7 @@ class WsSession:
 
     def emit(self, frame: dict) -> None:
         if not self.closed:
-            self._send(json.dumps(frame, separators=(",", ":")))
+            self._send(_compact_json(frame))
 
     def emit_raw(self, text: str) -> None:
         """Send text as is (fault injection: malformed frames)."""
@@ -537,6 +541,12 @@ class WsHub:
 
     def private(self, account_id: str, channel: str, ticker: str, msg_type: str, msg: dict) -> None:
         self._publish(channel, ticker, msg_type, msg, account_id)
+
+    def listens(self, account_id: str | None) -> bool:
+        """Whether any open session is the account's: a private message nobody could receive
+        need not be built (the tape's and a scenario's background accounts have no session)."""
+        sessions = self.sessions
+        return any(session.account_id == account_id for session in self._open_order if session in sessions)
 
     def order_group_update(self, account_id: str, msg: dict) -> None:
         """`order_group_updates` (sequenced): msg has event_type, order_group_id, ts_ms, [contracts_limit_fp]."""
