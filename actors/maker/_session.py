@@ -254,6 +254,7 @@ class MakerSession:
         self._fills_due_ns: int | None = None  # the finish waits for a REST fill read until then
         self._warm_until_ns: int | None = None
         self._now_ns: int | None = None
+        self.check_interval_ns = seconds(config.requote_interval_s)  # the periodic checks' grid step
         self.last_check_ns: int | None = None  # the last periodic check, run or caught up (`catch_up`)
         self._standing_still = False  # as `next_check_ns` last found: the checks may be skipped
         # market_book() memo: (book, now, orders.version) -> book less our orders. Hazard:
@@ -539,7 +540,7 @@ class MakerSession:
         cfg = self.config.guardrails
         deadlines = [self.holds.next_deadline_ns()]
         if steady is not None:  # the check after those may engage or release a throttle
-            deadlines.append(checked + (steady + 1) * seconds(self.config.requote_interval_s))
+            deadlines.append(checked + (steady + 1) * self.check_interval_ns)
         since = self.feed_unhealthy_since_ns
         if since is not None:  # judged "more than": the instant after
             deadlines += [since + seconds(cfg.stale_freeze_s) + 1, since + seconds(cfg.stale_stop_s) + 1]
@@ -585,7 +586,7 @@ class MakerSession:
         last = self.last_check_ns
         if last is None or not self._standing_still:
             return  # (live: a check merely late is not one to skip)
-        interval = seconds(self.config.requote_interval_s)
+        interval = self.check_interval_ns
         checks = (until_ns - last) // interval
         if checks <= 0:
             return
