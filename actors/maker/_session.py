@@ -571,13 +571,19 @@ class MakerSession:
     def _guardrail_shown(self, now_ns: int) -> bool:
         """Whether the guardrail's freeze is what the pause shows (nothing before it in
         `_update_state` holds the session)."""
-        return not (
-            self.fair_value_feed_problem
-            or self._problem_of[0] is not self.book
-            or self._problem_of[1] is not None
-            or self._only_our_orders()
-            or self.holds.active(now_ns)
-        )
+        return not (self.fair_value_feed_problem or self._held_before_guardrail(now_ns))
+
+    def _held_before_guardrail(self, now_ns: int) -> str:
+        """Why the session pauses before the guardrail's freeze is looked at, in
+        `_update_state`'s order after the feed and the warm-up ("" when nothing does): the
+        book's problem as last judged (a book not judged yet counts as one), our own orders
+        alone in the book, a hold."""
+        judged, problem = self._problem_of
+        if judged is not self.book:
+            return "book not judged yet"
+        if problem is None and self._only_our_orders():
+            problem = "no other liquidity in the book"
+        return problem or self.holds.active(now_ns)
 
     def catch_up(self, until_ns: int) -> None:
         """Carry out the periodic checks skipped (`next_check_ns`) on the grid after the
@@ -639,16 +645,12 @@ class MakerSession:
         book = self.book
         if self._problem_of[0] is not book:  # books are immutable: judged once each
             self._problem_of = (book, _book_problem(book))
-        problem = self._problem_of[1]
-        if problem is None and self._only_our_orders():
-            problem = "no other liquidity in the book"
-        if problem is None:
-            problem = (
-                self.holds.active(now_ns)
-                or self.guardrail.freeze
-                or self.throttles.verdict.freeze
-                or self._nothing_to_quote()
-            )
+        problem = (
+            self._held_before_guardrail(now_ns)
+            or self.guardrail.freeze
+            or self.throttles.verdict.freeze
+            or self._nothing_to_quote()
+        )
         if not problem:
             self.state, self.why_not_quoting = MakerState.QUOTING, ""
         elif self.state == MakerState.WAIT_DATA and self.book is None:
