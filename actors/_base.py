@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar
 
 import pykka
 
-from kernel.bus import Bus, InFlightTracker, post
+from kernel.bus import Bus, InFlightTracker, Unwoken, post
 from kernel.effects import ArmOnGrid, ArmTimer, CancelTimer, Publish, Send
 from kernel.timers import KeyedTimers
 from messages import Message
@@ -40,9 +40,12 @@ class MmdActor(pykka.ThreadingActor):
     their bus topics declaratively:
 
     - `subscriptions`: message types received for every ticker;
-    - `ticker_subscriptions`: message types received for `self.ticker` only.
+    - `ticker_subscriptions`: message types received for `self.ticker` only;
+    - `unwoken_subscriptions`: message types received for every ticker without waking the
+      actor (kernel.bus `Unwoken`): facts kept for its next decision, whose handling has no
+      effects; they are handled, in their place in the inbox, when the next message wakes it.
 
-    Both are subscribed before `on_start` runs and dropped when the actor stops.
+    All are subscribed before `on_start` runs and dropped when the actor stops.
     Timers are keyed (`self.timers`, kernel.timers.KeyedTimers); a plain core's effects are
     carried out by `carry_out` (kernel.effects), with `route(name)` naming collaborators.
 
@@ -53,6 +56,7 @@ class MmdActor(pykka.ThreadingActor):
     _dispatch: dict[type, str] = {}
     subscriptions: ClassVar[tuple[type, ...]] = ()
     ticker_subscriptions: ClassVar[tuple[type, ...]] = ()
+    unwoken_subscriptions: ClassVar[tuple[type, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -80,6 +84,8 @@ class MmdActor(pykka.ThreadingActor):
         ticker = getattr(self, "ticker", None)
         for message_type in self.ticker_subscriptions:
             self.bus.subscribe(self.actor_ref, message_type, ticker=ticker)
+        for message_type in self.unwoken_subscriptions:
+            self.bus.subscribe(self.actor_ref, message_type, wake=False)
         super()._actor_loop_setup()
 
     # -- sending --------------------------------------------------------------------
@@ -156,6 +162,8 @@ class MmdActor(pykka.ThreadingActor):
 
     # -- receiving ------------------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
+        if type(message) is Unwoken:  # not counted in flight (kernel.bus)
+            return self.handle_message(message.message)
         try:
             return self.handle_message(message)
         finally:

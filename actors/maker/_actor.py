@@ -51,7 +51,8 @@ class MakerActor(MmdActor):
     ticker_subscriptions = (
         BookUpdated, TradePrinted, MarketLifecycleChanged, RiskDirective, ReferencePriceUpdated, TradingStateChanged
     )
-    subscriptions = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated, ExposureChanged)
+    subscriptions = (KillSwitchEngaged, KillSwitchReleased, FeedHealthChanged, SpotPriceUpdated)
+    unwoken_subscriptions = (ExposureChanged,)  # kept for the next quote: need not wake the maker
 
     def __init__(
         self,

@@ -103,7 +103,6 @@ class MakerPlan:
         self.reader = reader
         self._reads_fills = reads_fills
         self._turn_passed = turn_passed
-        self._check_ns = seconds(self.config.requote_interval_s)
         self._last_status: tuple | None = None
         self._finished_sent = False
         self._reads = 0
@@ -260,7 +259,7 @@ class MakerPlan:
             self._check_armed_ns = None
             if session.state == MakerState.DONE:
                 return []
-            session.catch_up(now_ns - self._check_ns)  # the checks skipped before this one
+            session.catch_up(now_ns - self.session.check_interval_ns)  # the checks skipped before this one
             out += self._orders(session.check(now_ns))
         else:
             raise TypeError(f"the maker has no timer {type(due).__name__}")
@@ -283,14 +282,14 @@ class MakerPlan:
         """Before an input: the periodic checks skipped before it (`MakerSession.next_check_ns`)
         are carried out, each as it would have run; the one due now too when its turn
         came before this input (kernel.clock.ReplayClock.turn_passed)."""
-        last = self.session.last_check_ns
-        if not self._checking or last is None or now_ns - last < self._check_ns or self.session.state == MakerState.DONE:
+        last, interval = self.session.last_check_ns, self.session.check_interval_ns
+        if not self._checking or last is None or now_ns - last < interval or self.session.state == MakerState.DONE:
             return
         until = now_ns
-        if (now_ns - last) % self._check_ns == 0:
+        if (now_ns - last) % interval == 0:
             passed = self._turn_passed
             if passed is not None and not passed(now_ns, RequoteDue(ticker=self.ticker, ts=now_ns)):
-                until = now_ns - self._check_ns
+                until = now_ns - interval
         self.session.catch_up(until)
 
     def _after(self, now_ns: int, out: list[Any]) -> None:
@@ -319,9 +318,10 @@ class MakerPlan:
         if anchor is None:
             anchor = self._first_check_from
         armed = self._check_armed_ns
-        if armed is not None and due > armed - self._check_ns:
+        interval = self.session.check_interval_ns
+        if armed is not None and due > armed - interval:
             return  # the check armed is the first at or after `due`
-        out.append(ArmOnGrid(REQUOTE, anchor, self._check_ns, due, RequoteDue(ticker=self.ticker, ts=now_ns)))
+        out.append(ArmOnGrid(REQUOTE, anchor, interval, due, RequoteDue(ticker=self.ticker, ts=now_ns)))
 
     def _cancel_timers(self) -> list[Any]:
         self._wake_ns = self._check_armed_ns = None

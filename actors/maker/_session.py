@@ -254,6 +254,7 @@ class MakerSession:
         self._fills_due_ns: int | None = None  # the finish waits for a REST fill read until then
         self._warm_until_ns: int | None = None
         self._now_ns: int | None = None
+        self.check_interval_ns = seconds(config.requote_interval_s)  # the periodic checks' grid step
         self.last_check_ns: int | None = None  # the last periodic check, run or caught up (`catch_up`)
         self._standing_still = False  # as `next_check_ns` last found: the checks may be skipped
         # market_book() memo: (book, now, orders.version) -> book less our orders. Hazard:
@@ -539,7 +540,7 @@ class MakerSession:
         cfg = self.config.guardrails
         deadlines = [self.holds.next_deadline_ns()]
         if steady is not None:  # the check after those may engage or release a throttle
-            deadlines.append(checked + (steady + 1) * seconds(self.config.requote_interval_s))
+            deadlines.append(checked + (steady + 1) * self.check_interval_ns)
         since = self.feed_unhealthy_since_ns
         if since is not None:  # judged "more than": the instant after
             deadlines += [since + seconds(cfg.stale_freeze_s) + 1, since + seconds(cfg.stale_stop_s) + 1]
@@ -570,13 +571,19 @@ class MakerSession:
     def _guardrail_shown(self, now_ns: int) -> bool:
         """Whether the guardrail's freeze is what the pause shows (nothing before it in
         `_update_state` holds the session)."""
-        return not (
-            self.fair_value_feed_problem
-            or self._problem_of[0] is not self.book
-            or self._problem_of[1] is not None
-            or self._only_our_orders()
-            or self.holds.active(now_ns)
-        )
+        return not (self.fair_value_feed_problem or self._held_before_guardrail(now_ns))
+
+    def _held_before_guardrail(self, now_ns: int) -> str:
+        """Why the session pauses before the guardrail's freeze is looked at, in
+        `_update_state`'s order after the feed and the warm-up ("" when nothing does): the
+        book's problem as last judged (a book not judged yet counts as one), our own orders
+        alone in the book, a hold."""
+        judged, problem = self._problem_of
+        if judged is not self.book:
+            return "book not judged yet"
+        if problem is None and self._only_our_orders():
+            problem = "no other liquidity in the book"
+        return problem or self.holds.active(now_ns)
 
     def catch_up(self, until_ns: int) -> None:
         """Carry out the periodic checks skipped (`next_check_ns`) on the grid after the
@@ -585,7 +592,7 @@ class MakerSession:
         last = self.last_check_ns
         if last is None or not self._standing_still:
             return  # (live: a check merely late is not one to skip)
-        interval = seconds(self.config.requote_interval_s)
+        interval = self.check_interval_ns
         checks = (until_ns - last) // interval
         if checks <= 0:
             return
@@ -638,16 +645,12 @@ class MakerSession:
         book = self.book
         if self._problem_of[0] is not book:  # books are immutable: judged once each
             self._problem_of = (book, _book_problem(book))
-        problem = self._problem_of[1]
-        if problem is None and self._only_our_orders():
-            problem = "no other liquidity in the book"
-        if problem is None:
-            problem = (
-                self.holds.active(now_ns)
-                or self.guardrail.freeze
-                or self.throttles.verdict.freeze
-                or self._nothing_to_quote()
-            )
+        problem = (
+            self._held_before_guardrail(now_ns)
+            or self.guardrail.freeze
+            or self.throttles.verdict.freeze
+            or self._nothing_to_quote()
+        )
         if not problem:
             self.state, self.why_not_quoting = MakerState.QUOTING, ""
         elif self.state == MakerState.WAIT_DATA and self.book is None:

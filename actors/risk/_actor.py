@@ -65,7 +65,14 @@ class RiskGovernorActor(MmdActor):
         return super().route(name)
 
     # -- messages in, effects out ----------------------------------------------------
-    @handles(PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders, *SUBSCRIPTIONS)
+    @handles(PlaceOrder, AmendOrder, CancelOrder, CancelAllOrders)
+    def _on_command(self, command: Any) -> None:
+        # the command goes on to the gateway before risk records what it changed (see pass_on)
+        now = self.clock.now_ns()
+        self.carry_out(self.core.pass_on(command, now))
+        self.carry_out(self.core.record(now))
+
+    @handles(*SUBSCRIPTIONS)
     def _on_message(self, message: Any) -> None:
         self.carry_out(self.core.handle(message, self.clock.now_ns()))
 

@@ -243,14 +243,15 @@ class RiskCore:
         self.triggers: list[TriggerRecorded] = []
         self.errors: Counter[str] = Counter()
         self._published: tuple | None = None  # content of the last ExposureChanged (ts left out)
+        self._passed: PlaceOrder | AmendOrder | CancelOrder | None = None  # passed on, to be recorded (pass_on)
         self._now = 0
         self._out: list[Effect] = []
         self._handlers: dict[type, Callable[[Any], None]] = {
             **{kind: self._on_order_event for kind in ORDER_EVENTS},
-            PlaceOrder: self._on_order_command,
-            AmendOrder: self._on_order_command,
-            CancelOrder: self._on_cancel,
-            CancelAllOrders: self._on_cancel,
+            PlaceOrder: self._on_command,
+            AmendOrder: self._on_command,
+            CancelOrder: self._on_command,
+            CancelAllOrders: self._on_command,
             BookUpdated: self._on_book,
             SessionStarted: self._on_session_started,
             SessionStopped: self._on_session_stopped,
@@ -301,6 +302,26 @@ class RiskCore:
             return []
         recount = isinstance(message, _MOVES_EXPOSURE)
         return self._run(now_ns, lambda: handler(message), what=type(message).__name__, recount=recount)
+
+    def pass_on(self, command: PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders, now_ns: int) -> list[Effect]:
+        """The first half of `handle(command)`: the verdict and its Send to the order
+        gateway (the command, or risk's refusal), and nothing else. `record(now_ns)` must
+        follow at once with the rest (the ledger's view, the market's rules, the exposure):
+        the two give exactly `handle`'s effects, in its order. Hazard it answers: the
+        gateway's thread, told last, raced the maker's and the supervisor's (woken by the
+        view and the exposure) for the interpreter, and often lost (tick-to-order)."""
+        self._passed = None
+
+        def act() -> None:
+            self._passed = self._pass_on(command)
+
+        return self._run(now_ns, act, what=type(command).__name__, publish_exposure=False)
+
+    def record(self, now_ns: int) -> list[Effect]:
+        """The second half of `handle(command)` for the command `pass_on` just passed on."""
+        command, self._passed = self._passed, None
+        act = (lambda: None) if command is None else (lambda: self._record(command))
+        return self._run(now_ns, act, what="" if command is None else type(command).__name__)
 
     def engage_kill_switch(self, reason: str, now_ns: int) -> list[Effect]:
         """Halt everything and cancel every resting order; only a resume undoes it."""
@@ -398,7 +419,9 @@ class RiskCore:
         return status
 
     # -- running one entry point ----------------------------------------------------------
-    def _run(self, now_ns: int, act: Callable[[], None], what: str = "", recount: bool = True) -> list[Effect]:
+    def _run(
+        self, now_ns: int, act: Callable[[], None], what: str = "", recount: bool = True, publish_exposure: bool = True
+    ) -> list[Effect]:
         """`what` names a message: an error handling it is logged and counted, and what was
         decided before it still goes out (an order already admitted is sent on). Without
         it (a caller's request) the error goes back to the caller."""
@@ -411,7 +434,8 @@ class RiskCore:
                 raise
             self.errors[f"handler:{what}"] += 1
             log.exception("error handling %s", what)
-        self._publish_exposure_if_changed(recount)
+        if publish_exposure:
+            self._publish_exposure_if_changed(recount)
         out, self._out = self._out, []
         return out
 
@@ -446,21 +470,33 @@ class RiskCore:
             self._out.append(CancelTimer(key))
 
     # -- commands -------------------------------------------------------------------
-    def _on_order_command(self, command: PlaceOrder | AmendOrder) -> None:
+    def _on_command(self, command: PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders) -> None:
+        passed = self._pass_on(command)
+        if passed is not None:
+            self._record(passed)
+
+    def _pass_on(
+        self, command: PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders
+    ) -> PlaceOrder | AmendOrder | CancelOrder | None:
+        """Admit the command and send it on (or send risk's refusal). Returns the command
+        when what it changed is still to be recorded."""
+        if isinstance(command, CancelOrder | CancelAllOrders):
+            self.governor.admit(command)  # always passes; a cancel-all is remembered
+            self._send(command)
+            return command if isinstance(command, CancelOrder) else None  # the order awaits its cancel
         verdict = self.governor.admit(command)
         if verdict.ok:
             self._send(command)
-            self._state_changed(command.ticker, command, self._order_of(command))
-            self._after_market_change(command.ticker)
-            return
+            return command
         log.info("refused %s %s: %s", type(command).__name__, command.client_order_id, verdict.reason)
         self._send(rejection_of(command, source="risk", code=verdict.code, reason=verdict.reason, ts_recv=self._now))
+        return None
 
-    def _on_cancel(self, command: CancelOrder | CancelAllOrders) -> None:
-        self.governor.admit(command)  # always passes; a cancel-all is remembered
-        self._send(command)
-        if isinstance(command, CancelOrder):  # the order awaits its cancel
-            self._state_changed(command.ticker, command, self._order_of(command))
+    def _record(self, command: PlaceOrder | AmendOrder | CancelOrder) -> None:
+        """What an admitted command changed: the market's view, and its rules (not for a cancel)."""
+        self._state_changed(command.ticker, command, self._order_of(command))
+        if not isinstance(command, CancelOrder):
+            self._after_market_change(command.ticker)
 
     def _order_of(self, command: PlaceOrder | AmendOrder | CancelOrder) -> Any:
         return self.governor.ledger.find(command.ticker, getattr(command, "order_id", None), command.client_order_id)
@@ -516,7 +552,7 @@ class RiskCore:
             return
         log.warning("order %s (%s) of another run rests on %s: cancelling it",
                     order.order_id, order.client_order_id, order.ticker)
-        self._on_cancel(
+        self._on_command(
             CancelOrder(
                 order_id=order.order_id,
                 client_order_id=order.client_order_id,

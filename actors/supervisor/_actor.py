@@ -18,7 +18,7 @@ from typing import Any, Callable
 from actors._base import MmdActor, handles
 from config import SupervisorConfig
 from kernel.directory import Directory
-from messages import MarketConfig, RestReadRequested
+from messages import ExposureChanged, MarketConfig, RestReadRequested
 
 from ._core import FEED, ORDER_GATEWAY, RestRead, StartMaker, StopMaker, SupervisorCore, TellMaker
 from ._timers import SUPERVISOR_TIMERS, SupervisorMonitorDue
@@ -33,7 +33,8 @@ MAKER_STOP_WAIT_S = 1.0  # at shutdown, per maker: the daemon checks for survivo
 
 
 class SessionSupervisorActor(MmdActor):
-    subscriptions = SupervisorCore.SUBSCRIBED
+    subscriptions = tuple(kind for kind in SupervisorCore.SUBSCRIBED if kind is not ExposureChanged)
+    unwoken_subscriptions = (ExposureChanged,)  # kept for the next decision: need not wake the supervisor
 
     def __init__(
         self,

@@ -514,3 +514,19 @@ def test_each_timer_message_names_the_key_it_was_armed_under(desk):
     for key, (_, _, message) in desk.timers.items():
         assert desk.core.timer_key(message) == key
     assert desk.core.timer_key(object()) is None
+
+
+def test_a_command_passed_on_alone_is_only_its_send_and_recording_it_gives_the_rest_of_handle(risk_config):
+    """The shell sends the command on before risk records it (pass_on, then record): the
+    two give exactly what handle gives, in its order."""
+    whole, split = Desk(risk_config), Desk(risk_config)
+    for desk in (whole, split):
+        desk.session()
+        desk.book("0.40", "0.60")
+    huge = place("c2", "bid", "0.50", 10**6)  # refused: the refusal is the whole of it
+    cancel = CancelOrder(order_id="", client_order_id="c1", ticker=TICKER, ts=T0, reason="test")
+    for command in (place("c1", "bid", "0.45", 5), huge, cancel, CancelAllOrders(reason="test", ts=T0)):
+        expected = whole.on(command)
+        passed = split.core.pass_on(command, split.now)
+        assert passed == [e for e in expected if isinstance(e, Send)][:1] == expected[:1]
+        assert passed + split.core.record(split.now) == expected

@@ -26,14 +26,17 @@ class FixedSpreadModel:
     def __init__(self, cfg: QuoteModelConfig) -> None:
         self.cfg = cfg
 
-    def time_phase(self, ctx: QuoteContext) -> tuple | None:
+    def _clock(self, ctx: QuoteContext) -> tuple[bool, Decimal | None] | None:
         """What the quote reads from the clock: whether resolution is near, and the time to
-        it once a forced exit may name it (None: no close known)."""
+        it once inside the forced-exit window (None: no close known)."""
         to_close = seconds_left(ctx.market_close_ns, ctx.now_ns)
         if to_close is None:
             return None
         forcing = to_close < Decimal(str(self.cfg.fixed_force_exit_s))
         return to_close < Decimal(str(self.cfg.fixed_near_resolution_s)), to_close if forcing else None
+
+    def time_phase(self, ctx: QuoteContext) -> tuple | None:
+        return self._clock(ctx)
 
     def core(self, ctx: QuoteContext) -> CoreQuote:
         cfg = self.cfg
@@ -42,8 +45,8 @@ class FixedSpreadModel:
         if ctx.liquidity is not None and ctx.liquidity < cfg.fixed_low_liquidity_dollars:
             spread += cfg.fixed_low_liquidity_widen
             notes.append("low_liquidity")
-        to_close = seconds_left(ctx.market_close_ns, ctx.now_ns)
-        if to_close is not None and to_close < Decimal(str(cfg.fixed_near_resolution_s)):
+        near, forcing_in = self._clock(ctx) or (False, None)
+        if near:
             spread *= cfg.fixed_near_resolution_multiplier
             notes.append("near_resolution")
         net = ctx.position
@@ -53,16 +56,12 @@ class FixedSpreadModel:
         spread = clamp(spread, ctx.min_spread, ctx.max_spread)
         steps = int(net / cfg.fixed_shift_every)  # truncates towards zero: whole steps only
         reservation = ctx.fair - cfg.fixed_shift * steps
-        if (
-            to_close is not None
-            and to_close < Decimal(str(cfg.fixed_force_exit_s))
-            and abs(net) > cfg.fixed_force_exit_contracts
-        ):
+        if forcing_in is not None and abs(net) > cfg.fixed_force_exit_contracts:
             return CoreQuote(
                 fair=ctx.fair,
                 reservation=reservation,
                 half_spread=spread / 2,
-                why_empty=f"force exit: {to_close:.0f} s to resolution with net {net}",
+                why_empty=f"force exit: {forcing_in:.0f} s to resolution with net {net}",
                 force_exit=True,
                 notes=tuple(notes),
             )
