@@ -159,6 +159,9 @@ class OrderBook:
                 return
             yield from list(book.levels[price])
 
+    def is_empty(self) -> bool:
+        return not self._orders
+
     # ----- mutations -----
     def next_priority(self) -> int:
         self._clock += 1

@@ -55,7 +55,7 @@ from typing import Any, Callable, Iterator
 
 from kalshi.wire import CENT, ONE, ceil_to, floor_to, format_price
 
-from ._book import ASK, BID, STP_MAKER, MatchResult
+from ._book import ASK, BID, STP_MAKER, MatchResult, OrderBook
 from ._errors import ApiError
 from ._model import (
     FOK,
@@ -1065,6 +1065,8 @@ class Exchange:
         for order_id in [o.order_id for o in self.orders.values() if o.ticker == ticker and o.status != "resting"]:
             del self.orders[order_id]
         market.bars = None  # its candles leave the live endpoints too (Kalshi: /historical)
+        if market.book.is_empty():  # it is, closed: a fresh one, as a dict never shrinks from its peak
+            market.book = OrderBook()
         self._ticker_cache.pop(ticker, None)  # a finalized market's summary changes no more
         for listener in self.on_history_dropped:
             listener(ticker)

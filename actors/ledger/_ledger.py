@@ -55,9 +55,17 @@ Hazards named here (see also `_own_orders`):
 - the order ids kept (closed orders, each order's seen fills, whose an order is) are
   forgotten once nothing late can need them: a market's closed orders and seen fills when
   it settles (no order of it is tracked or adopted again, and a late fill is closed at the
-  settlement price, de-duplicated by the market's position, which is kept); a session's
+  settlement price, de-duplicated by the market's position, kept an hour); a session's
   orders' owner when it ends (a fill of an ended session's order goes to no book, known
-  owner or not). A day of paper lists ~400 markets: the count bounds below are a backstop.
+  owner or not). A day of paper lists ~400 markets: the count bounds below are a backstop;
+- a settled market is kept whole (its position's fill ids and P&L) for an hour after the
+  settlement and while a session book of it is open, so a late report of its fills
+  counts once; then it is folded: its realised P&L, fees and fill count go into `folded`
+  (the day's totals are unchanged) and its per-market entries go. A fill of a folded
+  market is taken as a repeat: nothing first reports a fill of a market settled an hour
+  ago (every session on it has ended and read its fills back). That it settled is kept
+  six hours, then forgotten with its ended sessions. Hazard: a fill first reported past
+  the hour would be lost, and a resting echo of one of its orders past six hours adopted.
 """
 
 from __future__ import annotations
@@ -94,10 +102,18 @@ _NO_POSITION = PositionView()  # immutable: one for every market without a fill
 _REMEMBER_CANCEL_ALLS = 1_000  # cancel-alls awaiting their confirmation (a memory bound)
 _REMEMBER_FILLED_ORDERS = 50_000  # exchange order ids whose seen fills are kept (a memory bound)
 _REMEMBER_OWNERS = 50_000  # exchange order id -> session (a memory bound)
-_REMEMBER_ENDED = 10_000  # sessions ended: their books are not opened again
+# sessions ended: their books are not opened again. Those of a settled market go with it
+# (six hours on); this bounds the others (markets that left without settling): a paper day
+# ends ~400 sessions, so about five days of them
+_REMEMBER_ENDED = 2_000
 # Session books kept per market, least recently active dropped first. One session trades
 # a market at a time; the others are a previous session's late fills or a stray client id.
 _BOOKS_PER_MARKET = 8
+# A settled market's position is kept whole this long (a late fill report counts once),
+# then folded into the ledger's totals; that it settled is kept longer (see above). A
+# paper day settles ~16 markets an hour: ~16 positions and ~100 tickers kept.
+SETTLED_FILLS_KEPT_NS = 3_600 * 1_000_000_000
+SETTLED_TICKERS_KEPT_NS = 6 * 3_600 * 1_000_000_000
 
 LedgerCommand = PlaceOrder | AmendOrder | CancelOrder | CancelAllOrders
 
@@ -114,6 +130,16 @@ class Unseen:
     order_id: str | None
     client_order_id: str
     owner: str
+
+
+@dataclass(slots=True)
+class Folded:
+    """What the markets folded away leave of their positions: every one was flat."""
+
+    realized_pnl: Decimal = _ZERO
+    fees_paid: Decimal = _ZERO
+    fill_count: int = 0
+    markets: int = 0
 
 
 class _Book:
@@ -172,9 +198,14 @@ class TradingLedger:
         # could be matched to the tracked order when it arrived
         self._seen_fills: dict[str, dict[str, Decimal]] = {}
         self._seen_fill_market: dict[str, str] = {}  # order id -> its ticker, for every id in _seen_fills
-        # ticker -> settlement price ($1 / $0) of a market that resolved: one per market
-        # traded in the run, a few hundred at most
+        # ticker -> settlement price ($1 / $0) of a market that resolved, for
+        # SETTLED_TICKERS_KEPT_NS after it did
         self.settled: dict[str, Decimal] = {}
+        # ticker -> settlement time, oldest first: settled, kept whole; then folded
+        self._settled_at: dict[str, int] = {}
+        self._folded_at: dict[str, int] = {}
+        self.folded = Folded()  # the totals of the markets folded away
+        self._forgotten: list[str] = []  # markets folded since the last `drain_forgotten`
         # every order counts from admission until the exchange confirms it gone; one the
         # exchange reports resting that we never admitted is ours too (adopted), unless
         # its market is settled (its orders are gone with it)
@@ -185,7 +216,9 @@ class TradingLedger:
         self._cancel_alls: deque[tuple[str, str | None, list[OwnOrder]]] = deque(maxlen=_REMEMBER_CANCEL_ALLS)
         self._books: dict[str, dict[str, _Book]] = {}  # ticker -> session id -> book, least recent first
         self._owners: dict[str, str] = {}  # exchange order id -> session whose order it is
-        self._ended: dict[str, None] = {}  # sessions ended (ordered set, oldest first)
+        # sessions ended (oldest first) -> their market: forgotten with their market, once
+        # it settled and was forgotten (no fill of it is taken then)
+        self._ended: dict[str, str] = {}
         # ticker -> (contracts, price, ts) held before this run that no session took over yet
         self._held: dict[str, tuple[Decimal, Decimal, int]] = {}
         self._taken_over: dict[str, str] = {}  # ticker -> the live session that took it over
@@ -205,9 +238,10 @@ class TradingLedger:
 
     def _wrote(self, ticker: str | None) -> None:
         self.version += 1
-        if ticker:
+        if ticker and ticker not in self._folded_at:
             self._market_versions[ticker] = self.version
-        else:  # a cancel-all (of every market, or confirmed): rare, so every market counts as written
+        else:  # a cancel-all (of every market, or confirmed), or a write naming a market
+            # folded away (no version kept for it): rare, so every market counts as written
             self._epoch += 1
 
     def position(self, ticker: str) -> Inventory | None:
@@ -263,6 +297,8 @@ class TradingLedger:
     def apply(self, event: object) -> tuple[OwnOrder | None, tuple[str, ...]]:
         """Apply an order event: (the order it was about, after it, gone included; the
         markets whose state it may have changed)."""
+        if getattr(event, "ticker", None) in self._folded_at:
+            return None, ()  # a folded market's: nothing of it is tracked (a fill: a repeat)
         self._wrote(None if isinstance(event, AllOrdersCancelled) else getattr(event, "ticker", None))
         if isinstance(event, AllOrdersCancelled):
             return None, self._on_all_cancelled(event)
@@ -283,11 +319,13 @@ class TradingLedger:
     def settle(self, ticker: str, price: Decimal, ts: int) -> bool:
         """The market resolved at `price`: its positions close there (P&L realised), the
         exchange removed its resting orders, and fills reported filled but not yet seen are
-        settled as they arrive. False when already settled."""
-        self._wrote(ticker)
+        settled as they arrive. False when already settled. Markets settled long enough
+        before `ts` are folded or forgotten (see the module docstring)."""
         if ticker in self.settled:
             return False
+        self._wrote(ticker)
         self.settled[ticker] = price
+        self._settled_at[ticker] = ts
         self._held.pop(ticker, None)
         self._taken_over.pop(ticker, None)
         self._market_position(ticker).settle(price, ts)
@@ -303,15 +341,51 @@ class TradingLedger:
         for order_id in [o for o, market in self._seen_fill_market.items() if market == ticker]:
             del self._seen_fill_market[order_id]
             self._seen_fills.pop(order_id, None)
+        self._fold_settled(ts)
         return True
+
+    def _fold_settled(self, now: int) -> None:
+        """Fold the markets settled SETTLED_FILLS_KEPT_NS before `now` (none of their
+        session books open); forget those settled SETTLED_TICKERS_KEPT_NS before."""
+        for ticker, settled_at in list(self._settled_at.items()):
+            if now - settled_at < SETTLED_FILLS_KEPT_NS:
+                break  # oldest first: the rest are younger
+            if ticker in self._books or ticker in self._unseen or self.orders.of_ticker(ticker):
+                continue  # a session of it is still open (its book): kept whole
+            del self._settled_at[ticker]
+            self._folded_at[ticker] = settled_at
+            position = self._positions.pop(ticker, None)
+            if position is not None:
+                self.folded.realized_pnl += position.realized_pnl
+                self.folded.fees_paid += position.fees_paid
+                self.folded.fill_count += position.fill_count
+            self.folded.markets += 1
+            self._held.pop(ticker, None)
+            self._taken_over.pop(ticker, None)
+            # a figure kept from before the market's first write must not read as current
+            if self._market_versions.pop(ticker, None) is not None:
+                self._epoch += 1
+            self._forgotten.append(ticker)
+        for ticker, settled_at in list(self._folded_at.items()):
+            if now - settled_at < SETTLED_TICKERS_KEPT_NS:
+                break
+            del self._folded_at[ticker]
+            del self.settled[ticker]
+            if ticker in self._ended.values():
+                self._ended = {session: market for session, market in self._ended.items() if market != ticker}
+
+    def drain_forgotten(self) -> list[str]:
+        """The markets folded away since the last call (a reader drops what it kept of them)."""
+        out, self._forgotten = self._forgotten, []
+        return out
 
     def hold(self, ticker: str, position: Decimal, price: Decimal, ts: int) -> bool:
         """A position held before this run (read from the exchange at start-up) opens the
         market's position at `price` (YES leg), for a session to take over. False when flat
         or the market already has a position (this run's fills came first)."""
-        self._wrote(ticker)
         if position == 0 or ticker in self._positions:
             return False
+        self._wrote(ticker)
         self._market_position(ticker).open_held(position, price, ts)
         self._held[ticker] = (position, price, ts)
         return True
@@ -320,10 +394,10 @@ class TradingLedger:
         """The session starting on `ticker` takes over the position held before this run:
         its book opens with it at the reconciled price (the market's position is
         unchanged). False when there is none left to take (or the session has ended)."""
-        self._wrote(ticker)
         held = self._held.get(ticker)
         if held is None or not session_id or session_id in self._ended:
             return False
+        self._wrote(ticker)
         del self._held[ticker]
         position, price, _ = held
         market = self._market_position(ticker).position
@@ -357,7 +431,7 @@ class TradingLedger:
             inventory = None if book is None else book.inventory
             if inventory is not None and inventory.position != 0 and inventory.vwap is not None:
                 self._held[ticker] = (inventory.position, inventory.vwap, inventory.layers[0].ts)
-        self._ended[session_id] = None
+        self._ended[session_id] = ticker
         while len(self._ended) > _REMEMBER_ENDED:
             del self._ended[next(iter(self._ended))]
         # a fill of its orders goes to no book now, whoever's it is known to be

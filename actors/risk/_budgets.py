@@ -6,7 +6,8 @@ exposure of every market known to be in it. A market whose category is unknown (
 session told us: adopted orders, startup positions) is bound by its own and the global
 budget only, never lumped with unrelated markets.
 
-What is learnt is kept after the session ends: its orders and position may outlive it.
+What is learnt is kept after the session ends: its orders and position may outlive it;
+it is forgotten once the ledger folded the settled market away (nothing of it is left).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from config import RiskConfig
 
 __all__ = ["Budgets"]
 
-_REMEMBER_MARKETS = 10_000  # a memory bound; the oldest learnt market is forgotten first
+# a backstop (markets are forgotten when the ledger folds them, an hour after they
+# settled); the oldest learnt market is forgotten first
+_REMEMBER_MARKETS = 10_000
 
 
 class Budgets:
@@ -43,6 +46,11 @@ class Budgets:
         self._markets.move_to_end(ticker)
         while len(self._markets) > _REMEMBER_MARKETS:
             self._markets.popitem(last=False)
+
+    def forget(self, ticker: str) -> None:
+        """A market with nothing left (settled and folded away by the ledger)."""
+        if self._markets.pop(ticker, None) is not None:
+            self.revision += 1
 
     def category_of(self, ticker: str) -> str:
         """Lower-case category, "" when unknown."""

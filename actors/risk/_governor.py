@@ -201,6 +201,9 @@ class RiskGovernor:
         any more. False when already settled."""
         if not self.ledger.settle(ticker, price, ts):
             return False
+        for forgotten in self.ledger.drain_forgotten():  # folded away by the ledger
+            self._derived.pop(forgotten, None)
+            self.budgets.forget(forgotten)
         self.marks.pop(ticker, None)
         self._paused.pop(ticker, None)
         self._reducing_markets.pop(ticker, None)
@@ -243,8 +246,9 @@ class RiskGovernor:
         return kept[1]
 
     def total_pnl(self) -> Decimal:
-        """Realised plus open positions marked at mid, net of fees, every market."""
-        total = _ZERO
+        """Realised plus open positions marked at mid, net of fees, every market (those
+        the ledger folded away after they settled included)."""
+        total = self.ledger.folded.realized_pnl
         for ticker in self.tickers():
             inventory = self.ledger.position(ticker)
             if inventory is not None:

@@ -313,6 +313,9 @@ class ScannerCore:
         followed = set(self.states) | set(self.sessions) | set(self.tracked)
         for ticker in [t for t in self.markets if t not in listed and t not in followed]:
             del self.markets[ticker]
+        # a polled market's last listing goes with it (the cap alone kept ~400 a day)
+        for ticker in [t for t in self.parsed if t not in self.markets and t not in followed]:
+            del self.parsed[ticker]
         events = {m.event_ticker for m in self.markets.values()}
         for event_ticker in [e for e in self.event_category if e not in events]:
             del self.event_category[event_ticker]

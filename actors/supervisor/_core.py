@@ -110,10 +110,11 @@ LEFT_TRACKED_SET = "left_tracked_set"  # VolatilityEnded.reason: the scanner sto
 # lifecycle events (kalshi-api.md market_lifecycle_v2) after which a market takes no new
 # session; its close itself is the close-time rule's, from close_date_updated
 _MARKET_OVER = frozenset({"determined", "settled"})
-# Markets over, remembered at most this many, oldest first (memory over a day of paper:
-# ~400 markets settle a day). The guard matters only in the restart delay after a market's
-# end (explicit_restart_s, minutes): a market that ended 2,000 market-ends ago is days old.
+# Markets over, oldest first, remembered for the restart delay after a market's end
+# (explicit_restart_s, minutes) and an hour more, at most this many (memory over a day of
+# paper: ~400 markets settle a day, ~16 an hour; a market ended 2,000 ends ago is days old).
 _REMEMBER_MARKETS_OVER = 2_000
+_MARKETS_OVER_KEPT_S = 3_600  # beyond explicit_restart_s
 _REGIMES_PRUNE_MIN = 256  # markets with a regime view before stale views are first forgotten
 
 
@@ -184,7 +185,7 @@ class SupervisorCore:
         self.errors: Counter = Counter() if errors is None else errors
         self.accepting = True
         self.halted_reason = ""  # kill switch engaged: no new sessions until released
-        self.markets_over: dict[str, None] = {}  # determined or settled: no restart (ordered set, oldest first)
+        self.markets_over: dict[str, int] = {}  # determined or settled: no restart (-> when, oldest first)
         self.regimes: dict[str, RegimeView] = {}
         self._regimes_prune_above = _REGIMES_PRUNE_MIN  # regimes' size that triggers the next prune
         self.exposure = NO_EXPOSURE  # the risk governor's latest ExposureChanged
@@ -469,14 +470,17 @@ class SupervisorCore:
         if update.ticker in self.admission.pending:
             self._admit_waiting(now)
 
-    def _market_over(self, ticker: str) -> None:
-        self.markets_over[ticker] = None
-        while len(self.markets_over) > _REMEMBER_MARKETS_OVER:
+    def _market_over(self, ticker: str, now: int) -> None:
+        self.markets_over.setdefault(ticker, now)
+        forget_before = now - seconds(self.config.explicit_restart_s + _MARKETS_OVER_KEPT_S)
+        while self.markets_over and (
+            len(self.markets_over) > _REMEMBER_MARKETS_OVER or next(iter(self.markets_over.values())) < forget_before
+        ):
             del self.markets_over[next(iter(self.markets_over))]
 
     def _on_lifecycle(self, event: MarketLifecycleChanged, now: int) -> None:
         if event.event_type in _MARKET_OVER:
-            self._market_over(event.ticker)
+            self._market_over(event.ticker, now)
             return
         if event.event_type != "close_date_updated" or event.close_ts is None:
             return

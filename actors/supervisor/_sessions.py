@@ -35,6 +35,10 @@ ACTIVE, STOPPING, ENDED = "ACTIVE", "STOPPING", "ENDED"
 # MakerFinished (seconds after the close) and the status page's last 20. A paper day
 # runs ~400 sessions, a month ~12,000: every one kept would grow without end.
 REMEMBER_ENDED = 1_000
+# ...and past an hour (a late MakerFinished is seconds to minutes late) only the last
+# ENDED_SHOWN are kept: a paper day ends ~16 sessions an hour, so ~16-20 are kept.
+ENDED_KEPT_NS = 3_600 * 1_000_000_000
+ENDED_SHOWN = 20
 URGENCY_RANK = {ExitUrgency.PASSIVE: 1, ExitUrgency.IMMEDIATE: 2, ExitUrgency.CANCEL: 3}
 
 
@@ -186,7 +190,9 @@ class SessionBook:
         session.position_left = position_left
         self._ended.pop(session.session_id, None)
         self._ended[session.session_id] = session
-        while len(self._ended) > REMEMBER_ENDED:
+        while len(self._ended) > REMEMBER_ENDED or (
+            len(self._ended) > ENDED_SHOWN and (next(iter(self._ended.values())).ended_ns or 0) < now_ns - ENDED_KEPT_NS
+        ):
             del self._ended[next(iter(self._ended))]
         return session
 

@@ -3,7 +3,7 @@ tracking horizon, busiest first (discovery keeps to its 1-60 day window)."""
 
 from dataclasses import replace
 
-from test_scanner_core import BASE, BUDGETS, discover, listing, of
+from test_scanner_core import BASE, BUDGETS, NOW, discover, listing, of
 
 from actors.scanner import ScannerCore
 from messages import DiscoveryCompleted
@@ -34,3 +34,24 @@ def test_a_market_that_left_the_listing_is_forgotten_unless_a_session_still_trad
     core.on_session_stopped("KX-B", "s1", 0)
     discover(core, markets=[listing("KX-C", "EV-ECO")])
     assert set(core.markets) == {"KX-C"} and set(core.event_category) == {"EV-ECO"}
+
+
+def test_a_polled_markets_last_listing_is_forgotten_with_the_market():
+    # a paper day polls ~400 markets in turn: their last listings go when they leave, not
+    # when the cache of them fills
+    from test_scanner_core import reply
+
+    from actors.scanner import RestRead
+    from kernel.clock import seconds
+
+    core = ScannerCore(BASE, BUDGETS)
+    markets = [listing("KX-A", "EV-ECO"), listing("KX-C", "EV-ECO")]
+    discover(core, markets=markets)
+    for tick in range(30):
+        for read in of(core.sweep_tick(NOW + seconds(tick)), RestRead):
+            core.on_reply(reply(read, {"markets": tuple(markets)}), NOW + seconds(tick))
+    assert set(core.parsed) == {"KX-A", "KX-C"}
+
+    discover(core, markets=[listing("KX-C", "EV-ECO")])
+
+    assert set(core.parsed) == {"KX-C"}

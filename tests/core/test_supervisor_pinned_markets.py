@@ -66,6 +66,27 @@ def test_markets_over_are_remembered_up_to_a_bound_the_newest_kept():
     assert "KX-0" not in over and f"KX-{_REMEMBER_MARKETS_OVER + 4}" in over
 
 
+def test_markets_over_are_forgotten_an_hour_past_the_restart_delay():
+    # a paper day settles ~16 markets an hour: what is kept is the last hour's, not the day's
+    h = CoreHarness(explicit_session_ttl_s=300, explicit_restart_s=60)
+    for i in range(96):  # a day at four markets an hour
+        h.run_until(T0 + seconds(900 * i))
+        h.feed(MarketLifecycleChanged(ticker=f"KX-{i}", event_type="determined", result="yes", close_ts=None,
+                                      ts_event=h.now, ts_recv=h.now))
+    over = h.core.markets_over
+    assert len(over) <= 6 and "KX-95" in over and "KX-91" in over and "KX-0" not in over
+
+
+def test_a_market_over_still_gets_no_restart_within_the_restart_delay():
+    h = CoreHarness(explicit_session_ttl_s=300, explicit_restart_s=60)
+    h.feed(selected())
+    h.run_until(T0 + seconds(290))
+    h.feed(MarketLifecycleChanged(ticker="KX-A", event_type="determined", result="yes", close_ts=None,
+                                  ts_event=h.now, ts_recv=h.now))
+    h.run_until(T0 + seconds(600))  # the TTL ends it at 300; no restart at 360
+    assert len(h.started()) == 1
+
+
 def test_a_pinned_market_ended_by_the_kill_switch_or_at_shutdown_gets_no_new_session():
     for end in (lambda h: h.feed(KillSwitchEngaged(reason="manual", ts=h.now)), lambda h: h.stop_all_sessions()):
         h = CoreHarness(explicit_restart_s=60)

@@ -226,6 +226,18 @@ def test_the_snapshot_sampler_forgets_tickers_sampled_long_ago():
     assert sampler.should_sample("KXM5", T0 + 20_000 * SECOND) is True
 
 
+def test_the_snapshot_sampler_holds_a_days_markets_as_the_few_printing_at_once():
+    # a paper day: ~400 markets, four listed a quarter hour, each printing books for an hour
+    sampler = SnapshotSampler(interval_ns=5 * SECOND)
+    for quarter in range(96):
+        live = [f"KXD{m}" for m in range(max(0, 4 * quarter - 12), 4 * quarter + 4)]
+        for step in range(0, 900, 5):
+            for ticker in live:
+                sampler.should_sample(ticker, T0 + (quarter * 900 + step) * SECOND)
+
+    assert len(sampler._last) <= 64
+
+
 def regime_update(ticker: str, ts: int) -> RegimeUpdated:
     return RegimeUpdated(
         ticker=ticker, regime="QUIET", candidate="QUIET", stable=True, sigma=D("0.01"), drift_z=D("0.01"),

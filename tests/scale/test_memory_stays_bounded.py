@@ -96,6 +96,51 @@ def test_a_markets_round_trips_do_not_grow_the_ledger():
     assert held < NOISE_BYTES, f"{held:,} bytes kept for 3,000 round trips ({held / 3_000:.0f} per round trip)"
 
 
+def markets_listed_traded_and_settled(governor) -> Callable[[int], Callable]:
+    """A paper day's markets through the risk governor's ledger: four a quarter hour, each
+    traded by a session of its own (fills, their views), the session ended, the market
+    settled; the governor derives its figures as it does for every command."""
+    sequence = iter(range(10**9))
+    quarter = seconds(900)
+
+    def markets(count: int) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(count):
+                m = next(sequence)
+                ticker, session = f"KXDAY-26DEC07-M{m}", session_id("run-day", m + 1)
+                now = T0 + (m // 4) * quarter
+                for n in range(4):
+                    event = OrderFilled(
+                        fill_id=f"fill-{m}-{n}", order_id=f"ex-{m}-{n}", client_order_id=f"{session}-{n}",
+                        ticker=ticker, side="bid" if n % 2 else "ask", price=D("0.40"), count=D(1), fee=D("0.01"),
+                        is_taker=False, post_position=None, ts_event=now + n, ts_recv=now + n,
+                    )
+                    governor.apply(event)
+                    governor.ledger.changed(ticker, event, None, now + n)
+                    governor.global_exposure()
+                governor.ledger.end_session(ticker, session)
+                governor.settle_market(ticker, D(m % 2), now + 10)
+                governor.ledger.changed(ticker, None, None, now + 10)
+                governor.market_exposures()
+        return run
+
+    return markets
+
+
+def test_a_day_of_markets_settling_does_not_grow_the_ledger_or_risks_figures(config):
+    # ~400 markets listed and settled a day: past the six hours a settled market is still
+    # known, each one folded and forgotten leaves nothing behind
+    from actors.risk._governor import RiskGovernor
+
+    governor = RiskGovernor(config.risk)
+    markets = markets_listed_traded_and_settled(governor)
+
+    held = growth_in_bytes(markets(120), markets(400))  # 7.5 h of warm-up, then 25 h more
+
+    assert governor.ledger.folded.fill_count == 4 * (520 - len(governor.ledger.tickers()))
+    assert held < NOISE_BYTES, f"{held:,} bytes kept for 400 markets ({held / 400:.0f} per market)"
+
+
 def test_a_long_lived_sessions_fills_do_not_grow_the_ledger():
     # an explicit or discovery session runs until shutdown (supervisor.explicit_session_ttl_s
     # 0): days of fills on one market, every one the session's own

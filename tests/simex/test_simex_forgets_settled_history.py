@@ -199,3 +199,20 @@ def test_a_done_background_account_is_forgotten_and_one_that_keeps_history_never
     assert "crowd" not in ex.accounts
     with pytest.raises(ValueError):
         ex.forget_account("alice")
+
+
+def test_a_settled_markets_emptied_book_is_given_back_at_the_cutoff(clock):
+    # a dict never shrinks: the order map of a market's whole trading life (thousands of
+    # orders a day for a busy one) would stay allocated, empty, for every market ever listed
+    import sys
+
+    ex = exchange(clock, settled_history_s=HOUR_S)
+    for _ in range(200):
+        ex.place_order("crowd", OrderRequest(TICKER, "bid", D("0.30"), D(1)))
+    settled(ex, clock, TICKER)  # closes it first: its orders are cancelled
+    assert ex.markets[TICKER].book.is_empty()
+
+    later(ex, clock, HOUR_S)
+
+    book = ex.markets[TICKER].book
+    assert book.is_empty() and sys.getsizeof(book._orders) == sys.getsizeof({})
