@@ -266,6 +266,15 @@ class MakerSession:
         # Hazard: a quote computed in full on every check and order event was the maker's
         # largest cost, and it changes only with these (the clock through the model's phase)
         self._desired_memo: tuple | None = None
+        # Two memos inside a desire, for a pass whose inputs above did change. Hazard: most
+        # book updates move the fair value or the depth (so the desire is computed again)
+        # yet leave the snapped quote where it was; and an order event moves only the
+        # working orders, which the model never reads.
+        # _plan_memo: (the model's inputs: the desire's inputs up to the book's, the plan)
+        self._plan_memo: tuple | None = None
+        # _sides_memo: (the snapped levels and what sizing them to the book and budget
+        # reads, (each side's levels, budget_note))
+        self._sides_memo: tuple | None = None
         self._cap_of: tuple = (None, (None, ""))  # (exposure view, _budget_cap() under it)
 
     # -- lifecycle ------------------------------------------------------------------
@@ -789,7 +798,7 @@ class MakerSession:
         # nothing it reads changed: the same quote, notes and desire (last_quote, the notes
         # and quote_updates stay as that pass left them)
         if memo is None or memo[0] != inputs:
-            desired = self._desire(ctx, position, market, cap)
+            desired = self._desire(ctx, position, market, cap, inputs)
             if self.state != MakerState.QUOTING:  # a forced exit's desire is not kept
                 self._desired_memo = None
                 return desired
@@ -809,7 +818,7 @@ class MakerSession:
             ctx.market_close_ns,
             ctx.session_start_ns,
             self.model.time_phase(ctx),
-            None if market is None else (str(market.best_bid), str(market.best_ask), str(self.model.book_reads(market))),
+            None if market is None else (str(market.best_bid), str(market.best_ask), str(self.model.book_reads(ctx))),
             self.reduce_only,
             str(cap[0]),
             cap[1],
@@ -823,10 +832,23 @@ class MakerSession:
         )
 
     def _desire(
-        self, ctx: QuoteContext, position: Decimal, market: BookView | None, cap: tuple[Decimal | None, str]
+        self,
+        ctx: QuoteContext,
+        position: Decimal,
+        market: BookView | None,
+        cap: tuple[Decimal | None, str],
+        inputs: tuple,
     ) -> Desired:
+        """`inputs`: `_desired_inputs` of this pass (what the memos below are keyed by)."""
         fair_value, now_ns = ctx.fair, ctx.now_ns
-        plan = self.model.plan(ctx)
+        # the model reads the context alone: fair, position, widening, close, start, its
+        # time phase and its book reads (the first 7 inputs); plans are immutable values
+        model_reads = inputs[:7]
+        if self._plan_memo is not None and self._plan_memo[0] == model_reads:
+            plan = self._plan_memo[1]
+        else:
+            plan = self.model.plan(ctx)
+            self._plan_memo = (model_reads, plan)
         self.plan_note = plan.why_empty
         if plan.force_exit:
             self.begin_exit(now_ns, "quoting model forces an exit (near resolution with inventory)", ExitUrgency.IMMEDIATE)
@@ -853,11 +875,22 @@ class MakerSession:
         if self.last_quote is None or quote.orders() != self.last_quote.orders():
             self.quote_updates += 1
         self.last_quote = quote
-        wanted = {
-            side: self._ladder_side(side, snapped[side], market) if self._may_quote(side, position) else []
-            for side in SIDES
-        }
-        wanted = self._within_budget(wanted, cap)
+        # the sides read the snapped levels, the touch (inside_book), the position,
+        # reduce-only, the budget, the layers, unseen fills and working orders' terms
+        touch = inputs[6][:2] if inputs[6] is not None else None
+        sides_reads = (tuple(tuple(map(str, level)) for side in SIDES for level in snapped[side]),
+                       tuple(len(snapped[side]) for side in SIDES), inputs[1], touch, inputs[7:])
+        if self._sides_memo is not None and self._sides_memo[0] == sides_reads:
+            kept, self.budget_note = self._sides_memo[1]
+        else:
+            wanted = {
+                side: self._ladder_side(side, snapped[side], market) if self._may_quote(side, position) else []
+                for side in SIDES
+            }
+            wanted = self._within_budget(wanted, cap)
+            kept = {side: tuple(levels) for side, levels in wanted.items()}
+            self._sides_memo = (sides_reads, (kept, self.budget_note))
+        wanted = {side: list(levels) for side, levels in kept.items()}
         desired: Desired = {}
         for side in SIDES:
             levels = wanted[side]

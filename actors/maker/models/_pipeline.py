@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from config import MakerConfig, QuoteModelConfig, model_config_problems
-from messages import BookView, QuoteSides
+from messages import QuoteSides
 
 from ._avellaneda_stoikov import AvellanedaStoikovModel
 from ._core import CoreQuote
@@ -84,10 +84,24 @@ class QuotePipeline:
         that differ only in now_ns and share a phase get the same plan."""
         return self.base.time_phase(ctx), decay_phase(self.cfg, ctx) if self.cfg.time_decay else None
 
-    def book_reads(self, book: BookView) -> Decimal:
+    def book_reads(self, ctx: QuoteContext) -> Decimal | None:
         """What the plan reads of the book (ctx.book): the visible depth sizing caps a
-        level by. No base model or other stage reads the book."""
-        return book.depth(self.cfg.size_depth_levels)
+        level by, or None where that cap cannot bind (no book or no depth: no cap; or a
+        cap at least the largest size a level has before it). No base model or other
+        stage reads the book. Hazard: a busy market's depth moves on almost every update,
+        and a plan keyed by it would be computed again for nothing."""
+        book = ctx.book
+        if book is None:
+            return None
+        depth = book.depth(self.cfg.size_depth_levels)
+        largest = min(self._level_size(ctx) * ctx.size_factor, Decimal(self.cfg.size_max_contracts))
+        if depth <= 0 or depth * self.cfg.size_depth_fraction >= largest:
+            return None
+        return depth
+
+    def _level_size(self, ctx: QuoteContext) -> Decimal:
+        """Each ladder level's size before the sizing limits."""
+        return self.cfg.ladder_size_per_level if self.cfg.ladder_size_per_level > 0 else ctx.base_size
 
     def core(self, ctx: QuoteContext) -> CoreQuote:
         """Centre and half spread after every price stage (before ladder and sizing)."""
@@ -124,8 +138,7 @@ class QuotePipeline:
             return _empty(core.why_empty, core)
         if not core.bid_on and not core.ask_on:
             return _empty("both sides switched off", core)
-        size = self.cfg.ladder_size_per_level if self.cfg.ladder_size_per_level > 0 else ctx.base_size
-        levels = [level for level in ladder(self.cfg, core, size) if _ZERO < level.price < _ONE]
+        levels = [level for level in ladder(self.cfg, core, self._level_size(ctx)) if _ZERO < level.price < _ONE]
         levels = size_levels(self.cfg, ctx, levels)
         if not levels:
             return _empty("no level left after price and size limits (inventory, depth, notional)", core)
