@@ -54,3 +54,10 @@ def test_an_instance_counts_its_attribute_values():
 
     row = Row()
     assert deep_size(row) >= sys.getsizeof(row) + sys.getsizeof(row.name) + deep_size(row.values)
+
+
+def test_walked_in_a_child_process_it_gives_the_same_figure():
+    from bench.bench_memory_24h import deep_size_apart
+
+    held = {"rows": [Decimal(i) for i in range(300)], "name": "q" * 77}
+    assert deep_size_apart(held) == deep_size(held)
