@@ -48,9 +48,10 @@ import pykka  # noqa: E402
 from bench.bench_memory import TRACE_FRAMES, by_package, rss_mb, snapshot, top_growth  # noqa: E402
 from config import load_config  # noqa: E402
 from mmd.replay import ReplayHarness  # noqa: E402
+from simex._model import MinuteVolumes  # noqa: E402 (a bench looking inside)
 
 NS = 1_000_000_000
-CONTAINERS = (dict, list, set, frozenset, deque, tuple)
+CONTAINERS = (dict, list, set, frozenset, deque, tuple, MinuteVolumes)  # the last: a settled market's packed window
 OUR_PACKAGES = ("actors", "kernel", "messages", "kalshi", "config", "simex", "mmd")
 NOT_THE_EXCHANGE = ("actors", "kernel", "messages", "kalshi", "config", "mmd", "pykka", "logging", "threading",
                     "asyncio")  # deep_size of the exchange stops at these (its clock leads to every actor)
@@ -78,7 +79,10 @@ def deep_size(root: object, stop_packages: tuple[str, ...] = ()) -> int:
     interned strings and other objects also referred to from elsewhere are counted in
     full here; a container's spare capacity is counted (getsizeof includes it), freed
     memory the allocator keeps for reuse is not; objects reachable only through a
-    skipped function/closure or a C extension that hides its references are missed."""
+    skipped function/closure or a C extension that hides its references are missed; an
+    instance's attribute values are counted but not its inline attribute table (CPython
+    3.11+ keeps one without a __dict__ until the __dict__ is asked for). Walking allocates
+    an int and a set slot per object visited: see deep_size_apart."""
     seen: set[int] = set()
     total = 0
     stack = [root]
@@ -254,8 +258,8 @@ def main() -> None:
         print(f"scenario {harness.scenario.name} (seed {harness.seed}), {args.hours:g} simulated hours, "
               f"deterministic runtime; RSS before start {rss_mb():.1f} MB", flush=True)
         print("exchange ~: the simulated exchange's own bytes, an estimate (sys.getsizeof over the objects "
-              "reachable from it, each once, walked in a forked child; not the allocator's overhead nor the code; see deep_size)",
-              flush=True)
+              "reachable from it, each once, walked in a forked child; not the allocator's overhead nor "
+              "the code; see deep_size)", flush=True)
         summary = harness.run()
     print(f"done: {summary.virtual_seconds / 3600:.2f} simulated h, {summary.frames_delivered:,} frames, "
           f"{summary.timers_fired:,} timers, {summary.scenario_events:,} exchange events in "
