@@ -6,7 +6,10 @@ replayed through the real actors on the deterministic runtime for many simulated
 
 Prints, as it goes, at the end of the script (0.25 h, the start figure), every `--every-h`
 simulated hours and at the end: RSS (VmRSS from /proc/self/status after gc.collect()),
-wall time and virtual seconds per wall second, markets listed so far, sessions run.
+an estimate of the simulated exchange's own bytes (`deep_size`: it runs in the same
+process) and RSS minus that estimate (the daemon plus the interpreter), wall time and
+virtual seconds per wall second, markets listed so far, sessions run; at the end the
+growth per simulated hour after 4 h of RSS and of RSS minus the exchange.
 
 Then a census of every container the actors hold: for each actor class (all instances
 summed; makers come and go), every dict/list/set/deque reachable from the actor through
@@ -28,10 +31,12 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import sys
 import tempfile
 import time
 import tracemalloc
+import types
 from collections import deque
 from pathlib import Path
 
@@ -43,12 +48,58 @@ import pykka  # noqa: E402
 from bench.bench_memory import TRACE_FRAMES, by_package, rss_mb, snapshot, top_growth  # noqa: E402
 from config import load_config  # noqa: E402
 from mmd.replay import ReplayHarness  # noqa: E402
+from simex._model import MinuteVolumes  # noqa: E402 (a bench looking inside)
 
 NS = 1_000_000_000
-CONTAINERS = (dict, list, set, frozenset, deque, tuple)
+CONTAINERS = (dict, list, set, frozenset, deque, tuple, MinuteVolumes)  # the last: a settled market's packed window
 OUR_PACKAGES = ("actors", "kernel", "messages", "kalshi", "config", "simex", "mmd")
+NOT_THE_EXCHANGE = ("actors", "kernel", "messages", "kalshi", "config", "mmd", "pykka", "logging", "threading",
+                    "asyncio")  # deep_size of the exchange stops at these (its clock leads to every actor)
 EXCHANGE_SIDE = ("simex", "mmd")  # the in-process exchange and its replay wrappers: censused apart
 MAX_DEPTH = 4
+
+# deep_size stops at these: code and namespaces shared by the whole process, not data
+SHARED_KINDS = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                types.CodeType, types.FrameType, types.GetSetDescriptorType, types.MemberDescriptorType,
+                types.WrapperDescriptorType, types.MethodWrapperType)
+SHARED_VALUES = (None, True, False, Ellipsis, NotImplemented)
+SMALL_INTS = range(-5, 257)  # CPython's cached ints: one copy for everyone
+
+
+def deep_size(root: object, stop_packages: tuple[str, ...] = ()) -> int:
+    """An estimate of the bytes `root` holds: sys.getsizeof summed over every object
+    reachable from it (gc.get_referents), each object counted once however often it is
+    referred to. Not followed nor counted: modules, classes, functions and bound methods,
+    code, None/True/False, CPython's small ints, and objects of a class from one of the
+    `stop_packages` (e.g. the daemon's packages: the exchange's clock leads to the runtime
+    and every actor).
+
+    Limits (why it is an estimate): getsizeof is the object's own allocation, without the
+    allocator's rounding and free lists, so RSS minus this is not exactly "the rest";
+    interned strings and other objects also referred to from elsewhere are counted in
+    full here; a container's spare capacity is counted (getsizeof includes it), freed
+    memory the allocator keeps for reuse is not; objects reachable only through a
+    skipped function/closure or a C extension that hides its references are missed; an
+    instance's attribute values are counted but not its inline attribute table (CPython
+    3.11+ keeps one without a __dict__ until the __dict__ is asked for). Walking allocates
+    an int and a set slot per object visited: see deep_size_apart."""
+    seen: set[int] = set()
+    total = 0
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if (isinstance(obj, SHARED_KINDS) or any(obj is v for v in SHARED_VALUES)
+                or (type(obj) is int and obj in SMALL_INTS)
+                or type(obj).__module__.split(".")[0] in stop_packages):
+            continue
+        total += sys.getsizeof(obj)
+        stack.extend(gc.get_referents(obj))
+        if isinstance(obj, dict):
+            stack.extend(obj)  # the GC does not report a dict's str keys (they hold no references)
+    return total
 
 
 def _ours(value: object) -> bool:
@@ -110,6 +161,25 @@ def exchange_census(exchange: object) -> dict[str, int]:
     return into
 
 
+def deep_size_apart(root: object, stop_packages: tuple[str, ...] = ()) -> int:
+    """deep_size walked in a forked child (copy-on-write: it sees the same objects), so the
+    walk's own allocations (an int and a set slot for every object it visits, ~10 MB for
+    the exchange) never land in this process's heap: walked here, they fragment it and
+    show up in the RSS the bench reports."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: walk, write the figure, leave at once (no cleanup, no atexit)
+        try:
+            os.write(write_end, str(deep_size(root, stop_packages)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        figure = pipe.read()
+    os.waitpid(child, 0)
+    return int(figure)
+
+
 def print_growth(title: str, series: list[dict[str, int]], labels: list[str], limit: int = 40) -> None:
     first, last = series[0], series[-1]
     grown = [(last[k] - first.get(k, 0), k) for k in last if last[k] > first.get(k, 0)]
@@ -146,6 +216,7 @@ def main() -> None:
         snaps: list[tracemalloc.Snapshot] = []
         packages: list[dict[str, int]] = []  # traced bytes by package, at every figure
         first: dict[str, float] = {}
+        figures: list[tuple[float, float, float]] = []  # (simulated h, RSS MB, RSS minus exchange MB)
         wall_started = time.perf_counter()
 
         def probe(now_ns: int) -> None:
@@ -163,9 +234,12 @@ def main() -> None:
             exchange.append(exchange_census(rig.raw_exchange))
             supervisor = rig.daemon.refs["supervisor"].proxy().get_status().get()
             started = rig.daemon.refs["supervisor"]._actor_weakref().core.sessions._counter  # noqa: SLF001 (a bench)
+            exchange_mb = deep_size_apart(rig.raw_exchange, stop_packages=NOT_THE_EXCHANGE) / 1e6
+            figures.append((virtual_s / 3600, rss, rss - exchange_mb))
             first.setdefault("rss", rss)
             print(f"t={virtual_s / 3600:5.2f} h  RSS {rss:7.1f} MB ({rss - first['rss']:+6.1f} since "
-                  f"{labels[0]})  wall {wall:7.0f} s ({virtual_s / max(wall, 1e-9):5.0f} virtual s/s)  "
+                  f"{labels[0]})  exchange ~{exchange_mb:5.1f} MB  RSS minus exchange {rss - exchange_mb:7.1f} MB  "
+                  f"wall {wall:7.0f} s ({virtual_s / max(wall, 1e-9):5.0f} virtual s/s)  "
                   f"markets listed {len(rig.raw_exchange.markets)}, sessions running "
                   f"{len(supervisor.get('active', []))}, started {started}; "
                   f"exchange trades {len(rig.raw_exchange.trades):,}", flush=True)
@@ -183,10 +257,14 @@ def main() -> None:
         gc.collect()
         print(f"scenario {harness.scenario.name} (seed {harness.seed}), {args.hours:g} simulated hours, "
               f"deterministic runtime; RSS before start {rss_mb():.1f} MB", flush=True)
+        print("exchange ~: the simulated exchange's own bytes, an estimate (sys.getsizeof over the objects "
+              "reachable from it, each once, walked in a forked child; not the allocator's overhead nor "
+              "the code; see deep_size)", flush=True)
         summary = harness.run()
     print(f"done: {summary.virtual_seconds / 3600:.2f} simulated h, {summary.frames_delivered:,} frames, "
           f"{summary.timers_fired:,} timers, {summary.scenario_events:,} exchange events in "
           f"{time.perf_counter() - wall_started:.0f} s wall")
+    print_slopes(figures)
     print_growth("actors", actors, labels)
     print_growth("simulated exchange (in-process; not the daemon)", exchange, labels, limit=15)
     if len(snaps) == 2:
@@ -194,6 +272,17 @@ def main() -> None:
         print(f"\ntracemalloc: top allocation sites that grew, {labels[0]} -> {labels[-1]}:")
         for line in top_growth(snaps[0], snaps[1], count=25):
             print(f"  {line}")
+
+
+def print_slopes(figures: list[tuple[float, float, float]], after_h: float = 4.0) -> None:
+    """MB per simulated hour from the first figure at or after `after_h` to the last."""
+    later = [f for f in figures if f[0] >= after_h - 1e-9]
+    if len(later) < 2 or later[-1][0] <= later[0][0]:
+        return
+    (h0, rss0, rest0), (h1, rss1, rest1) = later[0], later[-1]
+    hours = h1 - h0
+    print(f"growth per simulated hour, {h0:g} h -> {h1:g} h: RSS {(rss1 - rss0) / hours:+.3f} MB/h, "
+          f"RSS minus exchange {(rest1 - rest0) / hours:+.3f} MB/h")
 
 
 def print_packages(packages: list[dict[str, int]], labels: list[str]) -> None:

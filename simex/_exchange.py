@@ -1065,6 +1065,7 @@ class Exchange:
         for order_id in [o.order_id for o in self.orders.values() if o.ticker == ticker and o.status != "resting"]:
             del self.orders[order_id]
         market.bars = None  # its candles leave the live endpoints too (Kalshi: /historical)
+        market.__dict__.pop("_json_cache", None)  # its listing is built when read, no longer cached
         if market.book.is_empty():  # it is, closed: a fresh one, as a dict never shrinks from its peak
             market.book = OrderBook()
         self._ticker_cache.pop(ticker, None)  # a finalized market's summary changes no more

@@ -216,3 +216,39 @@ def test_a_settled_markets_emptied_book_is_given_back_at_the_cutoff(clock):
 
     book = ex.markets[TICKER].book
     assert book.is_empty() and sys.getsizeof(book._orders) == sys.getsizeof({})
+
+
+def test_a_settled_market_past_its_cutoff_keeps_a_compact_record_with_the_same_listing(clock):
+    # kept for a day after its cutoff (its 24 h volume goes on), every settled market of a
+    # day of paper: its window packed (16 B a minute), its listing built when read
+    import sys
+
+    from bench.bench_memory_24h import deep_size
+
+    ex = exchange(clock, settled_history_s=HOUR_S)
+    tickers = [f"KXDAY-26DEC07-M{m}" for m in range(5)]
+    for ticker in tickers:
+        ex.add_market(MarketSpec(ticker=ticker, event_ticker="KXDAY-26DEC07", series_ticker="KXDAY"))
+        for _ in range(60):  # a trade every 20 s for 20 minutes
+            trade(ex, ticker, maker="crowd")
+            later(ex, clock, 20)
+        settled(ex, clock, ticker)
+    later(ex, clock, 60)
+    before = {t: rest(ex, "GET", f"/markets/{t}")[1]["market"] for t in tickers}
+    listed_before = rest(ex, "GET", "/markets", query={"tickers": ",".join(tickers)})[1]["markets"]
+
+    later(ex, clock, HOUR_S)  # past every cutoff
+
+    for ticker in tickers:
+        market = ex.markets[ticker]
+        window = deep_size(market.recent_trades)
+        assert len(market.recent_trades) == 21 and window < 21 * 16 + 400, window
+        after = rest(ex, "GET", f"/markets/{ticker}")[1]["market"]
+        same = {k: before[ticker][k] for k in before[ticker] if k != "updated_time"}
+        assert {k: after[k] for k in same} == same
+        assert (after["volume_fp"], after["volume_24h_fp"]) == ("120.00", "120.00")
+        held = deep_size(market, stop_packages=("kalshi", "kernel")) - deep_size(market.spec)
+        assert held < 4_000, held  # was ~13 KB and more: a cached listing body, a deque of tuples
+    assert rest(ex, "GET", "/markets", query={"tickers": ",".join(tickers)})[1]["markets"] == listed_before
+    assert "_json_cache" not in vars(ex.markets[tickers[0]])
+    assert sys.getsizeof(ex.markets[tickers[0]].recent_trades) < 200
