@@ -805,13 +805,14 @@ class MakerSession:
             memo = self._desired_memo = (inputs, desired)
         return {side: list(want) if isinstance(want, list) else want for side, want in memo[1].items()}
 
-    def _desired_inputs(self, ctx: QuoteContext, cap: tuple[Decimal | None, str]) -> tuple:
+    def _desired_inputs(self, ctx: QuoteContext, cap: tuple[Decimal | None, str]) -> tuple[tuple, tuple]:
         """Everything a desire reads, as exact values: a Decimal by its text, since equal
         values may print differently (0.5, 0.50) and a quote built from either must not
         pass for the other. Of the book less our orders: its touch (where the quote is
-        kept inside) and what the quoting model reads of it."""
+        kept inside) and what the quoting model reads of it. Two parts: what the quoting
+        model reads (the plan memo's key), then what only the sides read."""
         orders, market = self.orders, ctx.book
-        return (
+        model_reads = (
             str(ctx.fair),
             str(ctx.position),
             ctx.extra_widen_ticks,
@@ -819,6 +820,8 @@ class MakerSession:
             ctx.session_start_ns,
             self.model.time_phase(ctx),
             None if market is None else (str(market.best_bid), str(market.best_ask), str(self.model.book_reads(ctx))),
+        )
+        sides_reads = (
             self.reduce_only,
             str(cap[0]),
             cap[1],
@@ -830,6 +833,7 @@ class MakerSession:
                 for prices, count in orders.risk_terms(side)
             ),
         )
+        return model_reads, sides_reads
 
     def _desire(
         self,
@@ -842,8 +846,8 @@ class MakerSession:
         """`inputs`: `_desired_inputs` of this pass (what the memos below are keyed by)."""
         fair_value, now_ns = ctx.fair, ctx.now_ns
         # the model reads the context alone: fair, position, widening, close, start, its
-        # time phase and its book reads (the first 7 inputs); plans are immutable values
-        model_reads = inputs[:7]
+        # time phase and its book reads; plans are immutable values
+        model_reads, rest = inputs
         if self._plan_memo is not None and self._plan_memo[0] == model_reads:
             plan = self._plan_memo[1]
         else:
@@ -877,9 +881,10 @@ class MakerSession:
         self.last_quote = quote
         # the sides read the snapped levels, the touch (inside_book), the position,
         # reduce-only, the budget, the layers, unseen fills and working orders' terms
-        touch = inputs[6][:2] if inputs[6] is not None else None
+        book_reads = model_reads[6]
+        touch = book_reads[:2] if book_reads is not None else None
         sides_reads = (tuple(tuple(map(str, level)) for side in SIDES for level in snapped[side]),
-                       tuple(len(snapped[side]) for side in SIDES), inputs[1], touch, inputs[7:])
+                       tuple(len(snapped[side]) for side in SIDES), model_reads[1], touch, rest)
         if self._sides_memo is not None and self._sides_memo[0] == sides_reads:
             kept, self.budget_note = self._sides_memo[1]
         else:
@@ -890,12 +895,11 @@ class MakerSession:
             wanted = self._within_budget(wanted, cap)
             kept = {side: tuple(levels) for side, levels in wanted.items()}
             self._sides_memo = (sides_reads, (kept, self.budget_note))
-        wanted = {side: list(levels) for side, levels in kept.items()}
         desired: Desired = {}
         for side in SIDES:
-            levels = wanted[side]
-            # one level keeps the single-order shape; a ladder is a list, best first
-            desired[side] = (levels[0] if levels else None) if len(levels) <= 1 else levels
+            levels = kept[side]
+            # one level keeps the single-order shape; a ladder is a (fresh) list, best first
+            desired[side] = (levels[0] if levels else None) if len(levels) <= 1 else list(levels)
         return desired
 
     def _ladder_side(

@@ -26,7 +26,7 @@ class FixedSpreadModel:
     def __init__(self, cfg: QuoteModelConfig) -> None:
         self.cfg = cfg
 
-    def _clock(self, ctx: QuoteContext) -> tuple[bool, Decimal | None] | None:
+    def time_phase(self, ctx: QuoteContext) -> tuple[bool, Decimal | None] | None:
         """What the quote reads from the clock: whether resolution is near, and the time to
         it once inside the forced-exit window (None: no close known)."""
         to_close = seconds_left(ctx.market_close_ns, ctx.now_ns)
@@ -35,9 +35,6 @@ class FixedSpreadModel:
         forcing = to_close < Decimal(str(self.cfg.fixed_force_exit_s))
         return to_close < Decimal(str(self.cfg.fixed_near_resolution_s)), to_close if forcing else None
 
-    def time_phase(self, ctx: QuoteContext) -> tuple | None:
-        return self._clock(ctx)
-
     def core(self, ctx: QuoteContext) -> CoreQuote:
         cfg = self.cfg
         notes: list[str] = []
@@ -45,7 +42,7 @@ class FixedSpreadModel:
         if ctx.liquidity is not None and ctx.liquidity < cfg.fixed_low_liquidity_dollars:
             spread += cfg.fixed_low_liquidity_widen
             notes.append("low_liquidity")
-        near, forcing_in = self._clock(ctx) or (False, None)
+        near, forcing_in = self.time_phase(ctx) or (False, None)
         if near:
             spread *= cfg.fixed_near_resolution_multiplier
             notes.append("near_resolution")

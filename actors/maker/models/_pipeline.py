@@ -21,7 +21,7 @@ from ._glft import GlftModel
 from ._ladder import ladder
 from ._nhl_hybrid import NhlHybridModel
 from ._numeric import clamp
-from ._sizing import size_levels
+from ._sizing import depth_cap, size_levels
 from ._time_decay import apply_time_decay, decay_phase
 from ._types import QuoteContext, QuotePlan
 
@@ -85,19 +85,16 @@ class QuotePipeline:
         return self.base.time_phase(ctx), decay_phase(self.cfg, ctx) if self.cfg.time_decay else None
 
     def book_reads(self, ctx: QuoteContext) -> Decimal | None:
-        """What the plan reads of the book (ctx.book): the visible depth sizing caps a
-        level by, or None where that cap cannot bind (no book or no depth: no cap; or a
-        cap at least the largest size a level has before it). No base model or other
-        stage reads the book. Hazard: a busy market's depth moves on almost every update,
-        and a plan keyed by it would be computed again for nothing."""
-        book = ctx.book
-        if book is None:
+        """What the plan reads of the book (ctx.book): the depth cap sizing puts on a
+        level, or None where that cap cannot bind (no book or no depth: no cap; or a cap at
+        least the largest size a level has before it). No base model or other stage reads
+        the book. Hazard: a busy market's depth moves on almost every update, and a plan
+        keyed by it would be computed again for nothing."""
+        cap = depth_cap(self.cfg, ctx.book)
+        if cap is None:
             return None
-        depth = book.depth(self.cfg.size_depth_levels)
         largest = min(self._level_size(ctx) * ctx.size_factor, Decimal(self.cfg.size_max_contracts))
-        if depth <= 0 or depth * self.cfg.size_depth_fraction >= largest:
-            return None
-        return depth
+        return None if cap >= largest else cap
 
     def _level_size(self, ctx: QuoteContext) -> Decimal:
         """Each ladder level's size before the sizing limits."""

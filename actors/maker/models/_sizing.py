@@ -30,22 +30,26 @@ def _floor(value: Decimal, quantum: Decimal) -> Decimal:
     return (value / quantum).to_integral_value(rounding=ROUND_FLOOR) * quantum
 
 
+def depth_cap(cfg: QuoteModelConfig, book) -> Decimal | None:
+    """The most a level may show: a fraction of the visible depth (None: no book or no depth)."""
+    if book is None:
+        return None
+    depth = book.depth(cfg.size_depth_levels)
+    return depth * cfg.size_depth_fraction if depth > 0 else None
+
+
 def size_levels(cfg: QuoteModelConfig, ctx: QuoteContext, levels: list[QuoteLevel]) -> list[QuoteLevel]:
     room = Decimal(ctx.max_position) * (_ONE - cfg.size_inventory_buffer)
     capacity = {"bid": max(_ZERO, room - ctx.position), "ask": max(_ZERO, room + ctx.position)}
-    depth_cap = None
-    if ctx.book is not None:
-        depth = ctx.book.depth(cfg.size_depth_levels)
-        if depth > 0:
-            depth_cap = depth * cfg.size_depth_fraction
+    cap = depth_cap(cfg, ctx.book)
     sized: list[QuoteLevel] = []
     closed: set[str] = set()
     for level in levels:
         if level.side in closed:
             continue
         size = min(level.size * ctx.size_factor, capacity[level.side], Decimal(cfg.size_max_contracts))
-        if depth_cap is not None:
-            size = min(size, depth_cap)
+        if cap is not None:
+            size = min(size, cap)
         if ctx.max_notional > 0:
             cost = level.price if level.side == "bid" else _ONE - level.price
             if cost > 0:
