@@ -545,8 +545,7 @@ class WsHub:
     def listens(self, account_id: str | None) -> bool:
         """Whether any open session is the account's: a private message nobody could receive
         need not be built (the tape's and a scenario's background accounts have no session)."""
-        sessions = self.sessions
-        return any(session.account_id == account_id for session in self._open_order if session in sessions)
+        return any(session.account_id == account_id for session in self.sessions)
 
     def order_group_update(self, account_id: str, msg: dict) -> None:
         """`order_group_updates` (sequenced): msg has event_type, order_group_id, ts_ms, [contracts_limit_fp]."""

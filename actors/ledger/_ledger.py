@@ -65,7 +65,9 @@ Hazards named here (see also `_own_orders`):
   market is taken as a repeat: nothing first reports a fill of a market settled an hour
   ago (every session on it has ended and read its fills back). That it settled is kept
   six hours, then forgotten with its ended sessions. Hazard: a fill first reported past
-  the hour would be lost, and a resting echo of one of its orders past six hours adopted.
+  the hour would be lost; past six hours a resting echo of one of its orders would be
+  adopted, and a repeated fill report would open the market's position again (its fill
+  already counted in `folded`).
 """
 
 from __future__ import annotations
@@ -139,7 +141,6 @@ class Folded:
     realized_pnl: Decimal = _ZERO
     fees_paid: Decimal = _ZERO
     fill_count: int = 0
-    markets: int = 0
 
 
 class _Book:
@@ -350,8 +351,14 @@ class TradingLedger:
         for ticker, settled_at in list(self._settled_at.items()):
             if now - settled_at < SETTLED_FILLS_KEPT_NS:
                 break  # oldest first: the rest are younger
-            if ticker in self._books or ticker in self._unseen or self.orders.of_ticker(ticker):
-                continue  # a session of it is still open (its book): kept whole
+            if ticker in self._unseen or self.orders.of_ticker(ticker):
+                continue
+            if ticker in self._books and now - settled_at < SETTLED_TICKERS_KEPT_NS:
+                # a session of it may still be open (its book): kept whole. Hazard: a book
+                # opened by a stray client id (an earlier run's session, never ended in this
+                # one) would keep the market forever; six hours on it goes with the market
+                continue
+            self._books.pop(ticker, None)
             del self._settled_at[ticker]
             self._folded_at[ticker] = settled_at
             position = self._positions.pop(ticker, None)
@@ -359,7 +366,6 @@ class TradingLedger:
                 self.folded.realized_pnl += position.realized_pnl
                 self.folded.fees_paid += position.fees_paid
                 self.folded.fill_count += position.fill_count
-            self.folded.markets += 1
             self._held.pop(ticker, None)
             self._taken_over.pop(ticker, None)
             # a figure kept from before the market's first write must not read as current

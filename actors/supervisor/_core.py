@@ -85,7 +85,7 @@ from messages import (
 from . import _rules as rules
 from ._admission import DROP, NO_EXPOSURE, START, Admission, RegimeView, exposure_view_of
 from ._crash import MakerCrashed, MakerStartFailed
-from ._sessions import ACTIVE, STOPPING, Session, SessionBook, SessionKind
+from ._sessions import ACTIVE, ENDED_SHOWN, STOPPING, Session, SessionBook, SessionKind
 from ._timers import (
     MONITOR_KEY,
     SupervisorAdmissionDue,
@@ -838,7 +838,7 @@ class SupervisorCore:
                 "ended_ns": s.ended_ns,
                 "pnl": None if s.pnl is None else str(s.pnl),
             }
-            for s in self.sessions.recently_ended(20)
+            for s in self.sessions.recently_ended(ENDED_SHOWN)
         ]
         waiting = [
             {"event_id": p.event.event_id, "ticker": p.event.ticker, "waiting_for": p.waiting_for}

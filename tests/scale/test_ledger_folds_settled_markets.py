@@ -90,6 +90,20 @@ def test_a_market_with_an_open_session_book_is_not_folded():
     assert ledger.position("KXOPEN-1") is not None
 
 
+def test_a_book_no_session_here_will_end_keeps_its_settled_market_six_hours_only():
+    # an earlier run's client id opens a book this run never ends (its session is not ours)
+    ledger = new_ledger()
+    trade(ledger, "KXSTRAY-1", 1)
+    ledger.settle("KXSTRAY-1", D(1), T0)
+
+    ledger.settle("KXLATER-1", D(1), T0 + SETTLED_TICKERS_KEPT_NS - 1)
+    assert ledger.position("KXSTRAY-1") is not None  # a session of it may still be open
+
+    ledger.settle("KXLATER-2", D(1), T0 + SETTLED_TICKERS_KEPT_NS)
+    assert ledger.position("KXSTRAY-1") is None
+    assert "KXSTRAY-1" not in ledger._books
+
+
 def test_risk_drops_its_figures_of_markets_the_ledger_folded():
     governor = RiskGovernor(load_config().risk)
     for m in range(200):
