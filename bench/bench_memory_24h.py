@@ -63,6 +63,7 @@ SHARED_KINDS = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctio
                 types.CodeType, types.FrameType, types.GetSetDescriptorType, types.MemberDescriptorType,
                 types.WrapperDescriptorType, types.MethodWrapperType)
 SHARED_VALUES = (None, True, False, Ellipsis, NotImplemented)
+_SHARED_IDS = frozenset(map(id, SHARED_VALUES))  # one set lookup per object visited
 SMALL_INTS = range(-5, 257)  # CPython's cached ints: one copy for everyone
 
 
@@ -88,10 +89,11 @@ def deep_size(root: object, stop_packages: tuple[str, ...] = ()) -> int:
     stack = [root]
     while stack:
         obj = stack.pop()
-        if id(obj) in seen:
+        key = id(obj)
+        if key in seen:
             continue
-        seen.add(id(obj))
-        if (isinstance(obj, SHARED_KINDS) or any(obj is v for v in SHARED_VALUES)
+        seen.add(key)
+        if (isinstance(obj, SHARED_KINDS) or key in _SHARED_IDS
                 or (type(obj) is int and obj in SMALL_INTS)
                 or type(obj).__module__.split(".")[0] in stop_packages):
             continue

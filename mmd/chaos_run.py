@@ -225,9 +225,12 @@ class PhaseRun:
             self.result.duplicates.append(f"{time.strftime('%H:%M:%S')} {problem}")
 
     def _settle(self) -> None:
-        pause = self.rng.uniform(*self.phase.settle_s)
-        deadline = time.monotonic() + pause
-        wait_until(lambda: time.monotonic() >= deadline, pause + 1, 0.05, self._sample)
+        self._hold(self.rng.uniform(*self.phase.settle_s))
+
+    def _hold(self, seconds: float) -> None:
+        """Let `seconds` pass, sampling the resting orders meanwhile."""
+        deadline = time.monotonic() + seconds
+        wait_until(lambda: time.monotonic() >= deadline, seconds + 1, 0.05, self._sample)
 
     # ----- faults -----
     def _inject(self, fault: Fault) -> Recovery:
@@ -303,8 +306,7 @@ class PhaseRun:
             return alive
         spec = fault.admin[0]
         if spec["fault"] == "slow_responses":  # the relay records an answer when it is given
-            deadline = used_up_s + spec["delay_s"] + 0.5
-            wait_until(lambda: time.time() >= deadline, spec["delay_s"] + 1, 0.05, self._sample)
+            self._hold(max(0.0, used_up_s + spec["delay_s"] + 0.5 - time.time()))
         faulted = burst_answers(self.relay.answers_since(injected_s), spec, injected_s, used_up_s)
         untimed = why_untimed(faulted)
         if untimed:
@@ -345,8 +347,7 @@ class PhaseRun:
 
     def _pause(self, fault: Fault) -> Recovery:
         self.admin.apply(fault.admin)
-        deadline = time.monotonic() + fault.hold_s
-        wait_until(lambda: time.monotonic() >= deadline, fault.hold_s + 1, 0.05, self._sample)
+        self._hold(fault.hold_s)
         self.admin.apply(({"fault": "resume_market", "ticker": fault.ticker},))
         resumed_ns = time.time_ns()
         return self._first_order(fault, resumed_ns, resumed_ns, ticker=fault.ticker)
