@@ -96,8 +96,10 @@ def test_a_market_missing_its_fair_value_feed_is_not_quoted_and_status_says_why(
     ticker = exchange.ticker
     with RunningDaemon(blend_without_its_feed(ticker), exchange) as daemon:
         status = daemon.status_once(lambda s: maker_of(s, ticker).get("why_not_quoting") == NO_POLYMARKET)
-        time.sleep(1.5)  # past the warm-up: a maker that could quote would have placed by now
-        later = daemon.status()
+        # a maker that could quote places as its warm-up (0.5 s) ends: wait until the daemon's
+        # own clock is a second past that (a negative result needs time to pass: no event to wait on)
+        past_warm_up = status["now_ns"] + 1_500_000_000
+        later = daemon.status_once(lambda s: s["now_ns"] >= past_warm_up)
 
     maker = maker_of(later, ticker)
     assert maker["state"] == "PAUSED" and maker["why_not_quoting"] == NO_POLYMARKET
